@@ -1,0 +1,87 @@
+"""Login lockout in front of the ldap driver, against a real slapd."""
+
+import fixtures
+
+from tests.fixtures import slapd
+from tests.functional.identity import ldap_base
+from vdi_broker import exception
+from vdi_broker.identity import throttle as throttle_mod
+
+
+class LdapLockoutTest(ldap_base.SlapdTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.driver = self.make_driver()
+        self.conf.set_override("user_failure_threshold", 3,
+                               "login_throttle")
+        self.conf.set_override("client_failure_threshold", 5,
+                               "login_throttle")
+        self.conf.set_override("lockout_duration", 60, "login_throttle")
+        self.clock = [1000.0]
+        self.throttle = throttle_mod.LoginThrottle(
+            self.conf, clock=lambda: self.clock[0])
+        self.calls = []
+        original = self.driver.authenticate
+
+        def spy(username, password):
+            self.calls.append(username)
+            return original(username, password)
+
+        self.useFixture(fixtures.MockPatchObject(self.driver,
+                                                 "authenticate", spy))
+
+    def login(self, username, password, client_id="tc-0001"):
+        return self.throttle.authenticate(self.driver, username, password,
+                                          client_id=client_id)
+
+    def test_user_locked_after_repeated_failures(self):
+        for _i in range(3):
+            self.assertRaises(exception.LoginFailed,
+                              self.login, "amy", "wrong")
+        err = self.assertRaises(exception.LoginThrottled,
+                                self.login, "amy", "amy-Pa55")
+        self.assertEqual(429, err.code)
+        self.assertEqual("Too Many Requests", err.title)
+        self.assertEqual({"Retry-After": "60"}, err.headers)
+        # Refused before the directory was asked.
+        self.assertEqual(3, len(self.calls))
+        # Another user on another client is not affected.
+        self.login("bob", "bob-Pa55", client_id="tc-0002")
+        # After the lockout the right password works and resets it.
+        self.clock[0] += 61
+        self.assertEqual("amy", self.login("amy", "amy-Pa55").username)
+        self.assertRaises(exception.LoginFailed, self.login, "amy", "wrong")
+        self.assertEqual("amy", self.login("amy", "amy-Pa55").username)
+
+    def test_unknown_and_known_users_locked_alike(self):
+        outcomes = {}
+        for username in ("amy", "nobody-at-all"):
+            self.throttle.reset()
+            seen = []
+            for _i in range(4):
+                try:
+                    self.login(username, "wrong", client_id=None)
+                except exception.VdiBrokerException as e:
+                    seen.append((type(e).__name__, str(e), e.code,
+                                 e.headers))
+            outcomes[username] = seen
+        self.assertEqual(outcomes["amy"], outcomes["nobody-at-all"])
+        self.assertEqual("LoginThrottled", outcomes["amy"][-1][0])
+
+    def test_client_locked_whatever_names_it_tries(self):
+        for uid in ("amy", "bob", "carol", "dave", "erin"):
+            self.assertRaises(exception.LoginFailed,
+                              self.login, uid, "wrong", "tc-evil")
+        self.assertRaises(exception.LoginThrottled, self.login, "carol",
+                          slapd.USERS["carol"][3], "tc-evil")
+        # The same user from a seat that behaves is fine.
+        self.login("carol", slapd.USERS["carol"][3], "tc-good")
+
+    def test_directory_outage_does_not_lock_out(self):
+        outage = self.make_driver(urls=[ldap_base.dead_url()])
+        for _i in range(5):
+            self.assertRaises(exception.IdentityUnavailable,
+                              self.throttle.authenticate, outage, "amy",
+                              "amy-Pa55", "tc-0001")
+        self.login("amy", "amy-Pa55")

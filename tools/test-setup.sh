@@ -1,0 +1,181 @@
+#!/bin/bash
+#
+# Prepare this machine for the functional tests: make sure MariaDB,
+# PostgreSQL and RabbitMQ run, create the oslo.db "opportunistic" test
+# users, and install slapd/ldap-utils for the LDAP fixture.
+#
+# Idempotent: run it as often as you like. Needs root (or sudo) for
+# apt-get and for starting services. CI calls it from .ci/run.
+#
+# Environment:
+#   DB_USER / DB_PW   test user and password (default openstack_citest)
+#   WAIT_SECONDS      how long to wait for each service (default 120)
+
+set -eu -o pipefail
+
+DB_USER=${DB_USER:-openstack_citest}
+DB_PW=${DB_PW:-openstack_citest}
+WAIT_SECONDS=${WAIT_SECONDS:-120}
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+    SUDO="sudo -H"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=no
+
+log() {
+    echo "test-setup: $*"
+}
+
+apt_install() {
+    if [ "$APT_UPDATED" = "no" ]; then
+        log "apt-get update"
+        $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+        APT_UPDATED=yes
+    fi
+    log "apt-get install $*"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get \
+        -o DPkg::Lock::Timeout=600 install -y -q "$@"
+}
+
+# wait_for DESCRIPTION COMMAND...: retry COMMAND until it succeeds.
+wait_for() {
+    local what=$1
+    shift
+    local deadline
+    deadline=$((SECONDS + WAIT_SECONDS))
+    until "$@" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "ERROR: $what did not answer within ${WAIT_SECONDS}s"
+            return 1
+        fi
+        sleep 1
+    done
+    log "$what is up"
+}
+
+port_open() {
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# ---------------------------------------------------------------- MariaDB
+
+mysql_root() {
+    # root over the unix socket (Debian's unix_socket auth, or an empty
+    # password); fall back to TCP with an empty password.
+    $SUDO mysql -u root -e "$1" 2>/dev/null ||
+        mysql -u root -h 127.0.0.1 -e "$1"
+}
+
+mysql_ping() {
+    $SUDO mysqladmin -u root status 2>/dev/null ||
+        mysqladmin -u root -h 127.0.0.1 status
+}
+
+setup_mariadb() {
+    if [ ! -x /usr/sbin/mariadbd ] && [ ! -x /usr/sbin/mysqld ]; then
+        apt_install mariadb-server mariadb-client
+    fi
+    if ! mysql_ping >/dev/null 2>&1; then
+        log "starting MariaDB"
+        $SUDO install -d -o mysql -g mysql -m 0755 /run/mysqld
+        local daemon=/usr/sbin/mariadbd
+        [ -x "$daemon" ] || daemon=/usr/sbin/mysqld
+        $SUDO start-stop-daemon --start --oknodo --background \
+            --exec "$daemon"
+    fi
+    wait_for MariaDB mysql_ping
+
+    # oslo.db provisioning creates and drops randomly named databases, so
+    # the test user gets every privilege on every database.
+    mysql_root "
+CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PW';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PW';
+ALTER USER '$DB_USER'@'%' IDENTIFIED BY '$DB_PW';
+ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PW';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;
+FLUSH PRIVILEGES;"
+    mysql -u "$DB_USER" -p"$DB_PW" -h 127.0.0.1 -e \
+        "CREATE DATABASE IF NOT EXISTS $DB_USER CHARACTER SET utf8mb4;"
+    log "MariaDB user $DB_USER and database $DB_USER ready"
+}
+
+# ------------------------------------------------------------- PostgreSQL
+
+pg_ready() {
+    pg_isready -q -h 127.0.0.1 -p 5432
+}
+
+psql_admin() {
+    # The postgres OS user is a superuser over the socket (peer or trust).
+    (cd / && $SUDO runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q "$@")
+}
+
+setup_postgresql() {
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+        apt_install postgresql
+    fi
+    if ! pg_ready; then
+        local version
+        version=$(ls /etc/postgresql | sort -V | tail -n 1)
+        log "starting PostgreSQL $version"
+        $SUDO pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
+            true
+    fi
+    wait_for PostgreSQL pg_ready
+
+    psql_admin <<SQL
+DO \$\$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+        CREATE ROLE $DB_USER;
+    END IF;
+END
+\$\$;
+ALTER ROLE $DB_USER WITH LOGIN PASSWORD '$DB_PW' CREATEDB;
+SELECT 'CREATE DATABASE $DB_USER OWNER $DB_USER'
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_USER')
+\gexec
+SQL
+    log "PostgreSQL role $DB_USER and database $DB_USER ready"
+}
+
+# --------------------------------------------------------------- RabbitMQ
+
+rabbit_ready() {
+    port_open 127.0.0.1 5672
+}
+
+setup_rabbitmq() {
+    if [ ! -x /usr/sbin/rabbitmq-server ]; then
+        apt_install rabbitmq-server
+    fi
+    if ! rabbit_ready; then
+        log "starting RabbitMQ"
+        $SUDO rabbitmq-server -detached || true
+        wait_for RabbitMQ rabbit_ready
+        # The port opens a little before the broker accepts logins.
+        $SUDO rabbitmqctl -q await_startup --timeout "$WAIT_SECONDS" \
+            >/dev/null 2>&1 || true
+    fi
+    log "RabbitMQ is up (guest/guest on 127.0.0.1:5672)"
+}
+
+# ------------------------------------------------------------------- LDAP
+
+setup_ldap() {
+    # Only the binaries: the LDAP fixture runs its own throwaway slapd.
+    if [ ! -x /usr/sbin/slapd ] || ! command -v ldapsearch >/dev/null; then
+        apt_install slapd ldap-utils
+    fi
+    log "slapd and ldap-utils installed"
+}
+
+setup_mariadb
+setup_postgresql
+setup_rabbitmq
+setup_ldap
+log "done"

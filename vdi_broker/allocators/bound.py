@@ -1,0 +1,51 @@
+"""Binding allocators: the same desktop every time (R7 step 4).
+
+``user`` binds a desktop to the user (follows the agent to any seat),
+``seat`` to the seat (whoever sits there gets it) and ``client`` to the
+thin client. The first login claims a desktop from the allocator's pool and
+records the binding; later logins get the bound desktop back.
+"""
+
+from vdi_broker.allocators import base
+
+
+class _BindingAllocator(base.Allocator):
+    kind = None
+
+    def key(self, request):
+        raise NotImplementedError()
+
+    def decide(self, request):
+        key = self.key(request)
+        if not key:
+            raise base.NotApplicable("the login names no %s" % self.kind)
+        return base.Decision(pool=self.record["pool_id"],
+                             binding_kind=self.kind, binding_key=key,
+                             reason="%s binding %s" % (self.kind, key))
+
+
+class UserAllocator(_BindingAllocator):
+    """The user's own desktop, wherever the user logs in."""
+
+    kind = "user"
+
+    def key(self, request):
+        return request.principal.username
+
+
+class SeatAllocator(_BindingAllocator):
+    """The seat's desktop, for whoever sits there."""
+
+    kind = "seat"
+
+    def key(self, request):
+        return request.seat
+
+
+class ClientAllocator(_BindingAllocator):
+    """The thin client's desktop."""
+
+    kind = "client"
+
+    def key(self, request):
+        return request.client_id

@@ -1,0 +1,183 @@
+"""Allocator rules: does an allocator serve this login? (R7 step 3)
+
+A rule document is a JSON object. Every criterion present is checked;
+``match`` says whether all of them (the default) or any one must hold. An
+empty document matches everybody.
+
+.. code-block:: json
+
+   {"match": "all",
+    "groups": ["sales-agents"],
+    "ou": ["ou=shanghai,dc=example,dc=com"],
+    "attributes": {"department": ["sales", "vip-sales"]},
+    "seats": ["SH-3F-*"],
+    "seat_tags": ["training-room"],
+    "clients": ["tc-00:1a:*"],
+    "sites": ["shanghai"]}
+
+``groups`` match a group's common name or DN, case-insensitively, nested
+groups included. ``ou`` matches the user's DN subtree (an OU DN such as
+``ou=sales,ou=shanghai,dc=example,dc=com``) or a single OU name anywhere in
+the DN's OU path (``sales``). ``attributes`` map a user attribute to
+accepted values (any value matching is enough). ``seats`` and ``clients``
+are shell-style patterns on the seat name and client id. ``sites`` match
+the seat's (or thin client's) site.
+
+Every check returns a :class:`RuleResult`, so a decision can always be
+explained.
+"""
+
+import dataclasses
+import fnmatch
+
+import jsonschema
+
+from vdi_broker import exception
+
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1,
+                                       "maxLength": 1024},
+            "maxItems": 1000}
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "match": {"enum": ["all", "any"]},
+        "groups": _STRINGS,
+        "ou": _STRINGS,
+        "attributes": {
+            "type": "object",
+            "additionalProperties": _STRINGS,
+            "maxProperties": 100,
+        },
+        "seats": _STRINGS,
+        "seat_tags": _STRINGS,
+        "clients": _STRINGS,
+        "sites": _STRINGS,
+    },
+    "additionalProperties": False,
+}
+
+CRITERIA = ("groups", "ou", "attributes", "seats", "seat_tags", "clients",
+            "sites")
+
+
+def validate(rules):
+    """Raise InvalidRules unless ``rules`` is a valid rule document."""
+    try:
+        jsonschema.validate(rules, SCHEMA)
+    except jsonschema.ValidationError as e:
+        path = "/".join(str(p) for p in e.absolute_path) or "rules"
+        raise exception.InvalidRules(reason="%s: %s" % (path, e.message))
+
+
+@dataclasses.dataclass
+class RuleResult:
+    criterion: str
+    matched: bool
+    detail: str
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _norm_dn(dn):
+    return ",".join(part.strip() for part in dn.lower().split(","))
+
+
+def _check_groups(wanted, request):
+    principal = request.principal
+    have = {g.lower() for g in principal.groups}
+    have |= {_norm_dn(g) for g in principal.group_dns}
+    hits = [g for g in wanted if g.lower() in have or _norm_dn(g) in have]
+    if hits:
+        return True, "member of %s" % ", ".join(hits)
+    return False, "not a member of any of %s" % ", ".join(wanted)
+
+
+def _check_ou(wanted, request):
+    dn = _norm_dn(request.principal.dn)
+    ous = [ou.lower() for ou in request.principal.ou_path]
+    for ou in wanted:
+        if "=" in ou:
+            base = _norm_dn(ou)
+            if dn.endswith("," + base):
+                return True, "DN is under %s" % ou
+        elif ou.lower() in ous:
+            return True, "OU path contains %s" % ou
+    return False, "DN %s is not under %s" % (request.principal.dn or "-",
+                                            ", ".join(wanted))
+
+
+def _check_attributes(wanted, request):
+    attrs = {k.lower(): [v.lower() for v in vals]
+             for k, vals in request.principal.attributes.items()}
+    failed = []
+    for name, accepted in wanted.items():
+        values = attrs.get(name.lower(), [])
+        if not any(a.lower() in values for a in accepted):
+            failed.append("%s=%s not in %s" % (
+                name, "|".join(values) or "(none)", "|".join(accepted)))
+    if failed:
+        return False, "; ".join(failed)
+    return True, "attributes match %s" % ", ".join(sorted(wanted))
+
+
+def _match_patterns(value, patterns):
+    return value is not None and any(
+        fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns)
+
+
+def _check_seats(wanted, request):
+    if _match_patterns(request.seat, wanted):
+        return True, "seat %s matches" % request.seat
+    return False, "seat %s does not match %s" % (request.seat or "(none)",
+                                                 ", ".join(wanted))
+
+
+def _check_seat_tags(wanted, request):
+    tags = {t.lower() for t in request.seat_tags}
+    hits = [t for t in wanted if t.lower() in tags]
+    if hits:
+        return True, "seat tagged %s" % ", ".join(hits)
+    return False, "seat has none of the tags %s" % ", ".join(wanted)
+
+
+def _check_clients(wanted, request):
+    if _match_patterns(request.client_id, wanted):
+        return True, "client %s matches" % request.client_id
+    return False, "client %s does not match %s" % (request.client_id,
+                                                   ", ".join(wanted))
+
+
+def _check_sites(wanted, request):
+    if request.site and request.site.lower() in {s.lower() for s in wanted}:
+        return True, "site %s" % request.site
+    return False, "site %s is not one of %s" % (request.site or "(unknown)",
+                                                ", ".join(wanted))
+
+
+_CHECKS = {
+    "groups": _check_groups,
+    "ou": _check_ou,
+    "attributes": _check_attributes,
+    "seats": _check_seats,
+    "seat_tags": _check_seat_tags,
+    "clients": _check_clients,
+    "sites": _check_sites,
+}
+
+
+def evaluate(rules, request):
+    """Return (matched, [RuleResult]) for a rule document and a request."""
+    rules = rules or {}
+    results = []
+    for criterion in CRITERIA:
+        if criterion not in rules:
+            continue
+        matched, detail = _CHECKS[criterion](rules[criterion], request)
+        results.append(RuleResult(criterion, matched, detail))
+    if not results:
+        return True, [RuleResult("*", True, "no rules: matches everybody")]
+    if rules.get("match", "all") == "any":
+        return any(r.matched for r in results), results
+    return all(r.matched for r in results), results

@@ -1,0 +1,54 @@
+"""Who is calling the admin API.
+
+``keystone``: keystonemiddleware's auth_token validates the token, then
+:class:`KeystoneContext` turns its headers into a RequestContext.
+``noauth``: every caller is an admin (all-in-one mode on a trusted host);
+X-User-Id and X-Roles headers, when present, are honoured so that policy
+can still be exercised.
+"""
+
+from keystonemiddleware import auth_token
+import webob.dec
+
+from vdi_broker.api import util
+from vdi_broker import context as vdi_context
+from vdi_broker import exception
+
+
+class KeystoneContext:
+    def __init__(self, application):
+        self.application = application
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        if req.headers.get("X-Identity-Status") != "Confirmed":
+            raise exception.NotAuthenticated()
+        req.environ[util.CONTEXT_KEY] = \
+            vdi_context.RequestContext.from_environ(req.environ)
+        return req.get_response(self.application)
+
+
+class NoAuthContext:
+    def __init__(self, application):
+        self.application = application
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        roles = req.headers.get("X-Roles")
+        roles = ([r.strip() for r in roles.split(",") if r.strip()]
+                 if roles is not None else ["admin", "member", "reader"])
+        req.environ[util.CONTEXT_KEY] = vdi_context.RequestContext(
+            user_id=req.headers.get("X-User-Id", "noauth-admin"),
+            project_id=req.headers.get("X-Project-Id", "noauth"),
+            roles=roles, is_admin="admin" in roles,
+            request_id=req.environ.get("openstack.request_id"),
+            overwrite=False)
+        return req.get_response(self.application)
+
+
+def wrap(application, conf):
+    """The admin API's authentication stack for ``[api] auth_strategy``."""
+    if conf.api.auth_strategy == "noauth":
+        return NoAuthContext(application)
+    return auth_token.AuthProtocol(KeystoneContext(application),
+                                   {"oslo_config_config": conf})

@@ -1,0 +1,41 @@
+"""Thin-client session tokens.
+
+A token is 256 random bits handed to the thin client once, at login. The
+database keeps only its SHA-256, so neither a dump nor a log can be
+replayed; tokens are compared in constant time.
+"""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+
+from vdi_broker import exception
+
+HEADER = "X-Session-Token"
+
+
+def new_token():
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def expires_at(ttl):
+    return (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            + datetime.timedelta(seconds=ttl))
+
+
+def check(req, session):
+    """Raise InvalidSessionToken unless the request holds the session's
+    token and the session is still active."""
+    token = req.headers.get(HEADER)
+    if not token or len(token) > 256:
+        raise exception.InvalidSessionToken()
+    if not hmac.compare_digest(token_hash(token), session["token_hash"]):
+        raise exception.InvalidSessionToken()
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    if session["state"] != "active" or session["expires_at"] < now:
+        raise exception.InvalidSessionToken()

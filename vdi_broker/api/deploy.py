@@ -1,0 +1,59 @@
+"""Assemble the API's middleware stack in code (no paste)."""
+
+from oslo_middleware import cors
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+from oslo_middleware import sizelimit
+
+from vdi_broker.api import auth
+from vdi_broker.api import fault
+from vdi_broker.api import handler
+from vdi_broker.api import microversion
+from vdi_broker.api import util
+from vdi_broker import conductor
+from vdi_broker import identity
+from vdi_broker.identity import throttle
+
+
+class BrokerApp:
+    """What the handlers share: configuration and drivers."""
+
+    def __init__(self, conf, conductor_api=None, identity_driver=None,
+                 login_throttle=None):
+        self.conf = conf
+        self.conductor = conductor_api or conductor.get_api(conf)
+        self.identity = identity_driver or identity.get_driver(conf)
+        self.login_throttle = (login_throttle or
+                               throttle.LoginThrottle(conf))
+
+
+class _Dispatch:
+    """Public paths go straight to the router; the rest through auth."""
+
+    def __init__(self, broker_app, router, authenticated):
+        self.broker_app = broker_app
+        self.router = router
+        self.authenticated = authenticated
+
+    def __call__(self, environ, start_response):
+        environ[util.APP_KEY] = self.broker_app
+        path = environ.get("PATH_INFO") or "/"
+        if handler.is_public(path):
+            if path.startswith("/v1/client/") and \
+                    not self.broker_app.conf.api.client_api_enabled:
+                environ["PATH_INFO"] = "/disabled"
+            return self.router(environ, start_response)
+        return self.authenticated(environ, start_response)
+
+
+def build_app(conf, broker_app=None):
+    broker_app = broker_app or BrokerApp(conf)
+    router = handler.Router()
+    app = _Dispatch(broker_app, router, auth.wrap(router, conf))
+    app = microversion.VersionHeaders(app)
+    app = sizelimit.RequestBodySizeLimiter(app, conf)
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = cors.CORS(app, conf)
+    app = fault.FaultWrapper(app)
+    app = request_id.RequestId(app)
+    return app

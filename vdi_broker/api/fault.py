@@ -1,0 +1,60 @@
+"""Turn every error into a JSON error document.
+
+Broker exceptions carry their HTTP status and a message written for the
+client; webob HTTP errors keep theirs; anything else is logged with its
+traceback and becomes a bare 500 — the client never sees a stack trace.
+"""
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+import webob
+import webob.dec
+import webob.exc
+
+from vdi_broker import exception
+
+LOG = logging.getLogger(__name__)
+
+
+def error_response(req, status, title, message, details=None, headers=None):
+    body = {"error": {"code": status, "title": title, "message": message,
+                      "request_id": req.environ.get(
+                          "openstack.request_id")}}
+    if details:
+        body["error"]["details"] = details
+    response = webob.Response(status=status,
+                              content_type="application/json",
+                              charset="UTF-8")
+    response.body = jsonutils.dump_as_bytes(body)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class FaultWrapper:
+    """WSGI middleware: exceptions to JSON errors."""
+
+    def __init__(self, application):
+        self.application = application
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        try:
+            return req.get_response(self.application)
+        except exception.VdiBrokerException as e:
+            if e.code >= 500:
+                LOG.warning("%s %s: %s", req.method, req.path, e.message)
+            return error_response(req, e.code, e.title, e.message,
+                                  e.details(), e.headers)
+        except webob.exc.HTTPException as e:
+            headers = {}
+            if e.headers.get("Allow"):
+                headers["Allow"] = e.headers["Allow"]
+            return error_response(req, e.code, e.title,
+                                  e.explanation or e.title,
+                                  headers=headers)
+        except Exception:
+            LOG.exception("Unexpected error in %s %s", req.method, req.path)
+            return error_response(req, 500, "Internal Server Error",
+                                  "The server could not handle the request; "
+                                  "see the logs under the request id.")

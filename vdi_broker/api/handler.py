@@ -1,0 +1,79 @@
+"""URL map of the API: paths and methods to handler functions."""
+
+import routes
+import webob.dec
+import webob.exc
+
+from vdi_broker.api.handlers import allocators
+from vdi_broker.api.handlers import bindings
+from vdi_broker.api.handlers import client
+from vdi_broker.api.handlers import desktops
+from vdi_broker.api.handlers import pools
+from vdi_broker.api.handlers import root
+from vdi_broker.api.handlers import sessions
+
+# Order matters where a literal path shadows a parameter
+# (/v1/allocators/explain before /v1/allocators/{allocator_id}).
+ROUTE_DECLARATIONS = [
+    ("/", {"GET": root.versions}),
+    ("/v1", {"GET": root.v1}),
+    ("/v1/client/sessions", {"POST": client.login}),
+    ("/v1/client/sessions/{session_id}", {"GET": client.show,
+                                          "DELETE": client.logout}),
+    ("/v1/pools", {"GET": pools.list_pools, "POST": pools.create}),
+    ("/v1/pools/{pool_id}", {"GET": pools.show, "PATCH": pools.update,
+                             "DELETE": pools.delete}),
+    ("/v1/allocators/explain", {"POST": allocators.explain}),
+    ("/v1/allocators", {"GET": allocators.list_allocators,
+                        "POST": allocators.create}),
+    ("/v1/allocators/{allocator_id}", {"GET": allocators.show,
+                                       "PATCH": allocators.update,
+                                       "DELETE": allocators.delete}),
+    ("/v1/bindings", {"GET": bindings.list_bindings,
+                      "POST": bindings.create}),
+    ("/v1/bindings/{binding_id}", {"GET": bindings.show,
+                                   "DELETE": bindings.delete}),
+    ("/v1/desktops", {"GET": desktops.list_desktops}),
+    ("/v1/desktops/{desktop_id}", {"GET": desktops.show}),
+    ("/v1/sessions", {"GET": sessions.list_sessions}),
+    ("/v1/sessions/{session_id}", {"GET": sessions.show,
+                                   "DELETE": sessions.delete}),
+]
+
+# Paths served without a Keystone token: the version document and the
+# thin-client API (thin clients log in with directory credentials).
+PUBLIC_PREFIXES = ("/v1/client/",)
+PUBLIC_PATHS = ("/", "/v1", "/v1/")
+
+
+def is_public(path):
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+class Router:
+    """Dispatch to the handler of the path and method; 404 / 405."""
+
+    def __init__(self, declarations=ROUTE_DECLARATIONS):
+        self.mapper = routes.Mapper()
+        self.methods = {}
+        for path, methods in declarations:
+            self.mapper.connect(path, route_path=path)
+            self.methods[path] = methods
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        path = req.path_info.rstrip("/") or "/"
+        match = self.mapper.match(path)
+        if match is None:
+            raise webob.exc.HTTPNotFound(
+                explanation="No resource at %s." % req.path_info)
+        methods = self.methods[match.pop("route_path")]
+        handler = methods.get(req.method)
+        if handler is None:
+            allow = ", ".join(sorted(methods))
+            raise webob.exc.HTTPMethodNotAllowed(
+                explanation="%s is not allowed on %s; use %s." % (
+                    req.method, req.path_info, allow),
+                headers={"Allow": allow})
+        req.urlvars = match
+        return handler(req)

@@ -1,0 +1,84 @@
+"""The thin-client API: log in, look at the session, log out (R7)."""
+
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+from vdi_broker.api import client_auth
+from vdi_broker.api.schemas import client as schema
+from vdi_broker.api import util
+from vdi_broker import context as vdi_context
+from vdi_broker.db import api as db
+
+LOG = logging.getLogger(__name__)
+
+
+def _client_context(req, username=None):
+    ctxt = vdi_context.RequestContext(
+        user_id=username, request_id=req.environ.get("openstack.request_id"),
+        overwrite=False)
+    req.environ[util.CONTEXT_KEY] = ctxt
+    return ctxt
+
+
+def login(req):
+    app = util.app(req)
+    body = util.read_json(req, schema.login)
+    username = body["username"]
+    client_id = body["client_id"]
+    # Locked-out users and clients are refused before the directory is
+    # asked; failures are counted the same for unknown and known users.
+    principal = app.login_throttle.authenticate(
+        app.identity, username, body["password"], client_id)
+    ctxt = _client_context(req, principal.username)
+    token = client_auth.new_token()
+    login = {
+        "principal": principal.to_dict(),
+        "client_id": client_id,
+        "seat": body.get("seat"),
+        "session_id": uuidutils.generate_uuid(),
+        "token_hash": client_auth.token_hash(token),
+        "expires_at": client_auth.expires_at(
+            app.conf.client_session.token_ttl).isoformat(),
+    }
+    result = app.conductor.allocate(ctxt, login)
+    LOG.info("Login of %s from client %s: desktop %s of pool %s "
+             "(allocator %s)", principal.username, client_id,
+             result["desktop"]["id"], result["pool"]["name"],
+             result["allocator"]["name"])
+    result["session"]["token"] = token
+    location = "%s/v1/client/sessions/%s" % (req.application_url,
+                                            result["session"]["id"])
+    return util.json_response(result, status=201,
+                              headers={"Location": location})
+
+
+def _authorized_session(req, session_id):
+    _client_context(req)
+    session = db.session_get(util.context(req), session_id)
+    client_auth.check(req, session)
+    return session
+
+
+def show(req):
+    session = _authorized_session(req, req.urlvars["session_id"])
+    ctxt = util.context(req)
+    desktop = db.desktop_get(ctxt, session["desktop_id"])
+    connection = util.app(req).conductor.get_connection(ctxt, session["id"])
+    return util.json_response({
+        "session": {"id": session["id"], "username": session["username"],
+                    "client_id": session["client_id"],
+                    "seat": session["seat"], "state": session["state"],
+                    "created_at": util.iso(session["created_at"]),
+                    "expires_at": util.iso(session["expires_at"])},
+        "desktop": {"id": desktop["id"], "name": desktop["name"],
+                    "state": desktop["state"],
+                    "address": desktop["address"]},
+        "connection": connection,
+    })
+
+
+def logout(req):
+    session = _authorized_session(req, req.urlvars["session_id"])
+    util.app(req).conductor.close_session(util.context(req), session["id"],
+                                          "logout")
+    return util.empty_response()

@@ -1,0 +1,120 @@
+"""Admin API: pools (R5)."""
+
+from vdi_broker.api.schemas import pools as schema
+from vdi_broker.api import util
+from vdi_broker import consoles
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
+from vdi_broker import policy
+
+SORT_KEYS = ("name", "created_at", "updated_at", "site")
+FILTERS = ("name", "site", "cloud", "status", "enabled")
+
+
+def _view(pool, counts):
+    counts = counts or {}
+    view = {k: pool[k] for k in (
+        "id", "name", "description", "site", "cloud", "flavor", "image",
+        "networks", "availability_zone", "min_ready", "max_size",
+        "max_concurrent_builds", "release_action", "console_type",
+        "enabled", "status", "status_reason", "revision")}
+    view["metadata"] = pool["server_metadata"]
+    view["desktops"] = dict({s: counts.get(s, 0)
+                             for s in models.DESKTOP_STATES},
+                            total=sum(counts.values()))
+    view["created_at"] = util.iso(pool["created_at"])
+    view["updated_at"] = util.iso(pool["updated_at"])
+    return view
+
+
+def _etag(pool):
+    return '"%d"' % pool["revision"]
+
+
+def _values(body):
+    values = dict(body)
+    if "metadata" in values:
+        values["server_metadata"] = values.pop("metadata")
+    values.pop("revision", None)
+    return values
+
+
+def _check(values, current=None):
+    merged = dict(current or {}, **values)
+    if merged.get("min_ready", 0) > merged.get("max_size", 0):
+        raise exception.Invalid(reason="min_ready (%s) is larger than "
+                                       "max_size (%s)" % (
+                                           merged.get("min_ready"),
+                                           merged.get("max_size")))
+    if "console_type" in values and \
+            values["console_type"] not in consoles.driver_names():
+        raise exception.InvalidPlugin(namespace=consoles.NAMESPACE,
+                                      name=values["console_type"])
+
+
+def _expected_revision(req, body):
+    if_match = req.headers.get("If-Match")
+    if if_match:
+        try:
+            return int(if_match.strip().strip('"'))
+        except ValueError:
+            raise exception.Invalid(reason="If-Match must be a revision "
+                                           "ETag such as \"3\"")
+    return body.get("revision")
+
+
+def list_pools(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:pools:list")
+    page = util.pagination(req, SORT_KEYS, "name")
+    pools = db.pool_list(ctxt, util.filters(req, FILTERS), **page)
+    counts = db.pool_desktop_counts(ctxt, [p["id"] for p in pools])
+    return util.json_response({
+        "pools": [_view(p, counts.get(p["id"])) for p in pools],
+        "links": util.links(req, "pools", pools, page["limit"])})
+
+
+def show(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:pools:show")
+    pool = db.pool_get(ctxt, req.urlvars["pool_id"])
+    counts = db.pool_desktop_counts(ctxt, [pool["id"]])
+    return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
+                              headers={"ETag": _etag(pool)})
+
+
+def create(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:pools:create")
+    body = util.read_json(req, schema.create)
+    values = _values(body)
+    values.setdefault("console_type", "rdp")
+    _check(values)
+    pool = db.pool_create(ctxt, values)
+    return util.json_response(
+        {"pool": _view(pool, {})}, status=201,
+        headers={"Location": "%s/v1/pools/%s" % (req.application_url,
+                                                 pool["id"]),
+                 "ETag": _etag(pool)})
+
+
+def update(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:pools:update")
+    body = util.read_json(req, schema.update)
+    current = db.pool_get(ctxt, req.urlvars["pool_id"])
+    values = _values(body)
+    _check(values, current)
+    pool = db.pool_update(ctxt, current["id"], values,
+                          expected_revision=_expected_revision(req, body))
+    counts = db.pool_desktop_counts(ctxt, [pool["id"]])
+    return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
+                              headers={"ETag": _etag(pool)})
+
+
+def delete(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:pools:delete")
+    db.pool_delete(ctxt, req.urlvars["pool_id"])
+    return util.empty_response()

@@ -1,0 +1,45 @@
+"""Admin API: thin-client sessions."""
+
+from vdi_broker.api import util
+from vdi_broker.db import api as db
+from vdi_broker import policy
+
+SORT_KEYS = ("created_at", "username", "expires_at")
+FILTERS = ("username", "client_id", "seat", "state", "desktop_id",
+           "pool_id")
+
+
+def _view(session):
+    view = {k: session[k] for k in (
+        "id", "username", "client_id", "seat", "desktop_id", "pool_id",
+        "allocator_id", "binding_id", "state", "close_reason")}
+    for key in ("created_at", "expires_at", "closed_at"):
+        view[key] = util.iso(session[key])
+    return view
+
+
+def list_sessions(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:sessions:list")
+    page = util.pagination(req, SORT_KEYS, "created_at")
+    items = db.session_list(ctxt, util.filters(req, FILTERS), **page)
+    return util.json_response({
+        "sessions": [_view(s) for s in items],
+        "links": util.links(req, "sessions", items, page["limit"])})
+
+
+def show(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:sessions:show")
+    return util.json_response(
+        {"session": _view(db.session_get(ctxt, req.urlvars["session_id"]))})
+
+
+def delete(req):
+    """Force a logout (helpdesk); the pool's release action runs."""
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:sessions:delete")
+    session = db.session_get(ctxt, req.urlvars["session_id"])
+    util.app(req).conductor.close_session(ctxt, session["id"],
+                                          "forced by operator")
+    return util.empty_response()

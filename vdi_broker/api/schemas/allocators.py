@@ -1,0 +1,40 @@
+from vdi_broker.allocators import rules
+from vdi_broker.api.schemas import common
+
+_properties = {
+    "name": common.name,
+    "description": common.description,
+    "priority": {"type": "integer", "minimum": 0, "maximum": 1000000},
+    "plugin": common.name,
+    "pool": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+    "rules": rules.SCHEMA,
+    "options": {"type": "object"},
+    "is_default": {"type": "boolean"},
+    "enabled": {"type": "boolean"},
+}
+
+create = {
+    "type": "object",
+    "properties": _properties,
+    "required": ["name", "plugin"],
+    "additionalProperties": False,
+}
+
+update = {
+    "type": "object",
+    "properties": dict(_properties, revision={"type": "integer"}),
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+
+explain = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string", "minLength": 1, "maxLength": 256,
+                     "pattern": common.NAME_PATTERN},
+        "client_id": common.name,
+        "seat": common.name,
+    },
+    "required": ["username"],
+    "additionalProperties": False,
+}

@@ -1,0 +1,16 @@
+from vdi_broker.api.schemas import common
+
+login = {
+    "type": "object",
+    "properties": {
+        "username": {"type": "string", "minLength": 1, "maxLength": 256,
+                     "pattern": common.NAME_PATTERN},
+        # An empty password would be an anonymous bind on many
+        # directories: refuse it here already.
+        "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+        "client_id": common.name,
+        "seat": common.name,
+    },
+    "required": ["username", "password", "client_id"],
+    "additionalProperties": False,
+}

@@ -1,0 +1,11 @@
+"""Building blocks of the request schemas."""
+
+# Printable text without control characters.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+
+name = {"type": "string", "minLength": 1, "maxLength": 255,
+        "pattern": NAME_PATTERN}
+description = {"type": ["string", "null"], "maxLength": 1024}
+optional_name = {"type": ["string", "null"], "minLength": 1,
+                 "maxLength": 255, "pattern": NAME_PATTERN}
+uuid_or_name = name

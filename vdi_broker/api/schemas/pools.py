@@ -1,0 +1,37 @@
+from vdi_broker.api.schemas import common
+from vdi_broker.db.sqlalchemy import models
+
+_properties = {
+    "name": common.name,
+    "description": common.description,
+    "site": common.optional_name,
+    "cloud": common.optional_name,
+    "flavor": common.name,
+    "image": common.name,
+    "networks": {"type": "array", "items": common.name, "maxItems": 16},
+    "availability_zone": common.optional_name,
+    "metadata": {"type": "object", "maxProperties": 32,
+                 "additionalProperties": {"type": "string",
+                                          "maxLength": 255}},
+    "min_ready": {"type": "integer", "minimum": 0, "maximum": 100000},
+    "max_size": {"type": "integer", "minimum": 0, "maximum": 100000},
+    "max_concurrent_builds": {"type": "integer", "minimum": 1,
+                              "maximum": 1000},
+    "release_action": {"enum": list(models.RELEASE_ACTIONS)},
+    "console_type": common.name,
+    "enabled": {"type": "boolean"},
+}
+
+create = {
+    "type": "object",
+    "properties": _properties,
+    "required": ["name", "flavor", "image"],
+    "additionalProperties": False,
+}
+
+update = {
+    "type": "object",
+    "properties": dict(_properties, revision={"type": "integer"}),
+    "additionalProperties": False,
+    "minProperties": 1,
+}

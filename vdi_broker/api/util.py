@@ -1,0 +1,105 @@
+"""Helpers shared by the API handlers."""
+
+import urllib.parse
+
+import jsonschema
+from oslo_serialization import jsonutils
+import webob
+
+from vdi_broker import exception
+
+CONTEXT_KEY = "vdi_broker.context"
+APP_KEY = "vdi_broker.app"
+
+
+def context(req):
+    return req.environ[CONTEXT_KEY]
+
+
+def app(req):
+    """The application's shared objects (conf, conductor, identity)."""
+    return req.environ[APP_KEY]
+
+
+def json_response(data, status=200, headers=None):
+    response = webob.Response(status=status,
+                              content_type="application/json",
+                              charset="UTF-8")
+    response.body = jsonutils.dump_as_bytes(data)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def empty_response(status=204):
+    response = webob.Response(status=status)
+    response.content_type = None
+    return response
+
+
+def read_json(req, schema):
+    """The request's JSON body, validated against ``schema``."""
+    if not req.body:
+        raise exception.Invalid(reason="a JSON request body is required")
+    content_type = (req.content_type or "").split(";")[0].strip()
+    if content_type not in ("application/json", ""):
+        raise exception.Invalid(
+            reason="expected Content-Type application/json, got %s" %
+            content_type)
+    try:
+        data = jsonutils.loads(req.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise exception.Invalid(reason="malformed JSON: %s" % e)
+    validate(data, schema)
+    return data
+
+
+def validate(data, schema):
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as e:
+        path = "/".join(str(p) for p in e.absolute_path)
+        where = ("'%s': " % path) if path else ""
+        raise exception.Invalid(reason=where + e.message[:300])
+
+
+def pagination(req, sort_keys, default_sort):
+    """limit, marker, sort_key and sort_dir from the query string."""
+    max_limit = app(req).conf.api.max_limit
+    params = req.GET
+    try:
+        limit = int(params.get("limit", max_limit))
+    except ValueError:
+        raise exception.Invalid(reason="limit must be an integer")
+    if limit < 1:
+        raise exception.Invalid(reason="limit must be positive")
+    sort_key = params.get("sort_key", default_sort)
+    if sort_key not in sort_keys:
+        raise exception.Invalid(reason="sort_key must be one of %s" %
+                                ", ".join(sort_keys))
+    sort_dir = params.get("sort_dir", "asc")
+    if sort_dir not in ("asc", "desc"):
+        raise exception.Invalid(reason="sort_dir must be asc or desc")
+    return {"limit": min(limit, max_limit), "marker": params.get("marker"),
+            "sort_key": sort_key, "sort_dir": sort_dir}
+
+
+def filters(req, allowed):
+    """Equality filters from the query string, only for ``allowed`` keys."""
+    return {k: v for k, v in req.GET.items() if k in allowed}
+
+
+def iso(value):
+    return value.isoformat() + "Z" if value else None
+
+
+def links(req, collection, items, limit):
+    """A 'next' link when the page is full."""
+    if not items or len(items) < limit:
+        return []
+    params = {k: v for k, v in req.GET.items() if k != "marker"}
+    params["marker"] = items[-1]["id"]
+    query = urllib.parse.urlencode(params)
+    return [{"rel": "next",
+             "href": "%s/v1/%s?%s" % (req.application_url, collection,
+                                       query)}]

@@ -1,0 +1,91 @@
+"""vdi-broker-manage: database, identity and demo administration.
+
+    vdi-broker-manage db sync | db version
+    vdi-broker-manage identity hash-password
+    vdi-broker-manage demo setup --users-file FILE [--users N]
+"""
+
+import getpass
+import sys
+
+from oslo_config import cfg
+
+from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
+from vdi_broker import conf as vdi_conf
+from vdi_broker import context as vdi_context
+from vdi_broker.db import migration
+from vdi_broker.identity import static
+from vdi_broker import wsgi
+
+
+def _db_sync():
+    migration.db_sync()
+    print("Database schema at revision %s" % migration.db_version())
+
+
+def _db_version():
+    print(migration.db_version() or "(empty database)")
+
+
+def _hash_password():
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() \
+        else sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("An empty password cannot be hashed.", file=sys.stderr)
+        return 1
+    print(static.hash_password(
+        password, iterations=vdi_conf.CONF.command.iterations))
+
+
+def _demo_setup():
+    from vdi_broker.demo import setup as demo_setup
+    ctxt = vdi_context.get_admin_context()
+    summary = demo_setup.setup(ctxt, vdi_conf.CONF.command.users_file,
+                               vdi_conf.CONF.command.users,
+                               vdi_conf.CONF.command.password)
+    for line in summary:
+        print(line)
+
+
+def add_command_parsers(subparsers):
+    db = subparsers.add_parser("db", help="Database schema.")
+    db_sub = db.add_subparsers(dest="action")
+    db_sub.required = True
+    db_sub.add_parser("sync", help="Upgrade the schema to the newest "
+                                   "revision.").set_defaults(func=_db_sync)
+    db_sub.add_parser("version", help="Print the schema revision.") \
+        .set_defaults(func=_db_version)
+
+    identity = subparsers.add_parser("identity",
+                                     help="Static identity driver.")
+    id_sub = identity.add_subparsers(dest="action")
+    id_sub.required = True
+    hp = id_sub.add_parser("hash-password",
+                           help="Hash a password (read from the terminal "
+                                "or one line of stdin) for a users file.")
+    hp.add_argument("--iterations", type=int,
+                    default=static.DEFAULT_ITERATIONS)
+    hp.set_defaults(func=_hash_password)
+
+    demo = subparsers.add_parser("demo", help="The all-in-one demo.")
+    demo_sub = demo.add_subparsers(dest="action")
+    demo_sub.required = True
+    ds = demo_sub.add_parser(
+        "setup", help="Write a demo directory of call-centre users and "
+                      "create the demo pools, seats and allocators.")
+    ds.add_argument("--users-file", required=True)
+    ds.add_argument("--users", type=int, default=400)
+    ds.add_argument("--password", default="demo-Passw0rd",
+                    help="The password every demo user gets.")
+    ds.set_defaults(func=_demo_setup)
+
+
+command_opt = cfg.SubCommandOpt("command", title="Commands",
+                                help="Available commands",
+                                handler=add_command_parsers)
+
+
+def main(argv=None):
+    vdi_conf.CONF.register_cli_opt(command_opt)
+    wsgi.parse_config(sys.argv[1:] if argv is None else argv)
+    return vdi_conf.CONF.command.func() or 0

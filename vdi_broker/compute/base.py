@@ -1,0 +1,91 @@
+"""The compute driver interface.
+
+The conductor manages desktops' servers only through a compute driver loaded
+from the ``vdi_broker.compute`` stevedore namespace (``[compute] driver``).
+Drivers speak in :class:`Server` records and raise
+:mod:`vdi_broker.exception` errors, never their client library's.
+"""
+
+import abc
+import dataclasses
+
+# Server states as the broker sees them (Nova's vm_state names, upper case).
+BUILD = "BUILD"
+ACTIVE = "ACTIVE"
+ERROR = "ERROR"
+REBOOT = "REBOOT"
+REBUILD = "REBUILD"
+DELETED = "DELETED"
+
+# Every server the broker creates carries these tags and metadata keys, so
+# that the reconciler can find its servers again after a crash.
+BROKER_TAG = "vdi-broker"
+POOL_TAG_PREFIX = "vdi-pool-"
+META_BROKER = "vdi_broker"
+META_POOL = "vdi_pool"
+META_DESKTOP = "vdi_desktop"
+
+
+@dataclasses.dataclass
+class ServerSpec:
+    """What to boot for one desktop."""
+
+    name: str
+    flavor: str
+    image: str
+    networks: list = dataclasses.field(default_factory=list)
+    availability_zone: str = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+    tags: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Server:
+    """A server as the cloud reports it."""
+
+    id: str
+    name: str
+    status: str
+    host: str = None
+    addresses: list = dataclasses.field(default_factory=list)
+    metadata: dict = dataclasses.field(default_factory=dict)
+    tags: list = dataclasses.field(default_factory=list)
+    fault: str = None
+
+    @property
+    def address(self):
+        return self.addresses[0] if self.addresses else None
+
+
+class ComputeDriver(metaclass=abc.ABCMeta):
+    """Creates and manages the servers behind desktops."""
+
+    @abc.abstractmethod
+    def create_server(self, spec):
+        """Start booting a server; return its :class:`Server` (BUILD)."""
+
+    @abc.abstractmethod
+    def get_server(self, server_id):
+        """Return the :class:`Server`; raise ServerNotFound if it is gone."""
+
+    @abc.abstractmethod
+    def list_servers(self, tags=None):
+        """Return every server carrying all of ``tags``."""
+
+    @abc.abstractmethod
+    def delete_server(self, server_id):
+        """Delete the server; a server already gone is not an error."""
+
+    @abc.abstractmethod
+    def reboot_server(self, server_id, hard=False):
+        """Reboot the server."""
+
+    @abc.abstractmethod
+    def rebuild_server(self, server_id, image):
+        """Rebuild the server from ``image``."""
+
+    def lock_server(self, server_id, reason):
+        """Lock the server against user actions, with a reason."""
+
+    def unlock_server(self, server_id):
+        """Undo :meth:`lock_server`."""

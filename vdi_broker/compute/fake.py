@@ -1,0 +1,138 @@
+"""The ``fake`` compute driver: an in-memory cloud.
+
+Servers go BUILD -> ACTIVE after ``[fake_compute] boot_time`` seconds (or
+-> ERROR for a share ``failure_rate`` of them), get an address from
+``address_range`` and a host from ``hosts``. Nothing leaves the process,
+so it serves the all-in-one demo, tests and benchmarks. One cloud is
+shared by every driver instance of the process, like a real cloud would be.
+"""
+
+import ipaddress
+import itertools
+import random
+import threading
+import time
+import uuid
+
+from vdi_broker.compute import base
+from vdi_broker import exception
+
+
+class FakeCloud:
+    """The shared state of the fake cloud."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.servers = {}
+        self._addresses = None
+        self._hosts = None
+        self.calls = []
+
+    def reset(self):
+        with self.lock:
+            self.servers.clear()
+            self._addresses = None
+            self._hosts = None
+            self.calls = []
+
+
+CLOUD = FakeCloud()
+
+
+class FakeComputeDriver(base.ComputeDriver):
+
+    def __init__(self, conf, cloud=None):
+        self.conf = conf.fake_compute
+        self.cloud = cloud or CLOUD
+        self._rng = random.Random()
+
+    def _next_address(self):
+        if self.cloud._addresses is None:
+            self.cloud._addresses = ipaddress.ip_network(
+                self.conf.address_range).hosts()
+        return str(next(self.cloud._addresses))
+
+    def _next_host(self):
+        if self.cloud._hosts is None:
+            self.cloud._hosts = itertools.cycle(self.conf.hosts)
+        return next(self.cloud._hosts)
+
+    def _refresh(self, server):
+        # Server state is derived from the clock: no threads needed.
+        if server["status"] in (base.BUILD, base.REBOOT, base.REBUILD) and \
+                time.monotonic() >= server["ready_at"]:
+            server["status"] = server.pop("end_status", base.ACTIVE)
+
+    def _view(self, server):
+        self._refresh(server)
+        return base.Server(
+            id=server["id"], name=server["name"], status=server["status"],
+            host=server["host"], addresses=[server["address"]],
+            metadata=dict(server["metadata"]), tags=list(server["tags"]),
+            fault=server.get("fault"))
+
+    def _get(self, server_id):
+        server = self.cloud.servers.get(server_id)
+        if server is None:
+            raise exception.ServerNotFound(server=server_id)
+        return server
+
+    def create_server(self, spec):
+        with self.cloud.lock:
+            self.cloud.calls.append(("create", spec.name))
+            failed = self._rng.random() < self.conf.failure_rate
+            server = {
+                "id": str(uuid.uuid4()), "name": spec.name,
+                "status": base.BUILD, "host": self._next_host(),
+                "address": self._next_address(),
+                "metadata": dict(spec.metadata), "tags": list(spec.tags),
+                "image": spec.image, "flavor": spec.flavor,
+                "ready_at": time.monotonic() + self.conf.boot_time,
+                "locked": None,
+            }
+            if failed:
+                server["end_status"] = base.ERROR
+                server["fault"] = "fake boot failure (failure_rate)"
+            self.cloud.servers[server["id"]] = server
+            return self._view(server)
+
+    def get_server(self, server_id):
+        with self.cloud.lock:
+            return self._view(self._get(server_id))
+
+    def list_servers(self, tags=None):
+        wanted = set(tags or ())
+        with self.cloud.lock:
+            return [self._view(s) for s in self.cloud.servers.values()
+                    if wanted <= set(s["tags"])]
+
+    def delete_server(self, server_id):
+        with self.cloud.lock:
+            self.cloud.calls.append(("delete", server_id))
+            self.cloud.servers.pop(server_id, None)
+
+    def _restart(self, server_id, status, seconds, **changes):
+        with self.cloud.lock:
+            server = self._get(server_id)
+            server.update(changes)
+            server["status"] = status
+            server["end_status"] = base.ACTIVE
+            server.pop("fault", None)
+            server["ready_at"] = time.monotonic() + seconds
+
+    def reboot_server(self, server_id, hard=False):
+        self.cloud.calls.append(("reboot", server_id))
+        self._restart(server_id, base.REBOOT, self.conf.boot_time / 2)
+
+    def rebuild_server(self, server_id, image):
+        self.cloud.calls.append(("rebuild", server_id))
+        self._restart(server_id, base.REBUILD, self.conf.boot_time,
+                      image=image)
+
+    def lock_server(self, server_id, reason):
+        with self.cloud.lock:
+            self._get(server_id)["locked"] = reason
+
+    def unlock_server(self, server_id):
+        with self.cloud.lock:
+            self._get(server_id)["locked"] = None

@@ -1,0 +1,61 @@
+"""The conductor, reached over RPC or, in the all-in-one mode, directly."""
+
+import threading
+
+import oslo_messaging as messaging
+from oslo_serialization import jsonutils
+
+from vdi_broker.conductor import manager as conductor_manager
+from vdi_broker.conductor import rpcapi
+
+_LOCAL = None
+_LOCK = threading.Lock()
+
+
+class LocalAPI:
+    """Calls an in-process ConductorManager with the RPC API's methods.
+
+    Arguments and results go through the same JSON conversion as over the
+    bus, so the all-in-one mode behaves like a deployment.
+    """
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def _call(self, ctxt, method, **kwargs):
+        kwargs = jsonutils.loads(jsonutils.dumps(kwargs))
+        try:
+            result = getattr(self.manager, method)(ctxt, **kwargs)
+        except messaging.ExpectedException as e:
+            # expected_exceptions wraps them for the RPC dispatcher; a
+            # direct caller wants the original.
+            raise e.exc_info[1]
+        return jsonutils.to_primitive(result, convert_instances=True)
+
+    def allocate(self, ctxt, login):
+        return self._call(ctxt, "allocate", login=login)
+
+    def explain(self, ctxt, login):
+        return self._call(ctxt, "explain", login=login)
+
+    def get_connection(self, ctxt, session_id):
+        return self._call(ctxt, "get_connection", session_id=session_id)
+
+    def close_session(self, ctxt, session_id, reason):
+        return self._call(ctxt, "close_session", session_id=session_id,
+                          reason=reason)
+
+
+def local_manager(conf):
+    """The process's in-process conductor (all-in-one mode)."""
+    global _LOCAL
+    with _LOCK:
+        if _LOCAL is None:
+            _LOCAL = conductor_manager.ConductorManager(conf)
+        return _LOCAL
+
+
+def get_api(conf):
+    if conf.conductor.use_local:
+        return LocalAPI(local_manager(conf))
+    return rpcapi.ConductorAPI(conf)

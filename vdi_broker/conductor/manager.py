@@ -1,0 +1,497 @@
+"""The conductor: allocation, logout and pool upkeep.
+
+The RPC endpoint (and, with ``[conductor] use_local``, the object the API
+calls directly). It owns everything that changes desktops: the allocator
+chain, the atomic claim (through the DB API), release actions and the pool
+manager that keeps every pool's ``min_ready`` desktops booted.
+"""
+
+import datetime
+import threading
+
+from futurist import periodics
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_utils import uuidutils
+
+from vdi_broker import allocators
+from vdi_broker.allocators import base as allocator_base
+from vdi_broker import compute
+from vdi_broker.compute import base as compute_base
+from vdi_broker import consoles
+from vdi_broker import context as vdi_context
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
+
+LOG = logging.getLogger(__name__)
+
+# Failed boots in a row before a pool is reported degraded.
+DEGRADED_AFTER_FAILURES = 3
+
+
+def _now():
+    return db.utcnow()
+
+
+class ConductorManager:
+    """Conductor endpoint. Version history in conductor/rpcapi.py."""
+
+    target = messaging.Target(version="1.0")
+
+    def __init__(self, conf, compute_driver=None):
+        self.conf = conf
+        self._compute = compute_driver
+        self._consoles = {}
+        self._lock = threading.Lock()
+        self._failures = {}
+
+    # -- drivers ---------------------------------------------------------
+
+    @property
+    def compute(self):
+        if self._compute is None:
+            with self._lock:
+                if self._compute is None:
+                    self._compute = compute.get_driver(self.conf)
+        return self._compute
+
+    def _console(self, console_type):
+        driver = self._consoles.get(console_type)
+        if driver is None:
+            driver = consoles.get_driver(console_type, self.conf,
+                                         self.compute)
+            self._consoles[console_type] = driver
+        return driver
+
+    def _connection(self, desktop, pool):
+        console = self._console(pool["console_type"])
+        view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
+        connection = console.get_connection(view)
+        return connection
+
+    # -- the login path (R7) ---------------------------------------------
+
+    def _build_request(self, ctxt, login):
+        principal = login["principal"]
+        seat_tags, site = (), None
+        if login.get("seat"):
+            seat = db.seat_find(ctxt, login["seat"])
+            if seat is not None:
+                seat_tags, site = tuple(seat["tags"] or ()), seat["site"]
+        if site is None:
+            client = db.thin_client_find(ctxt, login["client_id"])
+            if client is not None:
+                site = client["site"]
+        return allocator_base.AllocationRequest.from_dict({
+            "principal": principal, "client_id": login["client_id"],
+            "seat": login.get("seat"), "seat_tags": seat_tags,
+            "site": site})
+
+    def _choose(self, ctxt, request):
+        records = db.allocator_list(ctxt)
+        record, decision, trace = allocators.walk(self.conf, records,
+                                                  request)
+        return record, decision, trace
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def allocate(self, ctxt, login):
+        """Give a logged-in user a desktop and open a session.
+
+        ``login`` holds the principal (a dict), client_id, seat, and the new
+        session's id, token_hash and expires_at (ISO 8601). Returns the
+        session, desktop, pool, allocator and connection details.
+        """
+        request = self._build_request(ctxt, login)
+        username = request.principal.username
+        record, decision, trace = self._choose(ctxt, request)
+        if record is None:
+            db.event_record(ctxt, "allocation", "login", result="failure",
+                            username=username, actor=username,
+                            message="no allocator matches",
+                            detail={"client_id": request.client_id,
+                                    "seat": request.seat, "trace": trace})
+            raise exception.NoAllocatorMatches(username=username,
+                                               tried=_brief(trace))
+        try:
+            pool = db.pool_get(ctxt, decision.pool)
+        except exception.PoolNotFound:
+            LOG.error("Allocator %s points at pool %s, which does not "
+                      "exist", record["name"], decision.pool)
+            raise exception.ServiceUnavailable(
+                reason="allocator %s has no pool" % record["name"])
+        result = self._allocate_in_pool(ctxt, login, request, record,
+                                        decision, pool)
+        connection = self._connection(result["desktop"], result["pool"])
+        return {
+            "session": _public_session(result["session"]),
+            "desktop": _public_desktop(result["desktop"]),
+            "pool": {"id": result["pool"]["id"],
+                     "name": result["pool"]["name"]},
+            "allocator": {"id": record["id"], "name": record["name"],
+                          "plugin": record["plugin"]},
+            "binding": (_public_binding(result["binding"])
+                        if result["binding"] else None),
+            "reused": result["reused"],
+            "connection": connection,
+        }
+
+    def _allocate_in_pool(self, ctxt, login, request, record, decision,
+                          pool):
+        username = request.principal.username
+        if not pool["enabled"]:
+            raise exception.PoolExhausted(pool=pool["name"],
+                                          status="disabled",
+                                          status_reason="pool is disabled")
+        decision_dict = {
+            "pool_id": pool["id"], "binding_kind": decision.binding_kind,
+            "binding_key": decision.binding_key,
+            "allocator_id": record["id"], "allocator_name": record["name"]}
+        session_values = {
+            "id": login["session_id"], "token_hash": login["token_hash"],
+            "expires_at": _parse_time(login["expires_at"])}
+        try:
+            return db.allocate(
+                ctxt, {"username": username,
+                       "client_id": request.client_id,
+                       "seat": request.seat},
+                decision_dict, session_values,
+                attempts=self.conf.allocator.claim_attempts,
+                candidates=self.conf.allocator.claim_candidates)
+        except exception.PoolExhausted as e:
+            LOG.warning("Pool %s has no ready desktop for %s", pool["name"],
+                        username)
+            db.event_record(ctxt, "allocation", "login", result="failure",
+                            username=username, actor=username,
+                            pool_id=pool["id"], message=e.message,
+                            detail={"allocator": record["name"],
+                                    "client_id": request.client_id})
+            raise
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def explain(self, ctxt, login):
+        """Dry-run the allocator chain: which allocator, and why."""
+        request = self._build_request(ctxt, login)
+        record, decision, trace = self._choose(ctxt, request)
+        outcome = {"allocator": None, "decision": None}
+        if record is not None:
+            outcome["allocator"] = record["name"]
+            outcome["decision"] = {"pool": decision.pool,
+                                   "binding_kind": decision.binding_kind,
+                                   "binding_key": decision.binding_key,
+                                   "reason": decision.reason}
+            if decision.binding_kind:
+                binding = db.binding_find(ctxt, decision.binding_kind,
+                                          decision.binding_key)
+                outcome["binding"] = (_public_binding(binding)
+                                      if binding else None)
+            try:
+                pool = db.pool_get(ctxt, decision.pool)
+                counts = db.pool_desktop_counts(ctxt, [pool["id"]])
+                outcome["pool"] = {
+                    "id": pool["id"], "name": pool["name"],
+                    "status": pool["status"],
+                    "ready": counts.get(pool["id"], {}).get(models.READY, 0)}
+            except exception.PoolNotFound:
+                outcome["pool"] = None
+        return {"request": request.to_dict(), "trace": trace,
+                "outcome": outcome}
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def get_connection(self, ctxt, session_id):
+        """Connection details of an active session's desktop."""
+        session = db.session_get(ctxt, session_id)
+        desktop = db.desktop_get(ctxt, session["desktop_id"])
+        pool = db.pool_get(ctxt, desktop["pool_id"])
+        return self._connection(desktop, pool)
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def close_session(self, ctxt, session_id, reason):
+        """Log out: close the session and start the release action."""
+        session, desktop, release = db.session_close(ctxt, session_id,
+                                                     reason)
+        if release in (models.RELEASING, models.DELETING):
+            # Start the release now, so that the desktop is back in the
+            # pool as soon as possible; the pool manager finishes it (and
+            # retries it after a crash).
+            try:
+                self._process_release(ctxt, desktop)
+            except Exception:
+                LOG.exception("Release of desktop %s failed; the pool "
+                              "manager will retry it", desktop["id"])
+        return {"session": _public_session(session),
+                "release": release}
+
+    # -- pool upkeep (R5, R10) -------------------------------------------
+
+    def periodic_tasks(self):
+        """Callables for a futurist PeriodicWorker."""
+        return [
+            (_periodic(self.pool_upkeep, self.conf.conductor.pool_interval),
+             (), {}),
+            (_periodic(self.expire_sessions, 60), (), {}),
+        ]
+
+    def expire_sessions(self, ctxt=None):
+        ctxt = ctxt or vdi_context.get_admin_context()
+        for session_id in db.sessions_expired(ctxt, _now()):
+            self.close_session(ctxt, session_id, "expired")
+
+    def pool_upkeep(self, ctxt=None):
+        """One pass of the pool manager over every pool."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        budget = self.conf.conductor.max_concurrent_builds
+        pools = db.pool_list(ctxt)
+        building = {}
+        for pool in pools:
+            building[pool["id"]] = self._refresh_pool(ctxt, pool)
+        budget -= sum(building.values())
+        for pool in pools:
+            if not pool["enabled"]:
+                continue
+            budget -= self._grow_or_shrink(ctxt, pool, building[pool["id"]],
+                                           max(budget, 0))
+
+    def _refresh_pool(self, ctxt, pool):
+        """Advance every desktop of the pool; return how many build."""
+        building = 0
+        for desktop in db.desktop_list(ctxt, {"pool_id": pool["id"]}):
+            state = desktop["state"]
+            try:
+                if state == models.BUILDING:
+                    building += self._check_build(ctxt, pool, desktop)
+                elif state == models.RELEASING:
+                    self._process_release(ctxt, desktop)
+                elif state in (models.DELETING, models.ERROR):
+                    self._delete_desktop(ctxt, desktop)
+            except exception.ComputeUnavailable as e:
+                LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
+                            e)
+                if state == models.BUILDING:
+                    building += 1
+        return building
+
+    def _check_build(self, ctxt, pool, desktop):
+        if desktop["server_id"] is None:
+            # Crashed between the row and the boot request.
+            age = (_now() - desktop["created_at"]).total_seconds()
+            if age > 60:
+                db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
+                                      {"state": models.ERROR,
+                                       "state_reason": "no server"})
+                return 0
+            return 1
+        try:
+            server = self.compute.get_server(desktop["server_id"])
+        except exception.ServerNotFound:
+            self._build_failed(ctxt, pool, desktop, "server vanished")
+            return 0
+        if server.status == compute_base.ACTIVE:
+            db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
+                                  {"state": models.READY,
+                                   "address": server.address,
+                                   "host": server.host,
+                                   "state_reason": None})
+            self._build_succeeded(ctxt, pool)
+            return 0
+        if server.status == compute_base.ERROR:
+            self._build_failed(ctxt, pool, desktop,
+                               server.fault or "server in ERROR")
+            return 0
+        age = (_now() - desktop["created_at"]).total_seconds()
+        if age > self.conf.conductor.build_timeout:
+            self._build_failed(ctxt, pool, desktop,
+                               "not ACTIVE after %d s" % age)
+            return 0
+        return 1
+
+    def _build_succeeded(self, ctxt, pool):
+        if self._failures.pop(pool["id"], None) or \
+                pool["status"] == "degraded":
+            db.pool_set_status(ctxt, pool["id"], "active", None)
+            db.event_record(ctxt, "pool", "pool.recovered",
+                            pool_id=pool["id"], target_type="pool",
+                            target_id=pool["id"])
+
+    def _build_failed(self, ctxt, pool, desktop, reason):
+        LOG.warning("Pool %s: desktop %s failed to boot: %s", pool["name"],
+                    desktop["id"], reason)
+        db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
+                              {"state": models.ERROR,
+                               "state_reason": reason[:1000]})
+        count, since = self._failures.get(pool["id"], (0, _now()))
+        count += 1
+        self._failures[pool["id"]] = (count, since)
+        db.event_record(ctxt, "pool", "desktop.build", result="failure",
+                        pool_id=pool["id"], desktop_id=desktop["id"],
+                        message=reason[:1000])
+        if count >= DEGRADED_AFTER_FAILURES:
+            db.pool_set_status(
+                ctxt, pool["id"], "degraded",
+                "%d boots failed in a row since %s UTC; last error: %s" % (
+                    count, since.isoformat(timespec="seconds"),
+                    reason)[:1000])
+
+    def _grow_or_shrink(self, ctxt, pool, building, budget):
+        """Boot toward min_ready within the limits; return boots started."""
+        counts = db.pool_desktop_counts(ctxt, [pool["id"]]).get(
+            pool["id"], {})
+        ready = counts.get(models.READY, 0)
+        live = sum(n for state, n in counts.items()
+                   if state not in (models.DELETING, models.ERROR))
+        if live > pool["max_size"] and ready:
+            self._shrink(ctxt, pool, min(live - pool["max_size"], ready))
+            return 0
+        wanted = pool["min_ready"] - ready - building
+        room = pool["max_size"] - live
+        slots = pool["max_concurrent_builds"] - building
+        count = max(0, min(wanted, room, slots, budget))
+        if count and self._failures.get(pool["id"], (0,))[0] >= \
+                DEGRADED_AFTER_FAILURES:
+            # A failing pool boots one probe desktop at a time, not a
+            # storm of doomed builds.
+            count = 1 if building == 0 else 0
+        for _ in range(count):
+            self._boot(ctxt, pool)
+        return count
+
+    def _shrink(self, ctxt, pool, count):
+        for desktop in db.desktop_list(
+                ctxt, {"pool_id": pool["id"], "state": models.READY},
+                limit=count):
+            moved = db.desktop_transition(
+                ctxt, desktop["id"], [models.READY],
+                {"state": models.DELETING, "state_reason": "pool shrunk"})
+            if moved:
+                self._delete_desktop(ctxt, moved)
+
+    def _boot(self, ctxt, pool):
+        desktop_id = uuidutils.generate_uuid()
+        name = "vdi-%s-%s" % (pool["name"][:40], desktop_id[:8])
+        db.desktop_create(ctxt, {"id": desktop_id, "pool_id": pool["id"],
+                                 "name": name, "state": models.BUILDING})
+        spec = compute_base.ServerSpec(
+            name=name, flavor=pool["flavor"], image=pool["image"],
+            networks=pool["networks"] or [],
+            availability_zone=pool["availability_zone"],
+            metadata=dict(pool["server_metadata"] or {},
+                          **{compute_base.META_BROKER: "1",
+                             compute_base.META_POOL: pool["id"],
+                             compute_base.META_DESKTOP: desktop_id}),
+            tags=[compute_base.BROKER_TAG,
+                  compute_base.POOL_TAG_PREFIX + pool["id"]])
+        try:
+            server = self.compute.create_server(spec)
+        except exception.VdiBrokerException as e:
+            self._build_failed(ctxt, pool, {"id": desktop_id}, e.message)
+            return
+        db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
+                              {"server_id": server.id, "host": server.host})
+
+    def _process_release(self, ctxt, desktop):
+        """Run (or finish) a desktop's release action."""
+        if desktop["state"] == models.DELETING:
+            self._delete_desktop(ctxt, desktop)
+            return
+        reason = desktop.get("state_reason") or ""
+        if not reason.startswith("release:"):
+            return
+        action = reason.split(":")[1]
+        if not reason.endswith(":issued"):
+            pool = db.pool_get(ctxt, desktop["pool_id"])
+            if action == "rebuild":
+                self.compute.rebuild_server(desktop["server_id"],
+                                            pool["image"])
+            else:
+                self.compute.reboot_server(desktop["server_id"])
+            db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                {"state_reason": "release:%s:issued" % action})
+            return
+        try:
+            server = self.compute.get_server(desktop["server_id"])
+        except exception.ServerNotFound:
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.ERROR,
+                                   "state_reason": "server vanished"})
+            return
+        if server.status == compute_base.ACTIVE:
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.READY,
+                                   "state_reason": None,
+                                   "address": server.address})
+        elif server.status == compute_base.ERROR:
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.ERROR,
+                                   "state_reason": server.fault or
+                                   "%s failed" % action})
+
+    def _delete_desktop(self, ctxt, desktop):
+        if desktop.get("server_id"):
+            self.compute.delete_server(desktop["server_id"])
+        db.desktop_destroy(ctxt, desktop["id"])
+
+
+def _periodic(method, spacing):
+    """futurist marks functions, not bound methods: wrap the method."""
+    def task():
+        return method()
+    task.__name__ = method.__name__
+    return periodics.periodic(spacing=spacing, run_immediately=True)(task)
+
+
+def _parse_time(value):
+    if isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def _brief(trace):
+    return [{"allocator": step["allocator"], "result": step["result"]}
+            for step in trace]
+
+
+def _iso(value):
+    return value.isoformat() + "Z" if value else None
+
+
+def _public_session(session):
+    return {"id": session["id"], "username": session["username"],
+            "client_id": session["client_id"], "seat": session["seat"],
+            "state": session["state"],
+            "created_at": _iso(session["created_at"]),
+            "expires_at": _iso(session["expires_at"]),
+            "closed_at": _iso(session["closed_at"]),
+            "close_reason": session["close_reason"]}
+
+
+def _public_desktop(desktop):
+    return {"id": desktop["id"], "name": desktop["name"],
+            "pool_id": desktop["pool_id"], "state": desktop["state"],
+            "address": desktop["address"], "server_id": desktop["server_id"]}
+
+
+def _public_binding(binding):
+    return {"id": binding["id"], "kind": binding["kind"],
+            "key": binding["key"], "desktop_id": binding["desktop_id"]}
+
+
+class PeriodicRunner:
+    """Runs the manager's periodic tasks in a background thread."""
+
+    def __init__(self, manager):
+        self.worker = periodics.PeriodicWorker(manager.periodic_tasks())
+        self.thread = None
+
+    def start(self):
+        self.thread = threading.Thread(target=self.worker.start,
+                                       name="vdi-broker-periodic",
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self, timeout=10):
+        self.worker.stop()
+        self.worker.wait(timeout)
+        if self.thread is not None:
+            self.thread.join(timeout)
+

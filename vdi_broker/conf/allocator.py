@@ -1,0 +1,29 @@
+from oslo_config import cfg
+
+allocator_group = cfg.OptGroup(
+    "allocator", title="Allocator options",
+    help="How the conductor walks the allocator chain and claims desktops. "
+         "Allocator plugins may register their own options in a group "
+         "named [allocator.<plugin>].")
+
+allocator_opts = [
+    cfg.IntOpt("claim_attempts", default=8, min=1,
+               help="How many ready desktops one login tries to claim "
+                    "before it reports the pool as exhausted. Each attempt "
+                    "is one compare-and-swap on a desktop row; attempts "
+                    "fail only when another login took the same desktop "
+                    "first."),
+    cfg.IntOpt("claim_candidates", default=16, min=1,
+               help="How many ready desktops a claim reads before picking "
+                    "one at random, so that concurrent logins spread over "
+                    "different rows instead of racing for the first."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(allocator_group)
+    conf.register_opts(allocator_opts, group=allocator_group)
+
+
+def list_opts():
+    return {allocator_group: allocator_opts}

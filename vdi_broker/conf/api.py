@@ -1,0 +1,39 @@
+from oslo_config import cfg
+
+api_group = cfg.OptGroup(
+    "api", title="API options",
+    help="Options of the vdi-broker API service.")
+
+api_opts = [
+    cfg.StrOpt("auth_strategy", default="keystone",
+               choices=[("keystone", "Keystone tokens (keystonemiddleware) "
+                                     "and policy on the admin API."),
+                        ("noauth", "No authentication on the admin API: "
+                                   "every caller is an admin. Only for the "
+                                   "all-in-one mode on a trusted host.")],
+               help="How callers of the admin API (/v1 except /v1/client) "
+                    "are authenticated. The thin-client API always uses "
+                    "directory logins and session tokens."),
+    cfg.IntOpt("max_limit", default=1000, min=1,
+               help="The largest number of items a list returns at once."),
+    cfg.BoolOpt("client_api_enabled", default=True,
+                help="Serve the thin-client API (/v1/client)."),
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1",
+                       help="Address the all-in-one server (vdi-broker-api) "
+                            "listens on. Production deployments run the "
+                            "WSGI application under uWSGI instead."),
+    cfg.PortOpt("bind_port", default=8780,
+                help="Port the all-in-one server listens on."),
+    cfg.IntOpt("conductor_timeout", default=30, min=1,
+               help="Seconds an API request waits for the conductor before "
+                    "answering 503."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+
+
+def list_opts():
+    return {api_group: api_opts}

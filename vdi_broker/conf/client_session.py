@@ -1,0 +1,22 @@
+from oslo_config import cfg
+
+client_session_group = cfg.OptGroup(
+    "client_session", title="Thin-client session options",
+    help="Sessions handed to thin clients at login.")
+
+client_session_opts = [
+    cfg.IntOpt("token_ttl", default=43200, min=60,
+               help="Seconds a session token stays valid (a shift plus "
+                    "overtime, 12 hours by default)."),
+    cfg.IntOpt("max_username_length", default=256, min=1,
+               help="Longest username accepted at login."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(client_session_group)
+    conf.register_opts(client_session_opts, group=client_session_group)
+
+
+def list_opts():
+    return {client_session_group: client_session_opts}

@@ -1,0 +1,40 @@
+from oslo_config import cfg
+
+compute_group = cfg.OptGroup(
+    "compute", title="Compute options",
+    help="Which cloud the desktops' servers live in.")
+
+compute_opts = [
+    cfg.StrOpt("driver", default="nova",
+               help="The compute driver, by its name in the "
+                    "vdi_broker.compute namespace: 'nova' for OpenStack, "
+                    "'fake' for an in-memory cloud (demos and tests)."),
+]
+
+fake_group = cfg.OptGroup(
+    "fake_compute", title="Fake compute driver",
+    help="The in-memory cloud of the 'fake' compute driver. It lives in "
+         "the conductor's memory and is lost when the conductor stops.")
+
+fake_opts = [
+    cfg.FloatOpt("boot_time", default=2.0, min=0,
+                 help="Seconds a fake server takes from BUILD to ACTIVE."),
+    cfg.FloatOpt("failure_rate", default=0.0, min=0, max=1,
+                 help="Share of fake boots that end in ERROR."),
+    cfg.StrOpt("address_range", default="198.18.0.0/15",
+               help="Addresses given to fake servers (a benchmarking "
+                    "range: nothing is ever sent to them)."),
+    cfg.ListOpt("hosts", default=["fake-host-1", "fake-host-2"],
+                help="Compute host names fake servers are spread over."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(compute_group)
+    conf.register_opts(compute_opts, group=compute_group)
+    conf.register_group(fake_group)
+    conf.register_opts(fake_opts, group=fake_group)
+
+
+def list_opts():
+    return {compute_group: compute_opts, fake_group: fake_opts}

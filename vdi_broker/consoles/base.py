@@ -1,0 +1,35 @@
+"""The console driver interface (R9: protocol independence).
+
+A console driver turns an assigned desktop into the connection details a
+thin client needs to open the remote-desktop session. Drivers are loaded
+from the ``vdi_broker.consoles`` stevedore namespace by the name in the
+pool's ``console_type``.
+"""
+
+import abc
+
+
+class ConsoleDriver(metaclass=abc.ABCMeta):
+    """Produces connection details for a desktop."""
+
+    #: The protocol name the thin client sees ("spice", "rdp", ...).
+    protocol = None
+
+    def __init__(self, conf, compute):
+        """``compute`` is the conductor's loaded compute driver."""
+        self.conf = conf
+        self.compute = compute
+
+    @abc.abstractmethod
+    def get_connection(self, desktop):
+        """Return a dict of connection details for ``desktop``.
+
+        ``desktop`` is a dict with at least ``id``, ``server_id``, ``name``
+        and ``address``. The dict returned always has ``protocol``; the
+        other keys depend on the protocol (``host``, ``port``, ``url``,
+        ``password``...).
+        """
+
+    def connection_file(self, desktop, connection):
+        """Return (media type, text) of a client file, or None."""
+        return None

@@ -1,0 +1,33 @@
+"""Browser consoles served by Nova's own proxies: SPICE HTML5 and noVNC.
+
+The thin client gets a URL (with a one-time token) to open in a browser
+or web view; nothing else is needed on its side. Nova must have the
+console enabled (``[spice] enabled`` and ``html5proxy_base_url`` with
+nova-spicehtml5proxy, or ``[vnc] enabled`` and ``novncproxy_base_url``
+with nova-novncproxy).
+"""
+
+from vdi_broker.consoles import base
+
+
+class NovaUrlConsole(base.ConsoleDriver):
+    """A console whose connection is a URL from Nova's remote-consoles API."""
+
+    #: Nova's console type.
+    console_type = None
+
+    def get_connection(self, desktop):
+        console = self.compute.get_console(desktop["server_id"],
+                                           self.console_type)
+        return {"protocol": self.protocol, "type": self.console_type,
+                "url": console["url"]}
+
+
+class SpiceHtml5Console(NovaUrlConsole):
+    protocol = "spice-html5"
+    console_type = "spice-html5"
+
+
+class NoVNCConsole(NovaUrlConsole):
+    protocol = "novnc"
+    console_type = "novnc"

@@ -1,0 +1,43 @@
+"""Database schema migrations (alembic)."""
+
+import os
+
+from alembic import command as alembic_command
+from alembic import config as alembic_config
+from alembic import migration as alembic_migration
+from alembic import script as alembic_script
+
+from vdi_broker.db.sqlalchemy import api as db_api
+
+ALEMBIC_INI = os.path.join(os.path.dirname(__file__), "sqlalchemy",
+                           "alembic.ini")
+
+
+def _config(connection=None):
+    config = alembic_config.Config(ALEMBIC_INI)
+    config.set_main_option(
+        "script_location",
+        os.path.join(os.path.dirname(ALEMBIC_INI), "alembic"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def db_sync(engine=None, revision="head"):
+    """Upgrade the schema to ``revision`` (default: the newest)."""
+    engine = engine or db_api.get_engine()
+    with engine.begin() as connection:
+        alembic_command.upgrade(_config(connection), revision)
+
+
+def db_version(engine=None):
+    """The schema's current revision, or None for an empty database."""
+    engine = engine or db_api.get_engine()
+    with engine.connect() as connection:
+        return alembic_migration.MigrationContext.configure(
+            connection).get_current_revision()
+
+
+def head_revision():
+    return alembic_script.ScriptDirectory.from_config(
+        _config()).get_current_head()

@@ -1,0 +1,215 @@
+"""The broker's database schema.
+
+Tables are shaped for the work ahead too: thin clients and seats carry a
+site, tags and heartbeat fields; pools carry a site and a cloud; events are
+an append-only audit log.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at = sa.Column(sa.DateTime, nullable=False, default=_utcnow)
+    updated_at = sa.Column(sa.DateTime, nullable=True, onupdate=_utcnow)
+
+
+# Desktop states (see doc/source/admin/desktops.rst).
+BUILDING = "building"
+READY = "ready"
+ASSIGNED = "assigned"
+RELEASING = "releasing"
+DELETING = "deleting"
+ERROR = "error"
+DESKTOP_STATES = (BUILDING, READY, ASSIGNED, RELEASING, DELETING, ERROR)
+
+RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
+BINDING_KINDS = ("user", "seat", "client")
+
+
+class Pool(TimestampMixin, Base):
+    __tablename__ = "pools"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uniq_pools0name"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(1024), nullable=True)
+    site = sa.Column(sa.String(255), nullable=True)
+    cloud = sa.Column(sa.String(255), nullable=True)
+    flavor = sa.Column(sa.String(255), nullable=False)
+    image = sa.Column(sa.String(255), nullable=False)
+    networks = sa.Column(sa.JSON, nullable=False, default=list)
+    availability_zone = sa.Column(sa.String(255), nullable=True)
+    server_metadata = sa.Column(sa.JSON, nullable=False, default=dict)
+    min_ready = sa.Column(sa.Integer, nullable=False, default=0)
+    max_size = sa.Column(sa.Integer, nullable=False, default=0)
+    max_concurrent_builds = sa.Column(sa.Integer, nullable=False, default=10)
+    release_action = sa.Column(sa.String(16), nullable=False,
+                               default="reboot")
+    console_type = sa.Column(sa.String(64), nullable=False, default="rdp")
+    enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+    status = sa.Column(sa.String(16), nullable=False, default="active")
+    status_reason = sa.Column(sa.String(1024), nullable=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)
+
+
+class Desktop(TimestampMixin, Base):
+    __tablename__ = "desktops"
+    __table_args__ = (
+        sa.UniqueConstraint("server_id", name="uniq_desktops0server_id"),
+        sa.Index("desktops_pool_id_state_idx", "pool_id", "state"),
+        sa.Index("desktops_assigned_user_idx", "assigned_user"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    pool_id = sa.Column(sa.String(36), sa.ForeignKey("pools.id"),
+                        nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    server_id = sa.Column(sa.String(36), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False, default=BUILDING)
+    state_reason = sa.Column(sa.String(1024), nullable=True)
+    host = sa.Column(sa.String(255), nullable=True)
+    address = sa.Column(sa.String(64), nullable=True)
+    assigned_user = sa.Column(sa.String(255), nullable=True)
+    assigned_at = sa.Column(sa.DateTime, nullable=True)
+    # Bumped by every state change: the compare-and-swap counter.
+    generation = sa.Column(sa.Integer, nullable=False, default=1)
+
+
+class Allocator(TimestampMixin, Base):
+    __tablename__ = "allocators"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uniq_allocators0name"),
+        sa.Index("allocators_priority_idx", "priority"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(1024), nullable=True)
+    priority = sa.Column(sa.Integer, nullable=False, default=100)
+    plugin = sa.Column(sa.String(255), nullable=False)
+    pool_id = sa.Column(sa.String(36), sa.ForeignKey("pools.id"),
+                        nullable=True)
+    rules = sa.Column(sa.JSON, nullable=False, default=dict)
+    options = sa.Column(sa.JSON, nullable=False, default=dict)
+    is_default = sa.Column(sa.Boolean, nullable=False, default=False)
+    enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)
+
+
+class Binding(TimestampMixin, Base):
+    __tablename__ = "bindings"
+    __table_args__ = (
+        # One binding per user, seat or thin client...
+        sa.UniqueConstraint("kind", "key", name="uniq_bindings0kind0key"),
+        # ...and one binding per desktop: no desktop serves two owners.
+        sa.UniqueConstraint("desktop_id", name="uniq_bindings0desktop_id"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    key = sa.Column(sa.String(255), nullable=False)
+    desktop_id = sa.Column(sa.String(36), sa.ForeignKey("desktops.id"),
+                           nullable=False)
+    pool_id = sa.Column(sa.String(36), sa.ForeignKey("pools.id"),
+                        nullable=False)
+    allocator_id = sa.Column(sa.String(36), nullable=True)
+
+
+class ClientSession(TimestampMixin, Base):
+    """A thin client's session on a desktop (``/v1/client/sessions``)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        sa.UniqueConstraint("token_hash", name="uniq_sessions0token_hash"),
+        sa.Index("sessions_username_state_idx", "username", "state"),
+        sa.Index("sessions_desktop_id_state_idx", "desktop_id", "state"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    # Only a SHA-256 of the token is kept: a database dump gives no access.
+    token_hash = sa.Column(sa.String(64), nullable=False)
+    username = sa.Column(sa.String(255), nullable=False)
+    client_id = sa.Column(sa.String(255), nullable=False)
+    seat = sa.Column(sa.String(255), nullable=True)
+    desktop_id = sa.Column(sa.String(36), sa.ForeignKey("desktops.id"),
+                           nullable=False)
+    pool_id = sa.Column(sa.String(36), nullable=False)
+    allocator_id = sa.Column(sa.String(36), nullable=True)
+    binding_id = sa.Column(sa.String(36), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False, default="active")
+    expires_at = sa.Column(sa.DateTime, nullable=False)
+    closed_at = sa.Column(sa.DateTime, nullable=True)
+    close_reason = sa.Column(sa.String(255), nullable=True)
+
+
+class Seat(TimestampMixin, Base):
+    __tablename__ = "seats"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uniq_seats0name"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    site = sa.Column(sa.String(255), nullable=True)
+    location = sa.Column(sa.String(255), nullable=True)
+    department = sa.Column(sa.String(255), nullable=True)
+    tags = sa.Column(sa.JSON, nullable=False, default=list)
+
+
+class ThinClient(TimestampMixin, Base):
+    __tablename__ = "thin_clients"
+    __table_args__ = (
+        sa.UniqueConstraint("client_id", name="uniq_thin_clients0client_id"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    # The identifier the TC presents at login (MAC, serial, hostname).
+    client_id = sa.Column(sa.String(255), nullable=False)
+    seat_id = sa.Column(sa.String(36), sa.ForeignKey("seats.id"),
+                        nullable=True)
+    site = sa.Column(sa.String(255), nullable=True)
+    model = sa.Column(sa.String(255), nullable=True)
+    tags = sa.Column(sa.JSON, nullable=False, default=list)
+    status = sa.Column(sa.String(16), nullable=False, default="unknown")
+    last_seen_at = sa.Column(sa.DateTime, nullable=True)
+    last_address = sa.Column(sa.String(64), nullable=True)
+
+
+class Event(Base):
+    """Append-only audit log: every allocation and every admin action."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("events_created_at_idx", "created_at"),
+        sa.Index("events_username_idx", "username"),
+        sa.Index("events_target_idx", "target_type", "target_id"),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                   primary_key=True, autoincrement=True)
+    created_at = sa.Column(sa.DateTime, nullable=False, default=_utcnow)
+    kind = sa.Column(sa.String(32), nullable=False)
+    action = sa.Column(sa.String(64), nullable=False)
+    result = sa.Column(sa.String(16), nullable=False, default="success")
+    actor = sa.Column(sa.String(255), nullable=True)
+    request_id = sa.Column(sa.String(64), nullable=True)
+    username = sa.Column(sa.String(255), nullable=True)
+    target_type = sa.Column(sa.String(32), nullable=True)
+    target_id = sa.Column(sa.String(255), nullable=True)
+    pool_id = sa.Column(sa.String(36), nullable=True)
+    desktop_id = sa.Column(sa.String(36), nullable=True)
+    message = sa.Column(sa.String(1024), nullable=True)
+    detail = sa.Column(sa.JSON, nullable=True)

@@ -1,0 +1,1 @@
+"""The all-in-one demo: a small call centre on the fake cloud."""

@@ -1,0 +1,132 @@
+"""Create the demo call centre: a directory of users and its pools.
+
+Two sites, Shanghai and Nantong. Shanghai agents get a floating desktop
+from the Shanghai pool, Nantong agents from the Nantong pool; VIP agents
+keep their own desktop (user binding); the training room's seats keep
+theirs (seat binding); contractors outside both sites fall through to the
+default allocator.
+"""
+
+import json
+import os
+
+from vdi_broker.db import api as db
+from vdi_broker import exception
+from vdi_broker.identity import static
+
+BASE_DN = "dc=callcentre,dc=example"
+# Demo passwords are hashed with fewer rounds than the default so that a
+# simulated shift of hundreds of logins runs in seconds on a laptop.
+DEMO_ITERATIONS = 10000
+
+POOLS = [
+    {"name": "sh-agents", "site": "shanghai", "min_ready": 150,
+     "max_size": 300, "max_concurrent_builds": 25,
+     "release_action": "reboot",
+     "description": "Shanghai agents, floating"},
+    {"name": "nt-agents", "site": "nantong", "min_ready": 150,
+     "max_size": 300, "max_concurrent_builds": 25,
+     "release_action": "rebuild",
+     "description": "Nantong agents, floating, rebuilt at logout"},
+    {"name": "vip-desktops", "site": "shanghai", "min_ready": 20,
+     "max_size": 60, "max_concurrent_builds": 10, "release_action": "keep",
+     "description": "VIP agents' personal desktops (user binding)"},
+    {"name": "training-room", "site": "shanghai", "min_ready": 8,
+     "max_size": 20, "max_concurrent_builds": 8, "release_action": "keep",
+     "description": "Training room seats (seat binding)"},
+]
+
+ALLOCATORS = [
+    {"name": "vip-personal", "priority": 10, "plugin": "user",
+     "pool": "vip-desktops", "rules": {"groups": ["vip-agents"]},
+     "description": "VIP agents always get their own desktop"},
+    {"name": "training-seats", "priority": 20, "plugin": "seat",
+     "pool": "training-room", "rules": {"seat_tags": ["training"]},
+     "description": "Whoever sits in the training room gets that seat's "
+                    "desktop"},
+    {"name": "shanghai-agents", "priority": 30, "plugin": "pool",
+     "pool": "sh-agents", "rules": {"ou": ["ou=shanghai," + BASE_DN]}},
+    {"name": "nantong-agents", "priority": 40, "plugin": "pool",
+     "pool": "nt-agents", "rules": {"ou": ["nantong"]}},
+    {"name": "everyone-else", "priority": 1000, "plugin": "pool",
+     "pool": "nt-agents", "is_default": True,
+     "description": "Default: contractors and anyone no rule names"},
+]
+
+SEATS = ([{"name": "SH-TR-%02d" % i, "site": "shanghai",
+           "location": "Shanghai 3F training room", "tags": ["training"]}
+          for i in range(1, 9)] +
+         [{"name": "SH-2F-%03d" % i, "site": "shanghai",
+           "location": "Shanghai 2F", "tags": []} for i in range(1, 41)] +
+         [{"name": "NT-1F-%03d" % i, "site": "nantong",
+           "location": "Nantong 1F", "tags": []} for i in range(1, 41)])
+
+
+def demo_users(count, password):
+    """A directory of ``count`` agents over both sites."""
+    users = []
+    for i in range(count):
+        if i % 20 == 0:
+            site, dept, groups = "shanghai", "vip", ["vip-agents",
+                                                     "agents"]
+        elif i % 25 == 1:
+            site, dept, groups = None, "contractor", ["contractors"]
+        elif i % 2 == 0:
+            site, dept, groups = "shanghai", "hotel", ["hotel-agents",
+                                                       "agents"]
+        else:
+            site, dept, groups = "nantong", "flight", ["flight-agents",
+                                                       "agents"]
+        username = "agent%04d" % i
+        ou = ("ou=%s,ou=%s,%s" % (dept, site, BASE_DN) if site
+              else "ou=contractors,%s" % BASE_DN)
+        users.append({
+            "username": username,
+            "dn": "uid=%s,%s" % (username, ou),
+            "display_name": "Agent %04d" % i,
+            "groups": groups + (["%s-staff" % site] if site else []),
+            "attributes": {"department": [dept],
+                           "site": [site or "none"]},
+            "password_hash": static.hash_password(
+                password, iterations=DEMO_ITERATIONS),
+        })
+    return users
+
+
+def _ensure(create, values, resource):
+    try:
+        create(values)
+        return "created %s %s" % (resource, values["name"])
+    except exception.DuplicateName:
+        return "kept existing %s %s" % (resource, values["name"])
+
+
+def setup(ctxt, users_file, count, password):
+    summary = []
+    users_file = os.path.abspath(users_file)
+    os.makedirs(os.path.dirname(users_file), exist_ok=True)
+    if not os.path.exists(users_file):
+        with open(users_file, "w", encoding="utf-8") as f:
+            json.dump({"users": demo_users(count, password)}, f, indent=1)
+        os.chmod(users_file, 0o600)
+        summary.append("wrote %d demo users to %s (password: %s)" % (
+            count, users_file, password))
+    else:
+        summary.append("kept existing users file %s" % users_file)
+    for pool in POOLS:
+        values = dict(pool, flavor="win10-4c8g", image="win10-golden",
+                      networks=["agents-net"], console_type="rdp")
+        summary.append(_ensure(lambda v: db.pool_create(ctxt, v), values,
+                               "pool"))
+    for allocator in ALLOCATORS:
+        values = dict(allocator)
+        values["pool_id"] = db.pool_get(ctxt, values.pop("pool"))["id"]
+        summary.append(_ensure(lambda v: db.allocator_create(ctxt, v),
+                               values, "allocator"))
+    created = 0
+    for seat in SEATS:
+        if db.seat_find(ctxt, seat["name"]) is None:
+            db.seat_create(ctxt, seat)
+            created += 1
+    summary.append("created %d seats" % created)
+    return summary

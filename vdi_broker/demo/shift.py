@@ -1,0 +1,181 @@
+"""vdi-broker-shift-demo: a short simulated shift against a running broker.
+
+Agents log in from thin clients at their seats all at once, some log out,
+and those come back from another seat. At the end it prints who got which
+kind of desktop and checks the two promises: no desktop was handed to two
+people at the same time, and bound users got their own desktop back.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import json
+import statistics
+import sys
+import time
+
+import requests
+
+
+class Broker:
+    def __init__(self, url, timeout=30):
+        self.url = url.rstrip("/")
+        self.http = requests.Session()
+        self.timeout = timeout
+
+    def admin(self, path):
+        r = self.http.get(self.url + path, timeout=self.timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def login(self, username, password, client_id, seat):
+        body = {"username": username, "password": password,
+                "client_id": client_id}
+        if seat:
+            body["seat"] = seat
+        start = time.monotonic()
+        r = self.http.post(self.url + "/v1/client/sessions", json=body,
+                           timeout=self.timeout)
+        return r, time.monotonic() - start
+
+    def logout(self, session):
+        r = self.http.delete(
+            "%s/v1/client/sessions/%s" % (self.url, session["id"]),
+            headers={"X-Session-Token": session["token"]},
+            timeout=self.timeout)
+        return r.status_code
+
+
+def wait_for_pools(broker, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pools = broker.admin("/v1/pools")["pools"]
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            print("  waiting for the broker at %s" % broker.url, flush=True)
+            time.sleep(1)
+            continue
+        short = [p for p in pools
+                 if p["enabled"] and p["desktops"]["ready"] < p["min_ready"]]
+        line = ", ".join("%s %d/%d ready" % (p["name"],
+                                              p["desktops"]["ready"],
+                                              p["min_ready"])
+                         for p in pools)
+        print("  pools: " + line, flush=True)
+        if not short or time.monotonic() > deadline:
+            return
+        time.sleep(2)
+
+
+def _seat_for(i):
+    if i < 8:
+        return "SH-TR-%02d" % (i + 1)
+    return None
+
+
+def run(args):
+    broker = Broker(args.url)
+    with open(args.users_file, encoding="utf-8") as f:
+        users = [u["username"] for u in json.load(f)["users"]][:args.agents]
+    print("Waiting for the pool manager to boot desktops ...", flush=True)
+    wait_for_pools(broker, args.wait)
+
+    results = {}
+    latencies = []
+    errors = collections.Counter()
+
+    def login(i, username, round_name):
+        seat = _seat_for(i) if round_name == "morning" else (
+            _seat_for(i) or "SH-2F-%03d" % (i % 40 + 1))
+        client_id = "tc-%s-%04d" % (round_name, i)
+        r, elapsed = broker.login(username, args.password, client_id, seat)
+        latencies.append(elapsed)
+        if r.status_code != 201:
+            errors["%d %s" % (r.status_code,
+                              r.json()["error"]["title"])] += 1
+            return None
+        return r.json()
+
+    print("Morning shift: %d agents log in at once ..." % len(users),
+          flush=True)
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+        futures = {pool.submit(login, i, u, "morning"): u
+                   for i, u in enumerate(users)}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+    elapsed = time.monotonic() - start
+    ok = {u: r for u, r in results.items() if r}
+    print("  %d logins served in %.1f s (%.0f/s), %d refused" % (
+        len(ok), elapsed, len(users) / elapsed, len(users) - len(ok)))
+
+    leaving = [u for i, u in enumerate(users)
+               if ok.get(u) and i % 3 == 0][:args.agents // 3]
+    print("Break: %d agents log out ..." % len(leaving), flush=True)
+    with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+        list(pool.map(lambda u: broker.logout(ok[u]["session"]), leaving))
+
+    print("They come back from other thin clients ...", flush=True)
+    again = {}
+    index = {u: i for i, u in enumerate(users)}
+    with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+        futures = {pool.submit(login, index[u], u, "return"): u
+                   for u in leaving}
+        for future in concurrent.futures.as_completed(futures):
+            again[futures[future]] = future.result()
+
+    summarize(broker, users, ok, again, latencies, errors)
+    return 0 if not errors else 1
+
+
+def summarize(broker, users, first, again, latencies, errors):
+    by_allocator = collections.defaultdict(lambda: [0, set(), None])
+    for r in list(first.values()) + [r for r in again.values() if r]:
+        row = by_allocator[r["allocator"]["name"]]
+        row[0] += 1
+        row[1].add(r["desktop"]["id"])
+        row[2] = (r["binding"]["kind"] + " binding") if r["binding"] \
+            else "floating"
+    print()
+    print("%-18s %-16s %7s %9s" % ("allocator", "kind", "logins",
+                                   "desktops"))
+    for name, (count, desktops, kind) in sorted(by_allocator.items()):
+        print("%-18s %-16s %7d %9d" % (name, kind, count, len(desktops)))
+
+    bound_same = bound_total = 0
+    for user, r in again.items():
+        if r and r["binding"]:
+            bound_total += 1
+            bound_same += r["desktop"]["id"] == first[user]["desktop"]["id"]
+    active = broker.admin("/v1/sessions?state=active")["sessions"]
+    per_desktop = collections.Counter(s["desktop_id"] for s in active)
+    doubled = [d for d, n in per_desktop.items() if n > 1]
+    lat = sorted(latencies)
+    print()
+    if lat:
+        print("login latency: p50 %.1f ms, p95 %.1f ms, max %.1f ms" % (
+            statistics.median(lat) * 1000,
+            lat[int(len(lat) * 0.95) - 1] * 1000, lat[-1] * 1000))
+    print("errors: %s" % (dict(errors) or "none"))
+    print("active sessions: %d on %d desktops; desktops with two users: "
+          "%d" % (len(active), len(per_desktop), len(doubled)))
+    print("bound users back on their own desktop: %d of %d" % (
+        bound_same, bound_total))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:8780")
+    parser.add_argument("--users-file", required=True)
+    parser.add_argument("--password", default="demo-Passw0rd")
+    parser.add_argument("--agents", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--wait", type=int, default=120,
+                        help="Seconds to wait for the pools to fill.")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The broker's exception tree.
+
+Every error a client can see is a :class:`VdiBrokerException` with an HTTP
+status code and a message built from ``msg_fmt``; ``api/fault.py`` turns them
+into JSON errors. Anything else is a bug and becomes a bare 500 with no
+details.
+"""
+
+from vdi_broker.i18n import _
+
+
+class VdiBrokerException(Exception):
+    msg_fmt = _("An unknown error occurred.")
+    code = 500
+    title = "Internal Server Error"
+    # Extra headers the API adds to the error response (e.g. Retry-After).
+    headers = {}
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if not message:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                # A wrong format argument must not hide the real error.
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+    def details(self):
+        """Machine-readable details safe to return to a client."""
+        return {}
+
+
+class Invalid(VdiBrokerException):
+    msg_fmt = _("Invalid input: %(reason)s")
+    code = 400
+    title = "Bad Request"
+
+
+class InvalidPlugin(Invalid):
+    msg_fmt = _("Unknown %(namespace)s plugin '%(name)s'.")
+
+
+class InvalidRules(Invalid):
+    msg_fmt = _("Invalid allocator rules: %(reason)s")
+
+
+class NotAuthenticated(VdiBrokerException):
+    msg_fmt = _("Authentication required.")
+    code = 401
+    title = "Unauthorized"
+
+
+class LoginFailed(NotAuthenticated):
+    # The same message for an unknown user and a wrong password: no
+    # user enumeration.
+    msg_fmt = _("Invalid username or password.")
+
+
+class InvalidSessionToken(NotAuthenticated):
+    msg_fmt = _("The session token is missing, invalid or expired.")
+
+
+class Forbidden(VdiBrokerException):
+    msg_fmt = _("Forbidden.")
+    code = 403
+    title = "Forbidden"
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = _("Policy does not allow %(action)s to be performed.")
+
+
+class NoAllocatorMatches(Forbidden):
+    msg_fmt = _("No allocator serves user %(username)s.")
+
+    def details(self):
+        return {"tried": self.kwargs.get("tried", [])}
+
+
+class NotFound(VdiBrokerException):
+    msg_fmt = _("Resource could not be found.")
+    code = 404
+    title = "Not Found"
+
+
+class PoolNotFound(NotFound):
+    msg_fmt = _("Pool %(pool)s could not be found.")
+
+
+class DesktopNotFound(NotFound):
+    msg_fmt = _("Desktop %(desktop)s could not be found.")
+
+
+class AllocatorNotFound(NotFound):
+    msg_fmt = _("Allocator %(allocator)s could not be found.")
+
+
+class BindingNotFound(NotFound):
+    msg_fmt = _("Binding %(binding)s could not be found.")
+
+
+class SessionNotFound(NotFound):
+    msg_fmt = _("Session %(session)s could not be found.")
+
+
+class SeatNotFound(NotFound):
+    msg_fmt = _("Seat %(seat)s could not be found.")
+
+
+class ThinClientNotFound(NotFound):
+    msg_fmt = _("Thin client %(client)s could not be found.")
+
+
+class Conflict(VdiBrokerException):
+    msg_fmt = _("Conflict: %(reason)s")
+    code = 409
+    title = "Conflict"
+
+
+class DuplicateName(Conflict):
+    msg_fmt = _("A %(resource)s named %(name)s already exists.")
+
+
+class BindingExists(Conflict):
+    msg_fmt = _("A %(kind)s binding for %(key)s already exists.")
+
+
+class DesktopNotAvailable(Conflict):
+    msg_fmt = _("Desktop %(desktop)s is %(state)s, not %(expected)s.")
+
+
+class InUse(Conflict):
+    msg_fmt = _("%(resource)s %(id)s is still in use: %(reason)s")
+
+
+class ServiceUnavailable(VdiBrokerException):
+    msg_fmt = _("Service unavailable: %(reason)s")
+    code = 503
+    title = "Service Unavailable"
+    retry_after = 30
+
+    @property
+    def headers(self):
+        return {"Retry-After": str(self.kwargs.get("retry_after",
+                                                   self.retry_after))}
+
+
+class PoolExhausted(ServiceUnavailable):
+    msg_fmt = _("Pool %(pool)s has no ready desktop right now.")
+    retry_after = 15
+
+    def details(self):
+        return {k: self.kwargs[k] for k in ("pool", "status", "ready",
+                                            "building", "status_reason")
+                if k in self.kwargs}
+
+
+class IdentityUnavailable(ServiceUnavailable):
+    msg_fmt = _("The directory cannot be reached: %(reason)s")
+    retry_after = 10
+
+
+class ComputeUnavailable(ServiceUnavailable):
+    msg_fmt = _("The compute service cannot be reached: %(reason)s")
+
+
+class ConductorUnavailable(ServiceUnavailable):
+    msg_fmt = _("The conductor did not answer in time.")
+    retry_after = 5
+
+
+class ComputeError(VdiBrokerException):
+    msg_fmt = _("Compute error: %(reason)s")
+
+
+class ServerNotFound(ComputeError):
+    msg_fmt = _("Server %(server)s does not exist in the cloud.")
+    code = 404
+    title = "Not Found"
+
+
+class LoginThrottled(VdiBrokerException):
+    # The same message whether the user name exists or not.
+    msg_fmt = _("Too many failed logins. Try again later.")
+    code = 429
+    title = "Too Many Requests"
+    retry_after = 60
+
+    @property
+    def headers(self):
+        return {"Retry-After": str(self.kwargs.get("retry_after",
+                                                   self.retry_after))}
+
+
+class BuildFailed(ComputeError):
+    msg_fmt = _("Server %(server)s failed to build: %(reason)s")
+
+
+class NoValidHost(BuildFailed):
+    msg_fmt = _("No host can take server %(server)s: %(reason)s")
+
+
+class BuildTimeout(BuildFailed):
+    msg_fmt = _("Server %(server)s did not become ACTIVE within "
+                "%(timeout)s seconds.")
+
+
+class ConsoleUnavailable(ComputeError):
+    msg_fmt = _("No %(console_type)s console for server %(server)s: "
+                "%(reason)s")
+    code = 409
+    title = "Conflict"

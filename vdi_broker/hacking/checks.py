@@ -1,0 +1,160 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""vdi-broker specific flake8 checks.
+
+Guidelines for writing new hacking checks
+
+ - Use only for vdi-broker specific rules. OpenStack-wide rules belong in
+   the common 'hacking' project.
+ - Pick numbers in the range VB3xx. Find the highest allocated number and
+   take the next one.
+ - Keep the functions ordered by their VB3xx number.
+ - Register the new check in setup.cfg under ``[flake8:local-plugins]``.
+ - Add good and bad cases to tests/unit/test_hacking.py.
+
+The checks enforce the house rules in doc/source/contributor/index.rst:
+options live in ``vdi_broker/conf/``, policy defaults in
+``vdi_broker/policies/``, there is no eventlet, and Nova and LDAP client
+libraries are imported by exactly one adapter module each.
+
+Files under a ``tests/`` directory are exempt from VB301, VB302, VB304 and
+VB305: fixtures may register throwaway options or rules, and adapter tests
+need the client libraries' exception classes. VB303 (eventlet) applies
+everywhere. As in nova, command-line options of a command (its
+``cfg.SubCommandOpt`` and ``register_cli_opt(s)``) may live in the command
+module under ``vdi_broker/cmd/``.
+"""
+
+import os
+import re
+
+from hacking import core
+
+# cfg.StrOpt(, cfg.IntOpt(, oslo_config.cfg.ListOpt(, cfg.Opt( ...
+cfg_opt_re = re.compile(r"\bcfg\.\w*Opt\(")
+# CONF.register_opts(, conf.register_opt(, register_cli_opts( ...
+register_opts_re = re.compile(r"\bregister_(?:cli_)?opts?\(")
+# What a command module may define and register itself.
+cli_opt_re = re.compile(r"\bcfg\.SubCommandOpt\(|\bregister_cli_opts?\(")
+# policy.DocumentedRuleDefault(, policy.RuleDefault(, RuleDefault( ...
+rule_default_re = re.compile(r"\b(?:policy\.)?(?:Documented)?RuleDefault\(")
+
+
+def _import_re(module):
+    # Matches "import X", "import X.y", "import a, X", "import X as y",
+    # "from X import y" and "from X.y import z".
+    return re.compile(
+        r"^\s*(?:import\s+(?:[\w.]+(?:\s+as\s+\w+)?\s*,\s*)*%(m)s\b"
+        r"|from\s+%(m)s(?:\.[\w.]+)?\s+import\b)" % {'m': re.escape(module)})
+
+
+eventlet_import_re = _import_re('eventlet')
+novaclient_import_re = _import_re('novaclient')
+ldap3_import_re = _import_re('ldap3')
+
+
+def _path(filename):
+    """Return filename with forward slashes and no leading './'."""
+    path = os.path.normpath(filename or '').replace(os.sep, '/')
+    return '/' + path.lstrip('/')
+
+
+def _in_tests(filename):
+    return '/tests/' in _path(filename)
+
+
+@core.flake8ext
+def no_options_outside_conf(logical_line, filename):
+    """Options are constructed and registered only in vdi_broker/conf/.
+
+    VB301: cfg.StrOpt('x') outside vdi_broker/conf/
+    VB301: CONF.register_opts(opts, group) outside vdi_broker/conf/
+    Okay: in vdi_broker/conf/api.py or tests/
+    Okay: cfg.SubCommandOpt / CONF.register_cli_opt in vdi_broker/cmd/
+    """
+    path = _path(filename)
+    if '/vdi_broker/conf/' in path or _in_tests(filename):
+        return
+    if '/vdi_broker/cmd/' in path and cli_opt_re.search(logical_line):
+        return
+    match = cfg_opt_re.search(logical_line)
+    if match:
+        yield (match.start(),
+               "VB301: Config options must be defined in "
+               "vdi_broker/conf/<group>.py, not here")
+        return
+    match = register_opts_re.search(logical_line)
+    if match:
+        yield (match.start(),
+               "VB301: Config options must be registered in "
+               "vdi_broker/conf/<group>.py, not here")
+
+
+@core.flake8ext
+def no_policies_outside_policies(logical_line, filename):
+    """Policy defaults are defined only in vdi_broker/policies/.
+
+    VB302: policy.DocumentedRuleDefault(...) outside vdi_broker/policies/
+    Okay: in vdi_broker/policies/pools.py or tests/
+    """
+    path = _path(filename)
+    if '/vdi_broker/policies/' in path or _in_tests(filename):
+        return
+    match = rule_default_re.search(logical_line)
+    if match:
+        yield (match.start(),
+               "VB302: Policy rules must be defined in "
+               "vdi_broker/policies/, not here")
+
+
+@core.flake8ext
+def no_eventlet(logical_line, filename):
+    """eventlet is not used anywhere: threading backend only.
+
+    VB303: import eventlet
+    VB303: from eventlet import greenthread
+    Okay: import futurist
+    """
+    if eventlet_import_re.match(logical_line):
+        yield (0, "VB303: eventlet must not be imported; use the oslo.service "
+                  "threading backend and futurist")
+
+
+@core.flake8ext
+def no_novaclient_outside_compute_nova(logical_line, filename):
+    """novaclient is imported only by vdi_broker/compute/nova.py.
+
+    VB304: from novaclient import client (outside compute/nova.py)
+    Okay: in vdi_broker/compute/nova.py or tests/
+    """
+    if (_path(filename).endswith('/vdi_broker/compute/nova.py') or
+            _in_tests(filename)):
+        return
+    if novaclient_import_re.match(logical_line):
+        yield (0, "VB304: novaclient may only be imported by "
+                  "vdi_broker/compute/nova.py")
+
+
+@core.flake8ext
+def no_ldap3_outside_identity_ldap(logical_line, filename):
+    """ldap3 is imported only by vdi_broker/identity/ldap.py.
+
+    VB305: import ldap3 (outside identity/ldap.py)
+    Okay: in vdi_broker/identity/ldap.py or tests/
+    """
+    if (_path(filename).endswith('/vdi_broker/identity/ldap.py') or
+            _in_tests(filename)):
+        return
+    if ldap3_import_re.match(logical_line):
+        yield (0, "VB305: ldap3 may only be imported by "
+                  "vdi_broker/identity/ldap.py")

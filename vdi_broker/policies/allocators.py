@@ -1,0 +1,41 @@
+from oslo_policy import policy
+
+from vdi_broker.policies import base
+
+PREFIX = "vdi_broker:allocators:%s"
+
+rules = [
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "list", check_str=base.RULE_READER,
+        description="List allocators in chain order.",
+        scope_types=["project"],
+        operations=[{"method": "GET", "path": "/v1/allocators"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "show", check_str=base.RULE_READER,
+        description="Show an allocator.", scope_types=["project"],
+        operations=[{"method": "GET",
+                     "path": "/v1/allocators/{allocator_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "create", check_str=base.RULE_ADMIN,
+        description="Create an allocator.", scope_types=["project"],
+        operations=[{"method": "POST", "path": "/v1/allocators"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        description="Update an allocator.", scope_types=["project"],
+        operations=[{"method": "PATCH",
+                     "path": "/v1/allocators/{allocator_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "delete", check_str=base.RULE_ADMIN,
+        description="Delete an allocator.", scope_types=["project"],
+        operations=[{"method": "DELETE",
+                     "path": "/v1/allocators/{allocator_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "explain", check_str=base.RULE_READER,
+        description="Dry-run the allocator chain for a user.",
+        scope_types=["project"],
+        operations=[{"method": "POST", "path": "/v1/allocators/explain"}]),
+]
+
+
+def list_rules():
+    return rules

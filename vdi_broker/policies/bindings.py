@@ -1,0 +1,31 @@
+from oslo_policy import policy
+
+from vdi_broker.policies import base
+
+PREFIX = "vdi_broker:bindings:%s"
+
+rules = [
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "list", check_str=base.RULE_READER,
+        description="List bindings.", scope_types=["project"],
+        operations=[{"method": "GET", "path": "/v1/bindings"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "show", check_str=base.RULE_READER,
+        description="Show a binding.", scope_types=["project"],
+        operations=[{"method": "GET", "path": "/v1/bindings/{binding_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "create", check_str=base.RULE_MEMBER,
+        description="Bind a ready desktop to a user, seat or thin client.",
+        scope_types=["project"],
+        operations=[{"method": "POST", "path": "/v1/bindings"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "delete", check_str=base.RULE_MEMBER,
+        description="Remove a binding; the desktop is released.",
+        scope_types=["project"],
+        operations=[{"method": "DELETE",
+                     "path": "/v1/bindings/{binding_id}"}]),
+]
+
+
+def list_rules():
+    return rules

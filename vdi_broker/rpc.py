@@ -1,0 +1,68 @@
+"""oslo.messaging plumbing: transport, serializer, clients and servers.
+
+No executor is passed anywhere: oslo.messaging then uses threads.
+"""
+
+import oslo_messaging as messaging
+from oslo_messaging.rpc import dispatcher
+from oslo_serialization import jsonutils
+
+from vdi_broker import context as vdi_context
+from vdi_broker import exception
+
+ALLOWED_EXMODS = [exception.__name__]
+
+TRANSPORT = None
+
+
+class JsonPayloadSerializer(messaging.NoOpSerializer):
+    @staticmethod
+    def serialize_entity(context, entity):
+        return jsonutils.to_primitive(entity, convert_instances=True)
+
+
+class RequestContextSerializer(messaging.Serializer):
+    """Carries the request context (user, roles, request id) over RPC."""
+
+    def __init__(self, base=None):
+        self._base = base or JsonPayloadSerializer()
+
+    def serialize_entity(self, context, entity):
+        return self._base.serialize_entity(context, entity)
+
+    def deserialize_entity(self, context, entity):
+        return self._base.deserialize_entity(context, entity)
+
+    def serialize_context(self, context):
+        return context.to_dict()
+
+    def deserialize_context(self, context):
+        return vdi_context.RequestContext.from_dict(context)
+
+
+def init(conf):
+    global TRANSPORT
+    if TRANSPORT is None:
+        TRANSPORT = messaging.get_rpc_transport(
+            conf, allowed_remote_exmods=ALLOWED_EXMODS)
+    return TRANSPORT
+
+
+def cleanup():
+    global TRANSPORT
+    if TRANSPORT is not None:
+        TRANSPORT.cleanup()
+        TRANSPORT = None
+
+
+def get_client(conf, target, version_cap=None, timeout=None):
+    return messaging.get_rpc_client(
+        init(conf), target, version_cap=version_cap, timeout=timeout,
+        serializer=RequestContextSerializer())
+
+
+def get_server(conf, target, endpoints):
+    return messaging.get_rpc_server(
+        init(conf), target, endpoints,
+        serializer=RequestContextSerializer(),
+        access_policy=dispatcher.DefaultRPCAccessPolicy)

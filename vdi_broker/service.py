@@ -1,0 +1,42 @@
+"""The conductor service: an RPC server plus the periodic pool manager."""
+
+import socket
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_service import service
+
+from vdi_broker.conductor import manager as conductor_manager
+from vdi_broker import rpc
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorService(service.Service):
+
+    def __init__(self, conf, manager=None, host=None):
+        super().__init__()
+        self.conf = conf
+        self.host = host or socket.gethostname()
+        self.manager = manager or conductor_manager.ConductorManager(conf)
+        self.rpcserver = None
+        self.periodic = None
+
+    def start(self):
+        super().start()
+        target = messaging.Target(topic=self.conf.conductor.topic,
+                                  server=self.host)
+        self.rpcserver = rpc.get_server(self.conf, target, [self.manager])
+        self.rpcserver.start()
+        self.periodic = conductor_manager.PeriodicRunner(self.manager)
+        self.periodic.start()
+        LOG.info("Conductor %s listening on topic %s", self.host,
+                 self.conf.conductor.topic)
+
+    def stop(self, graceful=True):
+        if self.periodic is not None:
+            self.periodic.stop()
+        if self.rpcserver is not None:
+            self.rpcserver.stop()
+            self.rpcserver.wait()
+        super().stop(graceful)

@@ -1,0 +1,51 @@
+"""WSGI application setup: configuration, logging, database, app."""
+
+import os
+
+from oslo_log import log as logging
+
+from vdi_broker.api import deploy
+from vdi_broker import conf as vdi_conf
+from vdi_broker.conf import opts
+from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker import policy
+from vdi_broker import version
+
+LOG = logging.getLogger(__name__)
+CONFIG_FILE = "vdi-broker.conf"
+CONFIG_DIR = "/etc/vdi-broker"
+
+
+def parse_config(argv, default_config_files=None):
+    """Parse the command line and config files into the global CONF."""
+    logging.register_options(vdi_conf.CONF)
+    opts.set_lib_defaults()
+    vdi_conf.CONF(argv, project="vdi-broker",
+                  version=version.version_info.version_string(),
+                  default_config_files=default_config_files)
+    logging.setup(vdi_conf.CONF, "vdi-broker")
+    db_api.configure(vdi_conf.CONF)
+    return vdi_conf.CONF
+
+
+def _config_files():
+    # uWSGI gives no command line: OS_VDI_BROKER_CONFIG_DIR or /etc.
+    config_dir = os.environ.get("OS_VDI_BROKER_CONFIG_DIR", CONFIG_DIR)
+    path = os.path.join(config_dir, CONFIG_FILE)
+    return [path] if os.path.exists(path) else []
+
+
+def init_application():
+    """The WSGI application, configured from the environment."""
+    from vdi_broker.cmd import init_backend
+    init_backend()
+    conf = parse_config([], default_config_files=_config_files())
+    policy.init(conf)
+    LOG.info("vdi-broker API %s starting",
+             version.version_info.version_string())
+    if conf.conductor.use_local:
+        from vdi_broker import conductor
+        from vdi_broker.conductor import manager
+        manager.PeriodicRunner(conductor.local_manager(conf)).start()
+    return deploy.build_app(conf)
+
