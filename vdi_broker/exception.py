@@ -85,6 +85,20 @@ class NotFound(VdiBrokerException):
     title = "Not Found"
 
 
+class RouteNotFound(NotFound):
+    msg_fmt = _("No resource at %(path)s.")
+
+
+class MethodNotAllowed(VdiBrokerException):
+    msg_fmt = _("%(method)s is not allowed on %(path)s; use %(allow)s.")
+    code = 405
+    title = "Method Not Allowed"
+
+    @property
+    def headers(self):
+        return {"Allow": self.kwargs.get("allow", "")}
+
+
 class PoolNotFound(NotFound):
     msg_fmt = _("Pool %(pool)s could not be found.")
 

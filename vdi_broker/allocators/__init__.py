@@ -41,7 +41,9 @@ def get_plugin(name, conf=None):
                 raise exception.InvalidPlugin(namespace=NAMESPACE, name=name)
             opts = plugin.get_config_opts()
             if opts:
-                (conf or cfg.CONF).register_opts(
+                # Plugin options live with the plugin, as in blazar and
+                # watcher; they are listed for the generator by plugin.
+                (conf or cfg.CONF).register_opts(  # noqa: VB301
                     opts, group="allocator.%s" % name)
             _plugins[name] = plugin
         return _plugins[name]

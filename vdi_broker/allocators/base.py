@@ -40,8 +40,8 @@ class AllocationRequest:
 
     @classmethod
     def from_dict(cls, data):
-        return cls(principal=identity_base.Principal.from_dict(
-                       data["principal"]),
+        principal = identity_base.Principal.from_dict(data["principal"])
+        return cls(principal=principal,
                    client_id=data["client_id"], seat=data.get("seat"),
                    seat_tags=tuple(data.get("seat_tags") or ()),
                    site=data.get("site"))
@@ -63,9 +63,11 @@ class Decision:
 
 
 class NotApplicable(Exception):
-    """Raised by :meth:`Allocator.decide` when the allocator cannot serve
-    this request although its rules matched (e.g. a seat allocator and a
-    login without a seat). The chain goes on to the next allocator."""
+    """The allocator cannot serve this request although its rules matched.
+
+    Raised by :meth:`Allocator.decide` (e.g. a seat allocator and a login
+    without a seat). The chain goes on to the next allocator.
+    """
 
     def __init__(self, reason):
         super().__init__(reason)
@@ -103,8 +105,7 @@ class Allocator(metaclass=abc.ABCMeta):
 
     @classmethod
     def get_config_opts(cls):
-        """oslo.config options of this plugin, registered under
-        ``[allocator.<plugin name>]``."""
+        """Options of this plugin, for ``[allocator.<plugin name>]``."""
         return []
 
     def matches(self, request):

@@ -104,8 +104,8 @@ def _check_ou(wanted, request):
                 return True, "DN is under %s" % ou
         elif ou.lower() in ous:
             return True, "OU path contains %s" % ou
-    return False, "DN %s is not under %s" % (request.principal.dn or "-",
-                                            ", ".join(wanted))
+    return False, "DN %s is not under %s" % (
+        request.principal.dn or "-", ", ".join(wanted))
 
 
 def _check_attributes(wanted, request):

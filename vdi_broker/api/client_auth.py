@@ -29,8 +29,11 @@ def expires_at(ttl):
 
 
 def check(req, session):
-    """Raise InvalidSessionToken unless the request holds the session's
-    token and the session is still active."""
+    """Check the request's session token.
+
+    Raise InvalidSessionToken unless the request holds the session's token
+    and the session is still active.
+    """
     token = req.headers.get(HEADER)
     if not token or len(token) > 256:
         raise exception.InvalidSessionToken()

@@ -50,10 +50,11 @@ def build_app(conf, broker_app=None):
     broker_app = broker_app or BrokerApp(conf)
     router = handler.Router()
     app = _Dispatch(broker_app, router, auth.wrap(router, conf))
-    app = microversion.VersionHeaders(app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)
     app = fault.FaultWrapper(app)
+    # Outside FaultWrapper, so that error responses announce it too.
+    app = microversion.VersionHeaders(app)
     app = request_id.RequestId(app)
     return app

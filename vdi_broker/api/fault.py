@@ -31,6 +31,28 @@ def error_response(req, status, title, message, details=None, headers=None):
     return response
 
 
+# Headers of an error page that the JSON error keeps.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def _from_error_page(req, response):
+    """A JSON error for an error page a middleware rendered itself.
+
+    webob.dec.wsgify renders the HTTPException of a middleware (the body
+    size limit's 413, for example) as a text or HTML page before this
+    wrapper could catch it: replace the page by the JSON document, with
+    webob's standard explanation of the status.
+    """
+    status = response.status_int
+    error_class = webob.exc.status_map.get(status)
+    title = response.status.split(" ", 1)[1] if " " in response.status \
+        else str(status)
+    message = (getattr(error_class, "explanation", None) or title)
+    headers = {name: response.headers[name] for name in _KEPT_HEADERS
+               if name in response.headers}
+    return error_response(req, status, title, message, headers=headers)
+
+
 class FaultWrapper:
     """WSGI middleware: exceptions to JSON errors."""
 
@@ -40,7 +62,11 @@ class FaultWrapper:
     @webob.dec.wsgify
     def __call__(self, req):
         try:
-            return req.get_response(self.application)
+            response = req.get_response(self.application)
+            if response.status_int >= 400 and \
+                    response.content_type != "application/json":
+                return _from_error_page(req, response)
+            return response
         except exception.VdiBrokerException as e:
             if e.code >= 500:
                 LOG.warning("%s %s: %s", req.method, req.path, e.message)

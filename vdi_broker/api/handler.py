@@ -2,7 +2,6 @@
 
 import routes
 import webob.dec
-import webob.exc
 
 from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
@@ -11,6 +10,7 @@ from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import sessions
+from vdi_broker import exception
 
 # Order matters where a literal path shadows a parameter
 # (/v1/allocators/explain before /v1/allocators/{allocator_id}).
@@ -51,7 +51,11 @@ def is_public(path):
 
 
 class Router:
-    """Dispatch to the handler of the path and method; 404 / 405."""
+    """Dispatch to the handler of the path and method; 404 / 405.
+
+    Errors are broker exceptions, not webob ones: webob.dec.wsgify turns
+    an HTTPException into a plain-text page before FaultWrapper sees it.
+    """
 
     def __init__(self, declarations=ROUTE_DECLARATIONS):
         self.mapper = routes.Mapper()
@@ -65,15 +69,13 @@ class Router:
         path = req.path_info.rstrip("/") or "/"
         match = self.mapper.match(path)
         if match is None:
-            raise webob.exc.HTTPNotFound(
-                explanation="No resource at %s." % req.path_info)
+            raise exception.RouteNotFound(path=req.path_info)
         methods = self.methods[match.pop("route_path")]
         handler = methods.get(req.method)
         if handler is None:
             allow = ", ".join(sorted(methods))
-            raise webob.exc.HTTPMethodNotAllowed(
-                explanation="%s is not allowed on %s; use %s." % (
-                    req.method, req.path_info, allow),
-                headers={"Allow": allow})
+            raise exception.MethodNotAllowed(method=req.method,
+                                             path=req.path_info,
+                                             allow=allow)
         req.urlvars = match
         return handler(req)

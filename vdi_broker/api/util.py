@@ -101,5 +101,5 @@ def links(req, collection, items, limit):
     params["marker"] = items[-1]["id"]
     query = urllib.parse.urlencode(params)
     return [{"rel": "next",
-             "href": "%s/v1/%s?%s" % (req.application_url, collection,
-                                       query)}]
+             "href": "%s/v1/%s?%s" % (
+                 req.application_url, collection, query)}]

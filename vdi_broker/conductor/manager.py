@@ -494,4 +494,3 @@ class PeriodicRunner:
         self.worker.wait(timeout)
         if self.thread is not None:
             self.thread.join(timeout)
-

@@ -59,10 +59,10 @@ def wait_for_pools(broker, timeout):
             continue
         short = [p for p in pools
                  if p["enabled"] and p["desktops"]["ready"] < p["min_ready"]]
-        line = ", ".join("%s %d/%d ready" % (p["name"],
-                                              p["desktops"]["ready"],
-                                              p["min_ready"])
-                         for p in pools)
+        line = ", ".join(
+            "%s %d/%d ready" % (p["name"], p["desktops"]["ready"],
+                                p["min_ready"])
+            for p in pools)
         print("  pools: " + line, flush=True)
         if not short or time.monotonic() > deadline:
             return

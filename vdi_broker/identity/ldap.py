@@ -500,8 +500,13 @@ class LdapIdentityDriver(base.IdentityDriver):
         timeout = isinstance(e, (socket.timeout, TimeoutError)) or (
             "timed out" in str(e))
         reason = _describe(e)
-        if isinstance(e, ssl.SSLError) or "ssl" in reason.lower() or (
-                isinstance(e, ldap_exc.LDAPStartTLSError)):
+        if "doesn't match any name" in reason:
+            # ldap3 puts the whole certificate in this message.
+            reason = _("TLS: the server certificate does not name the "
+                       "host of the URL")
+        elif isinstance(e, ssl.SSLError) or "ssl" in reason.lower() or (
+                isinstance(e, (ldap_exc.LDAPStartTLSError,
+                               ldap_exc.LDAPCertificateError))):
             reason = _("TLS: %s") % reason
         return _ServerError(reason, timeout=timeout)
 
@@ -571,6 +576,10 @@ class LdapIdentityDriver(base.IdentityDriver):
 
     @staticmethod
     def _simple_bind(conn, dn, password):
+        if conn.closed:
+            # ldap3 would reopen it silently, without StartTLS: never send
+            # a password that way.
+            raise _ServerError(_("connection closed"))
         conn.authentication = ldap3.SIMPLE
         conn.user = dn
         conn.password = password

@@ -48,4 +48,3 @@ def init_application():
         from vdi_broker.conductor import manager
         manager.PeriodicRunner(conductor.local_manager(conf)).start()
     return deploy.build_app(conf)
-

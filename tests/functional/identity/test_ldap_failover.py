@@ -82,7 +82,7 @@ class LdapFailoverTest(ldap_base.SlapdTestCase):
                           driver.authenticate, "amy", "amy-Pa55")
         self.assertRaises(exception.IdentityUnavailable,
                           driver.check_health)
-        self.assertLess(time.monotonic() - start, 0.05)
+        self.assertLess(time.monotonic() - start, 0.5)
 
     def test_only_hung_servers_never_hang_a_login(self):
         hung1, hung2 = self.hung_server(), self.hung_server()
@@ -109,7 +109,7 @@ class LdapFailoverTest(ldap_base.SlapdTestCase):
         for t in threads:
             t.join(5)
         self.assertEqual(8, len(errors))
-        self.assertLess(max(errors), 0.1)
+        self.assertLess(max(errors), 0.25)
 
     def test_hung_server_after_open_connection(self):
         # A pooled connection whose server stops answering (a silent

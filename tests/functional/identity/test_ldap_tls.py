@@ -47,6 +47,14 @@ class LdapTlsTest(ldap_base.SlapdTestCase):
             self.assertIn("CERTIFICATE_VERIFY_FAILED", str(err), url)
             self.assertEqual(503, err.code)
 
+    def test_host_name_must_match_the_certificate(self):
+        driver = self.tls_driver(self.slapd.ldaps_wrong_name_url,
+                                 self.slapd.tls["ca_file"])
+        err = self.assertRaises(exception.IdentityUnavailable,
+                                driver.authenticate, "amy", "amy-Pa55")
+        self.assertIn("127.0.0.2", str(err))
+        self.assertIn("TLS", str(err))
+
     def test_system_store_does_not_trust_a_private_ca(self):
         driver = self.tls_driver(self.slapd.ldaps_url, None)
         self.assertRaises(exception.IdentityUnavailable,

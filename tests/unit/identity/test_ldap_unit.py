@@ -246,6 +246,16 @@ class DriverLogicTest(testtools.TestCase):
         self.assertEqual(["ldap://ldap1.example.com", "ldap://ldap2",
                           "ldap://ldap2"], tried)
 
+    def test_never_binds_on_a_closed_connection(self):
+        # ldap3 would reopen it without StartTLS.
+        conn = ldap3.Connection(ldap3.Server("mock"),
+                                client_strategy=ldap3.MOCK_SYNC)
+        self.assertTrue(conn.closed)
+        self.assertRaises(ldap_driver._ServerError,
+                          ldap_driver.LdapIdentityDriver._simple_bind,
+                          conn, "uid=amy," + BASE, "pw")
+        self.assertIsNone(conn.password)
+
     def test_invalid_url(self):
         self.assertRaises(exception.Invalid, self.driver,
                           urls=["http://ldap"])

@@ -46,8 +46,8 @@ def login(req):
              result["desktop"]["id"], result["pool"]["name"],
              result["allocator"]["name"])
     result["session"]["token"] = token
-    location = "%s/v1/client/sessions/%s" % (req.application_url,
-                                            result["session"]["id"])
+    location = "%s/v1/client/sessions/%s" % (
+        req.application_url, result["session"]["id"])
     return util.json_response(result, status=201,
                               headers={"Location": location})
 

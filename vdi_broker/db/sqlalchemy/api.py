@@ -540,7 +540,7 @@ def binding_delete(ctx, binding_id, release_desktop=True):
     return _dict(desktop)
 
 
-# -- allocation ----------------------------------------------------------------
+# -- allocation --------------------------------------------------------------
 
 def _claim_ready(session, pool_id, username, attempts, candidates):
     """Take one ready desktop of the pool: the atomic claim.
@@ -817,7 +817,7 @@ def sessions_expired(ctx, now, limit=500):
     return ctx.session.execute(stmt).scalars().all()
 
 
-# -- seats and thin clients ----------------------------------------------------
+# -- seats and thin clients --------------------------------------------------
 
 @main_context_manager.reader
 def seat_find(ctx, name):

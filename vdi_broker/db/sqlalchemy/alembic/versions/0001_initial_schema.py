@@ -1,7 +1,7 @@
 """Initial schema
 
 Revision ID: 0001_initial
-Revises: 
+Revises:
 Create Date: 2026-11-26
 """
 
@@ -173,4 +173,3 @@ def upgrade():
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.create_index('sessions_desktop_id_state_idx', ['desktop_id', 'state'], unique=False)
         batch_op.create_index('sessions_username_state_idx', ['username', 'state'], unique=False)
-
