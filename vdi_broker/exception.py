@@ -172,7 +172,10 @@ class PoolExhausted(ServiceUnavailable):
 
 
 class IdentityUnavailable(ServiceUnavailable):
-    msg_fmt = _("The directory cannot be reached: %(reason)s")
+    # The reason names directory servers: it is logged, not sent to thin
+    # clients.
+    msg_fmt = _("The directory cannot be reached right now; try again "
+                "shortly.")
     retry_after = 10
 
 

@@ -69,7 +69,8 @@ class FaultWrapper:
             return response
         except exception.VdiBrokerException as e:
             if e.code >= 500:
-                LOG.warning("%s %s: %s", req.method, req.path, e.message)
+                LOG.warning("%s %s: %s %s", req.method, req.path, e.message,
+                            e.kwargs.get("reason", ""))
             return error_response(req, e.code, e.title, e.message,
                                   e.details(), e.headers)
         except webob.exc.HTTPException as e:

@@ -72,27 +72,23 @@ class ConductorManager:
 
     # -- the login path (R7) ---------------------------------------------
 
-    def _build_request(self, ctxt, login):
-        principal = login["principal"]
-        seat_tags, site = (), None
-        if login.get("seat"):
-            seat = db.seat_find(ctxt, login["seat"])
-            if seat is not None:
-                seat_tags, site = tuple(seat["tags"] or ()), seat["site"]
-        if site is None:
-            client = db.thin_client_find(ctxt, login["client_id"])
-            if client is not None:
-                site = client["site"]
-        return allocator_base.AllocationRequest.from_dict({
-            "principal": principal, "client_id": login["client_id"],
-            "seat": login.get("seat"), "seat_tags": seat_tags,
-            "site": site})
+    def _choose(self, ctxt, login):
+        """Build the request and walk the allocator chain.
 
-    def _choose(self, ctxt, request):
-        records = db.allocator_list(ctxt)
-        record, decision, trace = allocators.walk(self.conf, records,
-                                                  request)
-        return record, decision, trace
+        Returns (request, allocator record, decision, trace).
+        """
+        # The seat, the thin client and the chain in one read.
+        inputs = db.allocation_inputs(ctxt, login.get("seat"),
+                                      login["client_id"])
+        seat, client = inputs["seat"], inputs["client"]
+        site = (seat or {}).get("site") or (client or {}).get("site")
+        request = allocator_base.AllocationRequest.from_dict({
+            "principal": login["principal"],
+            "client_id": login["client_id"], "seat": login.get("seat"),
+            "seat_tags": (seat or {}).get("tags") or (), "site": site})
+        record, decision, trace = allocators.walk(
+            self.conf, inputs["allocators"], request)
+        return request, record, decision, trace
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def allocate(self, ctxt, login):
@@ -102,9 +98,8 @@ class ConductorManager:
         session's id, token_hash and expires_at (ISO 8601). Returns the
         session, desktop, pool, allocator and connection details.
         """
-        request = self._build_request(ctxt, login)
+        request, record, decision, trace = self._choose(ctxt, login)
         username = request.principal.username
-        record, decision, trace = self._choose(ctxt, request)
         if record is None:
             db.event_record(ctxt, "allocation", "login", result="failure",
                             username=username, actor=username,
@@ -171,8 +166,7 @@ class ConductorManager:
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def explain(self, ctxt, login):
         """Dry-run the allocator chain: which allocator, and why."""
-        request = self._build_request(ctxt, login)
-        record, decision, trace = self._choose(ctxt, request)
+        request, record, decision, trace = self._choose(ctxt, login)
         outcome = {"allocator": None, "decision": None}
         if record is not None:
             outcome["allocator"] = record["name"]

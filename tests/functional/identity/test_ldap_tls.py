@@ -44,7 +44,8 @@ class LdapTlsTest(ldap_base.SlapdTestCase):
             driver = self.tls_driver(url, self.slapd.tls["wrong_ca_file"])
             err = self.assertRaises(exception.IdentityUnavailable,
                                     driver.authenticate, "amy", "amy-Pa55")
-            self.assertIn("CERTIFICATE_VERIFY_FAILED", str(err), url)
+            self.assertIn("CERTIFICATE_VERIFY_FAILED", err.kwargs["reason"],
+                          url)
             self.assertEqual(503, err.code)
 
     def test_host_name_must_match_the_certificate(self):
@@ -52,8 +53,8 @@ class LdapTlsTest(ldap_base.SlapdTestCase):
                                  self.slapd.tls["ca_file"])
         err = self.assertRaises(exception.IdentityUnavailable,
                                 driver.authenticate, "amy", "amy-Pa55")
-        self.assertIn("127.0.0.2", str(err))
-        self.assertIn("TLS", str(err))
+        self.assertIn("127.0.0.2", err.kwargs["reason"])
+        self.assertIn("TLS", err.kwargs["reason"])
 
     def test_system_store_does_not_trust_a_private_ca(self):
         driver = self.tls_driver(self.slapd.ldaps_url, None)

@@ -8,6 +8,7 @@ from vdi_broker.api.schemas import client as schema
 from vdi_broker.api import util
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
+from vdi_broker import exception
 
 LOG = logging.getLogger(__name__)
 
@@ -54,7 +55,12 @@ def login(req):
 
 def _authorized_session(req, session_id):
     _client_context(req)
-    session = db.session_get(util.context(req), session_id)
+    try:
+        session = db.session_get(util.context(req), session_id)
+    except exception.SessionNotFound:
+        # Without a valid token, an unknown session looks like any other
+        # refused one: the API does not tell which session ids exist.
+        raise exception.InvalidSessionToken()
     client_auth.check(req, session)
     return session
 

@@ -56,8 +56,25 @@ def _serialize_sqlite_writers(engine):
     def _connect(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL survives a crash of the broker; only a power
+        # cut may lose the last transactions. FULL costs an fsync per
+        # commit.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    # oslo.db gives file databases a NullPool: a new connection per
+    # transaction, and closing each costs more than the transaction.
+    # Keep them in a pool, with the same event listeners (as
+    # Pool.recreate() does).
+    old = engine.pool
+    if isinstance(old, sa.pool.NullPool):
+        engine.pool = sa.pool.QueuePool(
+            old._creator, pool_size=5, max_overflow=20, timeout=60,
+            recycle=old._recycle, echo=old.echo,
+            reset_on_return=old._reset_on_return,
+            _dispatch=old.dispatch, dialect=old._dialect)
+        old.dispose()
 
     # oslo.db's own "begin" listener has just emitted a deferred BEGIN,
     # which holds no lock yet: swap it for an immediate one.
@@ -818,6 +835,27 @@ def sessions_expired(ctx, now, limit=500):
 
 
 # -- seats and thin clients --------------------------------------------------
+
+@main_context_manager.reader
+def allocation_inputs(ctx, seat_name, client_id):
+    """What a login needs before the claim, in one read transaction.
+
+    The seat and thin client records (or None) and every allocator.
+    """
+    seat = None
+    if seat_name:
+        seat = ctx.session.execute(
+            sa.select(models.Seat).where(models.Seat.name == seat_name)
+        ).scalar_one_or_none()
+    client = ctx.session.execute(
+        sa.select(models.ThinClient)
+        .where(models.ThinClient.client_id == client_id)
+    ).scalar_one_or_none()
+    allocators = ctx.session.execute(
+        sa.select(models.Allocator)).scalars().all()
+    return {"seat": _dict(seat), "client": _dict(client),
+            "allocators": [_dict(a) for a in allocators]}
+
 
 @main_context_manager.reader
 def seat_find(ctx, name):
