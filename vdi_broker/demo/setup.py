@@ -20,11 +20,11 @@ BASE_DN = "dc=callcentre,dc=example"
 DEMO_ITERATIONS = 10000
 
 POOLS = [
-    {"name": "sh-agents", "site": "shanghai", "min_ready": 150,
+    {"name": "sh-agents", "site": "shanghai", "min_ready": 180,
      "max_size": 300, "max_concurrent_builds": 25,
      "release_action": "reboot",
      "description": "Shanghai agents, floating"},
-    {"name": "nt-agents", "site": "nantong", "min_ready": 150,
+    {"name": "nt-agents", "site": "nantong", "min_ready": 180,
      "max_size": 300, "max_concurrent_builds": 25,
      "release_action": "rebuild",
      "description": "Nantong agents, floating, rebuilt at logout"},

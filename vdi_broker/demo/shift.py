@@ -126,8 +126,8 @@ def run(args):
         for future in concurrent.futures.as_completed(futures):
             again[futures[future]] = future.result()
 
-    summarize(broker, users, ok, again, latencies, errors)
-    return 0 if not errors else 1
+    kept = summarize(broker, users, ok, again, latencies, errors)
+    return 0 if kept else 1
 
 
 def summarize(broker, users, first, again, latencies, errors):
@@ -163,6 +163,8 @@ def summarize(broker, users, first, again, latencies, errors):
           "%d" % (len(active), len(per_desktop), len(doubled)))
     print("bound users back on their own desktop: %d of %d" % (
         bound_same, bound_total))
+    # The two promises; a 503 while a pool refills is not a broken one.
+    return not doubled and bound_same == bound_total
 
 
 def main(argv=None):
