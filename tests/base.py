@@ -36,6 +36,9 @@ class TestCase(testtools.TestCase):
         opts.set_lib_defaults()
         self.conf([], project="vdi-broker", default_config_files=[],
                   default_config_dirs=[])
+        # Tests never reach a real cloud or directory unless they say so.
+        self.flags(group="compute", driver="fake")
+        self.flags(group="identity", driver="static")
         self.addCleanup(policy.reset)
 
     def flags(self, group=None, **kw):

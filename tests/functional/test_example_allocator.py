@@ -2,11 +2,13 @@
 way a deployment loads it: through an installed entry point."""
 
 import configparser
+import importlib
 import os
 import shutil
 import sys
 
 import fixtures
+import stevedore
 
 from tests import base
 from tests.fixtures import database
@@ -26,8 +28,10 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "doc",
 
 
 class InstalledExample(fixtures.Fixture):
-    """Puts the example on sys.path with a dist-info holding its entry
-    points, as ``pip install`` of the example would."""
+    """The example on sys.path, with a dist-info holding its entry points.
+
+    As ``pip install`` of the example would leave it.
+    """
 
     def _setUp(self):
         site = self.useFixture(fixtures.TempDir()).path
@@ -49,8 +53,19 @@ class InstalledExample(fixtures.Fixture):
         with open(os.path.join(dist_info, "entry_points.txt"), "w") as f:
             entry_points.write(f)
         self.useFixture(fixtures.MonkeyPatch("sys.path", [site] + sys.path))
+        # importlib.metadata caches what it found on each path entry, and
+        # stevedore the entry points of a namespace once per process (a
+        # deployment restarts its services after installing a plugin).
+        importlib.invalidate_caches()
+        self._forget_entry_points()
+        self.addCleanup(self._forget_entry_points)
         self.addCleanup(allocators._plugins.pop, "department", None)
         self.addCleanup(sys.modules.pop, "vdi_broker_department", None)
+
+    @staticmethod
+    def _forget_entry_points():
+        stevedore.ExtensionManager.ENTRY_POINT_CACHE.pop(
+            allocators.NAMESPACE, None)
 
 
 def _principal(department):

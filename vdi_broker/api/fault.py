@@ -6,11 +6,10 @@ traceback and becomes a bare 500 — the client never sees a stack trace.
 """
 
 from oslo_log import log as logging
-from oslo_serialization import jsonutils
-import webob
 import webob.dec
 import webob.exc
 
+from vdi_broker.api import util
 from vdi_broker import exception
 
 LOG = logging.getLogger(__name__)
@@ -22,13 +21,7 @@ def error_response(req, status, title, message, details=None, headers=None):
                           "openstack.request_id")}}
     if details:
         body["error"]["details"] = details
-    response = webob.Response(status=status,
-                              content_type="application/json",
-                              charset="UTF-8")
-    response.body = jsonutils.dump_as_bytes(body)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+    return util.json_response(body, status=status, headers=headers)
 
 
 # Headers of an error page that the JSON error keeps.

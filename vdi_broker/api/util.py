@@ -4,6 +4,7 @@ import urllib.parse
 
 import jsonschema
 from oslo_serialization import jsonutils
+from oslo_utils import strutils
 import webob
 
 from vdi_broker import exception
@@ -99,9 +100,23 @@ def pagination(req, sort_keys, default_sort):
             "sort_key": sort_key, "sort_dir": sort_dir}
 
 
+# Filters on boolean columns: the query string's text must become a bool,
+# or the database compares the column with the string and finds nothing.
+BOOLEAN_FILTERS = ("enabled", "is_default")
+
+
 def filters(req, allowed):
     """Equality filters from the query string, only for ``allowed`` keys."""
-    return {k: v for k, v in req.GET.items() if k in allowed}
+    result = {k: v for k, v in req.GET.items() if k in allowed}
+    for key in BOOLEAN_FILTERS:
+        if key in result:
+            try:
+                result[key] = strutils.bool_from_string(result[key],
+                                                        strict=True)
+            except ValueError:
+                raise exception.Invalid(reason="%s must be true or false" %
+                                        key)
+    return result
 
 
 def iso(value):

@@ -12,7 +12,7 @@ _LOCAL = None
 _LOCK = threading.Lock()
 
 
-class LocalAPI:
+class LocalAPI(rpcapi.ConductorMethods):
     """Calls an in-process ConductorManager with the RPC API's methods.
 
     Arguments and results go through the same JSON conversion as over the
@@ -31,19 +31,6 @@ class LocalAPI:
             # direct caller wants the original.
             raise e.exc_info[1]
         return jsonutils.to_primitive(result, convert_instances=True)
-
-    def allocate(self, ctxt, login):
-        return self._call(ctxt, "allocate", login=login)
-
-    def explain(self, ctxt, login):
-        return self._call(ctxt, "explain", login=login)
-
-    def get_connection(self, ctxt, session_id):
-        return self._call(ctxt, "get_connection", session_id=session_id)
-
-    def close_session(self, ctxt, session_id, reason):
-        return self._call(ctxt, "close_session", session_id=session_id,
-                          reason=reason)
 
 
 def local_manager(conf):

@@ -14,7 +14,29 @@ from vdi_broker import exception
 from vdi_broker import rpc
 
 
-class ConductorAPI:
+class ConductorMethods:
+    """The conductor's methods; subclasses say how a call is made."""
+
+    def _call(self, ctxt, method, **kwargs):
+        raise NotImplementedError()
+
+    def allocate(self, ctxt, login):
+        return self._call(ctxt, "allocate", login=login)
+
+    def explain(self, ctxt, login):
+        return self._call(ctxt, "explain", login=login)
+
+    def get_connection(self, ctxt, session_id):
+        return self._call(ctxt, "get_connection", session_id=session_id)
+
+    def close_session(self, ctxt, session_id, reason):
+        return self._call(ctxt, "close_session", session_id=session_id,
+                          reason=reason)
+
+
+class ConductorAPI(ConductorMethods):
+    """Calls the conductors over RPC."""
+
     RPC_API_VERSION = "1.0"
 
     def __init__(self, conf):
@@ -31,16 +53,3 @@ class ConductorAPI:
             return cctxt.call(ctxt, method, **kwargs)
         except messaging.MessagingTimeout:
             raise exception.ConductorUnavailable()
-
-    def allocate(self, ctxt, login):
-        return self._call(ctxt, "allocate", login=login)
-
-    def explain(self, ctxt, login):
-        return self._call(ctxt, "explain", login=login)
-
-    def get_connection(self, ctxt, session_id):
-        return self._call(ctxt, "get_connection", session_id=session_id)
-
-    def close_session(self, ctxt, session_id, reason):
-        return self._call(ctxt, "close_session", session_id=session_id,
-                          reason=reason)

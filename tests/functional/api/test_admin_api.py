@@ -13,7 +13,7 @@ class AdminTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.broker = self.useFixture(broker_fixture.Broker(self.conf))
+        self.broker = broker_fixture.use_broker(self)
         self.app = self.broker.app
 
     def assertError(self, resp, status, title=None):
@@ -74,8 +74,16 @@ class TestPools(AdminTestCase):
                          [p["name"] for p in resp.json["pools"]])
         self.assertEqual(1, len(self.app.get(
             "/v1/pools?name=pool-d").json["pools"]))
+        self.app.patch_json("/v1/pools/pool-c", {"enabled": False})
+        for query, expected in (("enabled=false", ["pool-c"]),
+                                ("enabled=0", ["pool-c"]),
+                                ("enabled=true", ["pool-a", "pool-b",
+                                                  "pool-d", "pool-e"]),
+                                ("enabled=True&limit=1", ["pool-a"])):
+            self.assertEqual(expected, [p["name"] for p in self.app.get(
+                "/v1/pools?" + query).json["pools"]], query)
         for query in ("limit=0", "limit=x", "sort_key=flavor",
-                      "sort_dir=up"):
+                      "sort_dir=up", "enabled=maybe"):
             self.assertError(self.app.get("/v1/pools?" + query,
                                           status=400), 400)
         self.assertError(self.app.get("/v1/pools?marker=nope", status=404),
@@ -225,6 +233,11 @@ class TestAllocators(AdminTestCase):
         listed = self.app.get("/v1/allocators").json["allocators"]
         self.assertEqual(["zeta"],
                          [a["name"] for a in listed if a["is_default"]])
+        for query in ("is_default=true", "is_default=1"):
+            self.assertEqual(["zeta"], [a["name"] for a in self.app.get(
+                "/v1/allocators?" + query).json["allocators"]])
+        self.assertEqual(4, len(self.app.get(
+            "/v1/allocators?is_default=false").json["allocators"]))
         listed = self.app.get("/v1/allocators?limit=2").json
         self.assertEqual(["first", "mid"],
                          [a["name"] for a in listed["allocators"]])

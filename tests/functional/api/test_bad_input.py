@@ -20,8 +20,8 @@ class BadInputTestCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.broker = self.useFixture(broker_fixture.Broker(
-            self.conf, flags=getattr(self, "broker_flags", None)))
+        self.broker = broker_fixture.use_broker(
+            self, flags=getattr(self, "broker_flags", None))
         self.broker.setup_call_centre(default=self.default_allocator)
         if self.fill:
             self.broker.fill_pools()
@@ -139,6 +139,16 @@ class TestMalformedRequests(BadInputTestCase):
             self.assertIn(path, error["message"])
         resp = self.app.get("/v1/pools/no-such-pool", status=404)
         self.assertError(resp, 404)
+
+    def test_client_api_disabled_is_404(self):
+        self.broker.flags(group="api", client_api_enabled=False)
+        for resp in (self.app.post_json(LOGIN, self.login_body(),
+                                        status=404),
+                     self.app.get(LOGIN + "/x", status=404)):
+            self.assertError(resp, 404)
+        self.assertEqual(0, self.broker.count("sessions"))
+        # The admin API is still there.
+        self.app.get("/v1/pools", status=200)
 
     def test_wrong_method_is_405(self):
         for method, path, allow in (
@@ -331,8 +341,10 @@ class TestUnexpectedErrors(BadInputTestCase):
         self.assertNothingWritten(before)
 
     def test_failure_inside_the_allocation_writes_nothing(self):
-        """The claim, the session and the audit event are one
-        transaction: a failure at its end undoes the claim."""
+        """A failure at the end of the allocation undoes the claim.
+
+        The claim, the session and the audit event are one transaction.
+        """
         before = self.broker.counts()
         ready = self.broker.ready_counts()
         self.useFixture(fixtures.MockPatch(

@@ -15,9 +15,11 @@ TOKEN = "X-Session-Token"
 
 class ClientSessionTestCase(base.TestCase):
 
+    backend = "sqlite"
+
     def setUp(self):
         super().setUp()
-        self.broker = self.useFixture(broker_fixture.Broker(self.conf))
+        self.broker = broker_fixture.use_broker(self, backend=self.backend)
         self.pools, self.allocators = self.broker.setup_call_centre()
         self.broker.fill_pools()
         self.app = self.broker.app
@@ -167,8 +169,11 @@ class TestLogin(ClientSessionTestCase):
                             other.json["desktop"]["id"])
 
     def test_directory_change_moves_user_to_other_allocator(self):
-        """R7 step 6: a group change in the directory alone sends the
-        user to another allocator at the next login."""
+        """R7 step 6: a directory change alone moves the user.
+
+        A group change sends the user to another allocator at the next
+        login, with no change to the broker.
+        """
         before = self.broker.login("bob")
         self.assertEqual("nantong-agents", before.json["allocator"]["name"])
         self.broker.logout(before)
@@ -236,3 +241,44 @@ class TestExpiry(ClientSessionTestCase):
                      headers=self._token(login), status=401)
         self.broker.fill_pools()
         self.assertEqual(models.READY, self._desktop(desktop_id)["state"])
+
+
+class TestWholeShiftOnMySQL(ClientSessionTestCase):
+    """The thin-client path on a database server (SKIP LOCKED claims)."""
+
+    backend = "mysql"
+
+    def test_shift(self):
+        logins = {}
+        for user, seat in (("amy", None), ("bob", None), ("vera", None),
+                           ("sam", "SH-TR-01"), ("nina", "SH-TR-01")):
+            logins[user] = self.broker.login(user, client_id="tc-" + user,
+                                             seat=seat)
+        self.assertEqual(["shanghai-agents", "nantong-agents",
+                          "vip-personal", "training-seats",
+                          "training-seats"],
+                         [logins[u].json["allocator"]["name"]
+                          for u in ("amy", "bob", "vera", "sam", "nina")])
+        self.assertEqual(logins["sam"].json["desktop"]["id"],
+                         logins["nina"].json["desktop"]["id"])
+        desktops = {logins[u].json["desktop"]["id"]
+                    for u in ("amy", "bob", "vera", "nina")}
+        self.assertEqual(4, len(desktops))
+        for user in ("amy", "bob", "vera", "nina"):
+            resp = self.app.get(self.broker.session_url(logins[user]),
+                                headers=self._token(logins[user]))
+            self.assertEqual(3389, resp.json["connection"]["port"])
+            self.broker.logout(logins[user])
+        self.broker.logout(logins["sam"], status=401)
+        self.broker.fill_pools()
+        again = self.broker.login("vera", client_id="tc-x")
+        self.assertEqual(logins["vera"].json["desktop"]["id"],
+                         again.json["desktop"]["id"])
+        for user in ("amy", "bob"):
+            self.assertEqual(models.READY, self._desktop(
+                logins[user].json["desktop"]["id"])["state"])
+
+
+class TestWholeShiftOnPostgreSQL(TestWholeShiftOnMySQL):
+
+    backend = "postgresql"

@@ -14,6 +14,7 @@ login ever sees half of another one.
 
 import datetime
 import functools
+import hashlib
 import threading
 
 from oslo_db import api as oslo_db_api
@@ -137,9 +138,10 @@ def _get_by_id_or_name(session, model, ident, not_found, **kw):
     return row
 
 
-def _paginate(session, model, stmt, limit, marker, sort_key, sort_dir,
+def _paginate(session, model, filters, limit, marker, sort_key, sort_dir,
               not_found):
-    """Keyset pagination on (sort_key, id)."""
+    """Filtered rows, with keyset pagination on (sort_key, id)."""
+    stmt = _apply_filters(sa.select(model), model, filters)
     column = getattr(model, sort_key)
     order = sa.asc if sort_dir == "asc" else sa.desc
     if marker is not None:
@@ -244,8 +246,7 @@ def pool_get(ctx, ident):
 @main_context_manager.reader
 def pool_list(ctx, filters=None, limit=None, marker=None, sort_key="name",
               sort_dir="asc"):
-    stmt = _apply_filters(sa.select(models.Pool), models.Pool, filters)
-    return _paginate(ctx.session, models.Pool, stmt, limit, marker,
+    return _paginate(ctx.session, models.Pool, filters, limit, marker,
                      sort_key, sort_dir,
                      functools.partial(exception.PoolNotFound, pool=marker))
 
@@ -336,9 +337,7 @@ def desktop_get(ctx, desktop_id):
 @main_context_manager.reader
 def desktop_list(ctx, filters=None, limit=None, marker=None,
                  sort_key="created_at", sort_dir="asc"):
-    stmt = _apply_filters(sa.select(models.Desktop), models.Desktop,
-                          filters)
-    return _paginate(ctx.session, models.Desktop, stmt, limit, marker,
+    return _paginate(ctx.session, models.Desktop, filters, limit, marker,
                      sort_key, sort_dir,
                      functools.partial(exception.DesktopNotFound,
                                        desktop=marker))
@@ -411,9 +410,7 @@ def allocator_get(ctx, ident):
 @main_context_manager.reader
 def allocator_list(ctx, filters=None, limit=None, marker=None,
                    sort_key="priority", sort_dir="asc"):
-    stmt = _apply_filters(sa.select(models.Allocator), models.Allocator,
-                          filters)
-    return _paginate(ctx.session, models.Allocator, stmt, limit, marker,
+    return _paginate(ctx.session, models.Allocator, filters, limit, marker,
                      sort_key, sort_dir,
                      functools.partial(exception.AllocatorNotFound,
                                        allocator=marker))
@@ -473,9 +470,7 @@ def binding_find(ctx, kind, key):
 @main_context_manager.reader
 def binding_list(ctx, filters=None, limit=None, marker=None,
                  sort_key="created_at", sort_dir="asc"):
-    stmt = _apply_filters(sa.select(models.Binding), models.Binding,
-                          filters)
-    return _paginate(ctx.session, models.Binding, stmt, limit, marker,
+    return _paginate(ctx.session, models.Binding, filters, limit, marker,
                      sort_key, sort_dir,
                      functools.partial(exception.BindingNotFound,
                                        binding=marker))
@@ -565,16 +560,29 @@ def _claim_ready(session, pool_id, username, attempts, candidates):
     Returns the claimed Desktop row, or None when the pool has none.
     """
     dialect = session.bind.dialect.name
+    locking = dialect in ("mysql", "postgresql")
     for _attempt in range(attempts):
         stmt = (sa.select(models.Desktop.id)
                 .where(models.Desktop.pool_id == pool_id,
-                       models.Desktop.state == models.READY)
-                .limit(candidates))
-        if dialect in ("mysql", "postgresql"):
+                       models.Desktop.state == models.READY))
+        if locking:
             # Rows another transaction is claiming are skipped, not waited
-            # for: concurrent logins spread over different desktops.
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = session.execute(stmt).scalars().all()
+            # for: concurrent logins spread over different desktops. Only
+            # the row this login takes is locked: a window of several
+            # locked rows would hide ready desktops from the other logins,
+            # which would then report a pool with ready desktops as
+            # exhausted.
+            ids = session.execute(
+                stmt.limit(1).with_for_update(skip_locked=True)
+            ).scalars().all()
+            if not ids:
+                # Every ready desktop left is locked by a concurrent login
+                # (which may still roll back): wait for one, do not report
+                # the pool exhausted while it is not.
+                ids = session.execute(
+                    stmt.limit(1).with_for_update()).scalars().all()
+        else:
+            ids = session.execute(stmt.limit(candidates)).scalars().all()
         if not ids:
             return None
         for desktop_id in ids:
@@ -608,6 +616,22 @@ def _pool_exhausted(session, pool):
 _USABLE_BOUND_STATES = (models.ASSIGNED, models.READY)
 
 
+def _lock_user(session, username):
+    """Serialize this transaction with the same user's other logins.
+
+    PostgreSQL: a transaction-scoped advisory lock on the user name.
+    MariaDB/MySQL: the locking read of the user's current desktop that
+    follows takes next-key locks on the user's (empty) index range, so
+    two first logins of one user deadlock and one is retried. SQLite
+    writers are serialized already.
+    """
+    if session.bind.dialect.name == "postgresql":
+        digest = hashlib.sha256(
+            ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            int.from_bytes(digest[:8], "big", signed=True))))
+
+
 @_retry_on_conflict
 @main_context_manager.writer
 def allocate(ctx, request, decision, session_values, attempts=8,
@@ -637,7 +661,23 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                                             models.Binding.key == key)
         ).scalar_one_or_none()
         if binding is not None:
-            desktop = session.get(models.Desktop, binding.desktop_id)
+            # Logins with the same binding take turns from here on: the
+            # binding and its desktop stay locked until commit, so that a
+            # session takeover or a binding move happens once, not once
+            # per concurrent login.
+            binding = session.execute(
+                sa.select(models.Binding)
+                .where(models.Binding.id == binding.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalar_one_or_none()
+            if binding is None:
+                # Deleted meanwhile: start over without it.
+                raise db_exc.RetryRequest(exception.Conflict(
+                    reason="binding %s:%s was deleted" % (kind, key)))
+            desktop = session.get(models.Desktop, binding.desktop_id,
+                                  with_for_update=True,
+                                  populate_existing=True)
             if desktop is not None and desktop.state in _USABLE_BOUND_STATES:
                 reused = True
                 if desktop.state == models.READY or \
@@ -686,8 +726,10 @@ def allocate(ctx, request, decision, session_values, attempts=8,
             session.flush()
     else:
         # Floating desktop: a user already working on one keeps it (a
-        # second TC, or a move to another seat, R2).
-        current = session.execute(
+        # second TC, or a move to another seat, R2). Concurrent logins of
+        # one user take turns, or each would claim a desktop of its own.
+        _lock_user(session, username)
+        current_stmt = (
             sa.select(models.Desktop)
             .join(models.ClientSession,
                   models.ClientSession.desktop_id == models.Desktop.id)
@@ -696,7 +738,12 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                    models.ClientSession.pool_id == pool.id,
                    models.Desktop.state == models.ASSIGNED,
                    models.Desktop.assigned_user == username)
-            .limit(1)).scalar_one_or_none()
+            .limit(1))
+        if session.bind.dialect.name in ("mysql", "postgresql"):
+            # A locking read sees the latest commit (not a snapshot) and
+            # waits for a logout of this session that is in flight.
+            current_stmt = current_stmt.with_for_update()
+        current = session.execute(current_stmt).scalar_one_or_none()
         if current is not None:
             desktop = current
             reused = True
@@ -707,13 +754,18 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                 raise _pool_exhausted(session, pool)
 
     # One active session per user and desktop: a new login from another
-    # TC takes the desktop over.
-    superseded = session.execute(
-        sa.update(models.ClientSession)
-        .where(models.ClientSession.desktop_id == desktop.id,
-               models.ClientSession.state == "active")
-        .values(state="closed", closed_at=utcnow(),
-                close_reason="superseded", updated_at=utcnow())).rowcount
+    # TC takes the desktop over. A desktop just claimed from 'ready' has
+    # no session to take over (and on InnoDB the range update would only
+    # add gap locks, i.e. deadlocks between unrelated logins).
+    superseded = 0
+    if reused:
+        superseded = session.execute(
+            sa.update(models.ClientSession)
+            .where(models.ClientSession.desktop_id == desktop.id,
+                   models.ClientSession.state == "active")
+            .values(state="closed", closed_at=utcnow(),
+                    close_reason="superseded", updated_at=utcnow())
+        ).rowcount
     now = utcnow()
     client_session = models.ClientSession(
         id=session_values["id"], token_hash=session_values["token_hash"],
@@ -773,7 +825,11 @@ def session_close(ctx, session_id, reason):
     for bound desktops (they are kept).
     """
     session = ctx.session
-    row = session.get(models.ClientSession, session_id)
+    # Locked: a login taking this session over (superseding it) and this
+    # logout take turns, so the logout never releases a desktop the new
+    # session has just been given.
+    row = session.get(models.ClientSession, session_id,
+                      with_for_update=True)
     if row is None:
         raise exception.SessionNotFound(session=session_id)
     if row.state != "active":
@@ -783,13 +839,19 @@ def session_close(ctx, session_id, reason):
         .where(models.ClientSession.id == row.id)
         .values(state="closed", closed_at=utcnow(), close_reason=reason,
                 updated_at=utcnow()))
-    desktop = session.get(models.Desktop, row.desktop_id)
+    desktop = session.get(models.Desktop, row.desktop_id,
+                          with_for_update=True, populate_existing=True)
     release_state = None
     bound = session.execute(
         sa.select(models.Binding.id)
         .where(models.Binding.desktop_id == row.desktop_id)
     ).first() is not None
-    if desktop is not None and not bound and \
+    others = session.execute(
+        sa.select(sa.func.count()).select_from(models.ClientSession)
+        .where(models.ClientSession.desktop_id == row.desktop_id,
+               models.ClientSession.state == "active",
+               models.ClientSession.id != row.id)).scalar()
+    if desktop is not None and not bound and not others and \
             desktop.state == models.ASSIGNED and \
             desktop.assigned_user == row.username:
         pool = session.get(models.Pool, desktop.pool_id)
@@ -817,9 +879,7 @@ def session_get(ctx, session_id):
 @main_context_manager.reader
 def session_list(ctx, filters=None, limit=None, marker=None,
                  sort_key="created_at", sort_dir="asc"):
-    stmt = _apply_filters(sa.select(models.ClientSession),
-                          models.ClientSession, filters)
-    return _paginate(ctx.session, models.ClientSession, stmt, limit, marker,
+    return _paginate(ctx.session, models.ClientSession, filters, limit, marker,
                      sort_key, sort_dir,
                      functools.partial(exception.SessionNotFound,
                                        session=marker))
