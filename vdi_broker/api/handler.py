@@ -20,6 +20,8 @@ ROUTE_DECLARATIONS = [
     ("/v1/client/sessions", {"POST": client.login}),
     ("/v1/client/sessions/{session_id}", {"GET": client.show,
                                           "DELETE": client.logout}),
+    ("/v1/client/sessions/{session_id}/console-file",
+     {"GET": client.console_file}),
     ("/v1/pools", {"GET": pools.list_pools, "POST": pools.create}),
     ("/v1/pools/{pool_id}", {"GET": pools.show, "PATCH": pools.update,
                              "DELETE": pools.delete}),

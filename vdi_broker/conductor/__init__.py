@@ -22,7 +22,7 @@ class LocalAPI(rpcapi.ConductorMethods):
     def __init__(self, manager):
         self.manager = manager
 
-    def _call(self, ctxt, method, **kwargs):
+    def _call(self, ctxt, method, version="1.0", **kwargs):
         kwargs = jsonutils.loads(jsonutils.dumps(kwargs))
         try:
             result = getattr(self.manager, method)(ctxt, **kwargs)

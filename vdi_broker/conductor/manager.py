@@ -37,7 +37,7 @@ def _now():
 class ConductorManager:
     """Conductor endpoint. Version history in conductor/rpcapi.py."""
 
-    target = messaging.Target(version="1.0")
+    target = messaging.Target(version="1.1")
 
     def __init__(self, conf, compute_driver=None):
         self.conf = conf
@@ -67,8 +67,7 @@ class ConductorManager:
     def _connection(self, desktop, pool):
         console = self._console(pool["console_type"])
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
-        connection = console.get_connection(view)
-        return connection
+        return console.get_connection(view)
 
     # -- the login path (R7) ---------------------------------------------
 
@@ -198,6 +197,29 @@ class ConductorManager:
         desktop = db.desktop_get(ctxt, session["desktop_id"])
         pool = db.pool_get(ctxt, desktop["pool_id"])
         return self._connection(desktop, pool)
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def get_connection_file(self, ctxt, session_id):
+        """A client file (.vv, .rdp) for the session's desktop.
+
+        Returns {"media_type", "filename", "content"}; raises NotFound when
+        the pool's protocol has no such file.
+        """
+        session = db.session_get(ctxt, session_id)
+        desktop = db.desktop_get(ctxt, session["desktop_id"])
+        pool = db.pool_get(ctxt, desktop["pool_id"])
+        console = self._console(pool["console_type"])
+        view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
+        result = console.connection_file(view, console.get_connection(view))
+        if result is None:
+            raise exception.NotFound(
+                message="Console type %s has no connection file." %
+                pool["console_type"])
+        media_type, content = result
+        extension = {"application/x-virt-viewer": "vv",
+                     "application/x-rdp": "rdp"}.get(media_type, "txt")
+        return {"media_type": media_type, "content": content,
+                "filename": "%s.%s" % (desktop["name"], extension)}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def close_session(self, ctxt, session_id, reason):

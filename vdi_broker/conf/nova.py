@@ -82,8 +82,8 @@ def register_opts(conf):
     # A new OptGroup per ConfigOpts: register_group() copies the group
     # shallowly, so a shared one would share its options, and keystoneauth
     # registers its auth plugin's options in the group at load time.
-    conf.register_group(cfg.OptGroup(nova_group.name, title=nova_group.title,
-                                      help=nova_group.help))
+    conf.register_group(cfg.OptGroup(
+        nova_group.name, title=nova_group.title, help=nova_group.help))
     conf.register_opts(nova_opts, group=nova_group)
     ks_loading.register_session_conf_options(conf, NOVA_GROUP)
     ks_loading.register_auth_conf_options(conf, NOVA_GROUP)

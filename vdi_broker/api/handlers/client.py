@@ -2,6 +2,7 @@
 
 from oslo_log import log as logging
 from oslo_utils import uuidutils
+import webob
 
 from vdi_broker.api import client_auth
 from vdi_broker.api.schemas import client as schema
@@ -81,6 +82,24 @@ def show(req):
                     "address": desktop["address"]},
         "connection": connection,
     })
+
+
+def console_file(req):
+    """The session's client file: .vv for remote-viewer, .rdp for RDP.
+
+    It carries a one-time console password or token for some protocols,
+    so it is served only with the session token and never cached.
+    """
+    session = _authorized_session(req, req.urlvars["session_id"])
+    result = util.app(req).conductor.get_connection_file(
+        util.context(req), session["id"])
+    response = webob.Response(status=200, charset="UTF-8")
+    response.content_type = result["media_type"]
+    response.text = result["content"]
+    response.headers["Content-Disposition"] = (
+        'attachment; filename="%s"' % result["filename"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def logout(req):
