@@ -6,43 +6,25 @@ lists by tags, reboots, rebuilds, locks, opens every console type
 reads capacity from Placement and deletes the server. Exits non-zero on
 the first failure.
 
-Run it through ``tools/real-openstack.sh smoke``.
+Run it through ``tools/real-openstack.sh smoke``, or as
+``python tools/real-openstack-smoke.py BROKER_CONFIG_FILE``.
 """
 
-import os
 import sys
 import time
 
-from keystoneauth1 import loading as ks_loading
-from oslo_config import cfg
-
 from vdi_broker.compute import base
 from vdi_broker.compute import nova
-from vdi_broker.conf import nova as nova_conf
+from vdi_broker import conf as vdi_conf
 from vdi_broker.consoles import spice_direct
-from vdi_broker.conf import consoles as consoles_conf
 
 
 def main():
-    conf = cfg.ConfigOpts()
-    nova_conf.register_opts(conf)
-    consoles_conf.register_opts(conf)
-    conf.register_opts(ks_loading.get_auth_plugin_conf_options("password"),
-                       group="nova")
-    for name, value in {
-            "auth_type": "password",
-            "auth_url": os.environ["VDI_OS_AUTH_URL"],
-            "username": "vdi-broker",
-            "password": os.environ["VDI_OS_PASSWORD"],
-            "project_name": "vdi",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-            "region_name": os.environ.get("VDI_OS_REGION", "RegionOne"),
-            "valid_interfaces": ["public"],
-            "boot_poll_interval": 0.5,
-            "boot_timeout": 120}.items():
-        conf.set_override(name, value, group="nova")
-    conf([], default_config_files=[], default_config_dirs=[])
+    # A broker configuration file with the [nova] section that
+    # "tools/real-openstack.sh env" prints.
+    conf = vdi_conf.CONF
+    conf(["--config-file", sys.argv[1]], project="vdi-broker",
+         default_config_files=[], default_config_dirs=[])
     driver = nova.NovaComputeDriver(conf)
 
     def step(what):

@@ -88,7 +88,8 @@ python_bin() {
 wait_until() {
     local what=$1
     shift
-    local deadline=$((SECONDS + WAIT))
+    local deadline
+    deadline=$((SECONDS + WAIT))
     until "$@" >/dev/null 2>&1; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             die "timed out waiting for $what"
@@ -116,8 +117,11 @@ mysql_q() {
 # -- install -----------------------------------------------------------------
 
 do_install() {
-    if [ -x "$VENV/bin/nova-manage" ] && "$VENV/bin/pip" check >/dev/null 2>&1
-    then
+    local ready=no
+    if [ -x "$VENV/bin/nova-manage" ]; then
+        "$VENV/bin/pip" check >/dev/null 2>&1 && ready=yes
+    fi
+    if [ "$ready" = yes ]; then
         log "already installed in $VENV"
         return
     fi
@@ -384,8 +388,9 @@ start_wsgi() {
         return
     fi
     log "starting $1"
-    (cd "$RUN/$1" && env "$2=$3" setsid "$VENV/bin/gunicorn" \
-        >>"$LOGS/$1.out" 2>&1 </dev/null &)
+    # gunicorn writes its master's PID file itself.
+    (cd "$RUN/$1" && exec env "$2=$3" setsid "$VENV/bin/gunicorn") \
+        >>"$LOGS/$1.out" 2>&1 </dev/null &
 }
 
 start_daemon() {
@@ -441,14 +446,21 @@ service = ensure("/projects", "project",
 vdi = ensure("/projects", "project",
              {"name": "vdi", "domain_id": "default"}, name="vdi")
 admin_role = get("/roles", "roles", name="admin")[0]
-for name, project in (("nova", service), ("placement", service),
-                      ("glance", service), ("neutron", service),
-                      ("vdi-broker", vdi)):
+# Services send their own token beside the user's (X-Service-Token);
+# keystonemiddleware accepts it only from a user with the "service" role.
+service_role = ensure("/roles", "role", {"name": "service"}, name="service")
+for name, project, roles in (
+        ("nova", service, (admin_role, service_role)),
+        ("placement", service, (admin_role, service_role)),
+        ("glance", service, (admin_role, service_role)),
+        ("neutron", service, (admin_role, service_role)),
+        ("vdi-broker", vdi, (admin_role,))):
     user = ensure("/users", "user",
                   {"name": name, "domain_id": "default",
                    "password": env["OS_PASSWORD"]}, name=name)
-    s.put("/projects/%s/users/%s/roles/%s"
-          % (project["id"], user["id"], admin_role["id"]), **ks)
+    for role in roles:
+        s.put("/projects/%s/users/%s/roles/%s"
+              % (project["id"], user["id"], role["id"]), **ks)
 
 host = env["HOST"]
 for stype, name, url in (
@@ -540,10 +552,7 @@ do_start() {
     started=$(date +%s)
     start_wsgi keystone OS_KEYSTONE_CONFIG_DIR "$ETC/keystone"
     wait_until keystone http_ok "$KEYSTONE_URL"
-    if [ ! -f "$ROOT/.registered" ]; then
-        register_services
-        touch "$ROOT/.registered"
-    fi
+    register_services
     start_wsgi placement OS_PLACEMENT_CONFIG_DIR "$ETC/placement"
     start_wsgi glance OS_GLANCE_CONFIG_DIR "$ETC/glance"
     start_wsgi neutron OS_NEUTRON_CONFIG_DIR "$ETC/neutron"
@@ -633,9 +642,13 @@ do_smoke() {
     local here
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
     local python=${VDI_BROKER_PYTHON:-python3}
-    VDI_OS_AUTH_URL=$KEYSTONE_URL VDI_OS_PASSWORD=$PASSWORD \
-    VDI_OS_REGION=$REGION PYTHONPATH=$here \
-        "$python" "$here/tools/real-openstack-smoke.py"
+    do_env >"$ROOT/vdi-broker.conf"
+    cat >>"$ROOT/vdi-broker.conf" <<EOF
+boot_poll_interval = 0.5
+boot_timeout = 120
+EOF
+    PYTHONPATH=$here "$python" "$here/tools/real-openstack-smoke.py" \
+        "$ROOT/vdi-broker.conf"
 }
 
 do_purge() {
@@ -646,7 +659,7 @@ do_purge() {
     done
     rabbitmqctl -q delete_vhost "$VHOST" 2>/dev/null || true
     rm -rf "$ETC" "$STATE" "$RUN" "$LOGS" "$ROOT/.configured" \
-        "$ROOT/.registered" "$ROOT/.seeded"
+        "$ROOT/.seeded"
     log "purged (the venv in $VENV is kept)"
 }
 

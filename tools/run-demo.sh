@@ -73,11 +73,11 @@ cat <<TXT
 
 The broker keeps serving on http://127.0.0.1:$port (Ctrl-C stops it).
 Try:
-  curl -s http://127.0.0.1:$port/v1/pools | python3 -m json.tool
-  curl -s -X POST http://127.0.0.1:$port/v1/client/sessions \\
-       -H 'Content-Type: application/json' \\
-       -d '{"username": "agent0002", "password": "demo-Passw0rd",
-            "client_id": "tc-demo-1"}' | python3 -m json.tool
+    curl -s http://127.0.0.1:$port/v1/pools | python3 -m json.tool
+    curl -s -X POST http://127.0.0.1:$port/v1/client/sessions \\
+        -H 'Content-Type: application/json' \\
+        -d '{"username": "agent0002", "password": "demo-Passw0rd", "client_id": "tc-demo-1"}' \\
+        | python3 -m json.tool
 Logs: $state/vdi-broker-api.log
 TXT
 wait $api_pid

@@ -3,6 +3,9 @@
 No executor is passed anywhere: oslo.messaging then uses threads.
 """
 
+import threading
+
+from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
 from oslo_serialization import jsonutils
@@ -10,6 +13,7 @@ from oslo_serialization import jsonutils
 from vdi_broker import context as vdi_context
 from vdi_broker import exception
 
+LOG = logging.getLogger(__name__)
 ALLOWED_EXMODS = [exception.__name__]
 
 TRANSPORT = None
@@ -48,11 +52,22 @@ def init(conf):
     return TRANSPORT
 
 
-def cleanup():
+def cleanup(timeout=10):
+    """Close the transport; give up after ``timeout`` seconds.
+
+    oslo.messaging's cleanup waits for a connection attempt under way,
+    which lasts forever while the bus is unreachable: a stop must not.
+    """
     global TRANSPORT
-    if TRANSPORT is not None:
-        TRANSPORT.cleanup()
-        TRANSPORT = None
+    transport, TRANSPORT = TRANSPORT, None
+    if transport is not None:
+        closer = threading.Thread(target=transport.cleanup,
+                                  name="vdi-broker-rpc-cleanup", daemon=True)
+        closer.start()
+        closer.join(timeout)
+        if closer.is_alive():
+            LOG.warning("The message bus transport did not close within "
+                        "%d s; leaving it", timeout)
 
 
 def get_client(conf, target, version_cap=None, timeout=None):

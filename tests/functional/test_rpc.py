@@ -194,3 +194,48 @@ class TestConductorDown(RpcTestCase):
         broker_fixture.assert_error(self, resp, 503)
         self.assertLess(time.monotonic() - started, CONDUCTOR_TIMEOUT + 6)
         self.assertEqual(before, self.broker.counts())
+
+
+class TestBusDown(base.TestCase):
+    """No RabbitMQ at all: logins fail in bounded time, never hang."""
+
+    def test_login_answers_503_in_time(self):
+        rpc.cleanup()
+        # The transport's own cleanup would wait for the connection attempt
+        # that never ends; ours gives up after a while.
+        self.addCleanup(rpc.cleanup, timeout=1)
+        broker = broker_fixture.use_broker(self, local=False, flags={
+            # Nothing listens on port 1: oslo.messaging retries the
+            # connection forever on its own.
+            (None, "transport_url"): "rabbit://guest:guest@127.0.0.1:1/",
+            ("conductor", "topic"): "vdi-broker-nobus-%s" % uuid.uuid4().hex,
+            ("api", "conductor_timeout"): 1,
+        })
+        before = broker.counts()
+        started = time.monotonic()
+        resp = broker.login("amy", status=503)
+        elapsed = time.monotonic() - started
+        broker_fixture.assert_error(self, resp, 503)
+        self.assertLess(elapsed, 1 + rpcapi.DEADLINE_GRACE + 3)
+        self.assertEqual(before, broker.counts())
+
+
+class TestLateLogin(base.TestCase):
+    """A login that reaches the conductor after its deadline is dropped."""
+
+    def test_conductor_refuses_a_late_login(self):
+        broker = broker_fixture.use_broker(self)
+        broker.setup_call_centre()
+        broker.fill_pools()
+        before = broker.counts()
+        login = {
+            "principal": {"username": "amy",
+                          "dn": "uid=amy,ou=hotel,ou=shanghai,dc=example"},
+            "client_id": "tc-late", "seat": None,
+            "session_id": str(uuid.uuid4()), "token_hash": "0" * 64,
+            "expires_at": "2099-01-01T00:00:00",
+            "deadline": "2000-01-01T00:00:00"}
+        self.assertRaises(exception.ConductorUnavailable,
+                          broker.broker_app.conductor.allocate,
+                          vdi_context.get_admin_context(), login)
+        self.assertEqual(before, broker.counts())

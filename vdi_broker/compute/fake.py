@@ -44,7 +44,8 @@ class FakeComputeDriver(base.ComputeDriver):
     def __init__(self, conf, cloud=None):
         self.conf = conf.fake_compute
         self.cloud = cloud or CLOUD
-        self._rng = random.Random()
+        # Failure injection for tests, not security.
+        self._rng = random.Random()  # nosec B311
 
     def _next_address(self):
         if self.cloud._addresses is None:

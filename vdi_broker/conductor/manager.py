@@ -97,6 +97,13 @@ class ConductorManager:
         session's id, token_hash and expires_at (ISO 8601). Returns the
         session, desktop, pool, allocator and connection details.
         """
+        if login.get("deadline") and \
+                _now() > _parse_time(login["deadline"]):
+            # The API gave up on this login (the bus was down, the
+            # conductor too busy): claiming a desktop now would leak it.
+            LOG.warning("Dropping a login of %s that arrived after its "
+                        "deadline", login["principal"]["username"])
+            raise exception.ConductorUnavailable()
         request, record, decision, trace = self._choose(ctxt, login)
         username = request.principal.username
         if record is None:
@@ -415,11 +422,26 @@ class ConductorManager:
         action = reason.split(":")[1]
         if not reason.endswith(":issued"):
             pool = db.pool_get(ctxt, desktop["pool_id"])
-            if action == "rebuild":
-                self.compute.rebuild_server(desktop["server_id"],
-                                            pool["image"])
-            else:
-                self.compute.reboot_server(desktop["server_id"])
+            try:
+                if action == "rebuild":
+                    self.compute.rebuild_server(desktop["server_id"],
+                                                pool["image"])
+                else:
+                    self.compute.reboot_server(desktop["server_id"])
+            except exception.ComputeError as e:
+                # The server is gone or refuses the action: the desktop is
+                # replaced (left in releasing, it would fail the pool
+                # manager's every pass). ComputeUnavailable is retried.
+                LOG.warning("Desktop %s: %s failed: %s", desktop["id"],
+                            action, e)
+                reason = ("server vanished"
+                          if isinstance(e, exception.ServerNotFound)
+                          else "%s failed: %s" % (action, e))
+                db.desktop_transition(ctxt, desktop["id"],
+                                      [models.RELEASING],
+                                      {"state": models.ERROR,
+                                       "state_reason": reason[:1000]})
+                return
             db.desktop_transition(
                 ctxt, desktop["id"], [models.RELEASING],
                 {"state_reason": "release:%s:issued" % action})

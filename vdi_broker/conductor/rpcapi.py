@@ -5,14 +5,79 @@ API version history:
 * 1.0 - Initial version: allocate, explain, get_connection, close_session.
 * 1.1 - Add get_connection_file.
 
-Every call is a blocking ``call`` bounded by ``[api] conductor_timeout``;
-a conductor that does not answer in time gives a 503, never a hung login.
+Every call is bounded by ``[api] conductor_timeout``: a conductor that
+does not answer in time, or a message bus that cannot be reached, gives a
+503, never a hung login. oslo.messaging's own timeout does not cover
+(re)connecting to the bus, so calls run on a small pool of threads and the
+caller stops waiting at the deadline; a login also carries that deadline,
+and a conductor that receives it late (the bus came back) refuses it
+instead of claiming a desktop nobody will use.
 """
 
+import datetime
+import threading
+
+from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from vdi_broker import exception
 from vdi_broker import rpc
+
+LOG = logging.getLogger(__name__)
+
+# The caller waits this much longer than the deadline it sends, so that a
+# conductor never completes a login the API has already given up on.
+DEADLINE_GRACE = 2
+
+_in_flight = None
+_in_flight_lock = threading.Lock()
+
+
+def _slots(conf):
+    global _in_flight
+    with _in_flight_lock:
+        if _in_flight is None:
+            _in_flight = threading.BoundedSemaphore(conf.api.rpc_threads)
+        return _in_flight
+
+
+def _bounded_call(conf, call, timeout):
+    """Run ``call()`` in a daemon thread; give up after ``timeout``.
+
+    A thread stuck on an unreachable bus must neither block the API
+    worker nor keep the process from exiting, hence daemon threads rather
+    than an executor (whose threads are joined at exit).
+    """
+    slots = _slots(conf)
+    if not slots.acquire(blocking=False):
+        LOG.error("%d conductor calls are already waiting; is the message "
+                  "bus reachable?", conf.api.rpc_threads)
+        raise exception.ConductorUnavailable()
+    outcome = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            outcome["result"] = call()
+        except BaseException as e:  # handed to the caller below
+            outcome["error"] = e
+        finally:
+            slots.release()
+            done.set()
+
+    threading.Thread(target=run, name="vdi-broker-rpc", daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def login_deadline(conf):
+    """When the conductor must stop working on a login (ISO 8601, UTC)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return (now + datetime.timedelta(
+        seconds=conf.api.conductor_timeout)).isoformat()
 
 
 class ConductorMethods:
@@ -55,6 +120,10 @@ class ConductorAPI(ConductorMethods):
     def _call(self, ctxt, method, version="1.0", **kwargs):
         cctxt = self.client.prepare(version=version)
         try:
-            return cctxt.call(ctxt, method, **kwargs)
-        except messaging.MessagingTimeout:
+            return _bounded_call(
+                self.conf, lambda: cctxt.call(ctxt, method, **kwargs),
+                self.conf.api.conductor_timeout + DEADLINE_GRACE)
+        except (messaging.MessagingTimeout, TimeoutError):
+            LOG.error("The conductor did not answer %s within %d s",
+                      method, self.conf.api.conductor_timeout)
             raise exception.ConductorUnavailable()

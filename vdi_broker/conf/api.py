@@ -26,7 +26,15 @@ api_opts = [
                 help="Port the all-in-one server listens on."),
     cfg.IntOpt("conductor_timeout", default=30, min=1,
                help="Seconds an API request waits for the conductor before "
-                    "answering 503."),
+                    "answering 503. Logins carry this deadline to the "
+                    "conductor, which refuses work that arrives too late: "
+                    "keep the clocks of API and conductor hosts in sync "
+                    "(NTP)."),
+    cfg.IntOpt("rpc_threads", default=256, min=1,
+               help="Conductor calls one API process may have under way at "
+                    "the same time; further calls are answered 503 at "
+                    "once (e.g. while the message bus is unreachable and "
+                    "calls pile up)."),
 ]
 
 

@@ -5,7 +5,6 @@ import socket
 import threading
 
 import fixtures
-
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools

@@ -7,6 +7,7 @@ import webob
 from vdi_broker.api import client_auth
 from vdi_broker.api.schemas import client as schema
 from vdi_broker.api import util
+from vdi_broker.conductor import rpcapi
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -41,6 +42,7 @@ def login(req):
         "token_hash": client_auth.token_hash(token),
         "expires_at": client_auth.expires_at(
             app.conf.client_session.token_ttl).isoformat(),
+        "deadline": rpcapi.login_deadline(app.conf),
     }
     result = app.conductor.allocate(ctxt, login)
     LOG.info("Login of %s from client %s: desktop %s of pool %s "
