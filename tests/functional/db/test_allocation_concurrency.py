@@ -250,12 +250,15 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
         pool = self._pool(30)
         users = ["agent%02d" % i for i in range(20)]
         start = time.monotonic()
-        results = {}
-        for user in users:
-            outcomes = self._run([(self._login, (pool, user, "user"))
-                                  for _ in range(10)], threads=10)
+        results = collections.defaultdict(list)
+        # Waves of 4 users, each logging in from 10 thin clients at once.
+        for wave in range(0, len(users), 4):
+            calls = [(self._login, (pool, user, "user"))
+                     for _ in range(10) for user in users[wave:wave + 4]]
+            outcomes = self._run(calls)
             self._assert_no_unexpected(outcomes)
-            results[user] = [r for _args, r in outcomes]
+            for args, r in outcomes:
+                results[args[1]].append(r)
         elapsed = time.monotonic() - start
         self._report("user-binding", logins=200, users=len(users),
                      seconds=round(elapsed, 2))
@@ -294,15 +297,39 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
         self.assertEqual(by_key[users[3]]["id"], again["binding"]["id"])
         self._assert_consistent(pool)
 
+    def test_seat_binding_different_users_concurrently(self):
+        # Seat bindings: different users at the same seats at once. The
+        # seat keeps one desktop; the last login takes it over.
+        pool = self._pool(12)
+        seats = ["SH-3F-%02d" % i for i in range(4)]
+        calls = [(self._login, (pool, "agent%d-%s" % (i, seat), "seat",
+                                None, seat))
+                 for i in range(10) for seat in seats]
+        outcomes = self._run(calls)
+        self._assert_no_unexpected(outcomes)
+        self._report("seat-binding", logins=len(calls))
+        desktops, active, bindings = self._assert_consistent(pool)
+        self.assertEqual(sorted(seats), sorted(b["key"] for b in bindings))
+        by_seat = {b["key"]: b["desktop_id"] for b in bindings}
+        for args, r in outcomes:
+            self.assertEqual(by_seat[args[4]], r["desktop"]["id"])
+        for seat in seats:
+            sessions = [s for s in active if s["seat"] == seat]
+            self.assertEqual(1, len(sessions), seat)
+            self.assertEqual(by_seat[seat], sessions[0]["desktop_id"])
+        self.assertEqual(8, sum(1 for d in desktops.values()
+                                if d["state"] == models.READY))
+
     # -- scenario 3: the same user, floating, from many thin clients -------
 
     def test_floating_same_user_holds_one_desktop(self):
         pool = self._pool(40)
         users = ["floater%02d" % i for i in range(10)]
         start = time.monotonic()
-        for user in users:
+        for wave in range(0, len(users), 4):
             outcomes = self._run([(self._login, (pool, user))
-                                  for _ in range(10)], threads=10)
+                                  for _ in range(10)
+                                  for user in users[wave:wave + 4]])
             self._assert_no_unexpected(outcomes)
         elapsed = time.monotonic() - start
         self._report("floating-same-user", logins=100, users=len(users),

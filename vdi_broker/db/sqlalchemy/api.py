@@ -616,20 +616,54 @@ def _pool_exhausted(session, pool):
 _USABLE_BOUND_STATES = (models.ASSIGNED, models.READY)
 
 
+_USER_LOCK_TIMEOUT = 10
+_user_lock_release = threading.Lock()
+
+
+def _release_user_locks(dbapi_connection, connection_record):
+    """Pool checkin (after commit or rollback): drop the user locks."""
+    if connection_record.info.pop("vdi_user_locks", False) and \
+            dbapi_connection is not None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("DO RELEASE_ALL_LOCKS()")
+        finally:
+            cursor.close()
+
+
 def _lock_user(session, username):
     """Serialize this transaction with the same user's other logins.
 
-    PostgreSQL: a transaction-scoped advisory lock on the user name.
-    MariaDB/MySQL: the locking read of the user's current desktop that
-    follows takes next-key locks on the user's (empty) index range, so
-    two first logins of one user deadlock and one is retried. SQLite
-    writers are serialized already.
+    Without it two first logins of one user each claim a desktop. It must
+    be the transaction's first statement: it holds no row lock while it
+    waits (no deadlock that the database cannot see) and, on InnoDB, the
+    snapshot of the repeatable read starts after the other login commits.
+
+    PostgreSQL: a transaction-scoped advisory lock. MariaDB/MySQL: a named
+    lock (GET_LOCK), released when the connection goes back to the pool,
+    after the commit or rollback; the transaction runs in READ COMMITTED,
+    as on PostgreSQL: every statement sees the latest commits and InnoDB
+    takes no gap locks, which under REPEATABLE READ turned concurrent
+    logins into piles of deadlocks. SQLite writers are serialized already.
     """
-    if session.bind.dialect.name == "postgresql":
-        digest = hashlib.sha256(
-            ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
+    dialect = session.bind.dialect.name
+    digest = hashlib.sha256(
+        ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
+    if dialect == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             int.from_bytes(digest[:8], "big", signed=True))))
+    elif dialect == "mysql":
+        connection = session.connection(
+            execution_options={"isolation_level": "READ COMMITTED"})
+        pool = connection.engine.pool
+        with _user_lock_release:
+            if not sa.event.contains(pool, "checkin", _release_user_locks):
+                sa.event.listen(pool, "checkin", _release_user_locks)
+        connection.info["vdi_user_locks"] = True
+        got = session.execute(sa.select(sa.func.get_lock(
+            "vdi-user-" + digest.hex()[:40], _USER_LOCK_TIMEOUT))).scalar()
+        if got != 1:
+            raise db_exc.DBDeadlock()
 
 
 @_retry_on_conflict
@@ -647,6 +681,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     """
     session = ctx.session
     username = request["username"]
+    _lock_user(session, username)
     pool = session.get(models.Pool, decision["pool_id"])
     if pool is None:
         raise exception.PoolNotFound(pool=decision["pool_id"])
@@ -726,10 +761,8 @@ def allocate(ctx, request, decision, session_values, attempts=8,
             session.flush()
     else:
         # Floating desktop: a user already working on one keeps it (a
-        # second TC, or a move to another seat, R2). Concurrent logins of
-        # one user take turns, or each would claim a desktop of its own.
-        _lock_user(session, username)
-        current_stmt = (
+        # second TC, or a move to another seat, R2).
+        current = session.execute(
             sa.select(models.Desktop)
             .join(models.ClientSession,
                   models.ClientSession.desktop_id == models.Desktop.id)
@@ -738,13 +771,19 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                    models.ClientSession.pool_id == pool.id,
                    models.Desktop.state == models.ASSIGNED,
                    models.Desktop.assigned_user == username)
-            .limit(1))
-        if session.bind.dialect.name in ("mysql", "postgresql"):
-            # A locking read sees the latest commit (not a snapshot) and
-            # waits for a logout of this session that is in flight.
-            current_stmt = current_stmt.with_for_update()
-        current = session.execute(current_stmt).scalar_one_or_none()
+            .limit(1)).scalar_one_or_none()
         if current is not None:
+            # Compare-and-swap: a logout in flight may be releasing it
+            # (this waits for it and sees its outcome); then start over.
+            kept = session.execute(
+                sa.update(models.Desktop)
+                .where(models.Desktop.id == current.id,
+                       models.Desktop.state == models.ASSIGNED,
+                       models.Desktop.assigned_user == username)
+                .values(updated_at=utcnow())).rowcount
+            if kept != 1:
+                raise db_exc.RetryRequest(exception.Conflict(
+                    reason="desktop %s was released meanwhile" % current.id))
             desktop = current
             reused = True
         else:
@@ -825,13 +864,18 @@ def session_close(ctx, session_id, reason):
     for bound desktops (they are kept).
     """
     session = ctx.session
-    # Locked: a login taking this session over (superseding it) and this
-    # logout take turns, so the logout never releases a desktop the new
-    # session has just been given.
-    row = session.get(models.ClientSession, session_id,
-                      with_for_update=True)
+    row = session.get(models.ClientSession, session_id)
     if row is None:
         raise exception.SessionNotFound(session=session_id)
+    if row.state != "active":
+        return _dict(row), None, None
+    # A login taking this session over (superseding it) and this logout
+    # take turns, so that the logout never releases a desktop the new
+    # session has just been given. Locks in the order allocate takes
+    # them: the desktop, then its sessions.
+    session.get(models.Desktop, row.desktop_id, with_for_update=True)
+    row = session.get(models.ClientSession, session_id,
+                      with_for_update=True, populate_existing=True)
     if row.state != "active":
         return _dict(row), None, None
     session.execute(
