@@ -269,7 +269,17 @@ class ConductorManager:
         for pool in pools:
             building[pool["id"]] = self._refresh_pool(ctxt, pool)
         budget -= sum(building.values())
-        for pool in pools:
+        # The emptiest pools (ready + building against min_ready) get the
+        # global build budget first, so a big pool cannot starve the
+        # small ones.
+        counts = db.pool_desktop_counts(ctxt)
+
+        def fill(pool):
+            states = counts.get(pool["id"], {})
+            have = states.get(models.READY, 0) + building[pool["id"]]
+            return have / max(pool["min_ready"], 1)
+
+        for pool in sorted(pools, key=fill):
             if not pool["enabled"]:
                 continue
             budget -= self._grow_or_shrink(ctxt, pool, building[pool["id"]],
@@ -290,6 +300,14 @@ class ConductorManager:
             except exception.ComputeUnavailable as e:
                 LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
                             e)
+                if state == models.BUILDING:
+                    building += 1
+            except Exception:
+                # One broken desktop must not stop the pool manager for
+                # every pool: log it, go on, try again at the next pass.
+                LOG.exception("Pool %s: desktop %s (%s) could not be "
+                              "processed", pool["name"], desktop["id"],
+                              state)
                 if state == models.BUILDING:
                     building += 1
         return building

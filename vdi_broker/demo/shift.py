@@ -117,6 +117,8 @@ def run(args):
     with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
         list(pool.map(lambda u: broker.logout(ok[u]["session"]), leaving))
 
+    # A break lasts minutes; a few seconds let the pool manager refill.
+    time.sleep(args.break_seconds)
     print("They come back from other thin clients ...", flush=True)
     again = {}
     index = {u: i for i, u in enumerate(users)}
@@ -176,6 +178,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--wait", type=int, default=120,
                         help="Seconds to wait for the pools to fill.")
+    parser.add_argument("--break-seconds", type=float, default=10,
+                        help="Seconds between the logouts and the "
+                             "returns.")
     return run(parser.parse_args(argv))
 
 
