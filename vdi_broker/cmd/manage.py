@@ -6,6 +6,7 @@
 """
 
 import getpass
+import logging
 import sys
 
 from oslo_config import cfg
@@ -24,6 +25,8 @@ def _db_sync():
 
 
 def _db_version():
+    # Only the revision on stdout, for scripts.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     print(migration.db_version() or "(empty database)")
 
 

@@ -51,7 +51,11 @@ class FakeComputeDriver(base.ComputeDriver):
         if self.cloud._addresses is None:
             self.cloud._addresses = ipaddress.ip_network(
                 self.conf.address_range).hosts()
-        return str(next(self.cloud._addresses))
+        try:
+            return str(next(self.cloud._addresses))
+        except StopIteration:
+            raise exception.ComputeError(
+                reason="no address left in [fake_compute] address_range")
 
     def _next_host(self):
         if self.cloud._hosts is None:

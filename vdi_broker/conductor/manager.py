@@ -403,8 +403,14 @@ class ConductorManager:
             moved = db.desktop_transition(
                 ctxt, desktop["id"], [models.READY],
                 {"state": models.DELETING, "state_reason": "pool shrunk"})
-            if moved:
+            if not moved:
+                continue
+            try:
                 self._delete_desktop(ctxt, moved)
+            except Exception:
+                # Left in 'deleting': the next pass retries it.
+                LOG.exception("Pool %s: deleting desktop %s failed",
+                              pool["name"], moved["id"])
 
     def _boot(self, ctxt, pool):
         desktop_id = uuidutils.generate_uuid()

@@ -14,9 +14,10 @@ allocator_opts = [
                     "fail only when another login took the same desktop "
                     "first."),
     cfg.IntOpt("claim_candidates", default=16, min=1,
-               help="How many ready desktops a claim reads before picking "
-                    "one at random, so that concurrent logins spread over "
-                    "different rows instead of racing for the first."),
+               help="SQLite only: how many ready desktops a claim reads "
+                    "before trying them in turn. MariaDB and PostgreSQL "
+                    "lock exactly the row they take (SELECT ... FOR UPDATE "
+                    "SKIP LOCKED LIMIT 1)."),
 ]
 
 

@@ -81,12 +81,19 @@ class StaticIdentityDriver(base.IdentityDriver):
         except (OSError, ValueError) as e:
             raise exception.Invalid(
                 reason="cannot read users file %s: %s" % (path, e))
+        entries = data.get("users") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise exception.Invalid(
+                reason="users file %s: expected an object with a list "
+                       "'users'" % path)
         users = {}
-        for entry in data.get("users", []):
-            if "username" not in entry or "password_hash" not in entry:
+        for entry in entries:
+            if not isinstance(entry, dict) or not all(
+                    isinstance(entry.get(key), str)
+                    for key in ("username", "password_hash")):
                 raise exception.Invalid(
                     reason="users file %s: every user needs a username "
-                           "and a password_hash" % path)
+                           "and a password_hash (strings)" % path)
             users[entry["username"].lower()] = entry
         LOG.info("Static identity driver loaded %d users from %s",
                  len(users), path)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import unittest
 
 import fixtures
 
@@ -157,14 +156,9 @@ class TestStaticDriver(base.TestCase):
         self.assertRaises(exception.LoginFailed, driver.authenticate,
                           "amy", "amy-pw")
 
-    @unittest.skip("static.py bug (reported): a top-level JSON list raises "
-                   "AttributeError instead of Invalid")
     def test_top_level_not_an_object(self):
         self.assertRaises(exception.Invalid, self.driver, raw="[]")
 
-    @unittest.skip("static.py bug (reported): a non-string password_hash "
-                   "is accepted at load and fails every login with "
-                   "AttributeError")
     def test_password_hash_not_a_string(self):
         self.assertRaises(exception.Invalid, self.driver,
                           {"users": [{"username": "amy",

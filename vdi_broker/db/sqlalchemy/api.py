@@ -367,12 +367,19 @@ def desktop_transition(ctx, desktop_id, from_states, values):
 def desktop_destroy(ctx, desktop_id):
     ctx.session.execute(sa.delete(models.Binding)
                         .where(models.Binding.desktop_id == desktop_id))
-    # sessions.desktop_id references the desktop: on MariaDB and
-    # PostgreSQL the row of a desktop that ever had a session could not be
-    # deleted otherwise (SQLite does not enforce the foreign key). The
-    # audit trail of those sessions stays in the events (login/logout).
-    ctx.session.execute(sa.delete(models.ClientSession)
-                        .where(models.ClientSession.desktop_id == desktop_id))
+    # Sessions outlive their desktop (history); one still active ends now.
+    # Done here, not left to ON DELETE SET NULL: SQLite does not enforce
+    # foreign keys by default.
+    ctx.session.execute(
+        sa.update(models.ClientSession)
+        .where(models.ClientSession.desktop_id == desktop_id,
+               models.ClientSession.state == "active")
+        .values(state="closed", closed_at=utcnow(),
+                close_reason="desktop deleted", updated_at=utcnow()))
+    ctx.session.execute(
+        sa.update(models.ClientSession)
+        .where(models.ClientSession.desktop_id == desktop_id)
+        .values(desktop_id=None))
     ctx.session.execute(sa.delete(models.Desktop)
                         .where(models.Desktop.id == desktop_id))
 

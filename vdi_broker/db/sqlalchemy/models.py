@@ -144,8 +144,10 @@ class ClientSession(TimestampMixin, Base):
     username = sa.Column(sa.String(255), nullable=False)
     client_id = sa.Column(sa.String(255), nullable=False)
     seat = sa.Column(sa.String(255), nullable=True)
-    desktop_id = sa.Column(sa.String(36), sa.ForeignKey("desktops.id"),
-                           nullable=False)
+    # Kept when the desktop is deleted: the session stays in the history.
+    desktop_id = sa.Column(sa.String(36),
+                           sa.ForeignKey("desktops.id", ondelete="SET NULL"),
+                           nullable=True)
     pool_id = sa.Column(sa.String(36), nullable=False)
     allocator_id = sa.Column(sa.String(36), nullable=True)
     binding_id = sa.Column(sa.String(36), nullable=True)

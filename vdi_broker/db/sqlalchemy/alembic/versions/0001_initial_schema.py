@@ -156,7 +156,7 @@ def upgrade():
     sa.Column('username', sa.String(length=255), nullable=False),
     sa.Column('client_id', sa.String(length=255), nullable=False),
     sa.Column('seat', sa.String(length=255), nullable=True),
-    sa.Column('desktop_id', sa.String(length=36), nullable=False),
+    sa.Column('desktop_id', sa.String(length=36), nullable=True),
     sa.Column('pool_id', sa.String(length=36), nullable=False),
     sa.Column('allocator_id', sa.String(length=36), nullable=True),
     sa.Column('binding_id', sa.String(length=36), nullable=True),
@@ -166,7 +166,7 @@ def upgrade():
     sa.Column('close_reason', sa.String(length=255), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['desktop_id'], ['desktops.id'], ),
+    sa.ForeignKeyConstraint(['desktop_id'], ['desktops.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash', name='uniq_sessions0token_hash')
     )
