@@ -87,7 +87,11 @@ class ConductorManager:
             "seat_tags": (seat or {}).get("tags") or (), "site": site})
         record, decision, trace = allocators.walk(
             self.conf, inputs["allocators"], request)
-        return request, record, decision, trace
+        pool = None
+        if decision is not None:
+            pool = next((p for p in inputs["pools"]
+                         if decision.pool in (p["id"], p["name"])), None)
+        return request, record, decision, trace, pool
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def allocate(self, ctxt, login):
@@ -104,7 +108,7 @@ class ConductorManager:
             LOG.warning("Dropping a login of %s that arrived after its "
                         "deadline", login["principal"]["username"])
             raise exception.ConductorUnavailable()
-        request, record, decision, trace = self._choose(ctxt, login)
+        request, record, decision, trace, pool = self._choose(ctxt, login)
         username = request.principal.username
         if record is None:
             db.event_record(ctxt, "allocation", "login", result="failure",
@@ -114,9 +118,7 @@ class ConductorManager:
                                     "seat": request.seat, "trace": trace})
             raise exception.NoAllocatorMatches(username=username,
                                                tried=_brief(trace))
-        try:
-            pool = db.pool_get(ctxt, decision.pool)
-        except exception.PoolNotFound:
+        if pool is None:
             LOG.error("Allocator %s points at pool %s, which does not "
                       "exist", record["name"], decision.pool)
             raise exception.ServiceUnavailable(
@@ -172,7 +174,7 @@ class ConductorManager:
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def explain(self, ctxt, login):
         """Dry-run the allocator chain: which allocator, and why."""
-        request, record, decision, trace = self._choose(ctxt, login)
+        request, record, decision, trace, _pool = self._choose(ctxt, login)
         outcome = {"allocator": None, "decision": None}
         if record is not None:
             outcome["allocator"] = record["name"]

@@ -957,7 +957,8 @@ def sessions_expired(ctx, now, limit=500):
 def allocation_inputs(ctx, seat_name, client_id):
     """What a login needs before the claim, in one read transaction.
 
-    The seat and thin client records (or None) and every allocator.
+    The seat and thin client records (or None), every allocator and
+    every pool (both small tables).
     """
     seat = None
     if seat_name:
@@ -970,8 +971,10 @@ def allocation_inputs(ctx, seat_name, client_id):
     ).scalar_one_or_none()
     allocators = ctx.session.execute(
         sa.select(models.Allocator)).scalars().all()
+    pools = ctx.session.execute(sa.select(models.Pool)).scalars().all()
     return {"seat": _dict(seat), "client": _dict(client),
-            "allocators": [_dict(a) for a in allocators]}
+            "allocators": [_dict(a) for a in allocators],
+            "pools": [_dict(p) for p in pools]}
 
 
 @main_context_manager.reader
