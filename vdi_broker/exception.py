@@ -188,6 +188,11 @@ class ConductorUnavailable(ServiceUnavailable):
     retry_after = 5
 
 
+class CoordinationUnsupported(VdiBrokerException):
+    msg_fmt = _("The coordination backend %(backend)s cannot be used: "
+                "%(reason)s")
+
+
 class ComputeError(VdiBrokerException):
     msg_fmt = _("Compute error: %(reason)s")
 

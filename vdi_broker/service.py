@@ -6,6 +6,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_service import service
 
+from vdi_broker.conductor import coordination
 from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker import rpc
 
@@ -21,9 +22,16 @@ class ConductorService(service.Service):
         self.manager = manager or conductor_manager.ConductorManager(conf)
         self.rpcserver = None
         self.periodic = None
+        self.ownership = None
 
     def start(self):
         super().start()
+        if self.manager.ownership is None and \
+                self.conf.coordination.backend_url:
+            # Several conductors: each pool's upkeep runs on one of them.
+            self.ownership = coordination.PoolOwnership(self.conf)
+            self.ownership.start()
+            self.manager.ownership = self.ownership
         target = messaging.Target(topic=self.conf.conductor.topic,
                                   server=self.host)
         self.rpcserver = rpc.get_server(self.conf, target, [self.manager])
@@ -39,4 +47,8 @@ class ConductorService(service.Service):
         if self.rpcserver is not None:
             self.rpcserver.stop()
             self.rpcserver.wait()
+        if self.ownership is not None:
+            self.ownership.stop()
+            self.manager.ownership = None
+            self.ownership = None
         super().stop(graceful)

@@ -84,6 +84,18 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def rebuild_server(self, server_id, image):
         """Rebuild the server from ``image``."""
 
+    def get_capacity(self):
+        """Free vCPU and memory of the cloud, or None if unknown.
+
+        ``{"providers": [{"uuid", "name", "vcpus": {"free", ...},
+        "memory_mb": {"free", ...}}], "total": {...}}``
+        """
+        return None
+
+    def get_flavor(self, flavor):
+        """``{"vcpus": n, "memory_mb": n}`` of a flavor, or None."""
+        return None
+
     def lock_server(self, server_id, reason):
         """Lock the server against user actions, with a reason."""
 

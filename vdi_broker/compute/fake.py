@@ -134,6 +134,25 @@ class FakeComputeDriver(base.ComputeDriver):
         self._restart(server_id, base.REBUILD, self.conf.boot_time,
                       image=image)
 
+    def get_capacity(self):
+        if not self.conf.capacity_memory_mb:
+            return None
+        with self.cloud.lock:
+            used = sum(1 for s in self.cloud.servers.values())
+        free_mb = self.conf.capacity_memory_mb - \
+            used * self.conf.flavor_memory_mb
+        free_vcpus = self.conf.capacity_vcpus - used * self.conf.flavor_vcpus
+        provider = {"uuid": "fake-provider", "name": "fake",
+                    "memory_mb": {"free": free_mb},
+                    "vcpus": {"free": free_vcpus}}
+        return {"providers": [provider],
+                "total": {"memory_mb": {"free": free_mb},
+                          "vcpus": {"free": free_vcpus}}}
+
+    def get_flavor(self, flavor):
+        return {"vcpus": self.conf.flavor_vcpus,
+                "memory_mb": self.conf.flavor_memory_mb}
+
     def lock_server(self, server_id, reason):
         with self.cloud.lock:
             self._get(server_id)["locked"] = reason

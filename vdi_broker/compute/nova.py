@@ -382,6 +382,14 @@ class NovaComputeDriver(base.ComputeDriver):
                        if f.name == flavor]
             return matches[0] if len(matches) == 1 else None
 
+    def get_flavor(self, flavor):
+        """vCPUs and memory of a flavor (by ID or name)."""
+        found = self._call("flavor", self._find_flavor, flavor)
+        if found is None:
+            raise exception.Invalid(
+                reason="flavor %s not found in Nova" % flavor)
+        return {"vcpus": found.vcpus, "memory_mb": found.ram}
+
     def _flavor_id(self, flavor):
         """Resolve a flavor ID or name to its ID (cached)."""
         if flavor not in self._flavors:

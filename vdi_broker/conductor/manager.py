@@ -8,6 +8,7 @@ manager that keeps every pool's ``min_ready`` desktops booted.
 
 import datetime
 import threading
+import time
 
 from futurist import periodics
 from oslo_log import log as logging
@@ -39,12 +40,19 @@ class ConductorManager:
 
     target = messaging.Target(version="1.1")
 
-    def __init__(self, conf, compute_driver=None):
+    def __init__(self, conf, compute_driver=None, ownership=None):
         self.conf = conf
         self._compute = compute_driver
+        # Which pools this conductor keeps (conductor/coordination.py);
+        # None: every pool (one conductor, or the all-in-one mode).
+        self.ownership = ownership
+        self._owned = None
         self._consoles = {}
         self._lock = threading.Lock()
         self._failures = {}
+        self._capacity = None
+        self._capacity_at = None
+        self._flavors = {}
 
     # -- drivers ---------------------------------------------------------
 
@@ -262,11 +270,29 @@ class ConductorManager:
         for session_id in db.sessions_expired(ctxt, _now()):
             self.close_session(ctxt, session_id, "expired")
 
+    def _owned_pools(self, ctxt):
+        pools = db.pool_list(ctxt)
+        if self.ownership is None:
+            return pools
+        owned = [pool for pool in pools
+                 if self.ownership.owns(pool["id"])]
+        ids = frozenset(pool["id"] for pool in owned)
+        if ids != self._owned:
+            LOG.info("The pool manager of this conductor keeps %d of %d "
+                     "pools", len(ids), len(pools))
+            self._owned = ids
+        return owned
+
     def pool_upkeep(self, ctxt=None):
-        """One pass of the pool manager over every pool."""
+        """One pass of the pool manager over the pools this conductor keeps.
+
+        With several conductors each pool is kept by one of them (see
+        conductor/coordination.py), and max_concurrent_builds is a budget
+        of each conductor over its own pools.
+        """
         ctxt = ctxt or vdi_context.get_admin_context()
         budget = self.conf.conductor.max_concurrent_builds
-        pools = db.pool_list(ctxt)
+        pools = self._owned_pools(ctxt)
         building = {}
         for pool in pools:
             building[pool["id"]] = self._refresh_pool(ctxt, pool)
@@ -389,6 +415,7 @@ class ConductorManager:
         room = pool["max_size"] - live
         slots = pool["max_concurrent_builds"] - building
         count = max(0, min(wanted, room, slots, budget))
+        count = self._within_capacity(ctxt, pool, count, wanted)
         if count and self._failures.get(pool["id"], (0,))[0] >= \
                 DEGRADED_AFTER_FAILURES:
             # A failing pool boots one probe desktop at a time, not a
@@ -396,6 +423,74 @@ class ConductorManager:
             count = 1 if building == 0 else 0
         for _ in range(count):
             self._boot(ctxt, pool)
+        return count
+
+    # -- capacity (R11) ----------------------------------------------------
+
+    def _cloud_capacity(self):
+        """Free capacity per provider, cached; None when unknown."""
+        now = time.monotonic()
+        ttl = self.conf.conductor.capacity_cache_time
+        if self._capacity_at is None or now - self._capacity_at >= ttl:
+            try:
+                self._capacity = self.compute.get_capacity()
+            except exception.VdiBrokerException as e:
+                LOG.warning("Cloud capacity unknown: %s", e)
+                self._capacity = None
+            self._capacity_at = now
+        return self._capacity
+
+    def _flavor(self, name):
+        if name not in self._flavors:
+            try:
+                self._flavors[name] = self.compute.get_flavor(name)
+            except exception.VdiBrokerException as e:
+                LOG.warning("Flavor %s unknown: %s", name, e)
+                return None
+        return self._flavors[name]
+
+    def _within_capacity(self, ctxt, pool, count, wanted):
+        """How many of ``count`` boots fit in the cloud right now.
+
+        Memory is the bottleneck of a VDI cloud (R11): a pool grows only
+        into free memory and vCPUs (Placement: (total - reserved) x
+        allocation_ratio - used, per provider). A pool that cannot reach
+        its target says so in its status instead of piling up builds
+        that would fail with NoValidHost.
+        """
+        if wanted <= 0:
+            return count
+        capacity = self._cloud_capacity()
+        flavor = self._flavor(pool["flavor"]) if capacity else None
+        if not capacity or not flavor:
+            return count
+        fits = 0
+        for provider in capacity["providers"]:
+            fits += max(0, min(
+                provider["memory_mb"]["free"] // flavor["memory_mb"],
+                provider["vcpus"]["free"] // flavor["vcpus"]))
+        if fits < wanted:
+            reason = ("cannot reach min_ready: %d more desktops of flavor "
+                      "%s (%d MB, %d vCPU) wanted, the cloud has room for "
+                      "%d" % (wanted, pool["flavor"], flavor["memory_mb"],
+                              flavor["vcpus"], fits))
+            if pool["status"] != "no_capacity" or \
+                    pool["status_reason"] != reason:
+                LOG.warning("Pool %s: %s", pool["name"], reason)
+                db.pool_set_status(ctxt, pool["id"], "no_capacity", reason)
+        elif pool["status"] == "no_capacity":
+            db.pool_set_status(ctxt, pool["id"], "active", None)
+        count = min(count, fits)
+        # Spend the cached capacity, so that the next pool (or pass) sees
+        # what these boots take.
+        left = count
+        for provider in capacity["providers"]:
+            while left and \
+                    provider["memory_mb"]["free"] >= flavor["memory_mb"] and \
+                    provider["vcpus"]["free"] >= flavor["vcpus"]:
+                provider["memory_mb"]["free"] -= flavor["memory_mb"]
+                provider["vcpus"]["free"] -= flavor["vcpus"]
+                left -= 1
         return count
 
     def _shrink(self, ctxt, pool, count):

@@ -26,6 +26,15 @@ fake_opts = [
                     "range: nothing is ever sent to them)."),
     cfg.ListOpt("hosts", default=["fake-host-1", "fake-host-2"],
                 help="Compute host names fake servers are spread over."),
+    cfg.IntOpt("capacity_memory_mb", default=0, min=0,
+               help="Memory of the fake cloud, for capacity checks; 0 "
+                    "means unlimited (no capacity reported)."),
+    cfg.IntOpt("capacity_vcpus", default=100000, min=0,
+               help="vCPUs of the fake cloud (with capacity_memory_mb)."),
+    cfg.IntOpt("flavor_memory_mb", default=8192, min=1,
+               help="Memory of every fake flavor."),
+    cfg.IntOpt("flavor_vcpus", default=4, min=1,
+               help="vCPUs of every fake flavor."),
 ]
 
 

@@ -18,13 +18,18 @@ conductor_opts = [
                     "booted ones to ready and finishes releases."),
     cfg.IntOpt("max_concurrent_builds", default=50, min=1,
                help="Desktops this conductor has booting at the same time, "
-                    "over all pools (R10: boot storms). Each pool has its "
-                    "own limit too."),
+                    "over all the pools it keeps (R10: boot storms). With "
+                    "several conductors ([coordination]) each has this "
+                    "budget for its own share of the pools, so the cloud "
+                    "may see up to this many boots per conductor. Each "
+                    "pool has its own limit too."),
     cfg.IntOpt("build_timeout", default=1800, min=60,
                help="Seconds a desktop may stay in building before it is "
                     "marked error and replaced."),
-    cfg.IntOpt("rpc_workers", default=8, min=1,
-               help="Threads serving RPC requests in one conductor."),
+    cfg.IntOpt("capacity_cache_time", default=30, min=0,
+               help="Seconds the pool manager reuses the cloud's free "
+                    "capacity (from Placement) before asking again. Pools "
+                    "grow only within it (R11); 0 asks at every pass."),
 ]
 
 
