@@ -1,8 +1,9 @@
 #!/bin/bash
 #
 # Prepare this machine for the functional tests: make sure MariaDB,
-# PostgreSQL and RabbitMQ run, create the oslo.db "opportunistic" test
-# users, and install slapd/ldap-utils for the LDAP fixture.
+# PostgreSQL, RabbitMQ and Redis (the tooz coordination tests) run,
+# create the oslo.db "opportunistic" test users, and install
+# slapd/ldap-utils for the LDAP fixture.
 #
 # Idempotent: run it as often as you like. Needs root (or sudo) for
 # apt-get and for starting services. CI calls it from .ci/run.
@@ -164,6 +165,27 @@ setup_rabbitmq() {
     log "RabbitMQ is up (guest/guest on 127.0.0.1:5672)"
 }
 
+# ------------------------------------------------------------------ Redis
+
+redis_ready() {
+    port_open 127.0.0.1 6379
+}
+
+setup_redis() {
+    # The coordination tests (tooz redis driver) use their own key
+    # namespace on the local server.
+    if [ ! -x /usr/bin/redis-server ]; then
+        apt_install redis-server
+    fi
+    if ! redis_ready; then
+        log "starting Redis"
+        $SUDO redis-server --bind 127.0.0.1 --port 6379 --daemonize yes \
+            >/dev/null || true
+        wait_for Redis redis_ready
+    fi
+    log "Redis is up (127.0.0.1:6379)"
+}
+
 # ------------------------------------------------------------------- LDAP
 
 setup_ldap() {
@@ -177,5 +199,6 @@ setup_ldap() {
 setup_mariadb
 setup_postgresql
 setup_rabbitmq
+setup_redis
 setup_ldap
 log "done"
