@@ -27,8 +27,8 @@ def make_conf(test, **ldap_overrides):
     return conf
 
 
-class SlapdTestCase(testtools.TestCase):
-    """Starts one slapd with the call-centre data for the whole class."""
+class ClassSlapdMixin:
+    """One slapd with the call-centre data for the whole test class."""
 
     slapd = None
 
@@ -38,6 +38,10 @@ class SlapdTestCase(testtools.TestCase):
         cls.slapd = slapd.SlapdFixture()
         cls.slapd.setUp()
         cls.addClassCleanup(cls.slapd.cleanUp)
+
+
+class SlapdTestCase(ClassSlapdMixin, testtools.TestCase):
+    """Starts one slapd with the call-centre data for the whole class."""
 
     def setUp(self):
         super().setUp()

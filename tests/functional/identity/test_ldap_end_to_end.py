@@ -9,6 +9,7 @@ for the next login to get the other allocator's desktop (R7 step 6).
 from tests import base
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import slapd
+from tests.functional.identity import ldap_base
 
 POOLS = [
     {"name": "supervisor-desktops", "min_ready": 2, "max_size": 4},
@@ -28,14 +29,7 @@ ALLOCATORS = [
 ]
 
 
-class TestLdapLoginThroughTheApi(base.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.slapd = slapd.SlapdFixture()
-        cls.slapd.setUp()
-        cls.addClassCleanup(cls.slapd.cleanUp)
+class TestLdapLoginThroughTheApi(ldap_base.ClassSlapdMixin, base.TestCase):
 
     def setUp(self):
         super().setUp()
