@@ -20,6 +20,7 @@ class ConductorService(service.Service):
         self.conf = conf
         self.host = host or socket.gethostname()
         self.manager = manager or conductor_manager.ConductorManager(conf)
+        self.manager.host = self.host
         self.rpcserver = None
         self.periodic = None
         self.ownership = None

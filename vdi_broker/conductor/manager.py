@@ -7,6 +7,7 @@ manager that keeps every pool's ``min_ready`` desktops booted.
 """
 
 import datetime
+import socket
 import threading
 import time
 
@@ -38,7 +39,7 @@ def _now():
 class ConductorManager:
     """Conductor endpoint. Version history in conductor/rpcapi.py."""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
     def __init__(self, conf, compute_driver=None, ownership=None):
         self.conf = conf
@@ -48,6 +49,7 @@ class ConductorManager:
         self.ownership = ownership
         self._owned = None
         self._consoles = {}
+        self.host = socket.gethostname()
         self._lock = threading.Lock()
         self._failures = {}
         self._capacity = None
@@ -214,6 +216,10 @@ class ConductorManager:
         desktop = db.desktop_get(ctxt, session["desktop_id"])
         pool = db.pool_get(ctxt, desktop["pool_id"])
         return self._connection(desktop, pool)
+
+    def ping(self, ctxt):
+        """Answer a health check (vdi-broker-status)."""
+        return {"host": self.host}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def get_connection_file(self, ctxt, session_id):

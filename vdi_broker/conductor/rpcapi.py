@@ -4,6 +4,7 @@ API version history:
 
 * 1.0 - Initial version: allocate, explain, get_connection, close_session.
 * 1.1 - Add get_connection_file.
+* 1.2 - Add ping (vdi-broker-status).
 
 Every call is bounded by ``[api] conductor_timeout``: a conductor that
 does not answer in time, or a message bus that cannot be reached, gives a
@@ -103,11 +104,14 @@ class ConductorMethods:
         return self._call(ctxt, "close_session", session_id=session_id,
                           reason=reason)
 
+    def ping(self, ctxt):
+        return self._call(ctxt, "ping", version="1.2")
+
 
 class ConductorAPI(ConductorMethods):
     """Calls the conductors over RPC."""
 
-    RPC_API_VERSION = "1.1"
+    RPC_API_VERSION = "1.2"
 
     def __init__(self, conf):
         self.conf = conf

@@ -34,7 +34,11 @@ main_context_manager = enginefacade.transaction_context()
 
 
 def configure(conf):
-    main_context_manager.configure(**dict(conf.database.items()))
+    """Configure the engine facade; a facade already in use is kept."""
+    try:
+        main_context_manager.configure(**dict(conf.database.items()))
+    except enginefacade.AlreadyStartedError:
+        pass
 
 
 def _serialize_sqlite_writers(engine):
