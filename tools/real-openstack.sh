@@ -6,7 +6,8 @@
 #
 # Usage: tools/real-openstack.sh COMMAND
 #
-#   install    create a virtualenv with the services (PyPI, ~600 MB, ~2 min)
+#   install    create a virtualenv with the services (PyPI, ~600 MB, 2-3 min),
+#              or bring it up to date; a current one is kept
 #   configure  write configs, create and sync databases, bootstrap Keystone,
 #              users, services, endpoints, a flavor and an image
 #   start      start the services and wait until a server can be booted
@@ -117,21 +118,26 @@ mysql_q() {
 # -- install -----------------------------------------------------------------
 
 do_install() {
-    local ready=no
+    # The venv is current when it was installed from this very list.
+    local wanted installed=""
+    wanted=$(printf '%s\n' "${PACKAGES[@]}")
     if [ -x "$VENV/bin/nova-manage" ]; then
-        "$VENV/bin/pip" check >/dev/null 2>&1 && ready=yes
+        installed=$(cat "$VENV/.vdi-os-packages" 2>/dev/null || true)
     fi
-    if [ "$ready" = yes ]; then
+    if [ "$installed" = "$wanted" ] && "$VENV/bin/pip" check >/dev/null 2>&1; then
         log "already installed in $VENV"
         return
     fi
-    mkdir -p "$ROOT"
-    log "creating $VENV"
-    "$(python_bin)" -m venv "$VENV"
-    "$VENV/bin/pip" install -q --upgrade pip
+    if [ ! -x "$VENV/bin/pip" ]; then
+        mkdir -p "$ROOT"
+        log "creating $VENV"
+        "$(python_bin)" -m venv "$VENV"
+        "$VENV/bin/pip" install -q --upgrade pip
+    fi
     log "installing OpenStack services (a few minutes)"
     "$VENV/bin/pip" install -q "${PACKAGES[@]}"
     "$VENV/bin/pip" check
+    echo "$wanted" >"$VENV/.vdi-os-packages"
 }
 
 # -- configure ---------------------------------------------------------------
@@ -590,20 +596,33 @@ PY
 }
 
 do_stop() {
-    local name pid
+    # All services get SIGTERM at once and 10 s together to exit (one
+    # after the other took 40 s), then SIGKILL.
+    local name pid alive pids=()
     for name in nova-compute nova-scheduler nova-conductor nova-api \
             neutron glance placement keystone; do
         if running "$name"; then
             pid=$(cat "$RUN/$name.pid")
             log "stopping $name ($pid)"
             kill "$pid" 2>/dev/null || true
-            for _ in $(seq 1 20); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.5
-            done
-            kill -9 "$pid" 2>/dev/null || true
+            pids+=("$pid")
         fi
         rm -f "$RUN/$name.pid"
+    done
+    for _ in $(seq 1 20); do
+        alive=no
+        for pid in "${pids[@]}"; do
+            if kill -0 "$pid" 2>/dev/null; then
+                alive=yes
+            fi
+        done
+        if [ "$alive" = no ]; then
+            return
+        fi
+        sleep 0.5
+    done
+    for pid in "${pids[@]}"; do
+        kill -9 "$pid" 2>/dev/null || true
     done
 }
 
@@ -678,7 +697,7 @@ case "${1:-}" in
         ;;
     purge) do_purge ;;
     *)
-        sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '3,32p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -37,6 +37,7 @@ from keystoneauth1 import session as ks_session
 from tests.fixtures import broker as broker_fixture
 from vdi_broker.compute import base as compute_base
 from vdi_broker.compute import nova
+from vdi_broker.conf import nova as nova_conf
 from vdi_broker import exception
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -98,8 +99,15 @@ class Cloud:
         registered = set(config.conf[group])
         config.register_opts([o for o in plugin_opts
                               if o.dest not in registered], group=group)
-        values = dict(self.nova_options, boot_poll_interval=0.5,
-                      boot_timeout=120)
+        # conf/nova.py gives keystoneauth's service_type and timeout the
+        # broker's defaults with set_default, which the Config fixture's
+        # reset clears after the first test: set them again.
+        values = dict(service_type=nova_conf.DEFAULT_SERVICE_TYPE,
+                      timeout=nova_conf.DEFAULT_TIMEOUT,
+                      valid_interfaces=",".join(
+                          nova_conf.DEFAULT_VALID_INTERFACES),
+                      boot_poll_interval=0.5, boot_timeout=120)
+        values.update(self.nova_options)
         for name, value in values.items():
             if name == "valid_interfaces":
                 value = [v.strip() for v in value.split(",")]
@@ -212,7 +220,8 @@ def sweep_stale_servers(cloud):
         servers = session.get(
             "/servers/detail?tags=%s" % compute_base.BROKER_TAG,
             **compute).json()["servers"]
-        now = datetime.datetime.utcnow()
+        now = datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None)
         for server in servers:
             created = datetime.datetime.strptime(server["created"][:19],
                                                  "%Y-%m-%dT%H:%M:%S")

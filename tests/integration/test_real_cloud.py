@@ -37,7 +37,8 @@ class RealCloudTestCase(base.TestCase):
         # Before the base class's timeout: this may start the cloud.
         self.cloud = cloud_fixture.ensure_cloud()
         super().setUp()
-        self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.logger = self.useFixture(
+            fixtures.FakeLogger(level=logging.INFO))
         self.broker = self.useFixture(
             cloud_fixture.RealCloudBroker(self.conf, self.cloud))
         self.compute = self.broker.compute
@@ -136,6 +137,30 @@ class TestPool(RealCloudTestCase):
             # The pool's own metadata goes along.
             self.assertEqual("1", server.metadata[cloud_fixture.TEST_META])
         self.assertEqual({d["server_id"] for d in ready}, self.server_ids())
+        # The pool grew within the capacity Placement reports (R11): the
+        # manager read it and the flavor, and found room.
+        self.assertGreaterEqual(
+            self.compute.get_capacity()["total"]["providers"], 1)
+        self.assertTrue(self.compute.get_flavor(self.cloud.flavor))
+        self.assertNotIn("capacity unknown", self.logger.output)
+        self.assertNotIn("unknown:", self.logger.output)
+        self.assertEqual("active", db.pool_get(self.ctxt,
+                                               self.pool["id"])["status"])
+
+    def test_pool_beyond_the_cloud_reports_no_capacity(self):
+        # A flavor with more memory than the fake hypervisor has.
+        nova = self.compute.nova
+        flavor = nova.flavors.create(
+            "vdi-it-huge-%s" % uuidutils.generate_uuid()[:8],
+            ram=64 * 1024 * 1024, vcpus=2, disk=1)
+        self.addCleanup(nova.flavors.delete, flavor.id)
+        db.pool_update(self.ctxt, self.pool["id"], {"flavor": flavor.name})
+        self.manager.pool_upkeep(self.ctxt)
+        pool = db.pool_get(self.ctxt, self.pool["id"])
+        self.assertEqual("no_capacity", pool["status"])
+        self.assertIn("room for 0", pool["status_reason"])
+        self.assertEqual({}, self.counts())
+        self.assertEqual(set(), self.server_ids())
 
     def test_servers_found_again_after_restart(self):
         ready = self.fill()
