@@ -7,6 +7,7 @@ from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
+from vdi_broker.api.handlers import openapi
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import sessions
@@ -17,6 +18,7 @@ from vdi_broker import exception
 ROUTE_DECLARATIONS = [
     ("/", {"GET": root.versions}),
     ("/v1", {"GET": root.v1}),
+    ("/v1/openapi.json", {"GET": openapi.show}),
     ("/v1/client/sessions", {"POST": client.login}),
     ("/v1/client/sessions/{session_id}", {"GET": client.show,
                                           "DELETE": client.logout}),
@@ -43,9 +45,10 @@ ROUTE_DECLARATIONS = [
 ]
 
 # Paths served without a Keystone token: the version document and the
-# thin-client API (thin clients log in with directory credentials).
+# thin-client API (thin clients log in with directory credentials), and
+# the OpenAPI document.
 PUBLIC_PREFIXES = ("/v1/client/",)
-PUBLIC_PATHS = ("/", "/v1", "/v1/")
+PUBLIC_PATHS = ("/", "/v1", "/v1/", "/v1/openapi.json")
 
 
 def is_public(path):

@@ -1,0 +1,525 @@
+"""The API's OpenAPI 3.1 document, built from the route table.
+
+Paths and methods come from :data:`vdi_broker.api.handler.ROUTE_DECLARATIONS`
+(the operations below are keyed by handler), request bodies from the
+jsonschemas the handlers validate with (:mod:`vdi_broker.api.schemas`),
+and list parameters from the handlers' SORT_KEYS and FILTERS. Only the
+response schemas are written here: they describe the handlers' views.
+
+OpenAPI 3.1 because its schemas are JSON Schema 2020-12, which the request
+schemas (``"type": ["string", "null"]``) already are.
+"""
+
+import copy
+
+from vdi_broker.api.handlers import allocators
+from vdi_broker.api.handlers import bindings
+from vdi_broker.api.handlers import client
+from vdi_broker.api.handlers import desktops
+from vdi_broker.api.handlers import pools
+from vdi_broker.api.handlers import root
+from vdi_broker.api.handlers import sessions
+from vdi_broker.api import client_auth
+from vdi_broker.api.handlers import openapi as openapi_handler
+from vdi_broker.api import microversion
+from vdi_broker.api.schemas import allocators as allocator_schema
+from vdi_broker.api.schemas import bindings as binding_schema
+from vdi_broker.api.schemas import client as client_schema
+from vdi_broker.api.schemas import pools as pool_schema
+from vdi_broker.api import util
+from vdi_broker.db.sqlalchemy import models
+
+OPENAPI_VERSION = "3.1.0"
+PATH = "/v1/openapi.json"
+
+# -- schema building blocks ---------------------------------------------------
+
+
+def _ref(name):
+    return {"$ref": "#/components/schemas/%s" % name}
+
+
+def _nullable(schema):
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+OBJECT = {"type": "object"}
+
+
+def _object(properties, required=None):
+    return {"type": "object", "properties": properties,
+            "required": sorted(required or properties)}
+
+
+LINKS = {"type": "array", "items": _object(
+    {"rel": STRING, "href": STRING})}
+
+ERROR = _object({
+    "error": _object({
+        "code": {"type": "integer", "minimum": 400, "maximum": 599},
+        "title": STRING,
+        "message": STRING,
+        "request_id": NULLABLE_STRING,
+        "details": OBJECT,
+    }, required=["code", "title", "message", "request_id"]),
+})
+
+VERSION = _object({
+    "id": STRING, "status": STRING, "min_version": STRING,
+    "max_version": STRING, "links": LINKS})
+
+POOL = _object({
+    "id": STRING, "name": STRING, "description": NULLABLE_STRING,
+    "site": NULLABLE_STRING, "cloud": NULLABLE_STRING, "flavor": STRING,
+    "image": STRING, "networks": {"type": "array", "items": STRING},
+    "availability_zone": NULLABLE_STRING,
+    "metadata": {"type": "object", "additionalProperties": STRING},
+    "min_ready": INTEGER, "max_size": INTEGER,
+    "max_concurrent_builds": INTEGER,
+    "release_action": {"enum": list(models.RELEASE_ACTIONS)},
+    "console_type": STRING, "enabled": BOOLEAN, "status": STRING,
+    "status_reason": NULLABLE_STRING, "revision": INTEGER,
+    "desktops": _object({s: INTEGER for s in
+                         models.DESKTOP_STATES + ("total",)}),
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+ALLOCATOR = _object({
+    "id": STRING, "name": STRING, "description": NULLABLE_STRING,
+    "priority": INTEGER, "plugin": STRING, "pool_id": NULLABLE_STRING,
+    "rules": OBJECT, "options": OBJECT, "is_default": BOOLEAN,
+    "enabled": BOOLEAN, "revision": INTEGER,
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+BINDING = _object({
+    "id": STRING, "kind": {"enum": list(models.BINDING_KINDS)},
+    "key": STRING, "desktop_id": STRING, "pool_id": STRING,
+    "allocator_id": NULLABLE_STRING, "created_at": TIMESTAMP,
+})
+
+DESKTOP = _object({
+    "id": STRING, "name": STRING, "pool_id": STRING,
+    "server_id": NULLABLE_STRING,
+    "state": {"enum": list(models.DESKTOP_STATES)},
+    "state_reason": NULLABLE_STRING, "host": NULLABLE_STRING,
+    "address": NULLABLE_STRING, "assigned_user": NULLABLE_STRING,
+    "assigned_at": NULLABLE_TIMESTAMP, "created_at": TIMESTAMP,
+    "updated_at": NULLABLE_TIMESTAMP,
+})
+
+SESSION = _object({
+    "id": STRING, "username": STRING, "client_id": STRING,
+    "seat": NULLABLE_STRING, "desktop_id": NULLABLE_STRING,
+    "pool_id": STRING, "allocator_id": NULLABLE_STRING,
+    "binding_id": NULLABLE_STRING, "state": STRING,
+    "close_reason": NULLABLE_STRING, "created_at": TIMESTAMP,
+    "expires_at": TIMESTAMP, "closed_at": NULLABLE_TIMESTAMP,
+})
+
+# The console driver's connection details (protocol-specific fields).
+CONNECTION = {"type": "object",
+              "description": "Connection details of the desktop; the "
+                             "fields depend on the pool's console type."}
+
+CLIENT_SESSION = _object({
+    "id": STRING, "username": STRING, "client_id": STRING,
+    "seat": NULLABLE_STRING, "state": STRING, "created_at": TIMESTAMP,
+    "expires_at": TIMESTAMP, "closed_at": NULLABLE_TIMESTAMP,
+    "close_reason": NULLABLE_STRING,
+    "token": {"type": "string",
+              "description": "The session token, given only here: send "
+                             "it as X-Session-Token."},
+})
+
+LOGIN = _object({
+    "session": CLIENT_SESSION,
+    "desktop": _object({
+        "id": STRING, "name": STRING, "pool_id": STRING, "state": STRING,
+        "address": NULLABLE_STRING, "server_id": NULLABLE_STRING}),
+    "pool": _object({"id": STRING, "name": STRING}),
+    "allocator": _object({"id": STRING, "name": STRING, "plugin": STRING}),
+    "binding": _nullable(_object({"id": STRING, "kind": STRING,
+                                  "key": STRING, "desktop_id": STRING})),
+    "reused": BOOLEAN,
+    "connection": CONNECTION,
+})
+
+CLIENT_SESSION_SHOW = _object({
+    "session": _object({
+        "id": STRING, "username": STRING, "client_id": STRING,
+        "seat": NULLABLE_STRING, "state": STRING, "created_at": TIMESTAMP,
+        "expires_at": TIMESTAMP}),
+    "desktop": _object({"id": STRING, "name": STRING, "state": STRING,
+                        "address": NULLABLE_STRING}),
+    "connection": CONNECTION,
+})
+
+EXPLAIN = _object({
+    "explain": _object({
+        "request": OBJECT,
+        "trace": {"type": "array", "items": OBJECT},
+        "outcome": {"type": "object",
+                    "properties": {"allocator": NULLABLE_STRING,
+                                   "decision": _nullable(OBJECT),
+                                   "binding": _nullable(OBJECT),
+                                   "pool": _nullable(OBJECT)},
+                    "required": ["allocator", "decision"]},
+    }),
+})
+
+SCHEMAS = {
+    "Error": ERROR,
+    "Versions": _object({"versions": {"type": "array",
+                                      "items": _ref("Version")}}),
+    "Version": VERSION,
+    "Pool": POOL,
+    "Allocator": ALLOCATOR,
+    "Binding": BINDING,
+    "Desktop": DESKTOP,
+    "Session": SESSION,
+    "Login": LOGIN,
+    "ClientSession": CLIENT_SESSION_SHOW,
+    "Explain": EXPLAIN,
+    "PoolCreate": pool_schema.create,
+    "PoolUpdate": pool_schema.update,
+    "AllocatorCreate": allocator_schema.create,
+    "AllocatorUpdate": allocator_schema.update,
+    "AllocatorExplain": allocator_schema.explain,
+    "BindingCreate": binding_schema.create,
+    "LoginRequest": client_schema.login,
+}
+
+# -- responses ----------------------------------------------------------------
+
+ERRORS = {
+    "400": "The request is malformed or invalid (body, query or "
+           "If-Match).",
+    "401": "No valid token (X-Auth-Token for the admin API, "
+           "X-Session-Token or the credentials for the client API).",
+    "403": "The policy does not allow the caller this operation.",
+    "404": "No such resource.",
+    "405": "The path does not serve this method (the Allow header lists "
+           "the ones it serves).",
+    "409": "The request conflicts with the current state (a duplicate "
+           "name, a stale revision, a resource in use), or the desktop's "
+           "console is not available.",
+    "413": "The request body is larger than [oslo_middleware] "
+           "max_request_body_size.",
+    "429": "Too many failed logins: try again after Retry-After seconds.",
+    "503": "A service the broker needs is unavailable, or the pool has no "
+           "desktop ready: try again after Retry-After seconds.",
+}
+
+
+def _error_response(status):
+    response = {"description": ERRORS[status],
+                "content": {"application/json": {"schema": _ref("Error")}}}
+    headers = {"405": "Allow", "429": "Retry-After",
+               "503": "Retry-After"}.get(status)
+    if headers:
+        response["headers"] = {headers: {"schema": STRING}}
+    return response
+
+
+def _json(description, schema, headers=()):
+    response = {"description": description,
+                "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = {h: {"schema": STRING} for h in headers}
+    return response
+
+
+def _wrapped(key, name):
+    return _object({key: _ref(name)})
+
+
+def _listed(key, name):
+    return _object({key: {"type": "array", "items": _ref(name)},
+                    "links": LINKS})
+
+
+NO_CONTENT = {"description": "Done; no content."}
+
+# -- parameters -----------------------------------------------------------
+
+
+def _path_param(name):
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1}}
+
+
+def _list_params(module, default_sort):
+    params = [
+        {"name": "limit", "in": "query",
+         "description": "Page size; at most [api] max_limit.",
+         "schema": {"type": "integer", "minimum": 1}},
+        {"name": "marker", "in": "query",
+         "description": "The id of the last item of the previous page.",
+         "schema": STRING},
+        {"name": "sort_key", "in": "query",
+         "schema": {"enum": list(module.SORT_KEYS),
+                    "default": default_sort}},
+        {"name": "sort_dir", "in": "query",
+         "schema": {"enum": ["asc", "desc"], "default": "asc"}},
+    ]
+    for name in module.FILTERS:
+        schema = (BOOLEAN if name in util.BOOLEAN_FILTERS else STRING)
+        params.append({"name": name, "in": "query",
+                       "description": "Only items whose %s equals this."
+                                      % name,
+                       "schema": schema})
+    return params
+
+
+def _body(name):
+    return {"required": True,
+            "content": {"application/json": {"schema": _ref(name)}}}
+
+
+IF_MATCH = {"name": "If-Match", "in": "header",
+            "description": "The ETag (revision) the update expects, as "
+                           "\"3\"; a stale one is a 409.",
+            "schema": {"type": "string", "pattern": "^\"?[0-9]+\"?$"}}
+
+# -- operations, by handler -------------------------------------------------
+
+PUBLIC = []
+ADMIN = [{"keystone": []}]
+CLIENT_SESSION_TOKEN = [{"session_token": []}]
+
+
+def _op(summary, responses, errors, tag, security=ADMIN, params=(),
+        body=None):
+    op = {"summary": summary, "tags": [tag], "security": security,
+          "responses": dict(responses)}
+    for status in errors:
+        op["responses"][status] = _error_response(status)
+    if params:
+        op["parameters"] = list(params)
+    if body:
+        op["requestBody"] = _body(body)
+    return op
+
+
+# Errors of every admin operation (Keystone, policy); bodies add 400 and
+# 413.
+_ADMIN_ERRORS = ("401", "403")
+_READ = _ADMIN_ERRORS + ("404",)
+_WRITE = _ADMIN_ERRORS + ("400", "413")
+_LIST = _ADMIN_ERRORS + ("400", "404")
+
+
+def _operations():
+    wrapped, listed = _wrapped, _listed
+    return {
+        root.versions: _op(
+            "The API versions.",
+            {"200": _json("The version document.", _ref("Versions"))},
+            (), "versions", security=PUBLIC),
+        root.v1: _op(
+            "The v1 API version.",
+            {"200": _json("The v1 version.", wrapped("version", "Version"))},
+            (), "versions", security=PUBLIC),
+        openapi_handler.show: _op(
+            "This OpenAPI document.",
+            {"200": _json("The OpenAPI document of the API.", OBJECT)},
+            (), "versions", security=PUBLIC),
+        client.login: _op(
+            "Log a thin client's user in and allocate a desktop.",
+            {"201": _json("Logged in: the session (with its token), the "
+                          "desktop and how to connect to it.",
+                          _ref("Login"), headers=("Location",))},
+            ("400", "401", "403", "409", "413", "429", "503"), "client",
+            security=PUBLIC, body="LoginRequest"),
+        client.show: _op(
+            "The session, its desktop and the connection details.",
+            {"200": _json("The session.", _ref("ClientSession"))},
+            ("401", "404", "409", "503"), "client",
+            security=CLIENT_SESSION_TOKEN,
+            params=[_path_param("session_id")]),
+        client.logout: _op(
+            "Log out: close the session; the pool's release action runs.",
+            {"204": NO_CONTENT}, ("401", "503"), "client",
+            security=CLIENT_SESSION_TOKEN,
+            params=[_path_param("session_id")]),
+        client.console_file: _op(
+            "The session's client file (.vv for remote-viewer, .rdp).",
+            {"200": {"description": "The connection file, as an "
+                                    "attachment; never cached.",
+                     "headers": {"Content-Disposition": {"schema": STRING}},
+                     "content": {"application/x-virt-viewer": {
+                                 "schema": STRING},
+                                 "application/x-rdp": {"schema": STRING},
+                                 "text/plain": {"schema": STRING}}}},
+            ("401", "404", "409", "503"), "client",
+            security=CLIENT_SESSION_TOKEN,
+            params=[_path_param("session_id")]),
+        pools.list_pools: _op(
+            "List pools.",
+            {"200": _json("A page of pools.", listed("pools", "Pool"))},
+            _LIST, "pools", params=_list_params(pools, "name")),
+        pools.create: _op(
+            "Create a pool.",
+            {"201": _json("The pool.", wrapped("pool", "Pool"),
+                          headers=("Location", "ETag"))},
+            _WRITE + ("409",), "pools", body="PoolCreate"),
+        pools.show: _op(
+            "Show a pool (by id or name).",
+            {"200": _json("The pool.", wrapped("pool", "Pool"),
+                          headers=("ETag",))},
+            _READ, "pools", params=[_path_param("pool_id")]),
+        pools.update: _op(
+            "Update a pool; If-Match or revision guards against lost "
+            "updates.",
+            {"200": _json("The pool.", wrapped("pool", "Pool"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "pools", body="PoolUpdate",
+            params=[_path_param("pool_id"), IF_MATCH]),
+        pools.delete: _op(
+            "Delete a pool.", {"204": NO_CONTENT},
+            _READ + ("409",), "pools", params=[_path_param("pool_id")]),
+        allocators.explain: _op(
+            "Dry-run the allocator chain for a user; changes nothing.",
+            {"200": _json("Which allocator would serve the user, and why.",
+                          _ref("Explain"))},
+            _WRITE + ("404", "503"), "allocators", body="AllocatorExplain"),
+        allocators.list_allocators: _op(
+            "List allocators (the chain).",
+            {"200": _json("A page of allocators.",
+                          listed("allocators", "Allocator"))},
+            _LIST, "allocators",
+            params=_list_params(allocators, "priority")),
+        allocators.create: _op(
+            "Create an allocator.",
+            {"201": _json("The allocator.",
+                          wrapped("allocator", "Allocator"),
+                          headers=("Location",))},
+            _WRITE + ("404", "409"), "allocators", body="AllocatorCreate"),
+        allocators.show: _op(
+            "Show an allocator (by id or name).",
+            {"200": _json("The allocator.",
+                          wrapped("allocator", "Allocator"),
+                          headers=("ETag",))},
+            _READ, "allocators", params=[_path_param("allocator_id")]),
+        allocators.update: _op(
+            "Update an allocator.",
+            {"200": _json("The allocator.",
+                          wrapped("allocator", "Allocator"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "allocators", body="AllocatorUpdate",
+            params=[_path_param("allocator_id"), IF_MATCH]),
+        allocators.delete: _op(
+            "Delete an allocator.", {"204": NO_CONTENT},
+            _READ, "allocators",
+            params=[_path_param("allocator_id")]),
+        bindings.list_bindings: _op(
+            "List bindings.",
+            {"200": _json("A page of bindings.",
+                          listed("bindings", "Binding"))},
+            _LIST, "bindings", params=_list_params(bindings, "created_at")),
+        bindings.create: _op(
+            "Bind a desktop to a user, seat or thin client.",
+            {"201": _json("The binding.", wrapped("binding", "Binding"),
+                          headers=("Location",))},
+            _WRITE + ("404", "409"), "bindings", body="BindingCreate"),
+        bindings.show: _op(
+            "Show a binding.",
+            {"200": _json("The binding.", wrapped("binding", "Binding"))},
+            _READ, "bindings", params=[_path_param("binding_id")]),
+        bindings.delete: _op(
+            "Delete a binding.", {"204": NO_CONTENT},
+            _READ, "bindings", params=[_path_param("binding_id")]),
+        desktops.list_desktops: _op(
+            "List desktops.",
+            {"200": _json("A page of desktops.",
+                          listed("desktops", "Desktop"))},
+            _LIST, "desktops", params=_list_params(desktops, "created_at")),
+        desktops.show: _op(
+            "Show a desktop (by id or name).",
+            {"200": _json("The desktop.", wrapped("desktop", "Desktop"))},
+            _READ, "desktops", params=[_path_param("desktop_id")]),
+        sessions.list_sessions: _op(
+            "List thin-client sessions.",
+            {"200": _json("A page of sessions.",
+                          listed("sessions", "Session"))},
+            _LIST, "sessions", params=_list_params(sessions, "created_at")),
+        sessions.show: _op(
+            "Show a session.",
+            {"200": _json("The session.", wrapped("session", "Session"))},
+            _READ, "sessions", params=[_path_param("session_id")]),
+        sessions.delete: _op(
+            "Force a logout (helpdesk); the pool's release action runs.",
+            {"204": NO_CONTENT}, _READ + ("503",), "sessions",
+            params=[_path_param("session_id")]),
+    }
+
+
+# Response headers of every response.
+_COMMON_HEADERS = {
+    "X-OpenStack-Request-ID": {
+        "description": "The request id, also in error documents.",
+        "schema": STRING},
+    microversion.HEADER: {
+        "description": "The API version: vdi-broker 1.0.",
+        "schema": STRING},
+}
+
+DESCRIPTION = """\
+The VDI broker's API: the admin API (pools, allocators, bindings,
+desktops, sessions) authenticated by a Keystone token in X-Auth-Token, and
+the thin-client API under /v1/client/, where a client logs in with the
+user's directory credentials and then sends the session token it got in
+X-Session-Token.
+
+Every error is a JSON document {"error": {"code", "title", "message",
+"request_id", "details"?}} (schema Error); a path that does not serve the
+method is a 405 with an Allow header, an unknown path a 404.
+"""
+
+
+def build(server_url="/", declarations=None):
+    """The OpenAPI document, as a dict (a fresh copy on every call)."""
+    from vdi_broker.api import handler
+    declarations = (handler.ROUTE_DECLARATIONS if declarations is None
+                    else declarations)
+    operations = _operations()
+    paths = {}
+    for path, methods in declarations:
+        item = {}
+        for method, function in sorted(methods.items()):
+            op = copy.deepcopy(operations[function])
+            op["operationId"] = "%s.%s" % (
+                function.__module__.rsplit(".", 1)[-1], function.__name__)
+            item[method.lower()] = op
+        paths[path] = item
+    return copy.deepcopy({
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": "vdi-broker API",
+                 "version": microversion.MAX_VERSION,
+                 "description": DESCRIPTION},
+        "servers": [{"url": server_url,
+                     "description": "The broker's endpoint (the service "
+                                    "catalog's vdi-broker endpoint)."}],
+        "security": ADMIN,
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "headers": _COMMON_HEADERS,
+            "securitySchemes": {
+                "keystone": {"type": "apiKey", "in": "header",
+                             "name": "X-Auth-Token",
+                             "description": "A Keystone token."},
+                "session_token": {"type": "apiKey", "in": "header",
+                                  "name": client_auth.HEADER,
+                                  "description": "The token returned by "
+                                                 "the login."},
+            },
+        },
+    })
