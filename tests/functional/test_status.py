@@ -62,6 +62,8 @@ class TestStatus(StatusTestCase):
         self.flags(group="api", auth_strategy="keystone")
         # The password plugin's options, as keystoneauth registers them
         # at load time (unregistered again after the test).
+        ks_loading.register_auth_conf_options(self.conf,
+                                              "keystone_authtoken")
         self.conf_fixture.register_opts(
             ks_loading.get_auth_plugin_conf_options("password"),
             group="keystone_authtoken")

@@ -85,6 +85,9 @@ class Checks(upgradecheck.UpgradeCommands):
                           "not check Keystone tokens." %
                           self.conf.api.auth_strategy)
         group = "keystone_authtoken"
+        # keystonemiddleware registers these only when it first loads its
+        # auth plugin; this check may run before that.
+        ks_loading.register_auth_conf_options(self.conf, group)
         options = self.conf[group]
         try:
             auth = ks_loading.load_auth_from_conf_options(self.conf, group)
