@@ -62,8 +62,7 @@ class TestStatus(StatusTestCase):
         self.flags(group="api", auth_strategy="keystone")
         # The password plugin's options, as keystoneauth registers them
         # at load time (unregistered again after the test).
-        ks_loading.register_auth_conf_options(self.conf,
-                                              "keystone_authtoken")
+        status.register_keystone_opts(self.conf)
         self.conf_fixture.register_opts(
             ks_loading.get_auth_plugin_conf_options("password"),
             group="keystone_authtoken")

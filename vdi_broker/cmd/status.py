@@ -13,8 +13,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from keystoneclient.v3 import client as ks_client
-# Registers the [keystone_authtoken] options this command reads.
-from keystonemiddleware import auth_token  # noqa: F401
+from keystonemiddleware import auth_token
 from oslo_policy import policy as oslo_policy
 from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
@@ -38,6 +37,18 @@ Result = upgradecheck.Result
 
 # Bounded waits: a status check must answer, whatever is down.
 RPC_TIMEOUT = 10
+
+
+def register_keystone_opts(conf):
+    """The [keystone_authtoken] options this command reads.
+
+    keystonemiddleware registers most of them at import and the auth
+    plugin's only when it first loads; register both here (idempotent).
+    """
+    for group, options in auth_token.list_opts():
+        # A library's own options, re-registered to be read here.
+        conf.register_opts(options, group=group)  # noqa: VB301
+    ks_loading.register_auth_conf_options(conf, "keystone_authtoken")
 
 
 def _error(e):
@@ -85,9 +96,7 @@ class Checks(upgradecheck.UpgradeCommands):
                           "not check Keystone tokens." %
                           self.conf.api.auth_strategy)
         group = "keystone_authtoken"
-        # keystonemiddleware registers these only when it first loads its
-        # auth plugin; this check may run before that.
-        ks_loading.register_auth_conf_options(self.conf, group)
+        register_keystone_opts(self.conf)
         options = self.conf[group]
         try:
             auth = ks_loading.load_auth_from_conf_options(self.conf, group)
