@@ -446,6 +446,55 @@ class TestRelease(PoolManagerTestCase):
         self.assertEqual(again["desktop"]["id"], db.binding_find(
             self.ctxt, "user", "amy")["desktop_id"])
 
+    def _break_bound_desktop(self, min_ready=2, max_size=3):
+        pool = self._pool(min_ready=min_ready, max_size=max_size,
+                          release_action="reboot")
+        self._fill(pool)
+        result = self._login(pool, "amy", "user")
+        self.manager.close_session(self.ctxt, result["session"]["id"],
+                                   "logout")
+        desktop = result["desktop"]
+        self.assertIsNotNone(db.desktop_transition(
+            self.ctxt, desktop["id"], [models.ASSIGNED],
+            {"state": models.ERROR, "state_reason": "host failure"}))
+        return pool, desktop, db.binding_find(self.ctxt, "user", "amy")
+
+    def test_pool_manager_moves_the_binding_at_once(self):
+        # R1: the owner of a broken bound desktop does not wait for the
+        # next login to be moved.
+        pool, desktop, binding = self._break_bound_desktop()
+        self._upkeep()
+        moved = db.binding_find(self.ctxt, "user", "amy")
+        self.assertEqual(binding["id"], moved["id"])
+        self.assertNotEqual(desktop["id"], moved["desktop_id"])
+        new = db.desktop_get(self.ctxt, moved["desktop_id"])
+        self.assertEqual((models.ASSIGNED, "amy"),
+                         (new["state"], new["assigned_user"]))
+        self.assertNotIn(desktop["id"],
+                         [d["id"] for d in self._desktops(pool)])
+        events = db.event_list(self.ctxt, {"action": "binding.move"})
+        self.assertEqual([desktop["id"]],
+                         [e["detail"]["from_desktop"] for e in events])
+        again = self._login(pool, "amy", "user")
+        self.assertEqual(new["id"], again["desktop"]["id"])
+
+    def test_broken_bound_desktop_waits_for_a_replacement(self):
+        # The only desktop of the pool breaks: it is kept, binding and
+        # all, until the pool manager has booted a ready one.
+        pool, desktop, binding = self._break_bound_desktop(min_ready=1,
+                                                           max_size=1)
+        self._upkeep()
+        self.assertEqual(desktop["id"],
+                         db.binding_find(self.ctxt, "user", "amy")[
+                             "desktop_id"])
+        self.assertEqual(models.ERROR,
+                         db.desktop_get(self.ctxt, desktop["id"])["state"])
+        self._upkeep(passes=2)
+        moved = db.binding_find(self.ctxt, "user", "amy")
+        self.assertNotEqual(desktop["id"], moved["desktop_id"])
+        self.assertNotIn(desktop["id"],
+                         [d["id"] for d in self._desktops(pool)])
+
 
 class TestReleaseMySQL(TestRelease):
     """Deleting desktops that had sessions (foreign keys enforced)."""

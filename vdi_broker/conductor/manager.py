@@ -329,7 +329,9 @@ class ConductorManager:
                     building += self._check_build(ctxt, pool, desktop)
                 elif state == models.RELEASING:
                     self._process_release(ctxt, desktop)
-                elif state in (models.DELETING, models.ERROR):
+                elif state == models.ERROR:
+                    self._replace_broken(ctxt, pool, desktop)
+                elif state == models.DELETING:
                     self._delete_desktop(ctxt, desktop)
             except exception.ComputeUnavailable as e:
                 LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
@@ -590,6 +592,28 @@ class ConductorManager:
                                   {"state": models.ERROR,
                                    "state_reason": server.fault or
                                    "%s failed" % action})
+
+    def _replace_broken(self, ctxt, pool, desktop):
+        """Delete a desktop in error; a bound one hands its binding on.
+
+        The owner of a bound desktop gets a healthy one of the same pool
+        at once, not at the next login (R1: a fault is fixed by moving the
+        user). With no ready desktop the broken one is kept, and its
+        binding with it, until the next pass.
+        """
+        moved = db.binding_rehome(
+            ctxt, desktop["id"], attempts=self.conf.allocator.claim_attempts,
+            candidates=self.conf.allocator.claim_candidates)
+        if moved is False:
+            LOG.warning("Pool %s: bound desktop %s failed and no ready "
+                        "desktop can replace it yet", pool["name"],
+                        desktop["id"])
+            return
+        if moved:
+            LOG.info("Pool %s: binding %s:%s moved from failed desktop %s "
+                     "to %s", pool["name"], moved["kind"], moved["key"],
+                     desktop["id"], moved["desktop_id"])
+        self._delete_desktop(ctxt, desktop)
 
     def _delete_desktop(self, ctxt, desktop):
         if desktop.get("server_id"):

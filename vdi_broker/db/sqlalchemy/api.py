@@ -852,6 +852,41 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     }
 
 
+@_retry_on_conflict
+@main_context_manager.writer
+def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
+    """Move the binding of a broken desktop to a ready one (R1).
+
+    Returns None when the desktop has no binding, False when its pool has
+    no ready desktop right now (the binding stays, the caller tries again
+    later), else the moved binding.
+    """
+    session = ctx.session
+    binding = session.execute(
+        sa.select(models.Binding)
+        .where(models.Binding.desktop_id == desktop_id)
+        .with_for_update()).scalar_one_or_none()
+    if binding is None:
+        return None
+    owner = binding.key if binding.kind == "user" else None
+    new = _claim_ready(session, binding.pool_id, owner, attempts,
+                       candidates)
+    if new is None:
+        return False
+    session.execute(
+        sa.update(models.Binding).where(models.Binding.id == binding.id)
+        .values(desktop_id=new.id, updated_at=utcnow()))
+    _record(session, ctx, "allocation", "binding.move",
+            username=owner, target_type="binding", target_id=binding.id,
+            desktop_id=new.id, pool_id=binding.pool_id,
+            message="bound desktop %s failed" % desktop_id,
+            detail={"from_desktop": desktop_id,
+                    "binding": "%s:%s" % (binding.kind, binding.key)})
+    session.flush()
+    return _dict(session.get(models.Binding, binding.id,
+                             populate_existing=True))
+
+
 def _start_release(session, desktop, pool):
     """Move a desktop that nobody uses any more into its release action."""
     action = pool.release_action if pool is not None else "delete"
