@@ -6,14 +6,17 @@ thin client. The first login claims a desktop from the allocator's pool and
 records the binding; later logins get the bound desktop back.
 """
 
+import abc
+
 from vdi_broker.allocators import base
 
 
 class _BindingAllocator(base.Allocator):
     kind = None
 
+    @abc.abstractmethod
     def key(self, request):
-        raise NotImplementedError()
+        """The binding key of the request (user name, seat, client)."""
 
     def decide(self, request):
         key = self.key(request)

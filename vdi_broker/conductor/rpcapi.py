@@ -15,6 +15,7 @@ and a conductor that receives it late (the bus came back) refuses it
 instead of claiming a desktop nobody will use.
 """
 
+import abc
 import datetime
 import threading
 
@@ -81,11 +82,12 @@ def login_deadline(conf):
         seconds=conf.api.conductor_timeout)).isoformat()
 
 
-class ConductorMethods:
+class ConductorMethods(metaclass=abc.ABCMeta):
     """The conductor's methods; subclasses say how a call is made."""
 
+    @abc.abstractmethod
     def _call(self, ctxt, method, version="1.0", **kwargs):
-        raise NotImplementedError()
+        """Run ``method`` of the conductor with ``kwargs``."""
 
     def allocate(self, ctxt, login):
         return self._call(ctxt, "allocate", login=login)
