@@ -127,6 +127,10 @@ class ThinClientNotFound(NotFound):
     msg_fmt = _("Thin client %(client)s could not be found.")
 
 
+class ScheduleNotFound(NotFound):
+    msg_fmt = _("Schedule %(schedule)s could not be found.")
+
+
 class Conflict(VdiBrokerException):
     msg_fmt = _("Conflict: %(reason)s")
     code = 409

@@ -299,6 +299,9 @@ def pool_delete(ctx, ident):
         raise exception.InUse(
             resource="Pool", id=row.id,
             reason="allocators %s point at it" % ", ".join(allocators))
+    # A pool's schedules have no meaning without it: they go with it.
+    ctx.session.execute(sa.delete(models.Schedule)
+                        .where(models.Schedule.pool_id == row.id))
     ctx.session.delete(row)
     _record(ctx.session, ctx, "admin", "pool.delete", target_type="pool",
             target_id=row.id, message=row.name)
@@ -1040,6 +1043,74 @@ def thin_client_find(ctx, client_id):
         sa.select(models.ThinClient)
         .where(models.ThinClient.client_id == client_id)
     ).scalar_one_or_none())
+
+
+# -- schedules ---------------------------------------------------------------
+
+def _schedule_row(session, ident):
+    row = session.execute(
+        sa.select(models.Schedule).where(models.Schedule.id == ident)
+    ).scalar_one_or_none()
+    if row is None:
+        raise exception.ScheduleNotFound(schedule=ident)
+    return row
+
+
+@_translate_duplicates("schedule")
+@main_context_manager.writer
+def schedule_create(ctx, values):
+    values = dict(values)
+    values.setdefault("id", uuidutils.generate_uuid())
+    # The pool must exist (and may be named): the FK alone would give a
+    # database error, not a 404.
+    pool = _get_by_id_or_name(ctx.session, models.Pool, values["pool_id"],
+                              exception.PoolNotFound, pool=values["pool_id"])
+    values["pool_id"] = pool.id
+    row = models.Schedule(**values)
+    ctx.session.add(row)
+    ctx.session.flush()
+    _record(ctx.session, ctx, "admin", "schedule.create",
+            target_type="schedule", target_id=row.id, pool_id=pool.id,
+            message=row.name)
+    return _dict(row)
+
+
+@main_context_manager.reader
+def schedule_get(ctx, ident):
+    return _dict(_schedule_row(ctx.session, ident))
+
+
+@main_context_manager.reader
+def schedule_list(ctx, filters=None, limit=None, marker=None,
+                  sort_key="name", sort_dir="asc"):
+    return _paginate(ctx.session, models.Schedule, filters, limit, marker,
+                     sort_key, sort_dir,
+                     functools.partial(exception.ScheduleNotFound,
+                                       schedule=marker))
+
+
+@main_context_manager.writer
+def schedule_update(ctx, ident, values, expected_revision=None):
+    row = _schedule_row(ctx.session, ident)
+    try:
+        _update_revisioned(ctx.session, models.Schedule, row, values,
+                           expected_revision, "Schedule")
+    except db_exc.DBDuplicateEntry:
+        raise exception.DuplicateName(resource="schedule",
+                                      name=values.get("name"))
+    _record(ctx.session, ctx, "admin", "schedule.update",
+            target_type="schedule", target_id=row.id, pool_id=row.pool_id,
+            detail={"changed": sorted(values)})
+    return _dict(row)
+
+
+@main_context_manager.writer
+def schedule_delete(ctx, ident):
+    row = _schedule_row(ctx.session, ident)
+    ctx.session.delete(row)
+    _record(ctx.session, ctx, "admin", "schedule.delete",
+            target_type="schedule", target_id=row.id, pool_id=row.pool_id,
+            message=row.name)
 
 
 # -- events ------------------------------------------------------------------

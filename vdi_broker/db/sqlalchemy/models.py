@@ -31,7 +31,11 @@ ASSIGNED = "assigned"
 RELEASING = "releasing"
 DELETING = "deleting"
 ERROR = "error"
-DESKTOP_STATES = (BUILDING, READY, ASSIGNED, RELEASING, DELETING, ERROR)
+# Taken out of service for a fault (locked in Nova with the reason); only
+# an operator's release (or delete) brings it back.
+QUARANTINED = "quarantined"
+DESKTOP_STATES = (BUILDING, READY, ASSIGNED, RELEASING, DELETING, ERROR,
+                  QUARANTINED)
 
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
 BINDING_KINDS = ("user", "seat", "client")
@@ -62,6 +66,14 @@ class Pool(TimestampMixin, Base):
     enabled = sa.Column(sa.Boolean, nullable=False, default=True)
     status = sa.Column(sa.String(16), nullable=False, default="active")
     status_reason = sa.Column(sa.String(1024), nullable=True)
+    # The build throttle's memory, shared by every conductor that may
+    # take the pool over: failures in a row, since when, the last error.
+    build_failures = sa.Column(sa.Integer, nullable=False, default=0,
+                               server_default="0")
+    failing_since = sa.Column(sa.DateTime, nullable=True)
+    last_build_error = sa.Column(sa.String(1024), nullable=True)
+    # Readiness probe of the pool's desktops (None: [pool_manager]'s).
+    readiness_probe = sa.Column(sa.String(64), nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1)
 
 
@@ -84,6 +96,13 @@ class Desktop(TimestampMixin, Base):
     address = sa.Column(sa.String(64), nullable=True)
     assigned_user = sa.Column(sa.String(255), nullable=True)
     assigned_at = sa.Column(sa.DateTime, nullable=True)
+    # When Nova said ACTIVE and when the readiness probe then passed.
+    active_at = sa.Column(sa.DateTime, nullable=True)
+    ready_at = sa.Column(sa.DateTime, nullable=True)
+    # A fault reported by an operator, a health check or a thin client.
+    fault_reason = sa.Column(sa.String(1024), nullable=True)
+    faulted_at = sa.Column(sa.DateTime, nullable=True)
+    faulted_by = sa.Column(sa.String(255), nullable=True)
     # Bumped by every state change: the compare-and-swap counter.
     generation = sa.Column(sa.Integer, nullable=False, default=1)
 
@@ -126,6 +145,9 @@ class Binding(TimestampMixin, Base):
     pool_id = sa.Column(sa.String(36), sa.ForeignKey("pools.id"),
                         nullable=False)
     allocator_id = sa.Column(sa.String(36), nullable=True)
+    # Added by a migration: the server default fills the rows before it.
+    revision = sa.Column(sa.Integer, nullable=False, default=1,
+                         server_default="1")
 
 
 class ClientSession(TimestampMixin, Base):
@@ -169,6 +191,9 @@ class Seat(TimestampMixin, Base):
     location = sa.Column(sa.String(255), nullable=True)
     department = sa.Column(sa.String(255), nullable=True)
     tags = sa.Column(sa.JSON, nullable=False, default=list)
+    description = sa.Column(sa.String(1024), nullable=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1,
+                         server_default="1")
 
 
 class ThinClient(TimestampMixin, Base):
@@ -188,6 +213,46 @@ class ThinClient(TimestampMixin, Base):
     status = sa.Column(sa.String(16), nullable=False, default="unknown")
     last_seen_at = sa.Column(sa.DateTime, nullable=True)
     last_address = sa.Column(sa.String(64), nullable=True)
+    # Who was logged in at the last heartbeat, and the input events the
+    # TC counted since the one before (active-user monitoring, R15).
+    last_user = sa.Column(sa.String(255), nullable=True)
+    input_events = sa.Column(sa.Integer, nullable=True)
+    description = sa.Column(sa.String(1024), nullable=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1,
+                         server_default="1")
+
+
+class Schedule(TimestampMixin, Base):
+    """A time window that sets a pool's min_ready (R5, R10).
+
+    While a window is open (days of week, local start and end time in
+    ``timezone``) the pool keeps at least the window's ``min_ready``;
+    ``prewarm_minutes`` before it opens, the pool manager starts booting
+    toward it at the throttled rate. An end earlier than the start runs
+    past midnight.
+    """
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        sa.UniqueConstraint("pool_id", "name",
+                            name="uniq_schedules0pool_id0name"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(1024), nullable=True)
+    pool_id = sa.Column(sa.String(36), sa.ForeignKey("pools.id"),
+                        nullable=False)
+    # ["mon", "tue", ...]
+    days = sa.Column(sa.JSON, nullable=False, default=list)
+    # "HH:MM", local to timezone.
+    start_time = sa.Column(sa.String(5), nullable=False)
+    end_time = sa.Column(sa.String(5), nullable=False)
+    timezone = sa.Column(sa.String(64), nullable=False, default="UTC")
+    min_ready = sa.Column(sa.Integer, nullable=False)
+    prewarm_minutes = sa.Column(sa.Integer, nullable=False, default=0)
+    enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)
 
 
 class Event(Base):
