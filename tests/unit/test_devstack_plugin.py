@@ -170,7 +170,8 @@ class DevstackPluginTestCase(testtools.TestCase):
                          ('api', 'auth_strategy'),
                          ('identity', 'driver'),
                          ('ldap', 'urls'),
-                         ('nova', 'auth_url')):
+                         ('nova', 'auth_url'),
+                         ('coordination', 'backend_url')):
             self.assertIn(expected, written)
 
     def test_sections_and_keys_are_literal(self):
