@@ -1202,6 +1202,8 @@ def seat_create(ctx, values):
     row = models.Seat(**values)
     ctx.session.add(row)
     ctx.session.flush()
+    # As stored: MariaDB keeps no fractions of seconds.
+    ctx.session.refresh(row)
     _record(ctx.session, ctx, "admin", "seat.create", target_type="seat",
             target_id=row.id, message=row.name)
     return _dict(row)
@@ -1309,6 +1311,7 @@ def thin_client_create(ctx, values):
     row = models.ThinClient(**values)
     ctx.session.add(row)
     ctx.session.flush()
+    ctx.session.refresh(row)
     _record(ctx.session, ctx, "admin", "thin_client.create",
             target_type="thin_client", target_id=row.id,
             message=row.client_id)
