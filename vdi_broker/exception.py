@@ -131,6 +131,10 @@ class ScheduleNotFound(NotFound):
     msg_fmt = _("Schedule %(schedule)s could not be found.")
 
 
+class EventNotFound(NotFound):
+    msg_fmt = _("Event %(event)s could not be found.")
+
+
 class Conflict(VdiBrokerException):
     msg_fmt = _("Conflict: %(reason)s")
     code = 409

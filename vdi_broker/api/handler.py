@@ -9,12 +9,17 @@ from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import openapi
 from vdi_broker.api.handlers import pools
+from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import root
+from vdi_broker.api.handlers import schedules
+from vdi_broker.api.handlers import seats
 from vdi_broker.api.handlers import sessions
+from vdi_broker.api.handlers import thin_clients
 from vdi_broker import exception
 
 # Order matters where a literal path shadows a parameter
-# (/v1/allocators/explain before /v1/allocators/{allocator_id}).
+# (/v1/allocators/explain and /reorder before
+# /v1/allocators/{allocator_id}).
 ROUTE_DECLARATIONS = [
     ("/", {"GET": root.versions}),
     ("/v1", {"GET": root.v1}),
@@ -24,10 +29,12 @@ ROUTE_DECLARATIONS = [
                                           "DELETE": client.logout}),
     ("/v1/client/sessions/{session_id}/console-file",
      {"GET": client.console_file}),
+    ("/v1/client/heartbeat", {"POST": client.heartbeat}),
     ("/v1/pools", {"GET": pools.list_pools, "POST": pools.create}),
     ("/v1/pools/{pool_id}", {"GET": pools.show, "PATCH": pools.update,
                              "DELETE": pools.delete}),
     ("/v1/allocators/explain", {"POST": allocators.explain}),
+    ("/v1/allocators/reorder", {"POST": allocators.reorder}),
     ("/v1/allocators", {"GET": allocators.list_allocators,
                         "POST": allocators.create}),
     ("/v1/allocators/{allocator_id}", {"GET": allocators.show,
@@ -36,12 +43,28 @@ ROUTE_DECLARATIONS = [
     ("/v1/bindings", {"GET": bindings.list_bindings,
                       "POST": bindings.create}),
     ("/v1/bindings/{binding_id}", {"GET": bindings.show,
+                                   "PATCH": bindings.update,
                                    "DELETE": bindings.delete}),
     ("/v1/desktops", {"GET": desktops.list_desktops}),
     ("/v1/desktops/{desktop_id}", {"GET": desktops.show}),
     ("/v1/sessions", {"GET": sessions.list_sessions}),
     ("/v1/sessions/{session_id}", {"GET": sessions.show,
                                    "DELETE": sessions.delete}),
+    ("/v1/seats", {"GET": seats.list_seats, "POST": seats.create}),
+    ("/v1/seats/{seat_id}", {"GET": seats.show, "PATCH": seats.update,
+                             "DELETE": seats.delete}),
+    ("/v1/thin-clients", {"GET": thin_clients.list_thin_clients,
+                          "POST": thin_clients.create}),
+    ("/v1/thin-clients/{thin_client_id}", {"GET": thin_clients.show,
+                                           "PATCH": thin_clients.update,
+                                           "DELETE": thin_clients.delete}),
+    ("/v1/schedules", {"GET": schedules.list_schedules,
+                       "POST": schedules.create}),
+    ("/v1/schedules/{schedule_id}", {"GET": schedules.show,
+                                     "PATCH": schedules.update,
+                                     "DELETE": schedules.delete}),
+    ("/v1/events", {"GET": events.list_events}),
+    ("/v1/events/{event_id}", {"GET": events.show}),
 ]
 
 # Paths served without a Keystone token: the version document and the

@@ -16,9 +16,13 @@ from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
+from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import root
+from vdi_broker.api.handlers import schedules
+from vdi_broker.api.handlers import seats
 from vdi_broker.api.handlers import sessions
+from vdi_broker.api.handlers import thin_clients
 from vdi_broker.api import client_auth
 from vdi_broker.api.handlers import openapi as openapi_handler
 from vdi_broker.api import microversion
@@ -26,6 +30,9 @@ from vdi_broker.api.schemas import allocators as allocator_schema
 from vdi_broker.api.schemas import bindings as binding_schema
 from vdi_broker.api.schemas import client as client_schema
 from vdi_broker.api.schemas import pools as pool_schema
+from vdi_broker.api.schemas import schedules as schedule_schema
+from vdi_broker.api.schemas import seats as seat_schema
+from vdi_broker.api.schemas import thin_clients as thin_client_schema
 from vdi_broker.api import util
 from vdi_broker.db.sqlalchemy import models
 
@@ -101,7 +108,49 @@ ALLOCATOR = _object({
 BINDING = _object({
     "id": STRING, "kind": {"enum": list(models.BINDING_KINDS)},
     "key": STRING, "desktop_id": STRING, "pool_id": STRING,
-    "allocator_id": NULLABLE_STRING, "created_at": TIMESTAMP,
+    "allocator_id": NULLABLE_STRING, "revision": INTEGER,
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+STRINGS = {"type": "array", "items": STRING}
+NULLABLE_INTEGER = {"type": ["integer", "null"]}
+
+SEAT = _object({
+    "id": STRING, "name": STRING, "site": NULLABLE_STRING,
+    "location": NULLABLE_STRING, "department": NULLABLE_STRING,
+    "tags": STRINGS, "description": NULLABLE_STRING, "revision": INTEGER,
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+THIN_CLIENT = _object({
+    "id": STRING, "client_id": STRING,
+    "seat": dict(NULLABLE_STRING, description="The seat's name."),
+    "site": NULLABLE_STRING, "model": NULLABLE_STRING, "tags": STRINGS,
+    "status": STRING, "last_seen_at": NULLABLE_TIMESTAMP,
+    "last_address": NULLABLE_STRING, "last_user": NULLABLE_STRING,
+    "input_events": NULLABLE_INTEGER, "description": NULLABLE_STRING,
+    "revision": INTEGER, "created_at": TIMESTAMP,
+    "updated_at": NULLABLE_TIMESTAMP,
+})
+
+SCHEDULE = _object({
+    "id": STRING, "name": STRING, "pool_id": STRING,
+    "days": {"type": "array",
+             "items": {"enum": list(schedule_schema.DAYS)}},
+    "start_time": STRING, "end_time": STRING, "timezone": STRING,
+    "min_ready": INTEGER, "prewarm_minutes": INTEGER, "enabled": BOOLEAN,
+    "description": NULLABLE_STRING, "revision": INTEGER,
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+EVENT = _object({
+    "id": INTEGER, "created_at": TIMESTAMP, "kind": STRING,
+    "action": STRING, "result": STRING, "actor": NULLABLE_STRING,
+    "request_id": NULLABLE_STRING, "username": NULLABLE_STRING,
+    "target_type": NULLABLE_STRING, "target_id": NULLABLE_STRING,
+    "pool_id": NULLABLE_STRING, "desktop_id": NULLABLE_STRING,
+    "message": NULLABLE_STRING,
+    "detail": {"type": ["object", "null"]},
 })
 
 DESKTOP = _object({
@@ -187,13 +236,26 @@ SCHEMAS = {
     "Login": LOGIN,
     "ClientSession": CLIENT_SESSION_SHOW,
     "Explain": EXPLAIN,
+    "Seat": SEAT,
+    "ThinClient": THIN_CLIENT,
+    "Schedule": SCHEDULE,
+    "Event": EVENT,
     "PoolCreate": pool_schema.create,
     "PoolUpdate": pool_schema.update,
     "AllocatorCreate": allocator_schema.create,
     "AllocatorUpdate": allocator_schema.update,
     "AllocatorExplain": allocator_schema.explain,
+    "AllocatorReorder": allocator_schema.reorder,
     "BindingCreate": binding_schema.create,
+    "BindingUpdate": binding_schema.update,
+    "SeatCreate": seat_schema.create,
+    "SeatUpdate": seat_schema.update,
+    "ThinClientCreate": thin_client_schema.create,
+    "ThinClientUpdate": thin_client_schema.update,
+    "ScheduleCreate": schedule_schema.create,
+    "ScheduleUpdate": schedule_schema.update,
     "LoginRequest": client_schema.login,
+    "Heartbeat": client_schema.heartbeat,
 }
 
 # -- responses ----------------------------------------------------------------
@@ -283,6 +345,31 @@ def _body(name):
             "content": {"application/json": {"schema": _ref(name)}}}
 
 
+def _event_params():
+    params = [
+        {"name": "limit", "in": "query",
+         "description": "Page size; at most [api] max_limit.",
+         "schema": {"type": "integer", "minimum": 1}},
+        {"name": "marker", "in": "query",
+         "description": "The id of the last event of the previous page "
+                        "(events come newest first).",
+         "schema": {"type": "integer"}},
+        {"name": "since", "in": "query",
+         "description": "Only events at or after this ISO 8601 time "
+                        "(UTC unless it has an offset).",
+         "schema": TIMESTAMP},
+        {"name": "until", "in": "query",
+         "description": "Only events before this ISO 8601 time.",
+         "schema": TIMESTAMP},
+    ]
+    for name in events.FILTERS:
+        params.append({"name": name, "in": "query",
+                       "description": "Only events whose %s equals this."
+                                      % name,
+                       "schema": STRING})
+    return params
+
+
 IF_MATCH = {"name": "If-Match", "in": "header",
             "description": "The ETag (revision) the update expects, as "
                            "\"3\"; a stale one is a 409.",
@@ -293,6 +380,8 @@ IF_MATCH = {"name": "If-Match", "in": "header",
 PUBLIC = []
 ADMIN = [{"keystone": []}]
 CLIENT_SESSION_TOKEN = [{"session_token": []}]
+# No token, or the session token of the session_id in the body.
+OPTIONAL_SESSION_TOKEN = [{}, {"session_token": []}]
 
 
 def _op(summary, responses, errors, tag, security=ADMIN, params=(),
@@ -458,6 +547,113 @@ def _operations():
             "Force a logout (helpdesk); the pool's release action runs.",
             {"204": NO_CONTENT}, _READ + ("503",), "sessions",
             params=[_path_param("session_id")]),
+        client.heartbeat: _op(
+            "A thin client's heartbeat: last seen, address, user, input "
+            "events; status online.",
+            {"204": NO_CONTENT}, ("400", "401", "404", "413"), "client",
+            security=OPTIONAL_SESSION_TOKEN, body="Heartbeat"),
+        allocators.reorder: _op(
+            "Set the order of the whole chain: priorities 10, 20, 30... "
+            "in one transaction.",
+            {"200": _json("The allocators in their new order.",
+                          _object({"allocators": {
+                              "type": "array",
+                              "items": _ref("Allocator")}}))},
+            _WRITE + ("409",), "allocators", body="AllocatorReorder"),
+        bindings.update: _op(
+            "Move a binding to another desktop of its pool.",
+            {"200": _json("The binding.", wrapped("binding", "Binding"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "bindings", body="BindingUpdate",
+            params=[_path_param("binding_id"), IF_MATCH]),
+        events.list_events: _op(
+            "List audit events, newest first.",
+            {"200": _json("A page of events.", listed("events", "Event"))},
+            _ADMIN_ERRORS + ("400",), "events", params=_event_params()),
+        events.show: _op(
+            "Show an event.",
+            {"200": _json("The event.", wrapped("event", "Event"))},
+            _READ, "events", params=[_path_param("event_id")]),
+        seats.list_seats: _op(
+            "List seats.",
+            {"200": _json("A page of seats.",
+                          listed("seats", "Seat"))},
+            _LIST, "seats", params=_list_params(seats, "name")),
+        seats.create: _op(
+            "Create a seat.",
+            {"201": _json("The seat.", wrapped("seat", "Seat"),
+                          headers=("Location", "ETag"))},
+            _WRITE + ("409",), "seats", body="SeatCreate"),
+        seats.show: _op(
+            "Show a seat (by id or name).",
+            {"200": _json("The seat.", wrapped("seat", "Seat"),
+                          headers=("ETag",))},
+            _READ, "seats", params=[_path_param("seat_id")]),
+        seats.update: _op(
+            "Update a seat; If-Match or revision guards against lost "
+            "updates.",
+            {"200": _json("The seat.", wrapped("seat", "Seat"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "seats", body="SeatUpdate",
+            params=[_path_param("seat_id"), IF_MATCH]),
+        seats.delete: _op(
+            "Delete a seat.", {"204": NO_CONTENT},
+            _READ + ("409",), "seats", params=[_path_param("seat_id")]),
+        thin_clients.list_thin_clients: _op(
+            "List thin clients.",
+            {"200": _json("A page of thin clients.",
+                          listed("thin_clients", "ThinClient"))},
+            _LIST, "thin_clients",
+            params=_list_params(thin_clients, "client_id")),
+        thin_clients.create: _op(
+            "Create a thin client.",
+            {"201": _json("The thin client.",
+                          wrapped("thin_client", "ThinClient"),
+                          headers=("Location", "ETag"))},
+            _WRITE + ("404", "409"), "thin_clients", body="ThinClientCreate"),
+        thin_clients.show: _op(
+            "Show a thin client (by id or client_id).",
+            {"200": _json("The thin client.",
+                          wrapped("thin_client", "ThinClient"),
+                          headers=("ETag",))},
+            _READ, "thin_clients", params=[_path_param("thin_client_id")]),
+        thin_clients.update: _op(
+            "Update a thin client; If-Match or revision guards against lost "
+            "updates.",
+            {"200": _json("The thin client.",
+                          wrapped("thin_client", "ThinClient"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "thin_clients", body="ThinClientUpdate",
+            params=[_path_param("thin_client_id"), IF_MATCH]),
+        thin_clients.delete: _op(
+            "Delete a thin client.", {"204": NO_CONTENT},
+            _READ, "thin_clients",
+            params=[_path_param("thin_client_id")]),
+        schedules.list_schedules: _op(
+            "List schedules.",
+            {"200": _json("A page of schedules.",
+                          listed("schedules", "Schedule"))},
+            _LIST, "schedules", params=_list_params(schedules, "name")),
+        schedules.create: _op(
+            "Create a schedule.",
+            {"201": _json("The schedule.", wrapped("schedule", "Schedule"),
+                          headers=("Location", "ETag"))},
+            _WRITE + ("404", "409"), "schedules", body="ScheduleCreate"),
+        schedules.show: _op(
+            "Show a schedule.",
+            {"200": _json("The schedule.", wrapped("schedule", "Schedule"),
+                          headers=("ETag",))},
+            _READ, "schedules", params=[_path_param("schedule_id")]),
+        schedules.update: _op(
+            "Update a schedule; If-Match or revision guards against lost "
+            "updates.",
+            {"200": _json("The schedule.", wrapped("schedule", "Schedule"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "schedules", body="ScheduleUpdate",
+            params=[_path_param("schedule_id"), IF_MATCH]),
+        schedules.delete: _op(
+            "Delete a schedule.", {"204": NO_CONTENT},
+            _READ, "schedules", params=[_path_param("schedule_id")]),
     }
 
 
@@ -473,10 +669,11 @@ _COMMON_HEADERS = {
 
 DESCRIPTION = """\
 The VDI broker's API: the admin API (pools, allocators, bindings,
-desktops, sessions) authenticated by a Keystone token in X-Auth-Token, and
-the thin-client API under /v1/client/, where a client logs in with the
-user's directory credentials and then sends the session token it got in
-X-Session-Token.
+desktops, sessions, seats, thin clients, schedules, events) authenticated
+by a Keystone token in X-Auth-Token, and the thin-client API under
+/v1/client/, where a client logs in with the user's directory credentials
+and then sends the session token it got in X-Session-Token (heartbeats
+send it only with a session_id).
 
 Every error is a JSON document {"error": {"code", "title", "message",
 "request_id", "details"?}} (schema Error); a path that does not serve the

@@ -133,3 +133,28 @@ def links(req, collection, items, limit):
     return [{"rel": "next",
              "href": "%s/v1/%s?%s" % (
                  req.application_url, collection, query)}]
+
+
+def etag(item):
+    return '"%d"' % item["revision"]
+
+
+def expected_revision(req, body):
+    """The revision an update expects: If-Match, else the body's."""
+    if_match = req.headers.get("If-Match")
+    if if_match:
+        try:
+            return int(if_match.strip().strip('"'))
+        except ValueError:
+            raise exception.Invalid(reason="If-Match must be a revision "
+                                           "ETag such as \"3\"")
+    return body.get("revision")
+
+
+def created(req, collection, key, item, view):
+    """The 201 answer of a create: the item, Location and ETag."""
+    return json_response(
+        {key: view}, status=201,
+        headers={"Location": "%s/v1/%s/%s" % (req.application_url,
+                                              collection, item["id"]),
+                 "ETag": etag(item)})

@@ -10,6 +10,13 @@ client_session_opts = [
                     "overtime, 12 hours by default)."),
     cfg.IntOpt("max_username_length", default=256, min=1,
                help="Longest username accepted at login."),
+    cfg.BoolOpt("register_unknown_clients", default=False,
+                help="Create the record of a thin client whose client_id "
+                     "is not registered when it sends its first heartbeat "
+                     "(POST /v1/client/heartbeat). By default such a "
+                     "heartbeat gets a 404 and thin clients are "
+                     "registered by an administrator "
+                     "(POST /v1/thin-clients)."),
 ]
 
 

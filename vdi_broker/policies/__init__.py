@@ -4,8 +4,12 @@ from vdi_broker.policies import allocators
 from vdi_broker.policies import base
 from vdi_broker.policies import bindings
 from vdi_broker.policies import desktops
+from vdi_broker.policies import events
 from vdi_broker.policies import pools
+from vdi_broker.policies import schedules
+from vdi_broker.policies import seats
 from vdi_broker.policies import sessions
+from vdi_broker.policies import thin_clients
 
 
 def list_rules():
@@ -16,4 +20,8 @@ def list_rules():
         bindings.list_rules(),
         desktops.list_rules(),
         sessions.list_rules(),
+        seats.list_rules(),
+        thin_clients.list_rules(),
+        schedules.list_rules(),
+        events.list_rules(),
     ))

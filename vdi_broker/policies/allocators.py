@@ -34,6 +34,11 @@ rules = [
         description="Dry-run the allocator chain for a user.",
         scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/allocators/explain"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "reorder", check_str=base.RULE_ADMIN,
+        description="Set the order of the whole allocator chain at once.",
+        scope_types=["project"],
+        operations=[{"method": "POST", "path": "/v1/allocators/reorder"}]),
 ]
 
 

@@ -19,6 +19,12 @@ rules = [
         scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/bindings"}]),
     policy.DocumentedRuleDefault(
+        name=PREFIX % "update", check_str=base.RULE_MEMBER,
+        description="Move a binding to another desktop of its pool.",
+        scope_types=["project"],
+        operations=[{"method": "PATCH",
+                     "path": "/v1/bindings/{binding_id}"}]),
+    policy.DocumentedRuleDefault(
         name=PREFIX % "delete", check_str=base.RULE_MEMBER,
         description="Remove a binding; the desktop is released.",
         scope_types=["project"],

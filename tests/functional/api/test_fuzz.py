@@ -49,6 +49,12 @@ BODIES = {
         "username": "nina", "password": broker_fixture.PASSWORD,
         "client_id": "tc-fuzz-login"},
     ("POST", "/v1/allocators/explain"): {"username": "amy"},
+    ("POST", "/v1/client/heartbeat"): {"client_id": "tc-fuzz-known",
+                                       "input_events": 3},
+    # The whole chain, in reverse order.
+    ("POST", "/v1/allocators/reorder"): {"allocators": [
+        a["name"] for a in reversed(broker_fixture.ALLOCATORS +
+                                    [broker_fixture.DEFAULT_ALLOCATOR])]},
 }
 
 
@@ -87,7 +93,20 @@ class TestFuzz(base.TestCase):
         self.broker.login("bob", client_id="tc-fuzz-admin")
         # Ready desktops again for the logins of the fuzzing.
         self.broker.fill_pools()
+        seats = app.get("/v1/seats").json["seats"]
+        client = app.post_json("/v1/thin-clients", {
+            "client_id": "tc-fuzz-known", "seat": seats[0]["name"]}
+        ).json["thin_client"]
+        schedule = app.post_json("/v1/schedules", {
+            "name": "weekdays", "pool_id": pools[0]["name"],
+            "days": ["mon", "tue"], "start_time": "08:00",
+            "end_time": "18:00", "min_ready": 1}).json["schedule"]
+        event = app.get("/v1/events?limit=1").json["events"][0]
         return {
+            "seat_id": [seats[1]["name"], seats[2]["id"]],
+            "thin_client_id": [client["id"], client["client_id"]],
+            "schedule_id": [schedule["id"]],
+            "event_id": [str(event["id"])],
             "pool_id": [pools[0]["name"], pools[1]["id"]],
             "allocator_id": [a["id"] for a in
                              app.get("/v1/allocators").json["allocators"]

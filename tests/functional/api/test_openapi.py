@@ -79,6 +79,11 @@ class TestDocument(base.TestCase):
                     self.assertEqual([{"session_token": []}],
                                      op["security"], where)
                     self.assertIn("401", responses, where)
+                elif path == "/v1/client/heartbeat":
+                    # The token only with a session_id in the body.
+                    self.assertEqual([{}, {"session_token": []}],
+                                     op["security"], where)
+                    self.assertIn("401", responses, where)
                 elif handler.is_public(path):
                     self.assertEqual([], op["security"], where)
                 else:

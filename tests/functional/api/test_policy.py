@@ -21,6 +21,14 @@ class PolicyTestCase(base.TestCase):
         self.login = self.broker.login("amy")
         self.pool = self.pools["sh-agents"]
         self.allocator = self.allocators["shanghai-agents"]
+        self.thin_client = self.app.post_json("/v1/thin-clients", {
+            "client_id": "tc-policy", "seat": "SH-2F-001"}
+        ).json["thin_client"]
+        self.schedule = self.app.post_json("/v1/schedules", {
+            "name": "day", "pool_id": "sh-agents", "days": ["mon"],
+            "start_time": "08:00", "end_time": "18:00", "min_ready": 1}
+        ).json["schedule"]
+        self.event = self.app.get("/v1/events?limit=1").json["events"][0]
 
     def call(self, roles, method, path, body=None, status=None):
         headers = {"X-Roles": ",".join(roles), "X-User-Id": "u-1",
@@ -56,6 +64,14 @@ class PolicyTestCase(base.TestCase):
             ("GET", "/v1/sessions", None),
             ("GET", "/v1/sessions/%s" % self.login.json["session"]["id"],
              None),
+            ("GET", "/v1/seats", None),
+            ("GET", "/v1/seats/SH-2F-001", None),
+            ("GET", "/v1/thin-clients", None),
+            ("GET", "/v1/thin-clients/%s" % self.thin_client["id"], None),
+            ("GET", "/v1/schedules", None),
+            ("GET", "/v1/schedules/%s" % self.schedule["id"], None),
+            ("GET", "/v1/events", None),
+            ("GET", "/v1/events/%d" % self.event["id"], None),
         ]
 
     def admin_writes(self):
@@ -69,6 +85,22 @@ class PolicyTestCase(base.TestCase):
             ("PATCH", "/v1/allocators/%s" % self.allocator["id"],
              {"priority": 1}),
             ("DELETE", "/v1/allocators/%s" % self.allocator["id"], None),
+            ("POST", "/v1/allocators/reorder", {"allocators": [
+                a["name"] for a in reversed(list(
+                    self.allocators.values()))]}),
+            ("POST", "/v1/seats", {"name": "new-seat"}),
+            ("PATCH", "/v1/seats/SH-2F-001", {"department": "x"}),
+            ("DELETE", "/v1/seats/SH-2F-001", None),
+            ("POST", "/v1/thin-clients", {"client_id": "tc-new"}),
+            ("PATCH", "/v1/thin-clients/tc-policy", {"model": "x"}),
+            ("DELETE", "/v1/thin-clients/tc-policy", None),
+            ("POST", "/v1/schedules", {
+                "name": "night", "pool_id": "sh-agents", "days": ["mon"],
+                "start_time": "20:00", "end_time": "06:00",
+                "min_ready": 1}),
+            ("PATCH", "/v1/schedules/%s" % self.schedule["id"],
+             {"min_ready": 2}),
+            ("DELETE", "/v1/schedules/%s" % self.schedule["id"], None),
         ]
 
     def member_writes(self):
@@ -77,23 +109,31 @@ class PolicyTestCase(base.TestCase):
                                       "desktop_id":
                                       self.ready_desktop()["id"]}),
             ("DELETE", "/v1/bindings/any", None),
+            ("PATCH", "/v1/bindings/any", {"desktop_id": "any"}),
             ("DELETE", "/v1/sessions/%s" % self.login.json["session"]["id"],
              None),
         ]
 
+    def revisions(self):
+        return {(path, item["name" if "name" in item else "client_id"]):
+                item["revision"]
+                for path in ("pools", "allocators", "seats", "thin-clients",
+                             "schedules")
+                for item in self.app.get("/v1/" + path).json[
+                    path.replace("-", "_")]}
+
     def assertForbidden(self, roles, requests):
         before = self.broker.counts(("pools", "allocators", "bindings",
-                                     "sessions", "desktops", "events"))
-        revisions = [(p["revision"]) for p in
-                     self.app.get("/v1/pools").json["pools"]]
+                                     "sessions", "desktops", "events",
+                                     "seats", "thin_clients", "schedules"))
+        revisions = self.revisions()
         for method, path, body in requests:
             resp = self.call(roles, method, path, body, status=403)
             error = broker_fixture.assert_error(self, resp, 403,
                                                 "Forbidden")
             self.assertIn("vdi_broker:", error["message"])
         self.assertEqual(before, self.broker.counts(before.keys()))
-        self.assertEqual(revisions, [(p["revision"]) for p in
-                                     self.app.get("/v1/pools").json["pools"]])
+        self.assertEqual(revisions, self.revisions())
         self.assertEqual("active", db.session_get(
             self.broker.ctxt, self.login.json["session"]["id"])["state"])
 
@@ -114,6 +154,9 @@ class TestPersonas(PolicyTestCase):
         resp = self.call(["member"], "POST", "/v1/bindings",
                          {"kind": "user", "key": "sam",
                           "desktop_id": desktop["id"]}, status=201)
+        self.call(["member"], "PATCH",
+                  "/v1/bindings/%s" % resp.json["binding"]["id"],
+                  {"desktop_id": self.ready_desktop()["id"]}, status=200)
         self.call(["member"], "DELETE",
                   "/v1/bindings/%s" % resp.json["binding"]["id"],
                   status=204)
@@ -148,6 +191,29 @@ class TestPersonas(PolicyTestCase):
                   {"priority": 1}, status=200)
         self.call(["admin"], "DELETE", "/v1/allocators/new", status=204)
         self.call(["admin"], "DELETE", "/v1/pools/new-pool", status=204)
+        self.call(["admin"], "POST", "/v1/allocators/reorder", {
+            "allocators": [a["name"] for a in reversed(list(
+                self.allocators.values()))]}, status=200)
+        for collection, ident, body, change in (
+                ("seats", "s-new", {"name": "s-new"}, {"site": "x"}),
+                ("thin-clients", "tc-new", {"client_id": "tc-new",
+                                            "seat": "s-new"},
+                 {"seat": None}),
+                ("schedules", None, {
+                    "name": "night", "pool_id": "sh-agents",
+                    "days": ["sun"], "start_time": "20:00",
+                    "end_time": "06:00", "min_ready": 1},
+                 {"min_ready": 2})):
+            resp = self.call(["admin"], "POST", "/v1/" + collection, body,
+                             status=201)
+            ident = ident or list(resp.json.values())[0]["id"]
+            self.call(["admin"], "PATCH", "/v1/%s/%s" % (collection, ident),
+                      change, status=200)
+        for collection, ident in (("thin-clients", "tc-new"),
+                                  ("seats", "s-new"),
+                                  ("schedules", self.schedule["id"])):
+            self.call(["admin"], "DELETE", "/v1/%s/%s" % (collection, ident),
+                      status=204)
 
     def test_no_roles_forbidden_everywhere_but_public_paths(self):
         for roles in ([], ["guest"], ["readers"]):
@@ -157,6 +223,8 @@ class TestPersonas(PolicyTestCase):
         for roles in ([], ["guest"]):
             self.call(roles, "GET", "/", status=200)
             self.call(roles, "GET", "/v1", status=200)
+            self.call(roles, "POST", "/v1/client/heartbeat",
+                      {"client_id": "tc-policy"}, status=204)
             resp = self.call(roles, "POST", "/v1/client/sessions", {
                 "username": "bob", "password": broker_fixture.PASSWORD,
                 "client_id": "tc-9"}, status=201)

@@ -109,3 +109,17 @@ def explain(req):
         "client_id": body.get("client_id", "(explain)"),
         "seat": body.get("seat")})
     return util.json_response({"explain": result})
+
+
+def reorder(req):
+    """Set the chain's order in one transaction: priorities 10, 20, ..."""
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:allocators:reorder")
+    body = util.read_json(req, schema.reorder)
+    # The list is checked against the allocators as they are now (400);
+    # if the set changes before the transaction locks it, that is a 409.
+    current = db.allocator_list(ctxt)
+    ids = db.reorder_ids(current, body["allocators"])
+    items = db.allocator_reorder(ctxt, ids,
+                                 expected_ids=[a["id"] for a in current])
+    return util.json_response({"allocators": [_view(a) for a in items]})

@@ -11,8 +11,9 @@ FILTERS = ("kind", "key", "desktop_id", "pool_id")
 
 def _view(binding):
     view = {k: binding[k] for k in ("id", "kind", "key", "desktop_id",
-                                    "pool_id", "allocator_id")}
+                                    "pool_id", "allocator_id", "revision")}
     view["created_at"] = util.iso(binding["created_at"])
+    view["updated_at"] = util.iso(binding["updated_at"])
     return view
 
 
@@ -29,8 +30,21 @@ def list_bindings(req):
 def show(req):
     ctxt = util.context(req)
     policy.authorize(ctxt, "vdi_broker:bindings:show")
-    return util.json_response(
-        {"binding": _view(db.binding_get(ctxt, req.urlvars["binding_id"]))})
+    binding = db.binding_get(ctxt, req.urlvars["binding_id"])
+    return util.json_response({"binding": _view(binding)},
+                              headers={"ETag": util.etag(binding)})
+
+
+def update(req):
+    """Move the binding to another desktop of its pool."""
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:bindings:update")
+    body = util.read_json(req, schema.update)
+    binding = db.binding_move(
+        ctxt, req.urlvars["binding_id"], body["desktop_id"],
+        expected_revision=util.expected_revision(req, body))
+    return util.json_response({"binding": _view(binding)},
+                              headers={"ETag": util.etag(binding)})
 
 
 def create(req):
@@ -39,10 +53,8 @@ def create(req):
     body = util.read_json(req, schema.create)
     binding = db.binding_create(ctxt, body["kind"], body["key"],
                                 body["desktop_id"])
-    return util.json_response(
-        {"binding": _view(binding)}, status=201,
-        headers={"Location": "%s/v1/bindings/%s" % (req.application_url,
-                                                    binding["id"])})
+    return util.created(req, "bindings", "binding", binding,
+                        _view(binding))
 
 
 def delete(req):

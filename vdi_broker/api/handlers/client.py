@@ -109,3 +109,31 @@ def logout(req):
     util.app(req).conductor.close_session(util.context(req), session["id"],
                                           "logout")
     return util.empty_response()
+
+
+def heartbeat(req):
+    """A thin client says it is alive (and who uses it, how busily).
+
+    The user is taken only from a session the client proves with its
+    session token, never from the body: an anonymous heartbeat cannot
+    claim that someone is working.
+    """
+    app = util.app(req)
+    body = util.read_json(req, schema.heartbeat)
+    client_id = body["client_id"]
+    user = None
+    if body.get("session_id"):
+        session = _authorized_session(req, body["session_id"])
+        if session["client_id"] != client_id:
+            raise exception.Invalid(reason="session %s belongs to another "
+                                           "client" % session["id"])
+        user = session["username"]
+    else:
+        _client_context(req)
+    values = {"last_address": (req.remote_addr or "")[:64] or None,
+              "last_user": user,
+              "input_events": body.get("input_events")}
+    db.thin_client_heartbeat(
+        util.context(req), client_id, values,
+        register=app.conf.client_session.register_unknown_clients)
+    return util.empty_response()

@@ -38,3 +38,14 @@ explain = {
     "required": ["username"],
     "additionalProperties": False,
 }
+
+reorder = {
+    "type": "object",
+    "properties": {
+        # Every allocator (id or name) exactly once, first = priority 10.
+        "allocators": {"type": "array", "items": common.name,
+                       "minItems": 1, "maxItems": 10000},
+    },
+    "required": ["allocators"],
+    "additionalProperties": False,
+}

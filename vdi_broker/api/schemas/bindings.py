@@ -11,3 +11,13 @@ create = {
     "required": ["kind", "key", "desktop_id"],
     "additionalProperties": False,
 }
+
+update = {
+    "type": "object",
+    "properties": {
+        "desktop_id": common.name,
+        "revision": common.revision,
+    },
+    "required": ["desktop_id"],
+    "additionalProperties": False,
+}

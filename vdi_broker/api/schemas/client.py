@@ -14,3 +14,18 @@ login = {
     "required": ["username", "password", "client_id"],
     "additionalProperties": False,
 }
+
+heartbeat = {
+    "type": "object",
+    "properties": {
+        "client_id": common.name,
+        # The session the client is showing, if any: with its
+        # X-Session-Token, it names the user at the client.
+        "session_id": common.name,
+        # Keyboard and mouse events counted since the last heartbeat.
+        "input_events": {"type": "integer", "minimum": 0,
+                         "maximum": 2147483647},
+    },
+    "required": ["client_id"],
+    "additionalProperties": False,
+}

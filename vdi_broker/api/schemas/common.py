@@ -9,3 +9,5 @@ description = {"type": ["string", "null"], "maxLength": 1024}
 optional_name = {"type": ["string", "null"], "minLength": 1,
                  "maxLength": 255, "pattern": NAME_PATTERN}
 uuid_or_name = name
+tags = {"type": "array", "items": name, "maxItems": 32, "uniqueItems": True}
+revision = {"type": "integer", "minimum": 1}

@@ -468,6 +468,87 @@ def allocator_delete(ctx, ident):
             target_type="allocator", target_id=row.id, message=row.name)
 
 
+def reorder_ids(allocators, idents):
+    """Resolve an ordered list of allocator ids or names.
+
+    ``allocators`` is every allocator (dicts or rows with id and name);
+    the list must name each exactly once. Raises Invalid otherwise.
+    """
+    by_key = {}
+    for a in allocators:
+        by_key[_field(a, "id")] = _field(a, "id")
+        by_key.setdefault(_field(a, "name"), _field(a, "id"))
+    unknown = [i for i in idents if i not in by_key]
+    if unknown:
+        raise exception.Invalid(reason="unknown allocators: %s" %
+                                ", ".join(unknown[:10]))
+    ids, seen, twice = [], set(), []
+    for ident in idents:
+        allocator_id = by_key[ident]
+        if allocator_id in seen:
+            twice.append(ident)
+        seen.add(allocator_id)
+        ids.append(allocator_id)
+    if twice:
+        raise exception.Invalid(reason="allocators listed more than once: "
+                                       "%s" % ", ".join(twice[:10]))
+    missing = sorted(_field(a, "name") for a in allocators
+                     if _field(a, "id") not in seen)
+    if missing:
+        raise exception.Invalid(reason="the list must name every "
+                                       "allocator; missing: %s" %
+                                       ", ".join(missing[:10]))
+    return ids
+
+
+def _field(item, name):
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+@_retry_on_conflict
+@main_context_manager.writer
+def allocator_reorder(ctx, idents, expected_ids=None, step=10):
+    """Give the allocators priorities step, 2*step, ... in this order.
+
+    One transaction with every allocator row locked: all priorities
+    change or none, and a concurrent update of an allocator either waits
+    for the reorder or makes it wait. ``expected_ids`` is the set of
+    allocators the caller checked the list against: when the set is not
+    the same any more (one was created or deleted meanwhile), Conflict.
+    Only allocators whose priority changes get a new revision.
+    """
+    session = ctx.session
+    rows = session.execute(
+        sa.select(models.Allocator).order_by(models.Allocator.id)
+        .with_for_update()).scalars().all()
+    if expected_ids is not None and \
+            {r.id for r in rows} != set(expected_ids):
+        raise exception.Conflict(reason="the allocators changed while "
+                                        "they were being reordered; list "
+                                        "them again")
+    ids = reorder_ids(rows, idents)
+    by_id = {r.id: r for r in rows}
+    changed = []
+    now = utcnow()
+    for position, allocator_id in enumerate(ids, start=1):
+        row = by_id[allocator_id]
+        if row.priority == position * step:
+            continue
+        session.execute(
+            sa.update(models.Allocator)
+            .where(models.Allocator.id == row.id)
+            .values(priority=position * step, updated_at=now,
+                    revision=models.Allocator.revision + 1))
+        changed.append(row.name)
+    _record(session, ctx, "admin", "allocator.reorder",
+            target_type="allocator",
+            detail={"order": [by_id[i].name for i in ids],
+                    "changed": changed})
+    session.flush()
+    session.expire_all()
+    return [_dict(session.get(models.Allocator, i)) for i in ids]
+
+
 # -- bindings ----------------------------------------------------------------
 
 @main_context_manager.reader
@@ -570,6 +651,86 @@ def binding_delete(ctx, binding_id, release_desktop=True):
             target_type="binding", target_id=binding_id,
             desktop_id=desktop_id, message="%s %s" % (row.kind, row.key))
     return _dict(desktop)
+
+
+@main_context_manager.writer
+def binding_move(ctx, binding_id, desktop_id, expected_revision=None):
+    """Move a binding to another desktop of its pool (admin action).
+
+    The target must be ready (or, for a user binding, already assigned
+    to that user) and bound to nobody. The desktop left behind goes
+    through its pool's release action unless a session still uses it
+    (then the logout releases it).
+    """
+    session = ctx.session
+    row = session.execute(
+        sa.select(models.Binding).where(models.Binding.id == binding_id)
+        .with_for_update()).scalar_one_or_none()
+    if row is None:
+        raise exception.BindingNotFound(binding=binding_id)
+    if expected_revision is not None and row.revision != expected_revision:
+        raise exception.Conflict(
+            reason="binding %s was changed by someone else (revision %s, "
+                   "expected %s)" % (row.id, row.revision,
+                                     expected_revision))
+    if desktop_id == row.desktop_id:
+        return _dict(row)
+    target = session.get(models.Desktop, desktop_id)
+    if target is None:
+        raise exception.DesktopNotFound(desktop=desktop_id)
+    if target.pool_id != row.pool_id:
+        raise exception.Invalid(
+            reason="desktop %s is not in the binding's pool %s" % (
+                desktop_id, row.pool_id))
+    other = session.execute(
+        sa.select(models.Binding)
+        .where(models.Binding.desktop_id == desktop_id)).scalars().first()
+    if other is not None:
+        raise exception.Conflict(
+            reason="desktop %s is already bound to %s %s" % (
+                desktop_id, other.kind, other.key))
+    owner = row.key if row.kind == "user" else None
+    claimable = models.Desktop.state == models.READY
+    if owner is not None:
+        claimable = sa.or_(claimable, sa.and_(
+            models.Desktop.state == models.ASSIGNED,
+            models.Desktop.assigned_user == owner))
+    claimed = session.execute(
+        sa.update(models.Desktop)
+        .where(models.Desktop.id == desktop_id, claimable)
+        .values(state=models.ASSIGNED, assigned_user=owner,
+                assigned_at=utcnow(), updated_at=utcnow(),
+                generation=models.Desktop.generation + 1)).rowcount
+    if claimed != 1:
+        raise exception.DesktopNotAvailable(desktop=desktop_id,
+                                            state=target.state,
+                                            expected="ready")
+    old_id = row.desktop_id
+    try:
+        session.execute(
+            sa.update(models.Binding).where(models.Binding.id == row.id)
+            .values(desktop_id=desktop_id, updated_at=utcnow(),
+                    revision=models.Binding.revision + 1))
+    except db_exc.DBDuplicateEntry:
+        raise exception.Conflict(reason="desktop %s was bound meanwhile" %
+                                 desktop_id)
+    release = None
+    active = session.execute(
+        sa.select(sa.func.count()).select_from(models.ClientSession)
+        .where(models.ClientSession.desktop_id == old_id,
+               models.ClientSession.state == "active")).scalar()
+    old = session.get(models.Desktop, old_id, with_for_update=True)
+    if not active and old is not None and old.state == models.ASSIGNED:
+        release = _start_release(session, old,
+                                 session.get(models.Pool, old.pool_id))
+    _record(session, ctx, "admin", "binding.update", target_type="binding",
+            target_id=row.id, desktop_id=desktop_id, pool_id=row.pool_id,
+            username=owner, message="%s %s" % (row.kind, row.key),
+            detail={"from_desktop": old_id, "to_desktop": desktop_id,
+                    "release": release})
+    session.flush()
+    session.expire_all()
+    return _dict(session.get(models.Binding, row.id))
 
 
 # -- allocation --------------------------------------------------------------
@@ -758,7 +919,8 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                 session.execute(
                     sa.update(models.Binding)
                     .where(models.Binding.id == binding.id)
-                    .values(desktop_id=desktop.id, updated_at=utcnow()))
+                    .values(desktop_id=desktop.id, updated_at=utcnow(),
+                            revision=models.Binding.revision + 1))
                 _record(session, ctx, "allocation", "binding.move",
                         username=username, target_type="binding",
                         target_id=binding.id, desktop_id=desktop.id,
@@ -878,7 +1040,8 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
         return False
     session.execute(
         sa.update(models.Binding).where(models.Binding.id == binding.id)
-        .values(desktop_id=new.id, updated_at=utcnow()))
+        .values(desktop_id=new.id, updated_at=utcnow(),
+                revision=models.Binding.revision + 1))
     _record(session, ctx, "allocation", "binding.move",
             username=owner, target_type="binding", target_id=binding.id,
             desktop_id=new.id, pool_id=binding.pool_id,
@@ -1026,6 +1189,11 @@ def seat_find(ctx, name):
     ).scalar_one_or_none())
 
 
+def _seat_row(session, ident):
+    return _get_by_id_or_name(session, models.Seat, ident,
+                              exception.SeatNotFound, seat=ident)
+
+
 @_translate_duplicates("seat")
 @main_context_manager.writer
 def seat_create(ctx, values):
@@ -1034,7 +1202,202 @@ def seat_create(ctx, values):
     row = models.Seat(**values)
     ctx.session.add(row)
     ctx.session.flush()
+    # As stored: MariaDB keeps no fractions of seconds.
+    ctx.session.refresh(row)
+    _record(ctx.session, ctx, "admin", "seat.create", target_type="seat",
+            target_id=row.id, message=row.name)
     return _dict(row)
+
+
+@main_context_manager.reader
+def seat_get(ctx, ident):
+    return _dict(_seat_row(ctx.session, ident))
+
+
+@main_context_manager.reader
+def seat_list(ctx, filters=None, limit=None, marker=None, sort_key="name",
+              sort_dir="asc"):
+    return _paginate(ctx.session, models.Seat, filters, limit, marker,
+                     sort_key, sort_dir,
+                     functools.partial(exception.SeatNotFound, seat=marker))
+
+
+@main_context_manager.writer
+def seat_update(ctx, ident, values, expected_revision=None):
+    row = _seat_row(ctx.session, ident)
+    old_name = row.name
+    try:
+        _update_revisioned(ctx.session, models.Seat, row, values,
+                           expected_revision, "Seat")
+        if values.get("name", old_name) != old_name:
+            # Seat bindings are keyed by the seat's name (the name a thin
+            # client sends at login): they follow the rename.
+            ctx.session.execute(
+                sa.update(models.Binding)
+                .where(models.Binding.kind == "seat",
+                       models.Binding.key == old_name)
+                .values(key=values["name"], updated_at=utcnow(),
+                        revision=models.Binding.revision + 1))
+    except db_exc.DBDuplicateEntry:
+        raise exception.DuplicateName(resource="seat",
+                                      name=values.get("name"))
+    _record(ctx.session, ctx, "admin", "seat.update", target_type="seat",
+            target_id=row.id, detail={"changed": sorted(values)})
+    return _dict(row)
+
+
+@main_context_manager.writer
+def seat_delete(ctx, ident):
+    row = _seat_row(ctx.session, ident)
+    clients = ctx.session.execute(
+        sa.select(models.ThinClient.client_id)
+        .where(models.ThinClient.seat_id == row.id).limit(5)
+    ).scalars().all()
+    if clients:
+        raise exception.InUse(resource="Seat", id=row.id,
+                              reason="thin clients %s are at it" %
+                              ", ".join(clients))
+    binding = ctx.session.execute(
+        sa.select(models.Binding.id)
+        .where(models.Binding.kind == "seat", models.Binding.key == row.name)
+    ).scalar_one_or_none()
+    if binding is not None:
+        raise exception.InUse(resource="Seat", id=row.id,
+                              reason="binding %s binds a desktop to it" %
+                              binding)
+    ctx.session.delete(row)
+    _record(ctx.session, ctx, "admin", "seat.delete", target_type="seat",
+            target_id=row.id, message=row.name)
+
+
+def _thin_client_row(session, ident):
+    for column in (models.ThinClient.id, models.ThinClient.client_id):
+        row = session.execute(
+            sa.select(models.ThinClient).where(column == ident)
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+    raise exception.ThinClientNotFound(client=ident)
+
+
+def _thin_client_dicts(session, rows):
+    """Thin clients as dicts, with the name of their seat as ``seat``."""
+    seat_ids = {r["seat_id"] for r in rows if r["seat_id"]}
+    names = {}
+    if seat_ids:
+        names = dict(session.execute(
+            sa.select(models.Seat.id, models.Seat.name)
+            .where(models.Seat.id.in_(list(seat_ids)))).all())
+    for row in rows:
+        row["seat"] = names.get(row["seat_id"])
+    return rows
+
+
+def _resolve_seat(session, values):
+    """``seat`` (a name, an id or None) to ``seat_id``; a typo is a 404."""
+    values = dict(values)
+    if "seat" in values:
+        seat = values.pop("seat")
+        values["seat_id"] = (None if seat is None else
+                             _seat_row(session, seat).id)
+    return values
+
+
+@_translate_duplicates("thin client", name_key="client_id")
+@main_context_manager.writer
+def thin_client_create(ctx, values):
+    values = _resolve_seat(ctx.session, values)
+    values.setdefault("id", uuidutils.generate_uuid())
+    row = models.ThinClient(**values)
+    ctx.session.add(row)
+    ctx.session.flush()
+    ctx.session.refresh(row)
+    _record(ctx.session, ctx, "admin", "thin_client.create",
+            target_type="thin_client", target_id=row.id,
+            message=row.client_id)
+    return _thin_client_dicts(ctx.session, [_dict(row)])[0]
+
+
+@main_context_manager.reader
+def thin_client_get(ctx, ident):
+    return _thin_client_dicts(
+        ctx.session, [_dict(_thin_client_row(ctx.session, ident))])[0]
+
+
+@main_context_manager.reader
+def thin_client_list(ctx, filters=None, limit=None, marker=None,
+                     sort_key="client_id", sort_dir="asc"):
+    filters = dict(filters or {})
+    if filters.get("seat") is not None:
+        seat = filters.pop("seat")
+        seat_id = ctx.session.execute(
+            sa.select(models.Seat.id).where(
+                sa.or_(models.Seat.id == seat, models.Seat.name == seat))
+        ).scalars().first()
+        if seat_id is None:
+            return []
+        filters["seat_id"] = seat_id
+    rows = _paginate(ctx.session, models.ThinClient, filters, limit, marker,
+                     sort_key, sort_dir,
+                     functools.partial(exception.ThinClientNotFound,
+                                       client=marker))
+    return _thin_client_dicts(ctx.session, rows)
+
+
+@main_context_manager.writer
+def thin_client_update(ctx, ident, values, expected_revision=None):
+    row = _thin_client_row(ctx.session, ident)
+    values = _resolve_seat(ctx.session, values)
+    try:
+        _update_revisioned(ctx.session, models.ThinClient, row, values,
+                           expected_revision, "Thin client")
+    except db_exc.DBDuplicateEntry:
+        raise exception.DuplicateName(resource="thin client",
+                                      name=values.get("client_id"))
+    _record(ctx.session, ctx, "admin", "thin_client.update",
+            target_type="thin_client", target_id=row.id,
+            detail={"changed": sorted(values)})
+    return _thin_client_dicts(ctx.session, [_dict(row)])[0]
+
+
+@main_context_manager.writer
+def thin_client_delete(ctx, ident):
+    row = _thin_client_row(ctx.session, ident)
+    ctx.session.delete(row)
+    _record(ctx.session, ctx, "admin", "thin_client.delete",
+            target_type="thin_client", target_id=row.id,
+            message=row.client_id)
+
+
+@_retry_on_conflict
+@main_context_manager.writer
+def thin_client_heartbeat(ctx, client_id, values, register=False):
+    """Record a thin client's heartbeat: one UPDATE, no event.
+
+    Heartbeats change neither the revision nor updated_at: they are not
+    edits, and an operator's If-Match must not go stale every minute.
+    With ``register``, an unknown client is created (and that is an
+    event). Returns True when the client was created.
+    """
+    values = dict(values, status="online", last_seen_at=utcnow())
+    result = ctx.session.execute(
+        sa.update(models.ThinClient)
+        .where(models.ThinClient.client_id == client_id)
+        .values(updated_at=models.ThinClient.updated_at, **values))
+    if result.rowcount == 1:
+        return False
+    if not register:
+        raise exception.ThinClientNotFound(client=client_id)
+    row = models.ThinClient(id=uuidutils.generate_uuid(),
+                            client_id=client_id, **values)
+    ctx.session.add(row)
+    # Two first heartbeats at once: the loser's duplicate key runs the
+    # transaction again, which then updates the winner's row.
+    ctx.session.flush()
+    _record(ctx.session, ctx, "client", "thin_client.register",
+            actor=client_id, target_type="thin_client", target_id=row.id,
+            message=client_id)
+    return True
 
 
 @main_context_manager.reader
@@ -1122,12 +1485,36 @@ def event_record(ctx, kind, action, result="success", **fields):
     return _dict(event)
 
 
+# Event ids are BIGINT: larger numbers are no event, not a database error.
+_MAX_EVENT_ID = 2 ** 63 - 1
+
+
 @main_context_manager.reader
-def event_list(ctx, filters=None, limit=None, marker=None):
+def event_list(ctx, filters=None, limit=None, marker=None, since=None,
+               until=None):
+    """Events newest first; ``since`` inclusive, ``until`` exclusive."""
     stmt = _apply_filters(sa.select(models.Event), models.Event, filters)
+    if since is not None:
+        stmt = stmt.where(models.Event.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(models.Event.created_at < until)
     stmt = stmt.order_by(models.Event.id.desc())
     if marker is not None:
-        stmt = stmt.where(models.Event.id < int(marker))
+        stmt = stmt.where(models.Event.id < min(int(marker), _MAX_EVENT_ID))
     if limit:
         stmt = stmt.limit(limit)
     return [_dict(r) for r in ctx.session.execute(stmt).scalars()]
+
+
+@main_context_manager.reader
+def event_get(ctx, event_id):
+    try:
+        number = int(event_id)
+    except (TypeError, ValueError):
+        raise exception.EventNotFound(event=event_id)
+    row = None
+    if 0 < number <= _MAX_EVENT_ID:
+        row = ctx.session.get(models.Event, number)
+    if row is None:
+        raise exception.EventNotFound(event=event_id)
+    return _dict(row)

@@ -1,0 +1,70 @@
+"""Admin API: seats, the desks thin clients stand at (R14)."""
+
+from vdi_broker.api.schemas import seats as schema
+from vdi_broker.api import util
+from vdi_broker.db import api as db
+from vdi_broker import policy
+
+SORT_KEYS = ("name", "created_at", "site")
+FILTERS = ("name", "site", "department")
+FIELDS = ("id", "name", "site", "location", "department", "tags",
+          "description", "revision")
+
+
+def _view(seat):
+    view = {k: seat[k] for k in FIELDS}
+    view["created_at"] = util.iso(seat["created_at"])
+    view["updated_at"] = util.iso(seat["updated_at"])
+    return view
+
+
+def _values(body):
+    values = dict(body)
+    values.pop("revision", None)
+    return values
+
+
+def list_seats(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:seats:list")
+    page = util.pagination(req, SORT_KEYS, "name")
+    items = db.seat_list(ctxt, util.filters(req, FILTERS), **page)
+    return util.json_response({
+        "seats": [_view(s) for s in items],
+        "links": util.links(req, "seats", items, page["limit"])})
+
+
+def show(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:seats:show")
+    seat = db.seat_get(ctxt, req.urlvars["seat_id"])
+    return util.json_response({"seat": _view(seat)},
+                              headers={"ETag": util.etag(seat)})
+
+
+def create(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:seats:create")
+    body = util.read_json(req, schema.create)
+    values = _values(body)
+    values.setdefault("tags", [])
+    seat = db.seat_create(ctxt, values)
+    return util.created(req, "seats", "seat", seat, _view(seat))
+
+
+def update(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:seats:update")
+    body = util.read_json(req, schema.update)
+    seat = db.seat_update(ctxt, req.urlvars["seat_id"], _values(body),
+                          expected_revision=util.expected_revision(req,
+                                                                   body))
+    return util.json_response({"seat": _view(seat)},
+                              headers={"ETag": util.etag(seat)})
+
+
+def delete(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:seats:delete")
+    db.seat_delete(ctxt, req.urlvars["seat_id"])
+    return util.empty_response()

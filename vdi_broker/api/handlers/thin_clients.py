@@ -1,0 +1,72 @@
+"""Admin API: thin clients (R14, R15)."""
+
+from vdi_broker.api.schemas import thin_clients as schema
+from vdi_broker.api import util
+from vdi_broker.db import api as db
+from vdi_broker import policy
+
+SORT_KEYS = ("client_id", "created_at", "site", "status", "last_seen_at")
+FILTERS = ("client_id", "site", "status", "seat")
+FIELDS = ("id", "client_id", "seat", "site", "model", "tags", "status",
+          "last_address", "last_user", "input_events", "description",
+          "revision")
+
+
+def _view(client):
+    view = {k: client[k] for k in FIELDS}
+    for key in ("last_seen_at", "created_at", "updated_at"):
+        view[key] = util.iso(client[key])
+    return view
+
+
+def _values(body):
+    values = dict(body)
+    values.pop("revision", None)
+    return values
+
+
+def list_thin_clients(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:thin_clients:list")
+    page = util.pagination(req, SORT_KEYS, "client_id")
+    items = db.thin_client_list(ctxt, util.filters(req, FILTERS), **page)
+    return util.json_response({
+        "thin_clients": [_view(c) for c in items],
+        "links": util.links(req, "thin-clients", items, page["limit"])})
+
+
+def show(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:thin_clients:show")
+    client = db.thin_client_get(ctxt, req.urlvars["thin_client_id"])
+    return util.json_response({"thin_client": _view(client)},
+                              headers={"ETag": util.etag(client)})
+
+
+def create(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:thin_clients:create")
+    body = util.read_json(req, schema.create)
+    values = _values(body)
+    values.setdefault("tags", [])
+    client = db.thin_client_create(ctxt, values)
+    return util.created(req, "thin-clients", "thin_client", client,
+                        _view(client))
+
+
+def update(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:thin_clients:update")
+    body = util.read_json(req, schema.update)
+    client = db.thin_client_update(
+        ctxt, req.urlvars["thin_client_id"], _values(body),
+        expected_revision=util.expected_revision(req, body))
+    return util.json_response({"thin_client": _view(client)},
+                              headers={"ETag": util.etag(client)})
+
+
+def delete(req):
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:thin_clients:delete")
+    db.thin_client_delete(ctxt, req.urlvars["thin_client_id"])
+    return util.empty_response()

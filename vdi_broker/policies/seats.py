@@ -1,0 +1,34 @@
+from oslo_policy import policy
+
+from vdi_broker.policies import base
+
+PREFIX = "vdi_broker:seats:%s"
+
+rules = [
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "list", check_str=base.RULE_READER,
+        description="List seats.", scope_types=["project"],
+        operations=[{"method": "GET", "path": "/v1/seats"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "show", check_str=base.RULE_READER,
+        description="Show a seat.", scope_types=["project"],
+        operations=[{"method": "GET", "path": "/v1/seats/{seat_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "create", check_str=base.RULE_ADMIN,
+        description="Create a seat.", scope_types=["project"],
+        operations=[{"method": "POST", "path": "/v1/seats"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        description="Update a seat.", scope_types=["project"],
+        operations=[{"method": "PATCH",
+                     "path": "/v1/seats/{seat_id}"}]),
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "delete", check_str=base.RULE_ADMIN,
+        description="Delete a seat.", scope_types=["project"],
+        operations=[{"method": "DELETE",
+                     "path": "/v1/seats/{seat_id}"}]),
+]
+
+
+def list_rules():
+    return rules
