@@ -1,0 +1,38 @@
+"""The API reference in doc/source/api-ref documents every route.
+
+Each operation of the reference shows its method and path in a
+``.. code-block:: text`` line (``GET /v1/seats``); this test collects them
+and compares them with the router's table, so that a new route without
+its page, or a page for a route that is gone, fails the unit tests.
+"""
+
+import os
+import re
+
+import testtools
+
+from vdi_broker.api import handler
+
+API_REF = os.path.join(os.path.dirname(__file__), "..", "..", "doc",
+                       "source", "api-ref")
+OPERATION = re.compile(r"^ {3}(GET|POST|PUT|PATCH|DELETE) (/\S*)$")
+
+
+def documented():
+    found = set()
+    for name in sorted(os.listdir(API_REF)):
+        if name.endswith(".rst"):
+            with open(os.path.join(API_REF, name), encoding="utf-8") as f:
+                for line in f:
+                    match = OPERATION.match(line.rstrip("\n"))
+                    if match:
+                        found.add((match.group(2), match.group(1)))
+    return found
+
+
+class TestApiRef(testtools.TestCase):
+
+    def test_every_route_and_no_other(self):
+        routes = {(path, method) for path, methods
+                  in handler.ROUTE_DECLARATIONS for method in methods}
+        self.assertEqual(sorted(routes), sorted(documented()))
