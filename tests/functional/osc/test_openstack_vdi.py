@@ -20,6 +20,7 @@ import testtools
 from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import nova_emulator
 from vdi_broker.api import handler
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
@@ -310,6 +311,51 @@ class TestConnection(OpenStackVdiTestCase):
         self.assertCleanError(proc.stderr, "Cannot connect to the VDI broker "
                                            "at %s (GET %s/v1/pools)" % (
                                                url, url))
+
+
+class TestKeystoneCatalog(OpenStackVdiTestCase):
+    """With Keystone: the ``vdi`` endpoint of the catalog, by interface.
+
+    The Keystone of the Nova emulator issues the token and the catalog;
+    the broker itself runs with noauth, so it accepts the token unchecked.
+    """
+
+    def test_catalog_endpoint_and_interface(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            dead = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        keystone = self.useFixture(nova_emulator.NovaEmulator(
+            extra_services=[("vdi", "vdi-broker", {
+                "public": self.server.url,
+                # Registered with the version: not doubled.
+                "internal": self.server.url + "/v1/",
+                "admin": dead})]))
+        self.broker.create_pool("sh-agents")
+        base = [OPENSTACK, "--os-auth-type", "password",
+                "--os-auth-url", keystone.auth_url,
+                "--os-username", keystone.username,
+                "--os-password", keystone.password,
+                "--os-project-name", keystone.project_name,
+                "--os-user-domain-name", "Default",
+                "--os-project-domain-name", "Default",
+                "--os-region-name", keystone.region]
+        for interface in ("public", "internal"):
+            proc = subprocess.run(
+                base + ["--os-interface", interface, "vdi", "pool", "list",
+                        "-f", "json"],
+                env=self._env(), cwd=self.home, capture_output=True,
+                text=True, timeout=120)
+            self.assertEqual(0, proc.returncode, proc.stderr)
+            self.assertEqual(["sh-agents"],
+                             [p["Name"] for p in json.loads(proc.stdout)])
+        proc = subprocess.run(
+            base + ["--os-interface", "admin", "vdi", "pool", "list"],
+            env=self._env(), cwd=self.home, capture_output=True, text=True,
+            timeout=120)
+        self.assertNotEqual(0, proc.returncode)
+        self.assertCleanError(proc.stderr, "Cannot connect to the VDI "
+                                           "broker at %s" % dead)
+        self.assertTrue(keystone.issued_tokens)
 
 
 class TestServerDatabases(testscenarios.WithScenarios,
