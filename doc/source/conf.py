@@ -25,6 +25,8 @@ extensions = [
     'oslo_config.sphinxconfiggen',
     'oslo_policy.sphinxext',
     'oslo_policy.sphinxpolicygen',
+    # autoprogram-cliff: the reference of the openstack vdi commands.
+    'cliff.sphinxext',
 ]
 
 # oslo_config.sphinxconfiggen: writes _static/vdi-broker.conf.sample
