@@ -441,7 +441,7 @@ def _add_events(session, ctx, events):
                "message": None, "detail": None}
         row.update(event)
         rows.append(row)
-    session.execute(sa.insert(models.Event), rows)
+    session.execute(sa.insert(models.Event.__table__), rows)
 
 
 @main_context_manager.writer
@@ -467,32 +467,34 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
     another state are left out.
     """
     session = ctx.session
+    table = models.Desktop.__table__
     now = utcnow()
+    states = list(from_states)
     rows = []
+    # Core statements, not ORM ones: a health check may quarantine
+    # hundreds of desktops, and the ORM would match every UPDATE against
+    # every object of the session.
     for part in _chunks(faults):
         rows.extend(session.execute(
-            sa.select(models.Desktop)
-            .where(models.Desktop.id.in_(part),
-                   models.Desktop.state.in_(list(from_states)))
-            .with_for_update()).scalars().all())
+            sa.select(table.c.id, table.c.pool_id, table.c.state,
+                      table.c.server_id, table.c.assigned_user)
+            .where(table.c.id.in_(part), table.c.state.in_(states))
+            .with_for_update()).all())
     if not rows:
         return []
+    session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"),
+               # (No IN list in an executemany.)
+               sa.or_(*(table.c.state == state for state in states)))
+        .values(state=models.QUARANTINED,
+                state_reason=("quarantined by %s" % source)[:1000],
+                fault_reason=sa.bindparam("b_reason"), faulted_at=now,
+                faulted_by=(faulted_by or source)[:255], updated_at=now,
+                generation=table.c.generation + 1),
+        [{"b_id": row.id, "b_reason": faults[row.id][:1000]}
+         for row in rows])
     previous = {row.id: row.state for row in rows}
-    by_reason = {}
-    for row in rows:
-        by_reason.setdefault(faults[row.id][:1000], []).append(row.id)
-    for reason, ids in by_reason.items():
-        for part in _chunks(ids):
-            session.execute(
-                sa.update(models.Desktop)
-                .where(models.Desktop.id.in_(part),
-                       models.Desktop.state.in_(list(from_states)))
-                .values(state=models.QUARANTINED,
-                        state_reason=("quarantined by %s" % source)[:1000],
-                        fault_reason=reason, faulted_at=now,
-                        faulted_by=(faulted_by or source)[:255],
-                        updated_at=now,
-                        generation=models.Desktop.generation + 1))
     ids = list(previous)
     _close_sessions(session, ids, "desktop quarantined")
     bindings = {}
@@ -501,24 +503,21 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
             sa.select(models.Binding.desktop_id, models.Binding.id)
             .where(models.Binding.desktop_id.in_(part))).all())
     _add_events(session, ctx, [{
-        "action": "desktop.quarantine", "kind": "health"
-        if source != "operator" else "admin",
+        "action": "desktop.quarantine",
+        "kind": "admin" if source == "operator" else "health",
         "actor": faulted_by, "target_id": row.id, "desktop_id": row.id,
         "pool_id": row.pool_id, "username": row.assigned_user,
         "message": faults[row.id][:1000],
-        "detail": {"source": source, "from_state": previous[row.id],
+        "detail": {"source": source, "from_state": row.state,
                    "server_id": row.server_id,
                    "binding": bindings.get(row.id)}} for row in rows])
-    session.flush()
-    session.expire_all()
     result = []
     for part in _chunks(ids):
         for row in session.execute(
-                sa.select(models.Desktop)
-                .where(models.Desktop.id.in_(part))).scalars():
-            desktop = _dict(row)
-            desktop["previous_state"] = previous[row.id]
-            desktop["binding"] = bindings.get(row.id)
+                sa.select(table).where(table.c.id.in_(part))).mappings():
+            desktop = dict(row)
+            desktop["previous_state"] = previous[row["id"]]
+            desktop["binding"] = bindings.get(row["id"])
             result.append(desktop)
     return result
 
@@ -716,13 +715,22 @@ def desktops_adopt(ctx, attach, create):
     table = models.Desktop.__table__
     now = utcnow()
     attached = 0
-    for desktop_id, server_id in attach:
-        attached += session.execute(
+    if attach:
+        session.execute(
             sa.update(table)
-            .where(table.c.id == desktop_id, table.c.server_id.is_(None),
+            .where(table.c.id == sa.bindparam("b_id"),
+                   table.c.server_id.is_(None),
                    table.c.state == models.BUILDING)
-            .values(server_id=server_id, updated_at=now,
-                    generation=table.c.generation + 1)).rowcount
+            .values(server_id=sa.bindparam("b_server"), updated_at=now,
+                    generation=table.c.generation + 1),
+            [{"b_id": d, "b_server": s} for d, s in attach])
+        # (An executemany's row count is not reliable on every driver.)
+        for part in _chunks(attach):
+            attached += session.execute(
+                sa.select(sa.func.count()).select_from(table)
+                .where(table.c.id.in_([d for d, _ in part]),
+                       table.c.server_id.in_([s for _, s in part]))
+            ).scalar()
     if create:
         session.execute(sa.insert(table), [
             dict({"state": models.BUILDING, "generation": 1,
