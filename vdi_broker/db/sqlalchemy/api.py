@@ -504,7 +504,8 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
             .where(models.Binding.desktop_id.in_(part))).all())
     _add_events(session, ctx, [{
         "action": "desktop.quarantine",
-        "kind": "admin" if source == "operator" else "health",
+        "kind": {"operator": "admin", "client": "client"}.get(source,
+                                                              "health"),
         "actor": faulted_by, "target_id": row.id, "desktop_id": row.id,
         "pool_id": row.pool_id, "username": row.assigned_user,
         "message": faults[row.id][:1000],
