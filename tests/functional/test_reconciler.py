@@ -427,6 +427,21 @@ class EmulatorReconcilerTest(EmulatorMixin, ReconcilerTests,
         self.manager.desktop_action(self.ctxt, desktop["id"], "replace", {})
         self.assertFalse(self.exists(desktop["server_id"]))
 
+    def test_deletes_locked_leftover_as_non_admin(self):
+        self.emulator.admin = False
+        server = self.driver.create_server(self._spec("no-such-pool-id"))
+        self.driver.lock_server(server.id, "quarantined, row lost")
+        self.assertEqual(1, self.manager.reconcile(self.ctxt)["deleted"])
+        self.assertFalse(self.exists(server.id))
+
+    def test_emulator_lists_a_servers_tags(self):
+        server = self.driver.create_server(self._spec("pool-x"))
+        resp = self.driver.adapter.get("/servers/%s/tags" % server.id,
+                                       microversion="2.26")
+        self.assertEqual(sorted([compute_base.BROKER_TAG,
+                                 compute_base.POOL_TAG_PREFIX + "pool-x"]),
+                         sorted(resp.json()["tags"]))
+
 
 class PeriodicTest(FakeCloudMixin, ReconcilerTestCase):
     """The reconciler runs at start and every reconcile_interval."""

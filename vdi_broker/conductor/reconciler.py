@@ -269,7 +269,15 @@ class Reconciler:
         events = []
         for server, why in leftovers:
             try:
-                self.compute.delete_server(server.id)
+                try:
+                    self.compute.delete_server(server.id)
+                except exception.ComputeUnavailable:
+                    raise
+                except exception.ComputeError:
+                    # A locked server (a quarantine whose desktop row is
+                    # gone) is refused to non-admins: unlock, try again.
+                    self.compute.unlock_server(server.id)
+                    self.compute.delete_server(server.id)
             except exception.VdiBrokerException as e:
                 LOG.warning("Leftover server %(id)s not deleted: %(error)s",
                             {"id": server.id, "error": e})
