@@ -29,6 +29,7 @@ from vdi_broker.api import microversion
 from vdi_broker.api.schemas import allocators as allocator_schema
 from vdi_broker.api.schemas import bindings as binding_schema
 from vdi_broker.api.schemas import client as client_schema
+from vdi_broker.api.schemas import desktops as desktop_schema
 from vdi_broker.api.schemas import pools as pool_schema
 from vdi_broker.api.schemas import schedules as schedule_schema
 from vdi_broker.api.schemas import seats as seat_schema
@@ -161,6 +162,8 @@ DESKTOP = _object({
     "address": NULLABLE_STRING, "assigned_user": NULLABLE_STRING,
     "assigned_at": NULLABLE_TIMESTAMP, "created_at": TIMESTAMP,
     "updated_at": NULLABLE_TIMESTAMP,
+    "fault_reason": NULLABLE_STRING, "faulted_at": NULLABLE_TIMESTAMP,
+    "faulted_by": NULLABLE_STRING,
 })
 
 SESSION = _object({
@@ -256,6 +259,10 @@ SCHEMAS = {
     "ScheduleUpdate": schedule_schema.update,
     "LoginRequest": client_schema.login,
     "Heartbeat": client_schema.heartbeat,
+    "DesktopAction": desktop_schema.action,
+    "ClientFault": client_schema.fault,
+    "ClientFaultAccepted": _object({"desktop": _object({
+        "id": STRING, "name": STRING, "state": STRING})}),
 }
 
 # -- responses ----------------------------------------------------------------
@@ -270,8 +277,9 @@ ERRORS = {
     "405": "The path does not serve this method (the Allow header lists "
            "the ones it serves).",
     "409": "The request conflicts with the current state (a duplicate "
-           "name, a stale revision, a resource in use), or the desktop's "
-           "console is not available.",
+           "name, a stale revision, a resource in use, a desktop whose "
+           "state does not allow the action), or the desktop's console is "
+           "not available.",
     "413": "The request body is larger than [oslo_middleware] "
            "max_request_body_size.",
     "429": "Too many failed logins: try again after Retry-After seconds.",
@@ -450,6 +458,14 @@ def _operations():
             ("401", "404", "409", "503"), "client",
             security=CLIENT_SESSION_TOKEN,
             params=[_path_param("session_id")]),
+        client.fault: _op(
+            "Report the session's desktop faulty: it is quarantined, the "
+            "session closed, and the next login gets a healthy desktop.",
+            {"202": _json("The desktop is quarantined.",
+                          _ref("ClientFaultAccepted"))},
+            ("400", "401", "409", "413", "503"), "client",
+            security=CLIENT_SESSION_TOKEN, body="ClientFault",
+            params=[_path_param("session_id")]),
         pools.list_pools: _op(
             "List pools.",
             {"200": _json("A page of pools.", listed("pools", "Pool"))},
@@ -534,6 +550,14 @@ def _operations():
             "Show a desktop (by id or name).",
             {"200": _json("The desktop.", wrapped("desktop", "Desktop"))},
             _READ, "desktops", params=[_path_param("desktop_id")]),
+        desktops.action: _op(
+            "Run one action on a desktop: reboot, rebuild, replace, move, "
+            "quarantine or unquarantine.",
+            {"202": _json("The desktop as the action left it; the rest "
+                          "goes on in the background.",
+                          wrapped("desktop", "Desktop"))},
+            _WRITE + ("404", "409", "503"), "desktops",
+            body="DesktopAction", params=[_path_param("desktop_id")]),
         sessions.list_sessions: _op(
             "List thin-client sessions.",
             {"200": _json("A page of sessions.",

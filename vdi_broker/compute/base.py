@@ -15,6 +15,8 @@ ACTIVE = "ACTIVE"
 ERROR = "ERROR"
 REBOOT = "REBOOT"
 REBUILD = "REBUILD"
+# Stopped (by a user, Nova or the hypervisor): no desktop to serve.
+SHUTOFF = "SHUTOFF"
 DELETED = "DELETED"
 
 # Every server the broker creates carries these tags and metadata keys, so

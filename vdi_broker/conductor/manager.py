@@ -7,6 +7,7 @@ manager that keeps every pool's ``min_ready`` desktops booted.
 """
 
 import datetime
+import functools
 import socket
 import threading
 import time
@@ -20,6 +21,8 @@ from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
 from vdi_broker.compute import base as compute_base
+from vdi_broker.conductor import desktop_actions
+from vdi_broker.conductor import reconciler
 from vdi_broker import consoles
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
@@ -39,7 +42,7 @@ def _now():
 class ConductorManager:
     """Conductor endpoint. Version history in conductor/rpcapi.py."""
 
-    target = messaging.Target(version="1.2")
+    target = messaging.Target(version="1.3")
 
     def __init__(self, conf, compute_driver=None, ownership=None):
         self.conf = conf
@@ -269,7 +272,52 @@ class ConductorManager:
             (_periodic(self.pool_upkeep, self.conf.conductor.pool_interval),
              (), {}),
             (_periodic(self.expire_sessions, 60), (), {}),
-        ]
+        ] + self._healing_tasks()
+
+    # -- self-healing and desktop actions (conductor/reconciler.py,
+    # conductor/desktop_actions.py) ----------------------------------------
+
+    @functools.cached_property
+    def desktop_actions(self):
+        return desktop_actions.DesktopActions(self)
+
+    @functools.cached_property
+    def reconciler(self):
+        return reconciler.Reconciler(self)
+
+    def _healing_tasks(self):
+        tasks = []
+        for method, spacing in (
+                (self.reconcile, self.conf.conductor.reconcile_interval),
+                (self.health_check,
+                 self.conf.conductor.health_check_interval)):
+            if spacing:
+                tasks.append((_periodic(method, spacing), (), {}))
+        return tasks
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def desktop_action(self, ctxt, desktop_id, action, args):
+        """Run an operator's action on a desktop (RPC 1.3)."""
+        return self.desktop_actions.run(ctxt, desktop_id, action, args)
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    def report_fault(self, ctxt, session_id, reason):
+        """A thin client reports its desktop faulty (RPC 1.3)."""
+        return self.desktop_actions.report_fault(ctxt, session_id, reason)
+
+    def reconcile(self, ctxt=None):
+        """One reconciler pass (also run at start and periodically)."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        try:
+            return self.reconciler.reconcile(ctxt)
+        except exception.ComputeUnavailable as e:
+            LOG.warning("Reconciler pass skipped: %s", e)
+            return None
+
+    def health_check(self, ctxt=None):
+        """One health check of the ready and assigned desktops."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        return self.reconciler.health_check(ctxt)
 
     def expire_sessions(self, ctxt=None):
         ctxt = ctxt or vdi_context.get_admin_context()

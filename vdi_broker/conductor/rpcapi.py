@@ -5,6 +5,8 @@ API version history:
 * 1.0 - Initial version: allocate, explain, get_connection, close_session.
 * 1.1 - Add get_connection_file.
 * 1.2 - Add ping (vdi-broker-status).
+* 1.3 - Add desktop_action (reboot, rebuild, replace, move, quarantine,
+        unquarantine) and report_fault (a thin client's fault report).
 
 Every call is bounded by ``[api] conductor_timeout``: a conductor that
 does not answer in time, or a message bus that cannot be reached, gives a
@@ -109,11 +111,19 @@ class ConductorMethods(metaclass=abc.ABCMeta):
     def ping(self, ctxt):
         return self._call(ctxt, "ping", version="1.2")
 
+    def desktop_action(self, ctxt, desktop_id, action, args):
+        return self._call(ctxt, "desktop_action", version="1.3",
+                          desktop_id=desktop_id, action=action, args=args)
+
+    def report_fault(self, ctxt, session_id, reason):
+        return self._call(ctxt, "report_fault", version="1.3",
+                          session_id=session_id, reason=reason)
+
 
 class ConductorAPI(ConductorMethods):
     """Calls the conductors over RPC."""
 
-    RPC_API_VERSION = "1.2"
+    RPC_API_VERSION = "1.3"
 
     def __init__(self, conf):
         self.conf = conf

@@ -32,11 +32,41 @@ conductor_opts = [
                     "grow only within it (R11); 0 asks at every pass."),
 ]
 
+# Self-healing: the reconciler, the health check and quarantine.
+healing_opts = [
+    cfg.IntOpt("reconcile_interval", default=600, min=0,
+               help="Seconds between two passes of the reconciler, which "
+                    "compares the broker's servers in the cloud (found by "
+                    "their tag) with the desktops table: it adopts or "
+                    "deletes servers the broker made but forgot, and marks "
+                    "desktops whose server vanished. It also runs when the "
+                    "conductor starts. 0 disables it."),
+    cfg.IntOpt("health_check_interval", default=60, min=0,
+               help="Seconds between two health checks of the ready and "
+                    "assigned desktops (one server listing per pool): a "
+                    "desktop whose server is in ERROR or SHUTOFF is "
+                    "quarantined, one whose server vanished is replaced. "
+                    "0 disables it."),
+    cfg.StrOpt("unquarantine_action", default="pool",
+               choices=[("pool", "the pool's release action"),
+                        ("keep", "straight back to ready"),
+                        ("reboot", "reboot, then ready"),
+                        ("rebuild", "rebuild from the pool's image, then "
+                                    "ready"),
+                        ("delete", "delete the desktop; the pool manager "
+                                   "boots a new one")],
+               help="What the unquarantine action does with a desktop "
+                    "when the request does not say. A desktop still bound "
+                    "to its owner goes back to the owner (as assigned) "
+                    "unless the action is delete."),
+]
+
 
 def register_opts(conf):
     conf.register_group(conductor_group)
     conf.register_opts(conductor_opts, group=conductor_group)
+    conf.register_opts(healing_opts, group=conductor_group)
 
 
 def list_opts():
-    return {conductor_group: conductor_opts}
+    return {conductor_group: conductor_opts + healing_opts}

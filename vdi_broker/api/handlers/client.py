@@ -137,3 +137,18 @@ def heartbeat(req):
         util.context(req), client_id, values,
         register=app.conf.client_session.register_unknown_clients)
     return util.empty_response()
+
+
+def fault(req):
+    """The thin client reports its session's desktop faulty.
+
+    The desktop is quarantined and the session closed: the user's next
+    login gets a healthy desktop.
+    """
+    session = _authorized_session(req, req.urlvars["session_id"])
+    body = util.read_json(req, schema.fault)
+    desktop = util.app(req).conductor.report_fault(
+        util.context(req), session["id"], body.get("reason"))
+    return util.json_response(
+        {"desktop": {"id": desktop["id"], "name": desktop["name"],
+                     "state": desktop["state"]}}, status=202)

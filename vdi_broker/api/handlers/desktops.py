@@ -1,6 +1,6 @@
-"""Admin API: desktops (read-only for now; actions come with the
-operator API)."""
+"""Admin API: desktops, and the actions on one (Nova style)."""
 
+from vdi_broker.api.schemas import desktops as schema
 from vdi_broker.api import util
 from vdi_broker.db import api as db
 from vdi_broker import policy
@@ -8,12 +8,15 @@ from vdi_broker import policy
 SORT_KEYS = ("created_at", "name", "state", "updated_at")
 FILTERS = ("pool_id", "state", "assigned_user", "host", "server_id")
 
+_FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
+           "host", "address", "assigned_user", "fault_reason",
+           "faulted_by")
+_TIMES = ("assigned_at", "faulted_at", "created_at", "updated_at")
+
 
 def _view(desktop):
-    view = {k: desktop[k] for k in (
-        "id", "name", "pool_id", "server_id", "state", "state_reason",
-        "host", "address", "assigned_user")}
-    for key in ("assigned_at", "created_at", "updated_at"):
+    view = {k: desktop[k] for k in _FIELDS}
+    for key in _TIMES:
         view[key] = util.iso(desktop[key])
     return view
 
@@ -33,3 +36,20 @@ def show(req):
     policy.authorize(ctxt, "vdi_broker:desktops:show")
     return util.json_response(
         {"desktop": _view(db.desktop_get(ctxt, req.urlvars["desktop_id"]))})
+
+
+def action(req):
+    """POST /v1/desktops/{desktop_id}/action: exactly one action.
+
+    The conductor runs it (a compare-and-swap on the desktop's state: 409
+    when the state does not allow it) and answers with the desktop as
+    the action left it; the rest (a reboot, a deletion) goes on in the
+    background, hence 202.
+    """
+    ctxt = util.context(req)
+    body = util.read_json(req, schema.action)
+    name, args = next(iter(body.items()))
+    policy.authorize(ctxt, "vdi_broker:desktops:action:%s" % name)
+    desktop = util.app(req).conductor.desktop_action(
+        ctxt, req.urlvars["desktop_id"], name, args)
+    return util.json_response({"desktop": desktop}, status=202)

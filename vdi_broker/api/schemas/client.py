@@ -29,3 +29,12 @@ heartbeat = {
     "required": ["client_id"],
     "additionalProperties": False,
 }
+
+fault = {
+    "type": "object",
+    "properties": {
+        "reason": {"type": "string", "minLength": 1, "maxLength": 1000,
+                   "pattern": common.NAME_PATTERN},
+    },
+    "additionalProperties": False,
+}

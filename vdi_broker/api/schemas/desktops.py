@@ -1,0 +1,44 @@
+"""Request schemas of the desktop actions (Nova style: one key)."""
+
+from vdi_broker.api.schemas import common
+from vdi_broker.conductor import desktop_actions
+
+_reason = {"type": "string", "minLength": 1, "maxLength": 1000,
+           "pattern": common.NAME_PATTERN}
+
+_ACTIONS = {
+    "reboot": {
+        "type": "object",
+        "properties": {"hard": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
+    "rebuild": {"type": "object", "additionalProperties": False},
+    "replace": {"type": "object", "additionalProperties": False},
+    "move": {
+        "type": "object",
+        "properties": {"user": {"type": "string", "minLength": 1,
+                                "maxLength": 255,
+                                "pattern": common.NAME_PATTERN}},
+        "required": ["user"],
+        "additionalProperties": False,
+    },
+    "quarantine": {
+        "type": "object",
+        "properties": {"reason": _reason},
+        "additionalProperties": False,
+    },
+    "unquarantine": {
+        "type": "object",
+        "properties": {
+            "action": {"enum": list(desktop_actions.UNQUARANTINE_ACTIONS)}},
+        "additionalProperties": False,
+    },
+}
+
+action = {
+    "type": "object",
+    "properties": _ACTIONS,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+}

@@ -1,0 +1,353 @@
+"""Operator actions on one desktop, and quarantine.
+
+``POST /v1/desktops/{id}/action`` lands here (through the conductor's
+``desktop_action``), as do the thin client's fault report and the
+quarantines of the health check and the reconciler.
+
+Quarantine takes a faulty desktop out of service without destroying the
+evidence: the desktop row goes to ``quarantined`` with the fault's
+reason, who reported it and when (one compare-and-swap per desktop, in
+bulk); the sessions on it are closed; its server is locked in Nova with
+the reason (microversion 2.73), so that nobody reboots it by accident; a
+binding moves at once to a ready desktop of the same pool (or, when none
+is ready, at the owner's next login). ``unquarantine`` unlocks the server
+and sends the desktop down its pool's release path.
+
+Every state change is a compare-and-swap in the DB API: two operators, an
+operator and the pool manager, or two conductors never both move a
+desktop.
+"""
+
+from oslo_log import log as logging
+
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
+
+LOG = logging.getLogger(__name__)
+
+ACTIONS = ("reboot", "rebuild", "replace", "move", "quarantine",
+           "unquarantine")
+
+# Where each action may start from.
+RESTARTABLE = (models.READY, models.ASSIGNED, models.QUARANTINED)
+REPLACEABLE = (models.READY, models.ASSIGNED, models.RELEASING,
+               models.ERROR, models.QUARANTINED)
+
+# What unquarantine may do with the desktop ("pool": its release action).
+UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
+
+_TIMES = ("assigned_at", "faulted_at", "created_at", "updated_at")
+_FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
+           "host", "address", "assigned_user", "fault_reason",
+           "faulted_by")
+
+
+def _iso(value):
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat() + "Z"
+
+
+def public_view(desktop):
+    """The API's view of a desktop (JSON-ready: times in ISO 8601)."""
+    view = {key: desktop.get(key) for key in _FIELDS}
+    for key in _TIMES:
+        view[key] = _iso(desktop.get(key))
+    return view
+
+
+def _expected(states):
+    return ", ".join(states)
+
+
+class DesktopActions:
+    """The conductor's desktop actions; ``manager`` gives the drivers."""
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    @property
+    def compute(self):
+        return self.manager.compute
+
+    @property
+    def conf(self):
+        return self.manager.conf
+
+    # -- entry points ------------------------------------------------------
+
+    def run(self, ctxt, desktop_id, action, args):
+        """Run ``action`` with ``args`` on the desktop; return its view."""
+        if action not in ACTIONS:
+            raise exception.Invalid(reason="unknown desktop action %s; "
+                                           "one of %s" % (
+                                               action, ", ".join(ACTIONS)))
+        desktop = db.desktop_get(ctxt, desktop_id)
+        result = getattr(self, "_" + action)(ctxt, desktop, args or {})
+        return public_view(result)
+
+    def report_fault(self, ctxt, session_id, reason):
+        """A thin client reports its session's desktop faulty."""
+        session = db.session_get(ctxt, session_id)
+        if session["state"] != "active" or not session["desktop_id"]:
+            raise exception.Conflict(
+                reason="session %s is %s; only an active session's desktop "
+                       "can be reported" % (session_id, session["state"]))
+        reason = reason or "reported faulty by the thin client"
+        by = ("client:%s" % session["client_id"])[:255]
+        done = self.quarantine_many(ctxt, {session["desktop_id"]: reason},
+                                    by, source="client")
+        if not done:
+            desktop = db.desktop_get(ctxt, session["desktop_id"])
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=desktop["state"],
+                expected=_expected(db.QUARANTINABLE))
+        LOG.warning("Thin client %(client)s of user %(user)s reported "
+                    "desktop %(desktop)s faulty: %(reason)s",
+                    {"client": session["client_id"],
+                     "user": session["username"],
+                     "desktop": session["desktop_id"], "reason": reason})
+        return public_view(done[0])
+
+    # -- quarantine --------------------------------------------------------
+
+    def quarantine_many(self, ctxt, faults, by, source):
+        """Quarantine desktops ({id: reason}); return those quarantined.
+
+        The database moves them in one transaction; then each server is
+        locked with its reason and each binding moved to a ready desktop.
+        A lock or a move that fails is logged: the desktop stays out of
+        service either way, and the owner's next login moves the binding.
+        """
+        done = db.desktops_quarantine(ctxt, faults, by, source=source)
+        for desktop in done:
+            reason = faults[desktop["id"]]
+            if desktop["server_id"]:
+                try:
+                    self.compute.lock_server(
+                        desktop["server_id"],
+                        ("vdi-broker quarantine: %s" % reason)[:255])
+                except exception.VdiBrokerException as e:
+                    LOG.warning("Desktop %(id)s quarantined, but its server "
+                                "could not be locked: %(error)s",
+                                {"id": desktop["id"], "error": e})
+            if desktop["binding"]:
+                self._rehome(ctxt, desktop)
+        if done:
+            LOG.info("Quarantined %(n)d desktop(s) (%(source)s, by "
+                     "%(by)s)", {"n": len(done), "source": source,
+                                 "by": by})
+        return done
+
+    def _rehome(self, ctxt, desktop):
+        try:
+            moved = db.binding_rehome(
+                ctxt, desktop["id"],
+                attempts=self.conf.allocator.claim_attempts,
+                candidates=self.conf.allocator.claim_candidates)
+        except exception.VdiBrokerException as e:
+            LOG.warning("Binding of quarantined desktop %(id)s not moved: "
+                        "%(error)s", {"id": desktop["id"], "error": e})
+            return None
+        if moved is False:
+            LOG.warning("No ready desktop in pool %(pool)s for the binding "
+                        "of quarantined desktop %(id)s: it moves at the "
+                        "owner's next login",
+                        {"pool": desktop["pool_id"], "id": desktop["id"]})
+            return None
+        return moved
+
+    def _quarantine(self, ctxt, desktop, args):
+        reason = args.get("reason") or "quarantined by an operator"
+        by = getattr(ctxt, "user_id", None) or "operator"
+        done = self.quarantine_many(ctxt, {desktop["id"]: reason}, by,
+                                    source="operator")
+        if not done:
+            current = db.desktop_get(ctxt, desktop["id"])
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=current["state"],
+                expected=_expected(db.QUARANTINABLE))
+        return done[0]
+
+    def _unquarantine(self, ctxt, desktop, args):
+        if desktop["state"] != models.QUARANTINED:
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=desktop["state"],
+                expected=models.QUARANTINED)
+        action = args.get("action") or \
+            self.conf.conductor.unquarantine_action
+        if action not in UNQUARANTINE_ACTIONS:
+            raise exception.Invalid(reason="unquarantine action must be one "
+                                           "of %s" % ", ".join(
+                                               UNQUARANTINE_ACTIONS))
+        if desktop["server_id"]:
+            try:
+                self.compute.unlock_server(desktop["server_id"])
+            except exception.ServerNotFound:
+                # Nothing to put back: the pool manager replaces it.
+                moved = db.desktop_transition(
+                    ctxt, desktop["id"], [models.QUARANTINED],
+                    {"state": models.ERROR,
+                     "state_reason": "server vanished"})
+                db.event_record(ctxt, "admin", "desktop.unquarantine",
+                                result="failure", target_type="desktop",
+                                target_id=desktop["id"],
+                                desktop_id=desktop["id"],
+                                pool_id=desktop["pool_id"],
+                                message="server vanished")
+                return moved or db.desktop_get(ctxt, desktop["id"])
+        released, taken = db.desktop_unquarantine(ctxt, desktop["id"],
+                                                  action)
+        if released["state"] in (models.RELEASING, models.DELETING):
+            self._start_release(ctxt, released)
+        elif released["state"] == models.ASSIGNED and \
+                taken in ("reboot", "rebuild"):
+            # Still bound (no ready desktop took the binding over): it is
+            # the owner's desktop again, restarted as asked.
+            self._server_restart(ctxt, released, taken, hard=False)
+        return db_get_or(ctxt, released)
+
+    def _start_release(self, ctxt, desktop):
+        """Start the release now; the pool manager finishes it."""
+        try:
+            self.manager._process_release(ctxt, desktop)
+        except Exception:
+            LOG.exception("Release of desktop %s failed; the pool manager "
+                          "will retry it", desktop["id"])
+
+    # -- reboot and rebuild ------------------------------------------------
+
+    def _reboot(self, ctxt, desktop, args):
+        return self._restart(ctxt, desktop, "reboot",
+                             hard=bool(args.get("hard")))
+
+    def _rebuild(self, ctxt, desktop, args):
+        return self._restart(ctxt, desktop, "rebuild")
+
+    def _restart(self, ctxt, desktop, action, hard=False):
+        """Reboot or rebuild the desktop's server.
+
+        A ready desktop leaves the pool while it restarts (``releasing``,
+        as after a logout: the pool manager puts it back when the server
+        is ACTIVE again). An assigned or quarantined one keeps its state.
+        """
+        state = desktop["state"]
+        if state not in RESTARTABLE or not desktop["server_id"]:
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=state,
+                expected=_expected(RESTARTABLE))
+        if state == models.READY:
+            moved = db.desktop_transition(
+                ctxt, desktop["id"], [models.READY],
+                {"state": models.RELEASING,
+                 "state_reason": "release:%s" % action})
+            if moved is None:
+                current = db.desktop_get(ctxt, desktop["id"])
+                raise exception.DesktopNotAvailable(
+                    desktop=desktop["id"], state=current["state"],
+                    expected=_expected(RESTARTABLE))
+            desktop = moved
+        self._server_restart(ctxt, desktop, action, hard=hard)
+        if state == models.READY:
+            desktop = db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                {"state_reason": "release:%s:issued" % action}) or desktop
+        db.event_record(ctxt, "admin", "desktop.%s" % action,
+                        target_type="desktop", target_id=desktop["id"],
+                        desktop_id=desktop["id"], pool_id=desktop["pool_id"],
+                        username=desktop["assigned_user"],
+                        detail={"state": state, "hard": hard})
+        return db_get_or(ctxt, desktop)
+
+    def _server_restart(self, ctxt, desktop, action, hard=False):
+        server_id = desktop["server_id"]
+        locked = desktop["state"] == models.QUARANTINED
+        try:
+            if locked:
+                # Nova refuses actions on a locked server (but to admins).
+                self.compute.unlock_server(server_id)
+            if action == "rebuild":
+                pool = db.pool_get(ctxt, desktop["pool_id"])
+                self.compute.rebuild_server(server_id, pool["image"])
+            else:
+                self.compute.reboot_server(server_id, hard=hard)
+        except exception.ComputeUnavailable:
+            raise
+        except exception.ComputeError as e:
+            # Gone, or Nova refuses (a server in ERROR cannot reboot): the
+            # pool manager replaces the desktop.
+            reason = ("server vanished"
+                      if isinstance(e, exception.ServerNotFound)
+                      else "%s failed: %s" % (action, e.message))
+            if desktop["state"] != models.QUARANTINED:
+                db.desktop_transition(
+                    ctxt, desktop["id"], [desktop["state"]],
+                    {"state": models.ERROR, "state_reason": reason[:1000]})
+            raise exception.Conflict(
+                reason="desktop %s: %s" % (desktop["id"], reason))
+        finally:
+            if locked:
+                self._relock(desktop)
+
+    def _relock(self, desktop):
+        try:
+            self.compute.lock_server(
+                desktop["server_id"],
+                ("vdi-broker quarantine: %s" % (desktop["fault_reason"] or
+                                                "quarantined"))[:255])
+        except exception.VdiBrokerException as e:
+            LOG.warning("Could not lock the server of quarantined desktop "
+                        "%(id)s again: %(error)s",
+                        {"id": desktop["id"], "error": e})
+
+    # -- replace and move ----------------------------------------------------
+
+    def _replace(self, ctxt, desktop, args):
+        """A fresh desktop for its user; the old one is deleted.
+
+        The binding (if any) moves to a ready desktop of the pool first:
+        without one the action is refused and nothing changes.
+        """
+        if desktop["state"] not in REPLACEABLE:
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=desktop["state"],
+                expected=_expected(REPLACEABLE))
+        moved = db.binding_rehome(
+            ctxt, desktop["id"],
+            attempts=self.conf.allocator.claim_attempts,
+            candidates=self.conf.allocator.claim_candidates)
+        if moved is False:
+            pool = db.pool_get(ctxt, desktop["pool_id"])
+            raise exception.Conflict(
+                reason="pool %s has no ready desktop to take over the "
+                       "binding of desktop %s; try again when one is "
+                       "ready" % (pool["name"], desktop["id"]))
+        retired = db.desktop_retire(
+            ctxt, desktop["id"], REPLACEABLE, "replaced by an operator",
+            "desktop.replace")
+        if desktop["state"] == models.QUARANTINED and desktop["server_id"]:
+            try:
+                self.compute.unlock_server(desktop["server_id"])
+            except exception.VdiBrokerException as e:
+                LOG.warning("Unlocking server %(server)s before its "
+                            "deletion failed: %(error)s",
+                            {"server": desktop["server_id"], "error": e})
+        try:
+            self.manager._delete_desktop(ctxt, retired)
+        except Exception:
+            # Left in 'deleting': the pool manager retries.
+            LOG.exception("Deleting replaced desktop %s failed",
+                          desktop["id"])
+        return retired
+
+    def _move(self, ctxt, desktop, args):
+        return db.desktop_move(ctxt, desktop["id"], args["user"])
+
+
+def db_get_or(ctxt, desktop):
+    """The desktop as it is now, or ``desktop`` when it is gone."""
+    try:
+        return db.desktop_get(ctxt, desktop["id"])
+    except exception.DesktopNotFound:
+        return desktop
