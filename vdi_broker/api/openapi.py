@@ -93,6 +93,10 @@ POOL = _object({
     "release_action": {"enum": list(models.RELEASE_ACTIONS)},
     "console_type": STRING, "enabled": BOOLEAN, "status": STRING,
     "status_reason": NULLABLE_STRING, "revision": INTEGER,
+    "readiness_probe": NULLABLE_STRING,
+    "build": _object({"failures": INTEGER,
+                      "failing_since": NULLABLE_TIMESTAMP,
+                      "last_error": NULLABLE_STRING}),
     "desktops": _object({s: INTEGER for s in
                          models.DESKTOP_STATES + ("total",)}),
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,

@@ -7,6 +7,7 @@ so it serves the all-in-one demo, tests and benchmarks. One cloud is
 shared by every driver instance of the process, like a real cloud would be.
 """
 
+import collections
 import ipaddress
 import itertools
 import random
@@ -27,6 +28,9 @@ class FakeCloud:
         self._addresses = None
         self._hosts = None
         self.calls = []
+        # Requests by kind (create, show, list, ...), for tests and
+        # benchmarks that count what the broker asks.
+        self.requests = collections.Counter()
 
     def reset(self):
         with self.lock:
@@ -34,6 +38,7 @@ class FakeCloud:
             self._addresses = None
             self._hosts = None
             self.calls = []
+            self.requests.clear()
 
 
 CLOUD = FakeCloud()
@@ -64,6 +69,11 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def _refresh(self, server):
         # Server state is derived from the clock: no threads needed.
+        if server.pop("restart_unseen", False):
+            # Nova sets the task state of a reboot or rebuild before the
+            # request returns: the first look shows REBOOT / REBUILD,
+            # however quick the restart.
+            return
         if server["status"] in (base.BUILD, base.REBOOT, base.REBUILD) and \
                 time.monotonic() >= server["ready_at"]:
             server["status"] = server.pop("end_status", base.ACTIVE)
@@ -83,7 +93,12 @@ class FakeComputeDriver(base.ComputeDriver):
         return server
 
     def create_server(self, spec):
+        if self.conf.create_delay:
+            # A slow cloud: the answer takes this long (outside the lock,
+            # as concurrent requests to a real cloud would).
+            time.sleep(self.conf.create_delay)
         with self.cloud.lock:
+            self.cloud.requests["create"] += 1
             self.cloud.calls.append(("create", spec.name))
             failed = self._rng.random() < self.conf.failure_rate
             server = {
@@ -103,11 +118,13 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def get_server(self, server_id):
         with self.cloud.lock:
+            self.cloud.requests["show"] += 1
             return self._view(self._get(server_id))
 
     def list_servers(self, tags=None):
         wanted = set(tags or ())
         with self.cloud.lock:
+            self.cloud.requests["list"] += 1
             return [self._view(s) for s in self.cloud.servers.values()
                     if wanted <= set(s["tags"])]
 
@@ -121,6 +138,7 @@ class FakeComputeDriver(base.ComputeDriver):
             server = self._get(server_id)
             server.update(changes)
             server["status"] = status
+            server["restart_unseen"] = True
             server["end_status"] = base.ACTIVE
             server.pop("fault", None)
             server["ready_at"] = time.monotonic() + seconds

@@ -10,18 +10,16 @@ import datetime
 import functools
 import socket
 import threading
-import time
 
 from futurist import periodics
 from oslo_log import log as logging
 import oslo_messaging as messaging
-from oslo_utils import uuidutils
 
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
-from vdi_broker.compute import base as compute_base
 from vdi_broker.conductor import desktop_actions
+from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
 from vdi_broker import consoles
 from vdi_broker import context as vdi_context
@@ -31,20 +29,22 @@ from vdi_broker import exception
 
 LOG = logging.getLogger(__name__)
 
-# Failed boots in a row before a pool is reported degraded.
-DEGRADED_AFTER_FAILURES = 3
-
 
 def _now():
     return db.utcnow()
 
 
-class ConductorManager:
-    """Conductor endpoint. Version history in conductor/rpcapi.py."""
+class ConductorManager(pool_manager.PoolUpkeep):
+    """Conductor endpoint. Version history in conductor/rpcapi.py.
+
+    The pool manager (pool_upkeep and its helpers) is in
+    conductor/pool_manager.py.
+    """
 
     target = messaging.Target(version="1.3")
 
-    def __init__(self, conf, compute_driver=None, ownership=None):
+    def __init__(self, conf, compute_driver=None, ownership=None,
+                 clock=None):
         self.conf = conf
         self._compute = compute_driver
         # Which pools this conductor keeps (conductor/coordination.py);
@@ -54,10 +54,8 @@ class ConductorManager:
         self._consoles = {}
         self.host = socket.gethostname()
         self._lock = threading.Lock()
-        self._failures = {}
-        self._capacity = None
-        self._capacity_at = None
-        self._flavors = {}
+        # ``clock``: aware UTC now for the schedules (tests freeze it).
+        self._init_upkeep(clock)
 
     # -- drivers ---------------------------------------------------------
 
@@ -336,337 +334,6 @@ class ConductorManager:
                      "pools", len(ids), len(pools))
             self._owned = ids
         return owned
-
-    def pool_upkeep(self, ctxt=None):
-        """One pass of the pool manager over the pools this conductor keeps.
-
-        With several conductors each pool is kept by one of them (see
-        conductor/coordination.py), and max_concurrent_builds is a budget
-        of each conductor over its own pools.
-        """
-        ctxt = ctxt or vdi_context.get_admin_context()
-        budget = self.conf.conductor.max_concurrent_builds
-        pools = self._owned_pools(ctxt)
-        building = {}
-        for pool in pools:
-            building[pool["id"]] = self._refresh_pool(ctxt, pool)
-        budget -= sum(building.values())
-        # The emptiest pools (ready + building against min_ready) get the
-        # global build budget first, so a big pool cannot starve the
-        # small ones.
-        counts = db.pool_desktop_counts(ctxt)
-
-        def fill(pool):
-            states = counts.get(pool["id"], {})
-            have = states.get(models.READY, 0) + building[pool["id"]]
-            return have / max(pool["min_ready"], 1)
-
-        for pool in sorted(pools, key=fill):
-            if not pool["enabled"]:
-                continue
-            budget -= self._grow_or_shrink(ctxt, pool, building[pool["id"]],
-                                           max(budget, 0))
-
-    def _refresh_pool(self, ctxt, pool):
-        """Advance every desktop of the pool; return how many build."""
-        building = 0
-        for desktop in db.desktop_list(ctxt, {"pool_id": pool["id"]}):
-            state = desktop["state"]
-            try:
-                if state == models.BUILDING:
-                    building += self._check_build(ctxt, pool, desktop)
-                elif state == models.RELEASING:
-                    self._process_release(ctxt, desktop)
-                elif state == models.ERROR:
-                    self._replace_broken(ctxt, pool, desktop)
-                elif state == models.DELETING:
-                    self._delete_desktop(ctxt, desktop)
-            except exception.ComputeUnavailable as e:
-                LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
-                            e)
-                if state == models.BUILDING:
-                    building += 1
-            except Exception:
-                # One broken desktop must not stop the pool manager for
-                # every pool: log it, go on, try again at the next pass.
-                LOG.exception("Pool %s: desktop %s (%s) could not be "
-                              "processed", pool["name"], desktop["id"],
-                              state)
-                if state == models.BUILDING:
-                    building += 1
-        return building
-
-    def _check_build(self, ctxt, pool, desktop):
-        if desktop["server_id"] is None:
-            # Crashed between the row and the boot request.
-            age = (_now() - desktop["created_at"]).total_seconds()
-            if age > 60:
-                db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
-                                      {"state": models.ERROR,
-                                       "state_reason": "no server"})
-                return 0
-            return 1
-        try:
-            server = self.compute.get_server(desktop["server_id"])
-        except exception.ServerNotFound:
-            self._build_failed(ctxt, pool, desktop, "server vanished")
-            return 0
-        if server.status == compute_base.ACTIVE:
-            db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
-                                  {"state": models.READY,
-                                   "address": server.address,
-                                   "host": server.host,
-                                   "state_reason": None})
-            self._build_succeeded(ctxt, pool)
-            return 0
-        if server.status == compute_base.ERROR:
-            self._build_failed(ctxt, pool, desktop,
-                               server.fault or "server in ERROR")
-            return 0
-        age = (_now() - desktop["created_at"]).total_seconds()
-        if age > self.conf.conductor.build_timeout:
-            self._build_failed(ctxt, pool, desktop,
-                               "not ACTIVE after %d s" % age)
-            return 0
-        return 1
-
-    def _build_succeeded(self, ctxt, pool):
-        if self._failures.pop(pool["id"], None) or \
-                pool["status"] == "degraded":
-            db.pool_set_status(ctxt, pool["id"], "active", None)
-            db.event_record(ctxt, "pool", "pool.recovered",
-                            pool_id=pool["id"], target_type="pool",
-                            target_id=pool["id"])
-
-    def _build_failed(self, ctxt, pool, desktop, reason):
-        LOG.warning("Pool %s: desktop %s failed to boot: %s", pool["name"],
-                    desktop["id"], reason)
-        db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
-                              {"state": models.ERROR,
-                               "state_reason": reason[:1000]})
-        count, since = self._failures.get(pool["id"], (0, _now()))
-        count += 1
-        self._failures[pool["id"]] = (count, since)
-        db.event_record(ctxt, "pool", "desktop.build", result="failure",
-                        pool_id=pool["id"], desktop_id=desktop["id"],
-                        message=reason[:1000])
-        if count >= DEGRADED_AFTER_FAILURES:
-            db.pool_set_status(
-                ctxt, pool["id"], "degraded",
-                "%d boots failed in a row since %s UTC; last error: %s" % (
-                    count, since.isoformat(timespec="seconds"),
-                    reason)[:1000])
-
-    def _grow_or_shrink(self, ctxt, pool, building, budget):
-        """Boot toward min_ready within the limits; return boots started."""
-        counts = db.pool_desktop_counts(ctxt, [pool["id"]]).get(
-            pool["id"], {})
-        ready = counts.get(models.READY, 0)
-        live = sum(n for state, n in counts.items()
-                   if state not in (models.DELETING, models.ERROR))
-        if live > pool["max_size"] and ready:
-            self._shrink(ctxt, pool, min(live - pool["max_size"], ready))
-            return 0
-        wanted = pool["min_ready"] - ready - building
-        room = pool["max_size"] - live
-        slots = pool["max_concurrent_builds"] - building
-        count = max(0, min(wanted, room, slots, budget))
-        count = self._within_capacity(ctxt, pool, count, wanted)
-        if count and self._failures.get(pool["id"], (0,))[0] >= \
-                DEGRADED_AFTER_FAILURES:
-            # A failing pool boots one probe desktop at a time, not a
-            # storm of doomed builds.
-            count = 1 if building == 0 else 0
-        for _ in range(count):
-            self._boot(ctxt, pool)
-        return count
-
-    # -- capacity (R11) ----------------------------------------------------
-
-    def _cloud_capacity(self):
-        """Free capacity per provider, cached; None when unknown."""
-        now = time.monotonic()
-        ttl = self.conf.conductor.capacity_cache_time
-        if self._capacity_at is None or now - self._capacity_at >= ttl:
-            try:
-                self._capacity = self.compute.get_capacity()
-            except exception.VdiBrokerException as e:
-                LOG.warning("Cloud capacity unknown: %s", e)
-                self._capacity = None
-            self._capacity_at = now
-        return self._capacity
-
-    def _flavor(self, name):
-        if name not in self._flavors:
-            try:
-                self._flavors[name] = self.compute.get_flavor(name)
-            except exception.VdiBrokerException as e:
-                LOG.warning("Flavor %s unknown: %s", name, e)
-                return None
-        return self._flavors[name]
-
-    def _within_capacity(self, ctxt, pool, count, wanted):
-        """How many of ``count`` boots fit in the cloud right now.
-
-        Memory is the bottleneck of a VDI cloud (R11): a pool grows only
-        into free memory and vCPUs (Placement: (total - reserved) x
-        allocation_ratio - used, per provider). A pool that cannot reach
-        its target says so in its status instead of piling up builds
-        that would fail with NoValidHost.
-        """
-        if wanted <= 0:
-            return count
-        capacity = self._cloud_capacity()
-        flavor = self._flavor(pool["flavor"]) if capacity else None
-        if not capacity or not flavor:
-            return count
-        fits = 0
-        for provider in capacity["providers"]:
-            fits += max(0, min(
-                provider["memory_mb"]["free"] // flavor["memory_mb"],
-                provider["vcpus"]["free"] // flavor["vcpus"]))
-        if fits < wanted:
-            reason = ("cannot reach min_ready: %d more desktops of flavor "
-                      "%s (%d MB, %d vCPU) wanted, the cloud has room for "
-                      "%d" % (wanted, pool["flavor"], flavor["memory_mb"],
-                              flavor["vcpus"], fits))
-            if pool["status"] != "no_capacity" or \
-                    pool["status_reason"] != reason:
-                LOG.warning("Pool %s: %s", pool["name"], reason)
-                db.pool_set_status(ctxt, pool["id"], "no_capacity", reason)
-        elif pool["status"] == "no_capacity":
-            db.pool_set_status(ctxt, pool["id"], "active", None)
-        count = min(count, fits)
-        # Spend the cached capacity, so that the next pool (or pass) sees
-        # what these boots take.
-        left = count
-        for provider in capacity["providers"]:
-            while left and \
-                    provider["memory_mb"]["free"] >= flavor["memory_mb"] and \
-                    provider["vcpus"]["free"] >= flavor["vcpus"]:
-                provider["memory_mb"]["free"] -= flavor["memory_mb"]
-                provider["vcpus"]["free"] -= flavor["vcpus"]
-                left -= 1
-        return count
-
-    def _shrink(self, ctxt, pool, count):
-        for desktop in db.desktop_list(
-                ctxt, {"pool_id": pool["id"], "state": models.READY},
-                limit=count):
-            moved = db.desktop_transition(
-                ctxt, desktop["id"], [models.READY],
-                {"state": models.DELETING, "state_reason": "pool shrunk"})
-            if not moved:
-                continue
-            try:
-                self._delete_desktop(ctxt, moved)
-            except Exception:
-                # Left in 'deleting': the next pass retries it.
-                LOG.exception("Pool %s: deleting desktop %s failed",
-                              pool["name"], moved["id"])
-
-    def _boot(self, ctxt, pool):
-        desktop_id = uuidutils.generate_uuid()
-        name = "vdi-%s-%s" % (pool["name"][:40], desktop_id[:8])
-        db.desktop_create(ctxt, {"id": desktop_id, "pool_id": pool["id"],
-                                 "name": name, "state": models.BUILDING})
-        spec = compute_base.ServerSpec(
-            name=name, flavor=pool["flavor"], image=pool["image"],
-            networks=pool["networks"] or [],
-            availability_zone=pool["availability_zone"],
-            metadata=dict(pool["server_metadata"] or {},
-                          **{compute_base.META_BROKER: "1",
-                             compute_base.META_POOL: pool["id"],
-                             compute_base.META_DESKTOP: desktop_id}),
-            tags=[compute_base.BROKER_TAG,
-                  compute_base.POOL_TAG_PREFIX + pool["id"]])
-        try:
-            server = self.compute.create_server(spec)
-        except exception.VdiBrokerException as e:
-            self._build_failed(ctxt, pool, {"id": desktop_id}, e.message)
-            return
-        db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
-                              {"server_id": server.id, "host": server.host})
-
-    def _process_release(self, ctxt, desktop):
-        """Run (or finish) a desktop's release action."""
-        if desktop["state"] == models.DELETING:
-            self._delete_desktop(ctxt, desktop)
-            return
-        reason = desktop.get("state_reason") or ""
-        if not reason.startswith("release:"):
-            return
-        action = reason.split(":")[1]
-        if not reason.endswith(":issued"):
-            pool = db.pool_get(ctxt, desktop["pool_id"])
-            try:
-                if action == "rebuild":
-                    self.compute.rebuild_server(desktop["server_id"],
-                                                pool["image"])
-                else:
-                    self.compute.reboot_server(desktop["server_id"])
-            except exception.ComputeError as e:
-                # The server is gone or refuses the action: the desktop is
-                # replaced (left in releasing, it would fail the pool
-                # manager's every pass). ComputeUnavailable is retried.
-                LOG.warning("Desktop %s: %s failed: %s", desktop["id"],
-                            action, e)
-                reason = ("server vanished"
-                          if isinstance(e, exception.ServerNotFound)
-                          else "%s failed: %s" % (action, e))
-                db.desktop_transition(ctxt, desktop["id"],
-                                      [models.RELEASING],
-                                      {"state": models.ERROR,
-                                       "state_reason": reason[:1000]})
-                return
-            db.desktop_transition(
-                ctxt, desktop["id"], [models.RELEASING],
-                {"state_reason": "release:%s:issued" % action})
-            return
-        try:
-            server = self.compute.get_server(desktop["server_id"])
-        except exception.ServerNotFound:
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.ERROR,
-                                   "state_reason": "server vanished"})
-            return
-        if server.status == compute_base.ACTIVE:
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.READY,
-                                   "state_reason": None,
-                                   "address": server.address})
-        elif server.status == compute_base.ERROR:
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.ERROR,
-                                   "state_reason": server.fault or
-                                   "%s failed" % action})
-
-    def _replace_broken(self, ctxt, pool, desktop):
-        """Delete a desktop in error; a bound one hands its binding on.
-
-        The owner of a bound desktop gets a healthy one of the same pool
-        at once, not at the next login (R1: a fault is fixed by moving the
-        user). With no ready desktop the broken one is kept, and its
-        binding with it, until the next pass.
-        """
-        moved = db.binding_rehome(
-            ctxt, desktop["id"], attempts=self.conf.allocator.claim_attempts,
-            candidates=self.conf.allocator.claim_candidates)
-        if moved is False:
-            LOG.warning("Pool %s: bound desktop %s failed and no ready "
-                        "desktop can replace it yet", pool["name"],
-                        desktop["id"])
-            return
-        if moved:
-            LOG.info("Pool %s: binding %s:%s moved from failed desktop %s "
-                     "to %s", pool["name"], moved["kind"], moved["key"],
-                     desktop["id"], moved["desktop_id"])
-        self._delete_desktop(ctxt, desktop)
-
-    def _delete_desktop(self, ctxt, desktop):
-        if desktop.get("server_id"):
-            self.compute.delete_server(desktop["server_id"])
-        db.desktop_destroy(ctxt, desktop["id"])
 
 
 def _periodic(method, spacing):

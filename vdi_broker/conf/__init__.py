@@ -17,6 +17,7 @@ CONF = cfg.CONF
 _MODULES = (
     "api",
     "conductor",
+    "pool_manager",
     "coordination",
     "allocator",
     "identity",

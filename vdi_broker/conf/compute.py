@@ -21,6 +21,9 @@ fake_opts = [
                  help="Seconds a fake server takes from BUILD to ACTIVE."),
     cfg.FloatOpt("failure_rate", default=0.0, min=0, max=1,
                  help="Share of fake boots that end in ERROR."),
+    cfg.FloatOpt("create_delay", default=0.0, min=0,
+                 help="Seconds the fake cloud takes to answer a create "
+                      "request (a slow cloud, for the build throttle)."),
     cfg.StrOpt("address_range", default="198.18.0.0/15",
                help="Addresses given to fake servers (a benchmarking "
                     "range: nothing is ever sent to them)."),

@@ -23,6 +23,27 @@ conductor_opts = [
                     "budget for its own share of the pools, so the cloud "
                     "may see up to this many boots per conductor. Each "
                     "pool has its own limit too."),
+    cfg.IntOpt("max_builds_per_host", default=0, min=0,
+               help="Desktops booting at the same time on one compute "
+                    "host, counted over every pool (the host a server "
+                    "lands on is known once Nova has scheduled it). Nova, "
+                    "not the broker, picks the host: while any known "
+                    "host has this many desktops booting, the pool "
+                    "manager starts no new boot at all, so that it does "
+                    "not add to the storm on that host. 0: no limit."),
+    cfg.IntOpt("degraded_after_failures", default=3, min=1,
+               help="Failed boots in a row after which a pool is reported "
+                    "degraded (with the error, since when and how many) "
+                    "and boots one desktop at a time until a boot "
+                    "succeeds."),
+    cfg.FloatOpt("slow_build_request", default=10.0, min=0,
+                 help="Seconds a create-server request to the cloud may "
+                      "take before it counts as a slow answer. A slow "
+                      "answer, like a failed boot, halves the pool's "
+                      "allowed concurrent builds (adaptive throttle, "
+                      "floor 1); every successful boot raises it by one "
+                      "again, up to the pool's max_concurrent_builds. "
+                      "0 disables the latency check."),
     cfg.IntOpt("build_timeout", default=1800, min=60,
                help="Seconds a desktop may stay in building before it is "
                     "marked error and replaced."),

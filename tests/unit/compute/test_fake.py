@@ -122,6 +122,10 @@ class TestFakeCompute(base.TestCase):
         self.assertEqual(compute_base.ERROR,
                          self.driver.get_server(server.id).status)
         self.driver.reboot_server(server.id, hard=True)
+        # As in Nova, the first look after the request shows the reboot,
+        # however quick it is.
+        self.assertEqual(compute_base.REBOOT,
+                         self.driver.get_server(server.id).status)
         server = self.driver.get_server(server.id)
         self.assertEqual(compute_base.ACTIVE, server.status)
         self.assertIsNone(server.fault)

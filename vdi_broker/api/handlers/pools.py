@@ -18,8 +18,13 @@ def _view(pool, counts):
         "id", "name", "description", "site", "cloud", "flavor", "image",
         "networks", "availability_zone", "min_ready", "max_size",
         "max_concurrent_builds", "release_action", "console_type",
-        "enabled", "status", "status_reason", "revision")}
+        "enabled", "status", "status_reason", "readiness_probe",
+        "revision")}
     view["metadata"] = pool["server_metadata"]
+    # The build throttle's state (see the pool manager).
+    view["build"] = {"failures": pool["build_failures"],
+                     "failing_since": util.iso(pool["failing_since"]),
+                     "last_error": pool["last_build_error"]}
     view["desktops"] = dict({s: counts.get(s, 0)
                              for s in models.DESKTOP_STATES},
                             total=sum(counts.values()))

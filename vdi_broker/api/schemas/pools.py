@@ -1,4 +1,5 @@
 from vdi_broker.api.schemas import common
+from vdi_broker.conf import pool_manager as pool_manager_conf
 from vdi_broker.db.sqlalchemy import models
 
 _properties = {
@@ -20,6 +21,8 @@ _properties = {
     "release_action": {"enum": list(models.RELEASE_ACTIONS)},
     "console_type": common.name,
     "enabled": {"type": "boolean"},
+    # null: [pool_manager] readiness_probe.
+    "readiness_probe": {"enum": list(pool_manager_conf.PROBES) + [None]},
 }
 
 create = {

@@ -281,6 +281,32 @@ def pool_set_status(ctx, pool_id, status, reason):
 
 
 @main_context_manager.writer
+def pool_build_result(ctx, pool_id, error=None):
+    """Record a boot's outcome in the pool's build throttle state.
+
+    A failure (``error``) counts one more failure in a row, sets
+    ``failing_since`` at the first one and keeps the error; a success
+    resets the count (the last error stays, as history). Returns the
+    pool after the change. Without revision bump: not an admin change.
+    """
+    row = ctx.session.get(models.Pool, pool_id, with_for_update=True)
+    if row is None:
+        raise exception.PoolNotFound(pool=pool_id)
+    if error is not None:
+        values = {"build_failures": models.Pool.build_failures + 1,
+                  "failing_since": row.failing_since or utcnow(),
+                  "last_build_error": error[:1024]}
+    elif row.build_failures or row.failing_since:
+        values = {"build_failures": 0, "failing_since": None}
+    else:
+        return _dict(row)
+    ctx.session.execute(sa.update(models.Pool)
+                        .where(models.Pool.id == pool_id).values(**values))
+    return _dict(ctx.session.get(models.Pool, pool_id,
+                                 populate_existing=True))
+
+
+@main_context_manager.writer
 def pool_delete(ctx, ident):
     row = _get_by_id_or_name(ctx.session, models.Pool, ident,
                              exception.PoolNotFound, pool=ident)
@@ -322,6 +348,22 @@ def pool_desktop_counts(ctx, pool_ids=None):
 
 
 # -- desktops ----------------------------------------------------------------
+
+@main_context_manager.reader
+def desktop_host_builds(ctx):
+    """Return {host: desktops building there} for every known host.
+
+    A host appears once any desktop (of any pool and state) is known to
+    run on it, with 0 when none of them is building.
+    """
+    building = sa.func.sum(sa.case(
+        (models.Desktop.state == models.BUILDING, 1), else_=0))
+    stmt = (sa.select(models.Desktop.host, building)
+            .where(models.Desktop.host.is_not(None))
+            .group_by(models.Desktop.host))
+    return {host: int(count or 0)
+            for host, count in ctx.session.execute(stmt)}
+
 
 @main_context_manager.writer
 def desktop_create(ctx, values):

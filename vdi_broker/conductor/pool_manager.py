@@ -1,0 +1,730 @@
+"""The pool manager: keeps every pool's ready desktops booted (R5, R10).
+
+A mixin of :class:`~vdi_broker.conductor.manager.ConductorManager`, run
+every ``[conductor] pool_interval`` seconds. One pass over the pools this
+conductor keeps:
+
+1. advances each pool's desktops that need work (building, releasing,
+   error, deleting; quarantined ones are left to the operator), with one
+   server listing per pool (by the pool's tag) instead of one request per
+   desktop;
+2. runs the readiness probes of desktops whose server is ACTIVE;
+3. boots toward each pool's effective min_ready (raised by its schedules)
+   within the build limits: the global budget, the pool's limit lowered
+   by the adaptive throttle, the per-host limit and the cloud's free
+   capacity; or shrinks a pool above its target.
+
+See doc/source/admin/pool-upkeep.rst.
+"""
+
+import concurrent.futures
+import datetime
+import time
+
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+from vdi_broker.compute import base as compute_base
+from vdi_broker import context as vdi_context
+from vdi_broker.conductor import probes
+from vdi_broker.conductor import schedules as schedule_rules
+from vdi_broker.conductor import throttle
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
+
+LOG = logging.getLogger(__name__)
+
+# Desktops a pass has something to do with. Ready and assigned ones need
+# nothing; quarantined ones wait for an operator.
+WORK_STATES = (models.BUILDING, models.RELEASING, models.ERROR,
+               models.DELETING)
+
+# Seconds a desktop may stay in building without a server before it is
+# given up: the conductor died between the row and the boot request.
+NO_SERVER_GRACE = 60
+
+# state_reason of a building desktop whose server was rebooted because
+# its readiness probe did not pass in time.
+PROBE_REBOOTED = "readiness probe: rebooted"
+
+
+def _now():
+    return db.utcnow()
+
+
+def _utc_clock():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class PoolServers:
+    """The servers of one pool, listed once per pass.
+
+    ``get`` answers from the listing and falls back to one GET for a
+    server missing from it; a listing that failed fails every lookup of
+    the pass (without asking the cloud again).
+    """
+
+    def __init__(self, compute, pool_id):
+        self._compute = compute
+        self._tags = [compute_base.BROKER_TAG,
+                      compute_base.POOL_TAG_PREFIX + pool_id]
+        self._by_id = None
+        self._by_desktop = None
+        self._error = None
+        self.lists = 0
+        self.gets = 0
+
+    def _load(self):
+        if self._error is not None:
+            raise self._error
+        if self._by_id is not None:
+            return
+        try:
+            self.lists += 1
+            servers = self._compute.list_servers(tags=self._tags)
+        except exception.VdiBrokerException as e:
+            self._error = e
+            raise
+        self._by_id = {s.id: s for s in servers}
+        self._by_desktop = {s.metadata.get(compute_base.META_DESKTOP): s
+                            for s in servers}
+
+    def get(self, server_id):
+        """The server; raises ServerNotFound when it is gone."""
+        self._load()
+        server = self._by_id.get(server_id)
+        if server is None:
+            self.gets += 1
+            server = self._compute.get_server(server_id)
+        return server
+
+    def of_desktop(self, desktop_id):
+        """The server booted for a desktop (by its metadata), or None."""
+        self._load()
+        return self._by_desktop.get(desktop_id)
+
+
+class PoolUpkeep:
+    """The pool manager part of the conductor."""
+
+    def _init_upkeep(self, clock=None):
+        self._throttle = throttle.BuildThrottle()
+        # Aware UTC "now" for the schedules: tests freeze it.
+        self._clock = clock or _utc_clock
+        self._capacity = None
+        self._capacity_at = None
+        self._flavors = {}
+        # Pools with a failure recorded by this conductor since their last
+        # success (their row may not show it yet in this pass).
+        self._failing = set()
+
+    # -- the pass ----------------------------------------------------------
+
+    def pool_upkeep(self, ctxt=None):
+        """One pass of the pool manager over the pools this conductor keeps.
+
+        With several conductors each pool is kept by one of them (see
+        conductor/coordination.py), and max_concurrent_builds is a budget
+        of each conductor over its own pools.
+        """
+        ctxt = ctxt or vdi_context.get_admin_context()
+        owned = self._owned_pools(ctxt)
+        building = {}
+        for pool in owned:
+            building[pool["id"]] = self._refresh_pool(ctxt, pool)
+        # Read again: the refresh may have changed their throttle state.
+        fresh = {p["id"]: p for p in db.pool_list(ctxt)}
+        pools = [fresh[p["id"]] for p in owned if p["id"] in fresh]
+        budget = self.conf.conductor.max_concurrent_builds - \
+            sum(building.values())
+        budget = min(budget, self._host_room(ctxt))
+        targets = self._targets(ctxt, pools)
+        # The emptiest pools (ready + building against their target) get
+        # the global build budget first, so a big pool cannot starve the
+        # small ones.
+        counts = db.pool_desktop_counts(ctxt)
+
+        def fill(pool):
+            states = counts.get(pool["id"], {})
+            have = states.get(models.READY, 0) + building[pool["id"]]
+            return have / max(targets[pool["id"]][0], 1)
+
+        for pool in sorted(pools, key=fill):
+            if not pool["enabled"]:
+                continue
+            target, scheduled = targets[pool["id"]]
+            budget -= self._grow_or_shrink(
+                ctxt, pool, building[pool["id"]], max(budget, 0),
+                target=target, scheduled=scheduled,
+                counts=counts.get(pool["id"], {}))
+
+    def _targets(self, ctxt, pools):
+        """{pool_id: (effective min_ready, has enabled schedules)}."""
+        now = self._clock()
+        by_pool = {}
+        for schedule in db.schedule_list(ctxt, {"enabled": True}):
+            by_pool.setdefault(schedule["pool_id"], []).append(schedule)
+        targets = {}
+        for pool in pools:
+            own = by_pool.get(pool["id"], [])
+            usable = []
+            for schedule in own:
+                try:
+                    schedule_rules.window_bounds(schedule, now)
+                except (ValueError, LookupError) as e:
+                    # zoneinfo's ZoneInfoNotFoundError is a KeyError.
+                    LOG.warning("Pool %s: schedule %s is ignored: %s",
+                                pool["name"], schedule["name"], e)
+                    continue
+                usable.append(schedule)
+            target, source = schedule_rules.effective_min_ready(
+                pool, usable, now)
+            if source is not None:
+                LOG.debug("Pool %s: schedule %s sets min_ready %d",
+                          pool["name"], source["name"], target)
+            targets[pool["id"]] = (target, bool(usable))
+        return targets
+
+    def _host_room(self, ctxt):
+        """Boots the per-host limit allows this pass (see the option).
+
+        Nova places servers, not the broker: the broker holds boots back
+        while a known host is at the limit, and otherwise starts no more
+        than the room left on the hosts it knows (one host's worth when
+        it knows none yet).
+        """
+        limit = self.conf.conductor.max_builds_per_host
+        if not limit:
+            return self.conf.conductor.max_concurrent_builds
+        hosts = db.desktop_host_builds(ctxt)
+        full = sorted(h for h, n in hosts.items() if n >= limit)
+        if full:
+            LOG.info("No new boot this pass: %d desktops or more are "
+                     "booting on host(s) %s ([conductor] "
+                     "max_builds_per_host)", limit, ", ".join(full[:5]))
+            return 0
+        if not hosts:
+            return limit
+        return sum(limit - n for n in hosts.values())
+
+    # -- advancing desktops ------------------------------------------------
+
+    def _refresh_pool(self, ctxt, pool):
+        """Advance every desktop of the pool; return how many build."""
+        building = 0
+        servers = PoolServers(self.compute, pool["id"])
+        waiting = []
+        for desktop in db.desktop_list(
+                ctxt, {"pool_id": pool["id"], "state": list(WORK_STATES)}):
+            state = desktop["state"]
+            try:
+                if state == models.BUILDING:
+                    building += self._check_build(ctxt, pool, desktop,
+                                                  servers, waiting)
+                elif state == models.RELEASING:
+                    self._process_release(ctxt, desktop, servers=servers,
+                                          pool=pool, waiting=waiting)
+                elif state == models.ERROR:
+                    self._replace_broken(ctxt, pool, desktop)
+                elif state == models.DELETING:
+                    self._delete_desktop(ctxt, desktop)
+            except exception.ComputeUnavailable as e:
+                LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
+                            e)
+                if state == models.BUILDING:
+                    building += 1
+            except Exception:
+                # One broken desktop must not stop the pool manager for
+                # every pool: log it, go on, try again at the next pass.
+                LOG.exception("Pool %s: desktop %s (%s) could not be "
+                              "processed", pool["name"], desktop["id"],
+                              state)
+                if state == models.BUILDING:
+                    building += 1
+        if waiting:
+            building -= self._probe(ctxt, pool, waiting)
+        return building
+
+    def _check_build(self, ctxt, pool, desktop, servers=None, waiting=None):
+        """Advance a building desktop; 1 while it still builds, else 0."""
+        servers = servers or PoolServers(self.compute, pool["id"])
+        if desktop["server_id"] is None:
+            # The boot request failed without an answer, or the conductor
+            # died between the row and the request: the server may exist
+            # all the same. Adopt it by the desktop id in its metadata.
+            server = servers.of_desktop(desktop["id"])
+            if server is None:
+                age = (_now() - desktop["created_at"]).total_seconds()
+                if age > NO_SERVER_GRACE:
+                    db.desktop_transition(
+                        ctxt, desktop["id"], [models.BUILDING],
+                        {"state": models.ERROR,
+                         "state_reason": desktop["state_reason"] or
+                         "no server"})
+                    return 0
+                return 1
+            LOG.info("Pool %s: desktop %s adopts server %s booted for it",
+                     pool["name"], desktop["id"], server.id)
+            desktop = db.desktop_transition(
+                ctxt, desktop["id"], [models.BUILDING],
+                {"server_id": server.id, "host": server.host})
+            if desktop is None:
+                return 0
+        else:
+            try:
+                server = servers.get(desktop["server_id"])
+            except exception.ServerNotFound:
+                self._build_failed(ctxt, pool, desktop, "server vanished")
+                return 0
+        if server.host and server.host != desktop["host"]:
+            # Where Nova placed it: the per-host build limit counts it.
+            desktop = db.desktop_transition(
+                ctxt, desktop["id"], [models.BUILDING],
+                {"host": server.host}) or desktop
+        if server.status == compute_base.ACTIVE:
+            return self._server_active(ctxt, pool, desktop, server, waiting)
+        if server.status == compute_base.ERROR:
+            self._build_failed(ctxt, pool, desktop,
+                               server.fault or "server in ERROR")
+            return 0
+        age = (_now() - desktop["created_at"]).total_seconds()
+        if age > self.conf.conductor.build_timeout:
+            self._build_failed(ctxt, pool, desktop,
+                               "not ACTIVE after %d s" % age)
+            return 0
+        return 1
+
+    def _server_active(self, ctxt, pool, desktop, server, waiting):
+        """A building desktop's server is ACTIVE: ready, or probe it."""
+        now = _now()
+        values = {"address": server.address, "host": server.host}
+        if probes.probe_kind(self.conf, pool) == "none":
+            values.update(state=models.READY, state_reason=None,
+                          active_at=desktop["active_at"] or now,
+                          ready_at=now)
+            if db.desktop_transition(ctxt, desktop["id"],
+                                     [models.BUILDING], values):
+                self._build_succeeded(ctxt, pool)
+            return 0
+        if desktop["active_at"] is None:
+            values["active_at"] = now
+            desktop = db.desktop_transition(
+                ctxt, desktop["id"], [models.BUILDING], values)
+            if desktop is None:
+                return 0
+        if waiting is not None:
+            waiting.append(desktop)
+        return 1
+
+    # -- readiness probes --------------------------------------------------
+
+    def _probe(self, ctxt, pool, desktops):
+        """Probe desktops at once; return how many stopped building."""
+        workers = min(len(desktops), self.conf.pool_manager.probe_workers)
+        with concurrent.futures.ThreadPoolExecutor(workers) as executor:
+            results = list(executor.map(
+                lambda d: probes.run(self.conf, pool, d), desktops))
+        done = 0
+        for desktop, failure in zip(desktops, results):
+            try:
+                done += self._probed(ctxt, pool, desktop, failure)
+            except exception.ComputeUnavailable as e:
+                LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
+                            e)
+            except Exception:
+                LOG.exception("Pool %s: desktop %s: probe result not "
+                              "applied", pool["name"], desktop["id"])
+        return done
+
+    def _probed(self, ctxt, pool, desktop, failure):
+        """Apply one probe result; 1 when the desktop left building."""
+        now = _now()
+        state = desktop["state"]
+        if failure is None:
+            moved = db.desktop_transition(
+                ctxt, desktop["id"], [state],
+                {"state": models.READY, "state_reason": None,
+                 "ready_at": now})
+            if moved and state == models.BUILDING:
+                self._build_succeeded(ctxt, pool)
+            return 1 if state == models.BUILDING else 0
+        waited = (now - desktop["active_at"]).total_seconds()
+        timeout = self.conf.pool_manager.ready_timeout
+        if waited <= timeout:
+            return 0
+        if state == models.RELEASING:
+            db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                {"state": models.ERROR,
+                 "state_reason": ("readiness probe did not pass within "
+                                  "%d s after the release: %s" % (
+                                      timeout, failure))[:1000]})
+            return 0
+        if not (desktop["state_reason"] or "").startswith(PROBE_REBOOTED):
+            LOG.warning("Pool %s: desktop %s not ready %d s after ACTIVE "
+                        "(%s); rebooting it", pool["name"], desktop["id"],
+                        waited, failure)
+            self.compute.reboot_server(desktop["server_id"], hard=True)
+            db.desktop_transition(
+                ctxt, desktop["id"], [models.BUILDING],
+                {"active_at": None,
+                 "state_reason": ("%s (%s)" % (PROBE_REBOOTED,
+                                               failure))[:1000]})
+            return 0
+        self._build_failed(ctxt, pool, desktop,
+                           "readiness probe did not pass within %d s, "
+                           "even after a reboot: %s" % (timeout, failure))
+        return 1
+
+    # -- the build throttle ------------------------------------------------
+
+    def _build_succeeded(self, ctxt, pool):
+        self._throttle.increase(pool)
+        if not (pool.get("build_failures") or pool.get("failing_since") or
+                pool["status"] == "degraded" or
+                pool["id"] in self._failing):
+            return
+        self._failing.discard(pool["id"])
+        current = db.pool_build_result(ctxt, pool["id"])
+        pool.update(build_failures=0, failing_since=None)
+        if current["status"] == "degraded":
+            db.pool_set_status(ctxt, pool["id"], "active", None)
+            pool["status"] = "active"
+            LOG.info("Pool %s boots again: active", pool["name"])
+            db.event_record(ctxt, "pool", "pool.recovered",
+                            pool_id=pool["id"], target_type="pool",
+                            target_id=pool["id"])
+
+    def _build_failed(self, ctxt, pool, desktop, reason):
+        LOG.warning("Pool %s: desktop %s failed to boot: %s", pool["name"],
+                    desktop["id"], reason)
+        db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
+                              {"state": models.ERROR,
+                               "state_reason": reason[:1000]})
+        db.event_record(ctxt, "pool", "desktop.build", result="failure",
+                        pool_id=pool["id"], desktop_id=desktop["id"],
+                        message=reason[:1000])
+        self._boot_failed(ctxt, pool, reason)
+
+    def _boot_failed(self, ctxt, pool, reason):
+        """Count a failure: throttle down, and degrade after N in a row."""
+        window = self._throttle.decrease(pool)
+        self._failing.add(pool["id"])
+        current = db.pool_build_result(ctxt, pool["id"], error=reason)
+        pool.update(build_failures=current["build_failures"],
+                    failing_since=current["failing_since"])
+        count = current["build_failures"]
+        LOG.info("Pool %s: %d boot(s) failed in a row; %d concurrent "
+                 "build(s) allowed now", pool["name"], count, window)
+        if count >= self.conf.conductor.degraded_after_failures:
+            reason = "%d boots failed in a row since %s UTC; last error: " \
+                "%s" % (count, current["failing_since"].isoformat(
+                    timespec="seconds"), reason)
+            db.pool_set_status(ctxt, pool["id"], "degraded", reason[:1000])
+            pool.update(status="degraded", status_reason=reason[:1000])
+
+    def _slow_answer(self, pool, seconds):
+        window = self._throttle.decrease(pool)
+        LOG.warning("Pool %s: the cloud took %.1f s to accept a boot "
+                    "([conductor] slow_build_request %.1f s); %d "
+                    "concurrent build(s) allowed now", pool["name"],
+                    seconds, self.conf.conductor.slow_build_request, window)
+
+    # -- growing and shrinking ---------------------------------------------
+
+    def _grow_or_shrink(self, ctxt, pool, building, budget, target=None,
+                        scheduled=False, counts=None):
+        """Boot toward the target within the limits; return boots started.
+
+        ``target`` is the pool's effective min_ready (its own, or raised
+        by a schedule); ``scheduled``: the pool has enabled schedules, so
+        ready desktops above the target (a window closed) are given back.
+        """
+        if counts is None:
+            counts = db.pool_desktop_counts(ctxt, [pool["id"]]).get(
+                pool["id"], {})
+        if target is None:
+            target = min(pool["min_ready"], pool["max_size"])
+        ready = counts.get(models.READY, 0)
+        live = sum(n for state, n in counts.items()
+                   if state not in (models.DELETING, models.ERROR,
+                                    models.QUARANTINED))
+        if live > pool["max_size"] and ready:
+            self._shrink(ctxt, pool, min(live - pool["max_size"], ready))
+            return 0
+        if scheduled and ready > target:
+            self._shrink(ctxt, pool, ready - target)
+            return 0
+        wanted = target - ready - building
+        room = pool["max_size"] - live
+        slots = self._throttle.allowed(pool) - building
+        count = max(0, min(wanted, room, slots, budget))
+        count = self._within_capacity(ctxt, pool, count, wanted)
+        if count and (pool.get("build_failures") or 0) >= \
+                self.conf.conductor.degraded_after_failures:
+            # A failing pool boots one probe desktop at a time, not a
+            # storm of doomed builds.
+            count = 1 if building == 0 else 0
+        started = 0
+        for _ in range(count):
+            started += 1
+            if not self._boot(ctxt, pool):
+                # The cloud refused or was too slow: the rest of this
+                # pass's boots would meet the same.
+                break
+        return started
+
+    # -- capacity (R11) ----------------------------------------------------
+
+    def _cloud_capacity(self):
+        """Free capacity per provider, cached; None when unknown."""
+        now = time.monotonic()
+        ttl = self.conf.conductor.capacity_cache_time
+        if self._capacity_at is None or now - self._capacity_at >= ttl:
+            try:
+                self._capacity = self.compute.get_capacity()
+            except exception.VdiBrokerException as e:
+                LOG.warning("Cloud capacity unknown: %s", e)
+                self._capacity = None
+            self._capacity_at = now
+        return self._capacity
+
+    def _flavor(self, name):
+        if name not in self._flavors:
+            try:
+                self._flavors[name] = self.compute.get_flavor(name)
+            except exception.VdiBrokerException as e:
+                LOG.warning("Flavor %s unknown: %s", name, e)
+                return None
+        return self._flavors[name]
+
+    def _within_capacity(self, ctxt, pool, count, wanted):
+        """How many of ``count`` boots fit in the cloud right now.
+
+        Memory is the bottleneck of a VDI cloud (R11): a pool grows only
+        into free memory and vCPUs (Placement: (total - reserved) x
+        allocation_ratio - used, per provider). A pool that cannot reach
+        its target says so in its status instead of piling up builds
+        that would fail with NoValidHost.
+        """
+        if wanted <= 0:
+            return count
+        capacity = self._cloud_capacity()
+        flavor = self._flavor(pool["flavor"]) if capacity else None
+        if not capacity or not flavor:
+            return count
+        fits = 0
+        for provider in capacity["providers"]:
+            fits += max(0, min(
+                provider["memory_mb"]["free"] // flavor["memory_mb"],
+                provider["vcpus"]["free"] // flavor["vcpus"]))
+        if fits < wanted:
+            reason = ("cannot reach min_ready: %d more desktops of flavor "
+                      "%s (%d MB, %d vCPU) wanted, the cloud has room for "
+                      "%d" % (wanted, pool["flavor"], flavor["memory_mb"],
+                              flavor["vcpus"], fits))
+            if pool["status"] != "no_capacity" or \
+                    pool["status_reason"] != reason:
+                LOG.warning("Pool %s: %s", pool["name"], reason)
+                db.pool_set_status(ctxt, pool["id"], "no_capacity", reason)
+        elif pool["status"] == "no_capacity":
+            db.pool_set_status(ctxt, pool["id"], "active", None)
+        count = min(count, fits)
+        # Spend the cached capacity, so that the next pool (or pass) sees
+        # what these boots take.
+        left = count
+        for provider in capacity["providers"]:
+            while left and \
+                    provider["memory_mb"]["free"] >= flavor["memory_mb"] and \
+                    provider["vcpus"]["free"] >= flavor["vcpus"]:
+                provider["memory_mb"]["free"] -= flavor["memory_mb"]
+                provider["vcpus"]["free"] -= flavor["vcpus"]
+                left -= 1
+        return count
+
+    def _shrink(self, ctxt, pool, count):
+        for desktop in db.desktop_list(
+                ctxt, {"pool_id": pool["id"], "state": models.READY},
+                limit=count):
+            moved = db.desktop_transition(
+                ctxt, desktop["id"], [models.READY],
+                {"state": models.DELETING, "state_reason": "pool shrunk"})
+            if not moved:
+                continue
+            try:
+                self._delete_desktop(ctxt, moved)
+            except Exception:
+                # Left in 'deleting': the next pass retries it.
+                LOG.exception("Pool %s: deleting desktop %s failed",
+                              pool["name"], moved["id"])
+
+    def _boot(self, ctxt, pool):
+        """Start one desktop; False when the cloud refused or was slow."""
+        desktop_id = uuidutils.generate_uuid()
+        name = "vdi-%s-%s" % (pool["name"][:40], desktop_id[:8])
+        db.desktop_create(ctxt, {"id": desktop_id, "pool_id": pool["id"],
+                                 "name": name, "state": models.BUILDING})
+        spec = compute_base.ServerSpec(
+            name=name, flavor=pool["flavor"], image=pool["image"],
+            networks=pool["networks"] or [],
+            availability_zone=pool["availability_zone"],
+            metadata=dict(pool["server_metadata"] or {},
+                          **{compute_base.META_BROKER: "1",
+                             compute_base.META_POOL: pool["id"],
+                             compute_base.META_DESKTOP: desktop_id}),
+            tags=[compute_base.BROKER_TAG,
+                  compute_base.POOL_TAG_PREFIX + pool["id"]])
+        started = time.monotonic()
+        try:
+            server = self.compute.create_server(spec)
+        except exception.ComputeUnavailable as e:
+            # No answer: the server may exist all the same. The desktop
+            # stays building without a server; the next passes adopt the
+            # server by its metadata, or give it up after a minute.
+            LOG.warning("Pool %s: boot of desktop %s unanswered: %s",
+                        pool["name"], desktop_id, e)
+            db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
+                                  {"state_reason": e.message[:1000]})
+            db.event_record(ctxt, "pool", "desktop.build", result="failure",
+                            pool_id=pool["id"], desktop_id=desktop_id,
+                            message=e.message[:1000])
+            self._boot_failed(ctxt, pool, e.message)
+            return False
+        except exception.VdiBrokerException as e:
+            self._build_failed(ctxt, pool, {"id": desktop_id}, e.message)
+            return False
+        db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
+                              {"server_id": server.id, "host": server.host})
+        seconds = time.monotonic() - started
+        slow = self.conf.conductor.slow_build_request
+        if slow and seconds > slow:
+            self._slow_answer(pool, seconds)
+            return False
+        return True
+
+    # -- releases, broken desktops, deletion -------------------------------
+
+    def _process_release(self, ctxt, desktop, servers=None, pool=None,
+                         waiting=None):
+        """Run (or finish) a desktop's release action.
+
+        ``state_reason`` tracks it: ``release:<action>`` (to do),
+        ``release:<action>:issued`` (asked for), ``...:seen`` (the server
+        was seen restarting). An ACTIVE server counts as restarted once
+        seen restarting, or [pool_manager] release_settle_time after the
+        request; then the readiness probe (if any) must pass.
+        """
+        if desktop["state"] == models.DELETING:
+            self._delete_desktop(ctxt, desktop)
+            return
+        reason = desktop.get("state_reason") or ""
+        if not reason.startswith("release:"):
+            return
+        parts = reason.split(":")
+        action = parts[1]
+        phase = parts[2] if len(parts) > 2 else None
+        if pool is None:
+            pool = db.pool_get(ctxt, desktop["pool_id"])
+        if phase is None:
+            self._issue_release(ctxt, desktop, pool, action)
+            return
+        try:
+            if servers is not None:
+                server = servers.get(desktop["server_id"])
+            else:
+                server = self.compute.get_server(desktop["server_id"])
+        except exception.ServerNotFound:
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.ERROR,
+                                   "state_reason": "server vanished"})
+            return
+        if server.status in (compute_base.REBOOT, compute_base.REBUILD,
+                             compute_base.BUILD):
+            if phase == "issued":
+                db.desktop_transition(
+                    ctxt, desktop["id"], [models.RELEASING],
+                    {"state_reason": "release:%s:seen" % action})
+            return
+        if server.status == compute_base.ERROR:
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.ERROR,
+                                   "state_reason": server.fault or
+                                   "%s failed" % action})
+            return
+        if server.status != compute_base.ACTIVE:
+            return
+        now = _now()
+        if phase == "issued":
+            waited = (now - desktop["updated_at"]).total_seconds()
+            if waited < self.conf.pool_manager.release_settle_time:
+                # ACTIVE right after the request: not restarted yet.
+                return
+        if probes.probe_kind(self.conf, pool) == "none":
+            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
+                                  {"state": models.READY,
+                                   "state_reason": None,
+                                   "address": server.address,
+                                   "active_at": now, "ready_at": now})
+            return
+        if phase != "probing":
+            desktop = db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                {"state_reason": "release:%s:probing" % action,
+                 "address": server.address, "active_at": now})
+            if desktop is None:
+                return
+        if waiting is not None:
+            waiting.append(desktop)
+
+    def _issue_release(self, ctxt, desktop, pool, action):
+        try:
+            if action == "rebuild":
+                self.compute.rebuild_server(desktop["server_id"],
+                                            pool["image"])
+            else:
+                self.compute.reboot_server(desktop["server_id"])
+        except exception.ComputeError as e:
+            # The server is gone or refuses the action: the desktop is
+            # replaced (left in releasing, it would fail the pool
+            # manager's every pass). ComputeUnavailable is retried.
+            LOG.warning("Desktop %s: %s failed: %s", desktop["id"],
+                        action, e)
+            reason = ("server vanished"
+                      if isinstance(e, exception.ServerNotFound)
+                      else "%s failed: %s" % (action, e))
+            db.desktop_transition(ctxt, desktop["id"],
+                                  [models.RELEASING],
+                                  {"state": models.ERROR,
+                                   "state_reason": reason[:1000]})
+            return
+        db.desktop_transition(
+            ctxt, desktop["id"], [models.RELEASING],
+            {"state_reason": "release:%s:issued" % action})
+
+    def _replace_broken(self, ctxt, pool, desktop):
+        """Delete a desktop in error; a bound one hands its binding on.
+
+        The owner of a bound desktop gets a healthy one of the same pool
+        at once, not at the next login (R1: a fault is fixed by moving the
+        user). With no ready desktop the broken one is kept, and its
+        binding with it, until the next pass.
+        """
+        moved = db.binding_rehome(
+            ctxt, desktop["id"], attempts=self.conf.allocator.claim_attempts,
+            candidates=self.conf.allocator.claim_candidates)
+        if moved is False:
+            LOG.warning("Pool %s: bound desktop %s failed and no ready "
+                        "desktop can replace it yet", pool["name"],
+                        desktop["id"])
+            return
+        if moved:
+            LOG.info("Pool %s: binding %s:%s moved from failed desktop %s "
+                     "to %s", pool["name"], moved["kind"], moved["key"],
+                     desktop["id"], moved["desktop_id"])
+        self._delete_desktop(ctxt, desktop)
+
+    def _delete_desktop(self, ctxt, desktop):
+        if desktop.get("server_id"):
+            self.compute.delete_server(desktop["server_id"])
+        db.desktop_destroy(ctxt, desktop["id"])

@@ -1,0 +1,65 @@
+"""Readiness probes: is a booted desktop really usable?
+
+Nova's ACTIVE means the hypervisor started the guest, not that Windows
+has finished booting and its console service answers. A pool's
+``readiness_probe`` (or ``[pool_manager] readiness_probe``) says what
+more the pool manager waits for:
+
+* ``none``: ACTIVE is ready;
+* ``tcp``: the desktop's console port (``[rdp] port`` for rdp pools, or
+  ``[pool_manager] probe_ports``) accepts a TCP connection at the
+  desktop's address within ``[pool_manager] probe_connect_timeout``.
+
+A guest check-in (an agent in the desktop calling the broker) is not
+available yet.
+"""
+
+import socket
+
+from vdi_broker.conf import pool_manager as pool_manager_conf
+
+PROBES = pool_manager_conf.PROBES
+
+
+def probe_kind(conf, pool):
+    """The probe a pool uses."""
+    kind = pool.get("readiness_probe") or \
+        conf.pool_manager.readiness_probe
+    return kind if kind in PROBES else None
+
+
+def probe_port(conf, console_type):
+    """The TCP port the probe checks for a console type, or None."""
+    port = conf.pool_manager.probe_ports.get(console_type)
+    if port:
+        return int(port)
+    if console_type == "rdp":
+        return conf.rdp.port
+    return None
+
+
+def tcp_probe(address, port, timeout):
+    """Return None if ``address:port`` accepts a connection, else why not."""
+    if not address:
+        return "the desktop has no address"
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return "%s:%d does not answer (%s)" % (
+            address, port, e.strerror or e)
+
+
+def run(conf, pool, desktop):
+    """Probe one desktop: None when it passed, else the reason."""
+    kind = probe_kind(conf, pool)
+    if kind is None:
+        return "unknown readiness probe %r" % pool.get("readiness_probe")
+    if kind == "none":
+        return None
+    port = probe_port(conf, pool["console_type"])
+    if port is None:
+        return ("no probe port for console type %s: set "
+                "[pool_manager] probe_ports" % pool["console_type"])
+    return tcp_probe(desktop.get("address"), port,
+                     conf.pool_manager.probe_connect_timeout)
