@@ -245,7 +245,7 @@ pool_wait_timeout = 5
 group_cache_ttl = 60
 
 [compute]
-driver = fake
+driver = {compute}
 
 [fake_compute]
 boot_time = {boot_time}
@@ -258,7 +258,8 @@ heartbeat_timeout_threshold = 30
 class Stack:
     def __init__(self, users=10000, api_workers=2, api_threads=16,
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
-                 extra_conf="", spare_desktops=200):
+                 extra_conf="", spare_desktops=200, nova=None,
+                 headroom=0):
         self.users = users
         self.api_workers = api_workers
         self.api_threads = api_threads
@@ -267,6 +268,12 @@ class Stack:
         self.boot_time = boot_time
         self.extra_conf = extra_conf
         self.spare = spare_desktops
+        # A NovaEmulator (tests/fixtures/nova_emulator.py), set up by the
+        # caller: the conductor then boots through the nova driver.
+        self.nova = nova
+        # Room above the pre-filled desktops: the pool manager boots this
+        # many more as logins take ready ones.
+        self.headroom = headroom
         self.name = "vdi_storm_%s" % uuid.uuid4().hex[:8]
         self.dir = tempfile.mkdtemp(prefix="vdi-storm-")
         self.ldap = []
@@ -303,7 +310,9 @@ class Stack:
                 bind_dn=slapd_fixture.SERVICE_DN,
                 bind_password=slapd_fixture.SERVICE_PASSWORD,
                 suffix=SUFFIX, ldap_pool=max(8, self.api_threads),
-                boot_time=self.boot_time) + self.extra_conf)
+                boot_time=self.boot_time,
+                compute="nova" if self.nova else "fake") +
+                self._nova_conf() + self.extra_conf)
         self._fix_log_names()
         _run([os.path.join(BIN, "vdi-broker-manage"), "--config-file",
               self.config_file, "db", "sync"])
@@ -316,6 +325,14 @@ class Stack:
         log("  conductor and API (gunicorn %d workers x %d threads): "
             "%.1f s" % (self.api_workers, self.api_threads,
                         time.monotonic() - t))
+
+    def _nova_conf(self):
+        if not self.nova:
+            return ""
+        lines = ["", "[nova]", "timeout = 5", "retries = 1"]
+        lines += ["%s = %s" % item for item in
+                  sorted(self.nova.nova_options().items())]
+        return "\n".join(lines) + "\n"
 
     def _fix_log_names(self):
         # One log file per service, next to the config.
@@ -379,11 +396,14 @@ class Stack:
                     "server_metadata, min_ready, max_size, "
                     "max_concurrent_builds, release_action, console_type, "
                     "enabled, status, build_failures, revision, created_at)"
-                    " VALUES (:id, :name, 'win10-4c8g', 'win10-golden', "
-                    "'[]', '{}', :size, :size, 50, :release, 'rdp', 1, "
+                    " VALUES (:id, :name, :flavor, :image, :networks, "
+                    "'{}', :size, :max_size, 50, :release, 'rdp', 1, "
                     "'active', 0, 1, NOW())"),
                     {"id": pools[name], "name": name, "size": size,
-                     "release": "keep" if name != "floating" else "reboot"})
+                     "max_size": size + (self.headroom
+                                         if name == "floating" else 0),
+                     "release": "keep" if name != "floating" else "reboot",
+                     **self._flavor_image()})
             for name, plugin, priority, pool, rules in (
                     ("vip", "user", 10, "personal",
                      '{"groups": ["vip-agents"]}'),
@@ -416,6 +436,25 @@ class Stack:
         self.pools = pools
         self.desktop_count = sum(sizes.values())
 
+    def _flavor_image(self):
+        import json
+        if self.nova:
+            from tests.fixtures import nova_emulator
+            return {"flavor": "vdi.small",
+                    "image": nova_emulator.DEFAULT_IMAGE,
+                    "networks": json.dumps([nova_emulator.DEFAULT_NETWORK])}
+        return {"flavor": "win10-4c8g", "image": "win10-golden",
+                "networks": "[]"}
+
+    def kill_conductor(self):
+        """SIGKILL the conductor and its worker, as a crash would."""
+        for pid in reversed(self.conductor_pids()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.conductor.wait(10)
+
     def start_conductor(self):
         log = open(os.path.join(self.dir, "conductor.out"), "ab")
         self.conductor = subprocess.Popen(
@@ -424,7 +463,7 @@ class Stack:
         log.close()
         self._wait_conductor()
 
-    def _wait_conductor(self, timeout=60):
+    def _wait_conductor(self, timeout=90):
         from vdi_broker.conductor import rpcapi  # noqa: F401
         deadline = time.monotonic() + timeout
         while True:
