@@ -82,14 +82,17 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     # -- the login path (R7) ---------------------------------------------
 
-    def _choose(self, ctxt, login):
+    def _choose(self, ctxt, login, inputs=None):
         """Build the request and walk the allocator chain.
 
-        Returns (request, allocator record, decision, trace).
+        ``inputs``: what db.allocation_inputs returns (read here when
+        not given). Returns (request, allocator record, decision, trace,
+        pool).
         """
-        # The seat, the thin client and the chain in one read.
-        inputs = db.allocation_inputs(ctxt, login.get("seat"),
-                                      login["client_id"])
+        if inputs is None:
+            # The seat, the thin client and the chain in one read.
+            inputs = db.allocation_inputs(ctxt, login.get("seat"),
+                                          login["client_id"])
         seat, client = inputs["seat"], inputs["client"]
         site = (seat or {}).get("site") or (client or {}).get("site")
         request = allocator_base.AllocationRequest.from_dict({
@@ -111,6 +114,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
         ``login`` holds the principal (a dict), client_id, seat, and the new
         session's id, token_hash and expires_at (ISO 8601). Returns the
         session, desktop, pool, allocator and connection details.
+
+        The allocator chain is walked inside the claim's transaction
+        (db.allocate's ``choose``): one transaction per login.
         """
         if login.get("deadline") and \
                 _now() > _parse_time(login["deadline"]):
@@ -119,23 +125,69 @@ class ConductorManager(pool_manager.PoolUpkeep):
             LOG.warning("Dropping a login of %s that arrived after its "
                         "deadline", login["principal"]["username"])
             raise exception.ConductorUnavailable()
-        request, record, decision, trace, pool = self._choose(ctxt, login)
-        username = request.principal.username
-        if record is None:
+        username = login["principal"]["username"]
+        chosen = {}
+
+        def choose(inputs):
+            request, record, decision, trace, pool = self._choose(
+                ctxt, login, inputs)
+            chosen.update(request=request, record=record, trace=trace,
+                          pool=pool)
+            if record is None:
+                raise exception.NoAllocatorMatches(username=username,
+                                                   tried=_brief(trace))
+            if pool is None:
+                LOG.error("Allocator %s points at pool %s, which does not "
+                          "exist", record["name"], decision.pool)
+                raise exception.ServiceUnavailable(
+                    reason="allocator %s has no pool" % record["name"])
+            if not pool["enabled"]:
+                chosen["disabled"] = True
+                raise exception.PoolExhausted(
+                    pool=pool["name"], status="disabled",
+                    status_reason="pool is disabled")
+            return {"pool_id": pool["id"],
+                    "binding_kind": decision.binding_kind,
+                    "binding_key": decision.binding_key,
+                    "allocator_id": record["id"],
+                    "allocator_name": record["name"]}
+
+        session_values = {
+            "id": login["session_id"], "token_hash": login["token_hash"],
+            "expires_at": _parse_time(login["expires_at"])}
+        try:
+            result = db.allocate(
+                ctxt, {"username": username,
+                       "client_id": login["client_id"],
+                       "seat": login.get("seat")},
+                None, session_values,
+                attempts=self.conf.allocator.claim_attempts,
+                candidates=self.conf.allocator.claim_candidates,
+                choose=choose)
+        except exception.NoAllocatorMatches:
+            request = chosen["request"]
             db.event_record(ctxt, "allocation", "login", result="failure",
                             username=username, actor=username,
                             message="no allocator matches",
                             detail={"client_id": request.client_id,
-                                    "seat": request.seat, "trace": trace})
-            raise exception.NoAllocatorMatches(username=username,
-                                               tried=_brief(trace))
-        if pool is None:
-            LOG.error("Allocator %s points at pool %s, which does not "
-                      "exist", record["name"], decision.pool)
-            raise exception.ServiceUnavailable(
-                reason="allocator %s has no pool" % record["name"])
-        result = self._allocate_in_pool(ctxt, login, request, record,
-                                        decision, pool)
+                                    "seat": request.seat,
+                                    "trace": chosen["trace"]})
+            raise
+        except exception.PoolExhausted as e:
+            if chosen.get("disabled"):
+                raise
+            pool, record = chosen.get("pool"), chosen.get("record")
+            LOG.warning("Pool %s has no ready desktop for %s",
+                        pool["name"] if pool else e.kwargs.get("pool"),
+                        username)
+            db.event_record(ctxt, "allocation", "login", result="failure",
+                            username=username, actor=username,
+                            pool_id=pool["id"] if pool else None,
+                            message=e.message,
+                            detail={"allocator": record and record["name"],
+                                    "client_id": login["client_id"]})
+            raise
+        record = chosen["record"]
         connection = self._connection(result["desktop"], result["pool"])
         return {
             "session": _public_session(result["session"]),
@@ -149,38 +201,6 @@ class ConductorManager(pool_manager.PoolUpkeep):
             "reused": result["reused"],
             "connection": connection,
         }
-
-    def _allocate_in_pool(self, ctxt, login, request, record, decision,
-                          pool):
-        username = request.principal.username
-        if not pool["enabled"]:
-            raise exception.PoolExhausted(pool=pool["name"],
-                                          status="disabled",
-                                          status_reason="pool is disabled")
-        decision_dict = {
-            "pool_id": pool["id"], "binding_kind": decision.binding_kind,
-            "binding_key": decision.binding_key,
-            "allocator_id": record["id"], "allocator_name": record["name"]}
-        session_values = {
-            "id": login["session_id"], "token_hash": login["token_hash"],
-            "expires_at": _parse_time(login["expires_at"])}
-        try:
-            return db.allocate(
-                ctxt, {"username": username,
-                       "client_id": request.client_id,
-                       "seat": request.seat},
-                decision_dict, session_values,
-                attempts=self.conf.allocator.claim_attempts,
-                candidates=self.conf.allocator.claim_candidates)
-        except exception.PoolExhausted as e:
-            LOG.warning("Pool %s has no ready desktop for %s", pool["name"],
-                        username)
-            db.event_record(ctxt, "allocation", "login", result="failure",
-                            username=username, actor=username,
-                            pool_id=pool["id"], message=e.message,
-                            detail={"allocator": record["name"],
-                                    "client_id": request.client_id})
-            raise
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def explain(self, ctxt, login):

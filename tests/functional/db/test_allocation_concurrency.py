@@ -1,7 +1,7 @@
 """The product's promise: concurrent logins never share a desktop.
 
 Every scenario fires real ``db.allocate`` calls (with the arguments the
-conductor passes, see ConductorManager._allocate_in_pool) from many threads
+conductor passes, see ConductorManager.allocate) from many threads
 at once against a real database, then checks the outcome in the database
 itself: each desktop has at most one owner, sessions and desktops agree,
 bindings are unique and nothing leaks. Each scenario runs on SQLite (the
@@ -71,6 +71,7 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
 
     scenarios = BACKENDS
     backend = "sqlite"
+    choose_in_transaction = False
 
     def setUp(self):
         super().setUp()
@@ -117,6 +118,17 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
             "id": uuidutils.generate_uuid(),
             "token_hash": hashlib.sha256(token.encode()).hexdigest(),
             "expires_at": db.utcnow() + datetime.timedelta(hours=8)}
+        if self.choose_in_transaction:
+            # As ConductorManager.allocate does it: the chain's inputs
+            # are read, and the decision made, inside the claim's
+            # transaction.
+            def choose(inputs):
+                self.assertIn(pool["id"], [p["id"] for p in inputs["pools"]])
+                return decision
+
+            return db.allocate(vdi_context.get_admin_context(), request,
+                               None, session_values, attempts=8,
+                               candidates=16, choose=choose)
         return db.allocate(vdi_context.get_admin_context(), request,
                            decision, session_values, attempts=8,
                            candidates=16)
@@ -435,3 +447,9 @@ class DuplicateCheck(base.TestCase):
 
         self.assertEqual("done", flaky())
         self.assertEqual(3, len(calls))
+
+
+class AllocationConcurrencyChooseTest(AllocationConcurrencyTest):
+    """The same proofs with the decision made inside the transaction."""
+
+    choose_in_transaction = True

@@ -23,6 +23,7 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 import sqlalchemy as sa
+from sqlalchemy.orm import attributes as orm_attributes
 
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
@@ -1210,43 +1211,60 @@ def _claim_ready(session, pool_id, username, attempts, candidates):
     dialect = session.bind.dialect.name
     locking = dialect in ("mysql", "postgresql")
     for _attempt in range(attempts):
-        stmt = (sa.select(models.Desktop.id)
+        stmt = (sa.select(models.Desktop)
                 .where(models.Desktop.pool_id == pool_id,
-                       models.Desktop.state == models.READY))
+                       models.Desktop.state == models.READY)
+                .execution_options(populate_existing=True))
         if locking:
             # Rows another transaction is claiming are skipped, not waited
             # for: concurrent logins spread over different desktops. Only
             # the row this login takes is locked: a window of several
             # locked rows would hide ready desktops from the other logins,
             # which would then report a pool with ready desktops as
-            # exhausted.
-            ids = session.execute(
+            # exhausted. The whole row is read with its lock, so that the
+            # claimed desktop needs no second read.
+            rows = session.execute(
                 stmt.limit(1).with_for_update(skip_locked=True)
             ).scalars().all()
-            if not ids:
+            if not rows:
                 # Every ready desktop left is locked by a concurrent login
                 # (which may still roll back): wait for one, do not report
                 # the pool exhausted while it is not.
-                ids = session.execute(
+                rows = session.execute(
                     stmt.limit(1).with_for_update()).scalars().all()
         else:
-            ids = session.execute(stmt.limit(candidates)).scalars().all()
-        if not ids:
+            rows = session.execute(stmt.limit(candidates)).scalars().all()
+        if not rows:
             return None
-        for desktop_id in ids:
+        for desktop in rows:
             # The compare-and-swap: only one transaction can move this row
             # out of 'ready', whatever the isolation level or cluster.
+            now = utcnow()
+            values = {"state": models.ASSIGNED, "assigned_user": username,
+                      "assigned_at": now, "updated_at": now}
             result = session.execute(
                 sa.update(models.Desktop)
-                .where(models.Desktop.id == desktop_id,
+                .where(models.Desktop.id == desktop.id,
                        models.Desktop.state == models.READY)
-                .values(state=models.ASSIGNED, assigned_user=username,
-                        assigned_at=utcnow(), updated_at=utcnow(),
-                        generation=models.Desktop.generation + 1))
+                .values(generation=models.Desktop.generation + 1,
+                        **values)
+                .execution_options(synchronize_session=False))
             if result.rowcount == 1:
-                return session.get(models.Desktop, desktop_id,
-                                   populate_existing=True)
+                # The row was 'ready' and is now ours: locked on MariaDB
+                # and PostgreSQL, and SQLite writers take turns, so its
+                # new values are known without reading it again.
+                values["generation"] = desktop.generation + 1
+                for key, value in values.items():
+                    orm_attributes.set_committed_value(desktop, key, value)
+                return desktop
     return None
+
+
+class _PoolView:
+    """A pool dict read in this transaction, with a row's attributes."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
 
 
 def _pool_exhausted(session, pool):
@@ -1317,7 +1335,7 @@ def _lock_user(session, username):
 @_retry_on_conflict
 @main_context_manager.writer
 def allocate(ctx, request, decision, session_values, attempts=8,
-             candidates=16):
+             candidates=16, choose=None):
     """Give the user a desktop according to an allocator's decision.
 
     ``request`` is the AllocationRequest dict (username, client_id, seat);
@@ -1326,11 +1344,28 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     hash and expiry. Everything here is one transaction: the claim, the
     binding, the session and the audit events commit together or not at
     all.
+
+    With ``choose`` (and ``decision`` None), the decision is made inside
+    this transaction too: ``choose(inputs)`` gets what
+    :func:`allocation_inputs` returns, read in this transaction, and
+    returns the decision dict (or raises to refuse the login). A login is
+    then a single transaction: the conductor's hot path (R7).
     """
     session = ctx.session
     username = request["username"]
     _lock_user(session, username)
-    pool = session.get(models.Pool, decision["pool_id"])
+    pools = {}
+    if choose is not None:
+        inputs = _allocation_inputs(session, request.get("seat"),
+                                    request["client_id"])
+        decision = choose(inputs)
+        # The pools were read in this transaction: no second read.
+        pools = {p["id"]: p for p in inputs["pools"]}
+    pool = pools.get(decision["pool_id"])
+    if pool is not None:
+        pool = _PoolView(pool)
+    else:
+        pool = session.get(models.Pool, decision["pool_id"])
     if pool is None:
         raise exception.PoolNotFound(pool=decision["pool_id"])
     desktop = None
@@ -1455,32 +1490,43 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                     close_reason="superseded", updated_at=utcnow())
         ).rowcount
     now = utcnow()
-    client_session = models.ClientSession(
-        id=session_values["id"], token_hash=session_values["token_hash"],
-        username=username, client_id=request["client_id"],
-        seat=request.get("seat"), desktop_id=desktop.id,
-        pool_id=desktop.pool_id, allocator_id=decision.get("allocator_id"),
-        binding_id=binding.id if binding is not None else None,
-        state="active", created_at=now,
-        expires_at=session_values["expires_at"])
-    session.add(client_session)
-    _record(session, ctx, "allocation", "login", username=username,
-            actor=username, target_type="session",
-            target_id=client_session.id, desktop_id=desktop.id,
-            pool_id=desktop.pool_id,
-            detail={"allocator": decision.get("allocator_name"),
-                    "client_id": request["client_id"],
-                    "seat": request.get("seat"),
-                    "binding": ("%s:%s" % (binding.kind, binding.key)
-                                if binding is not None else None),
-                    "reused": reused, "superseded": superseded})
+    # Plain INSERTs: the session and the event are written, never read
+    # back, so the ORM's unit of work has nothing to add but its cost.
+    client_session = {
+        "id": session_values["id"],
+        "token_hash": session_values["token_hash"], "username": username,
+        "client_id": request["client_id"], "seat": request.get("seat"),
+        "desktop_id": desktop.id, "pool_id": desktop.pool_id,
+        "allocator_id": decision.get("allocator_id"),
+        "binding_id": binding.id if binding is not None else None,
+        "state": "active", "expires_at": session_values["expires_at"],
+        "closed_at": None, "close_reason": None, "created_at": now,
+        "updated_at": None}
     session.flush()
+    connection = session.connection()
+    connection.execute(sa.insert(models.ClientSession.__table__),
+                       [client_session])
+    connection.execute(sa.insert(models.Event.__table__), [{
+        "kind": "allocation", "action": "login", "result": "success",
+        "actor": getattr(ctx, "user_id", None) or username,
+        "request_id": getattr(ctx, "request_id", None),
+        "username": username, "target_type": "session",
+        "target_id": client_session["id"], "desktop_id": desktop.id,
+        "pool_id": desktop.pool_id, "message": None, "created_at": now,
+        "detail": {"allocator": decision.get("allocator_name"),
+                   "client_id": request["client_id"],
+                   "seat": request.get("seat"),
+                   "binding": ("%s:%s" % (binding.kind, binding.key)
+                               if binding is not None else None),
+                   "reused": reused, "superseded": superseded}}])
     return {
-        "session": _dict(client_session),
+        "session": client_session,
         "desktop": _dict(desktop),
-        "pool": _dict(session.get(models.Pool, desktop.pool_id)),
+        "pool": (pools.get(desktop.pool_id) or
+                 _dict(session.get(models.Pool, desktop.pool_id))),
         "binding": _dict(binding) if binding is not None else None,
         "reused": reused,
+        "decision": decision,
     }
 
 
@@ -1632,21 +1678,27 @@ def allocation_inputs(ctx, seat_name, client_id):
     The seat and thin client records (or None), every allocator and
     every pool (both small tables).
     """
+    return _allocation_inputs(ctx.session, seat_name, client_id)
+
+
+def _rows(session, stmt):
+    """Plain dicts of a Core SELECT: no ORM objects to build and track."""
+    return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def _allocation_inputs(session, seat_name, client_id):
     seat = None
     if seat_name:
-        seat = ctx.session.execute(
-            sa.select(models.Seat).where(models.Seat.name == seat_name)
-        ).scalar_one_or_none()
-    client = ctx.session.execute(
-        sa.select(models.ThinClient)
-        .where(models.ThinClient.client_id == client_id)
-    ).scalar_one_or_none()
-    allocators = ctx.session.execute(
-        sa.select(models.Allocator)).scalars().all()
-    pools = ctx.session.execute(sa.select(models.Pool)).scalars().all()
-    return {"seat": _dict(seat), "client": _dict(client),
-            "allocators": [_dict(a) for a in allocators],
-            "pools": [_dict(p) for p in pools]}
+        seat = next(iter(_rows(session, sa.select(models.Seat.__table__)
+                               .where(models.Seat.name == seat_name))),
+                    None)
+    client = next(iter(_rows(
+        session, sa.select(models.ThinClient.__table__)
+        .where(models.ThinClient.client_id == client_id))), None)
+    return {"seat": seat, "client": client,
+            "allocators": _rows(session,
+                                sa.select(models.Allocator.__table__)),
+            "pools": _rows(session, sa.select(models.Pool.__table__))}
 
 
 @main_context_manager.reader

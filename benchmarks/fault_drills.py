@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Fault drills: break one part of the broker during a login ramp.
+
+One stack (benchmarks/stack.py: two slapd replicas, MariaDB, RabbitMQ,
+the conductor, the API under gunicorn, the cloud emulated by
+tests/fixtures/nova_emulator.py with room to boot replacements), then,
+for each drill, a ramp of new users logging in at --rate per second
+(vdi-broker-loadgen's simulator); --before seconds in, the fault is
+injected, held for --hold seconds and undone (where it can be undone).
+Each drill reports failed logins (by kind), the longest login (no
+request may hang past its timeout), the recovery time (from the fault to
+the first of --steady successful logins in a row) and the database audit
+(no double allocation, no lost binding, no orphan server).
+
+Drills: conductor-kill, ldap-first-down, slapd-restart, cloud-500,
+cloud-timeout, rabbitmq-restart, mariadb-restart. The last two restart
+the machine's shared RabbitMQ / MariaDB, breaking whatever else uses them
+meanwhile: they run only when named with --drills. Both are always
+restarted at the end (try/finally).
+
+    python benchmarks/fault_drills.py                  # the safe drills
+    python benchmarks/fault_drills.py --drills rabbitmq-restart \\
+        mariadb-restart
+
+Needs what benchmarks/shift_change.py needs; run as root.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+import stack as stack_mod  # noqa: E402
+
+from tests.fixtures import nova_emulator  # noqa: E402
+from vdi_broker.loadgen import audit  # noqa: E402
+from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
+from vdi_broker.loadgen import runner  # noqa: E402
+
+SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
+        "cloud-timeout")
+SHARED = ("rabbitmq-restart", "mariadb-restart")
+CLIENT_TIMEOUT = 30.0
+
+
+def uptime():
+    return subprocess.run(["uptime"], stdout=subprocess.PIPE,
+                          text=True).stdout.strip()
+
+
+def sh(*cmd, timeout=120):
+    return subprocess.run(cmd, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout)
+
+
+# -- shared services --------------------------------------------------------
+
+def rabbit_stop():
+    sh("rabbitmqctl", "-q", "stop_app")
+
+
+def rabbit_start():
+    sh("rabbitmqctl", "-q", "start_app")
+    sh("rabbitmqctl", "-q", "await_startup", "--timeout", "60")
+
+
+def mysql_ping():
+    return sh("mysqladmin", "-u", "root", "status").returncode == 0
+
+
+def mariadb_stop():
+    sh("mysqladmin", "-u", "root", "shutdown", timeout=60)
+
+
+def mariadb_start():
+    if mysql_ping():
+        return
+    sh("install", "-d", "-o", "mysql", "-g", "mysql", "-m", "0755",
+       "/run/mysqld")
+    daemon = "/usr/sbin/mariadbd"
+    if not os.path.exists(daemon):
+        daemon = "/usr/sbin/mysqld"
+    # As tools/test-setup.sh starts it.
+    sh("start-stop-daemon", "--start", "--oknodo", "--background",
+       "--exec", daemon)
+    deadline = time.monotonic() + 60
+    while not mysql_ping() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+# -- the drills -------------------------------------------------------------
+
+class Drill:
+    """inject() breaks, restore() repairs (None: nothing to undo)."""
+
+    def __init__(self, name, inject, restore=None, note=""):
+        self.name = name
+        self.inject = inject
+        self.restore = restore
+        self.note = note
+
+
+def make_drills(stack, nova):
+    first, second = stack.ldap[0], stack.ldap[1]
+
+    def kill_and_restart():
+        stack.kill_conductor()
+        # A supervisor (systemd Restart=always) starts it again at once.
+        stack.start_conductor()
+
+    def cloud_500():
+        for kind in ("create", "show", "list", "delete", "placement"):
+            nova.inject_fault(kind, status=500, count=None)
+
+    def cloud_timeout():
+        for kind in ("create", "show", "list", "delete", "placement"):
+            nova.inject_fault(kind, delay=8.0, count=None)
+
+    return {
+        "conductor-kill": Drill(
+            "conductor-kill", kill_and_restart,
+            note="SIGKILL of the conductor, restarted at once"),
+        "ldap-first-down": Drill(
+            "ldap-first-down", first.stop, first.start,
+            note="the first of two LDAP URLs stopped"),
+        "slapd-restart": Drill(
+            "slapd-restart", lambda: (first.stop(), second.stop()),
+            lambda: (first.start(), second.start()),
+            note="every directory server down, then started again"),
+        "cloud-500": Drill(
+            "cloud-500", cloud_500, nova.clear_faults,
+            note="every Nova/Placement call answers 500"),
+        "cloud-timeout": Drill(
+            "cloud-timeout", cloud_timeout, nova.clear_faults,
+            note="every Nova/Placement call held 8 s ([nova] timeout 5)"),
+        "rabbitmq-restart": Drill(
+            "rabbitmq-restart", rabbit_stop, rabbit_start,
+            note="rabbitmqctl stop_app / start_app"),
+        "mariadb-restart": Drill(
+            "mariadb-restart", mariadb_stop, mariadb_start,
+            note="mysqladmin shutdown, started again"),
+    }
+
+
+def recovery(timeline, fault_at, steady):
+    """Seconds from the fault until ``steady`` successes in a row.
+
+    ``timeline``: (finish time, ok) in finish order. None: never steady.
+    Returns (first failure or None, recovered at or None).
+    """
+    first_failure = next((t for t, ok in timeline
+                          if not ok and t >= fault_at), None)
+    if first_failure is None:
+        return None, fault_at
+    run = 0
+    start = None
+    for t, ok in timeline:
+        if t < first_failure:
+            continue
+        if ok:
+            if run == 0:
+                start = t
+            run += 1
+            if run >= steady:
+                return first_failure, start
+        else:
+            run = 0
+    return first_failure, None
+
+
+def run_drill(stack, nova, drill, users, args):
+    client = loadgen_client.BrokerClient(
+        stack.url, concurrency=args.concurrency,
+        timeout=(3.0, CLIENT_TIMEOUT))
+    sim = runner.Simulation(client, users, mode="ramp", rate=args.rate,
+                            concurrency=args.concurrency,
+                            client_prefix="tc-" + drill.name)
+    done = threading.Event()
+    result = {}
+
+    def storm():
+        try:
+            result["report"] = sim.run()
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=storm, daemon=True)
+    thread.start()
+    time.sleep(args.before)
+    fault_at = time.monotonic() - sim.report.started
+    restored_at = None
+    try:
+        drill.inject()
+        if drill.restore:
+            time.sleep(args.hold)
+    finally:
+        if drill.restore:
+            drill.restore()
+            restored_at = time.monotonic() - sim.report.started
+    done.wait()
+    client.close()
+    report = result["report"]
+    timeline = report.timeline()
+    first_failure, steady_at = recovery(timeline, fault_at, args.steady)
+    time.sleep(args.settle)
+    servers = [(s["id"], (s.get("metadata") or {}).get("vdi_desktop"))
+               for s in nova.live_servers()
+               if "vdi-broker" in (s.get("tags") or [])]
+    found = audit.run(stack.db_url, logins=report.logins,
+                      cloud_servers=servers)
+    s = report.summary()
+    lines = ["drill %s (%s), %s" % (drill.name, drill.note, uptime()),
+             "  %d logins at %.0f/s: %d ok, %d failed (%s); max %.1f s "
+             "(client timeout %.0f s)" % (
+                 s["count"], args.rate, s["ok"], s["errors"],
+                 ", ".join("%s x%d" % (kind, n) for (_op, kind), n in
+                           sorted(report.errors.items())) or "none",
+                 (s["max"] or 0), CLIENT_TIMEOUT),
+             "  fault at %.1f s%s; %s" % (
+                 fault_at, ", undone at %.1f s" % restored_at
+                 if restored_at else "",
+                 "no failed login" if first_failure is None else
+                 "first failure at %.1f s, steady again at %s" % (
+                     first_failure, "%.1f s (%.1f s after the fault%s)" % (
+                         steady_at, steady_at - fault_at,
+                         ", %.1f s after it was undone" % (
+                             steady_at - restored_at)
+                         if restored_at else "")
+                     if steady_at else "NEVER")),
+             "  " + found.format().replace("\n", "\n  ")]
+    print("\n".join(lines), flush=True)
+    return {"drill": drill.name, "failed": s["errors"], "count": s["count"],
+            "max": s["max"], "recovery": (None if first_failure is None
+                                          else (steady_at - fault_at
+                                                if steady_at else -1)),
+            "audit_ok": found.ok, "audit": found}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--drills", nargs="+", default=list(SAFE),
+                   choices=SAFE + SHARED)
+    p.add_argument("--rate", type=float, default=10.0,
+                   help="Logins per second during each drill.")
+    p.add_argument("--before", type=float, default=8.0)
+    p.add_argument("--hold", type=float, default=10.0,
+                   help="Seconds the fault lasts.")
+    p.add_argument("--after", type=float, default=30.0,
+                   help="Seconds of logins after the fault is undone.")
+    p.add_argument("--steady", type=int, default=20,
+                   help="Successful logins in a row that count as "
+                        "recovered.")
+    p.add_argument("--settle", type=float, default=3.0)
+    p.add_argument("--concurrency", type=int, default=128)
+    args = p.parse_args(argv)
+
+    per_drill = int(args.rate * (args.before + args.hold + args.after))
+    print("fault drills %s, %d logins each; %s" % (
+        " ".join(args.drills), per_drill, uptime()), flush=True)
+    nova = nova_emulator.NovaEmulator(boot_time=1.0)
+    nova.setUp()
+    nova.add_provider("drill-host", vcpus=1000000, memory_mb=1 << 40)
+    users_total = per_drill * len(args.drills)
+    stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
+                            headroom=300, conductor_timeout=10)
+    results = []
+    try:
+        stack.start()
+        drills = make_drills(stack, nova)
+        for n, name in enumerate(args.drills):
+            users = runner.Users.from_pattern(
+                "agent%05d", per_drill, stack_mod.PASSWORD,
+                start=n * per_drill)
+            results.append(run_drill(stack, nova, drills[name], users,
+                                     args))
+    finally:
+        if any(name in SHARED for name in args.drills):
+            # Never leave the shared services down.
+            rabbit_start()
+            mariadb_start()
+        stack.stop()
+        nova.cleanUp()
+    print()
+    print("%-18s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",
+                                           "max s", "recovery s", "audit"))
+    for r in results:
+        rec = ("-" if r["recovery"] is None else
+               "never" if r["recovery"] < 0 else "%.1f" % r["recovery"])
+        print("%-18s %7d %8d %10.1f %12s %6s" % (
+            r["drill"], r["count"], r["failed"], r["max"] or 0, rec,
+            "OK" if r["audit_ok"] else "FAILED"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
