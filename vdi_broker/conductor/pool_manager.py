@@ -40,10 +40,6 @@ LOG = logging.getLogger(__name__)
 WORK_STATES = (models.BUILDING, models.RELEASING, models.ERROR,
                models.DELETING)
 
-# Seconds a desktop may stay in building without a server before it is
-# given up: the conductor died between the row and the boot request.
-NO_SERVER_GRACE = 60
-
 # state_reason of a building desktop whose server was rebooted because
 # its readiness probe did not pass in time.
 PROBE_REBOOTED = "readiness probe: rebooted"
@@ -265,7 +261,7 @@ class PoolUpkeep:
             server = servers.of_desktop(desktop["id"])
             if server is None:
                 age = (_now() - desktop["created_at"]).total_seconds()
-                if age > NO_SERVER_GRACE:
+                if age > self.conf.conductor.boot_request_grace:
                     db.desktop_transition(
                         ctxt, desktop["id"], [models.BUILDING],
                         {"state": models.ERROR,
@@ -632,7 +628,8 @@ class PoolUpkeep:
         except exception.ComputeUnavailable as e:
             # No answer: the server may exist all the same. The desktop
             # stays building without a server; the next passes adopt the
-            # server by its metadata, or give it up after a minute.
+            # server by its metadata, or give it up after
+            # [conductor] boot_request_grace.
             LOG.warning("Pool %s: boot of desktop %s unanswered: %s",
                         pool["name"], desktop_id, e)
             db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
