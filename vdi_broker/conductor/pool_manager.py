@@ -68,8 +68,6 @@ class PoolServers:
         self._by_id = None
         self._by_desktop = None
         self._error = None
-        self.lists = 0
-        self.gets = 0
 
     def _load(self):
         if self._error is not None:
@@ -77,7 +75,6 @@ class PoolServers:
         if self._by_id is not None:
             return
         try:
-            self.lists += 1
             servers = self._compute.list_servers(tags=self._tags)
         except exception.VdiBrokerException as e:
             self._error = e
@@ -91,7 +88,6 @@ class PoolServers:
         self._load()
         server = self._by_id.get(server_id)
         if server is None:
-            self.gets += 1
             server = self._compute.get_server(server_id)
         return server
 

@@ -403,6 +403,8 @@ def desktop_transition_many(ctx, changes):
         groups.setdefault(key, []).append(params)
     moved = 0
     now = utcnow()
+    # psycopg2 cannot count the rows of an executemany: one at a time.
+    per_row = not ctx.session.bind.dialect.supports_sane_multi_rowcount
     for (from_states, keys), params in groups.items():
         stmt = (sa.update(table)
                 # No IN: its expanding parameter cannot be executemany'd.
@@ -411,7 +413,11 @@ def desktop_transition_many(ctx, changes):
                                 for state in from_states]))
                 .values(updated_at=now, generation=table.c.generation + 1,
                         **{k: sa.bindparam("v_" + k) for k in keys}))
-        moved += ctx.session.execute(stmt, params).rowcount
+        if per_row:
+            moved += sum(ctx.session.execute(stmt, one).rowcount
+                         for one in params)
+        else:
+            moved += ctx.session.execute(stmt, params).rowcount
     return moved
 
 
