@@ -573,3 +573,49 @@ class TestCrashBeforeServerId(UpkeepTestCase):
         self.assertNotIn(desktop["id"],
                          [d["id"] for d in self._desktops(pool)])
         self.assertEqual({models.READY: 1}, self._counts(pool))
+
+
+# -- the batched writes of a pass ------------------------------------------
+
+
+class TestBatchedWrites(UpkeepTestCase):
+
+    def test_transition_many_counts_what_moved(self):
+        pool = self._pool(min_ready=0, max_size=5)
+        rows = [{"id": "d-%d" % i, "pool_id": pool["id"],
+                 "name": "d%d" % i, "state": models.BUILDING}
+                for i in range(4)]
+        db.desktop_create_many(self.ctxt, rows)
+        db.desktop_transition(self.ctxt, "d-0", [models.BUILDING],
+                              {"state": models.ERROR})
+        moved = db.desktop_transition_many(self.ctxt, [
+            ("d-%d" % i, [models.BUILDING],
+             {"state": models.READY, "address": "10.0.0.%d" % i})
+            for i in range(3)] + [
+            ("d-3", [models.READY, models.BUILDING],
+             {"server_id": "s-3"})])
+        self.assertEqual(3, moved)
+        states = {d["id"]: (d["state"], d["address"], d["server_id"],
+                            d["generation"])
+                  for d in self._desktops(pool)}
+        self.assertEqual({
+            "d-0": (models.ERROR, None, None, 2),
+            "d-1": (models.READY, "10.0.0.1", None, 2),
+            "d-2": (models.READY, "10.0.0.2", None, 2),
+            "d-3": (models.BUILDING, None, "s-3", 2)}, states)
+        db.desktop_destroy_unbooted(self.ctxt, ["d-0", "d-1", "d-3"])
+        # Only building rows without a server go.
+        self.assertEqual(["d-0", "d-1", "d-2", "d-3"],
+                         sorted(d["id"] for d in self._desktops(pool)))
+        db.desktop_transition(self.ctxt, "d-3", [models.BUILDING],
+                              {"server_id": None})
+        db.desktop_destroy_unbooted(self.ctxt, ["d-3"])
+        self.assertNotIn("d-3", [d["id"] for d in self._desktops(pool)])
+
+
+class TestBatchedWritesMySQL(TestBatchedWrites):
+    backend = "mysql"
+
+
+class TestBatchedWritesPostgreSQL(TestBatchedWrites):
+    backend = "postgresql"

@@ -40,10 +40,6 @@ LOG = logging.getLogger(__name__)
 WORK_STATES = (models.BUILDING, models.RELEASING, models.ERROR,
                models.DELETING)
 
-# Seconds a desktop may stay in building without a server before it is
-# given up: the conductor died between the row and the boot request.
-NO_SERVER_GRACE = 60
-
 # state_reason of a building desktop whose server was rebooted because
 # its readiness probe did not pass in time.
 PROBE_REBOOTED = "readiness probe: rebooted"
@@ -72,8 +68,6 @@ class PoolServers:
         self._by_id = None
         self._by_desktop = None
         self._error = None
-        self.lists = 0
-        self.gets = 0
 
     def _load(self):
         if self._error is not None:
@@ -81,7 +75,6 @@ class PoolServers:
         if self._by_id is not None:
             return
         try:
-            self.lists += 1
             servers = self._compute.list_servers(tags=self._tags)
         except exception.VdiBrokerException as e:
             self._error = e
@@ -95,7 +88,6 @@ class PoolServers:
         self._load()
         server = self._by_id.get(server_id)
         if server is None:
-            self.gets += 1
             server = self._compute.get_server(server_id)
         return server
 
@@ -214,14 +206,16 @@ class PoolUpkeep:
         """Advance every desktop of the pool; return how many build."""
         building = 0
         servers = PoolServers(self.compute, pool["id"])
-        waiting = []
+        # Desktops to probe, and booted ones to promote to ready (in one
+        # transaction at the end: a pass may promote hundreds).
+        waiting, promote = [], []
         for desktop in db.desktop_list(
                 ctxt, {"pool_id": pool["id"], "state": list(WORK_STATES)}):
             state = desktop["state"]
             try:
                 if state == models.BUILDING:
                     building += self._check_build(ctxt, pool, desktop,
-                                                  servers, waiting)
+                                                  servers, waiting, promote)
                 elif state == models.RELEASING:
                     self._process_release(ctxt, desktop, servers=servers,
                                           pool=pool, waiting=waiting)
@@ -242,11 +236,18 @@ class PoolUpkeep:
                               state)
                 if state == models.BUILDING:
                     building += 1
+        if promote:
+            moved = db.desktop_transition_many(
+                ctxt, [(desktop_id, [models.BUILDING], values)
+                       for desktop_id, values in promote])
+            for _ in range(moved):
+                self._build_succeeded(ctxt, pool)
         if waiting:
             building -= self._probe(ctxt, pool, waiting)
         return building
 
-    def _check_build(self, ctxt, pool, desktop, servers=None, waiting=None):
+    def _check_build(self, ctxt, pool, desktop, servers=None, waiting=None,
+                     promote=None):
         """Advance a building desktop; 1 while it still builds, else 0."""
         servers = servers or PoolServers(self.compute, pool["id"])
         if desktop["server_id"] is None:
@@ -256,7 +257,7 @@ class PoolUpkeep:
             server = servers.of_desktop(desktop["id"])
             if server is None:
                 age = (_now() - desktop["created_at"]).total_seconds()
-                if age > NO_SERVER_GRACE:
+                if age > self.conf.conductor.boot_request_grace:
                     db.desktop_transition(
                         ctxt, desktop["id"], [models.BUILDING],
                         {"state": models.ERROR,
@@ -283,7 +284,8 @@ class PoolUpkeep:
                 ctxt, desktop["id"], [models.BUILDING],
                 {"host": server.host}) or desktop
         if server.status == compute_base.ACTIVE:
-            return self._server_active(ctxt, pool, desktop, server, waiting)
+            return self._server_active(ctxt, pool, desktop, server, waiting,
+                                       promote)
         if server.status == compute_base.ERROR:
             self._build_failed(ctxt, pool, desktop,
                                server.fault or "server in ERROR")
@@ -295,14 +297,22 @@ class PoolUpkeep:
             return 0
         return 1
 
-    def _server_active(self, ctxt, pool, desktop, server, waiting):
-        """A building desktop's server is ACTIVE: ready, or probe it."""
+    def _server_active(self, ctxt, pool, desktop, server, waiting,
+                       promote=None):
+        """A building desktop's server is ACTIVE: ready, or probe it.
+
+        Without a probe the desktop is ready: appended to ``promote`` as
+        (id, values) when given, else moved at once.
+        """
         now = _now()
         values = {"address": server.address, "host": server.host}
         if probes.probe_kind(self.conf, pool) == "none":
             values.update(state=models.READY, state_reason=None,
                           active_at=desktop["active_at"] or now,
                           ready_at=now)
+            if promote is not None:
+                promote.append((desktop["id"], values))
+                return 0
             if db.desktop_transition(ctxt, desktop["id"],
                                      [models.BUILDING], values):
                 self._build_succeeded(ctxt, pool)
@@ -466,14 +476,7 @@ class PoolUpkeep:
             # A failing pool boots one probe desktop at a time, not a
             # storm of doomed builds.
             count = 1 if building == 0 else 0
-        started = 0
-        for _ in range(count):
-            started += 1
-            if not self._boot(ctxt, pool):
-                # The cloud refused or was too slow: the rest of this
-                # pass's boots would meet the same.
-                break
-        return started
+        return self._boot_many(ctxt, pool, count) if count > 0 else 0
 
     # -- capacity (R11) ----------------------------------------------------
 
@@ -561,12 +564,52 @@ class PoolUpkeep:
 
     def _boot(self, ctxt, pool):
         """Start one desktop; False when the cloud refused or was slow."""
-        desktop_id = uuidutils.generate_uuid()
-        name = "vdi-%s-%s" % (pool["name"][:40], desktop_id[:8])
-        db.desktop_create(ctxt, {"id": desktop_id, "pool_id": pool["id"],
-                                 "name": name, "state": models.BUILDING})
+        return self._boot_many(ctxt, pool, 1, stop_early=True) == 1
+
+    def _boot_many(self, ctxt, pool, count, stop_early=False):
+        """Start up to ``count`` desktops; return how many were sent.
+
+        The rows are written first, in one transaction, so that a server
+        can always be traced to its desktop; the server ids after the
+        requests, in one more. A failed, unanswered or slow request ends
+        the batch: the rest would meet the same cloud. The rows of boots
+        not sent are deleted.
+        """
+        rows = []
+        for _ in range(count):
+            desktop_id = uuidutils.generate_uuid()
+            rows.append({"id": desktop_id, "pool_id": pool["id"],
+                         "name": "vdi-%s-%s" % (pool["name"][:40],
+                                                desktop_id[:8]),
+                         "state": models.BUILDING})
+        db.desktop_create_many(ctxt, rows)
+        booted = []
+        sent = 0
+        go_on = True
+        try:
+            for row in rows:
+                sent += 1
+                server, go_on = self._create_server(ctxt, pool, row)
+                if server is not None:
+                    booted.append((row["id"], [models.BUILDING],
+                                   {"server_id": server.id,
+                                    "host": server.host}))
+                if not go_on:
+                    break
+        finally:
+            if booted:
+                db.desktop_transition_many(ctxt, booted)
+            db.desktop_destroy_unbooted(ctxt,
+                                        [r["id"] for r in rows[sent:]])
+        if stop_early and not go_on:
+            return 0
+        return sent
+
+    def _create_server(self, ctxt, pool, row):
+        """Send one boot request: (server or None, go on with the batch)."""
+        desktop_id = row["id"]
         spec = compute_base.ServerSpec(
-            name=name, flavor=pool["flavor"], image=pool["image"],
+            name=row["name"], flavor=pool["flavor"], image=pool["image"],
             networks=pool["networks"] or [],
             availability_zone=pool["availability_zone"],
             metadata=dict(pool["server_metadata"] or {},
@@ -581,7 +624,8 @@ class PoolUpkeep:
         except exception.ComputeUnavailable as e:
             # No answer: the server may exist all the same. The desktop
             # stays building without a server; the next passes adopt the
-            # server by its metadata, or give it up after a minute.
+            # server by its metadata, or give it up after
+            # [conductor] boot_request_grace.
             LOG.warning("Pool %s: boot of desktop %s unanswered: %s",
                         pool["name"], desktop_id, e)
             db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
@@ -590,18 +634,16 @@ class PoolUpkeep:
                             pool_id=pool["id"], desktop_id=desktop_id,
                             message=e.message[:1000])
             self._boot_failed(ctxt, pool, e.message)
-            return False
+            return None, False
         except exception.VdiBrokerException as e:
             self._build_failed(ctxt, pool, {"id": desktop_id}, e.message)
-            return False
-        db.desktop_transition(ctxt, desktop_id, [models.BUILDING],
-                              {"server_id": server.id, "host": server.host})
+            return None, False
         seconds = time.monotonic() - started
         slow = self.conf.conductor.slow_build_request
         if slow and seconds > slow:
             self._slow_answer(pool, seconds)
-            return False
-        return True
+            return server, False
+        return server, True
 
     # -- releases, broken desktops, deletion -------------------------------
 

@@ -44,6 +44,14 @@ conductor_opts = [
                       "floor 1); every successful boot raises it by one "
                       "again, up to the pool's max_concurrent_builds. "
                       "0 disables the latency check."),
+    cfg.IntOpt("boot_request_grace", default=60, min=1,
+               help="Seconds a building desktop without a server id waits "
+                    "for the server booted for it to appear in the cloud "
+                    "(its boot request got no answer, or a conductor "
+                    "stopped between the desktop and the request). The "
+                    "server is adopted when it shows up; after this long "
+                    "without one the desktop is marked error and "
+                    "replaced."),
     cfg.IntOpt("build_timeout", default=1800, min=60,
                help="Seconds a desktop may stay in building before it is "
                     "marked error and replaced."),

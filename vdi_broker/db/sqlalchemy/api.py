@@ -376,6 +376,63 @@ def desktop_create(ctx, values):
     return _dict(desktop)
 
 
+@main_context_manager.writer
+def desktop_create_many(ctx, rows):
+    """Insert desktops in one transaction (a pass's boots)."""
+    now = utcnow()
+    rows = [dict(row, created_at=row.get("created_at") or now)
+            for row in rows]
+    if rows:
+        ctx.session.execute(sa.insert(models.Desktop), rows)
+
+
+@main_context_manager.writer
+def desktop_transition_many(ctx, changes):
+    """Many compare-and-swaps (see desktop_transition), one transaction.
+
+    ``changes`` is a list of (desktop_id, from_states, values). Changes
+    of the same shape run as one statement with many parameter sets.
+    Returns how many desktops moved (the others had left
+    ``from_states``).
+    """
+    table = models.Desktop.__table__
+    groups = {}
+    for desktop_id, from_states, values in changes:
+        key = (tuple(from_states), tuple(sorted(values)))
+        params = {"v_" + k: v for k, v in values.items()}
+        params["b_id"] = desktop_id
+        groups.setdefault(key, []).append(params)
+    moved = 0
+    now = utcnow()
+    # psycopg2 cannot count the rows of an executemany: one at a time.
+    per_row = not ctx.session.bind.dialect.supports_sane_multi_rowcount
+    for (from_states, keys), params in groups.items():
+        stmt = (sa.update(table)
+                # No IN: its expanding parameter cannot be executemany'd.
+                .where(table.c.id == sa.bindparam("b_id"),
+                       sa.or_(*[table.c.state == state
+                                for state in from_states]))
+                .values(updated_at=now, generation=table.c.generation + 1,
+                        **{k: sa.bindparam("v_" + k) for k in keys}))
+        if per_row:
+            moved += sum(ctx.session.execute(stmt, one).rowcount
+                         for one in params)
+        else:
+            moved += ctx.session.execute(stmt, params).rowcount
+    return moved
+
+
+@main_context_manager.writer
+def desktop_destroy_unbooted(ctx, desktop_ids):
+    """Delete building desktops that never got a server (boots not sent)."""
+    if desktop_ids:
+        ctx.session.execute(
+            sa.delete(models.Desktop)
+            .where(models.Desktop.id.in_(list(desktop_ids)),
+                   models.Desktop.state == models.BUILDING,
+                   models.Desktop.server_id.is_(None)))
+
+
 @main_context_manager.reader
 def desktop_get(ctx, desktop_id):
     row = ctx.session.get(models.Desktop, desktop_id)
