@@ -482,14 +482,38 @@ class TestContractResources(OpenStackVdiTestCase):
     def test_desktop_actions(self):
         self.broker.setup_call_centre()
         self.broker.fill_pools()
-        desktop = self.api("/v1/desktops?state=ready&limit=1")[
-            "desktops"][0]
-        shown = self.openstack_json("desktop", "quarantine", desktop["id"],
+
+        def ready(pool):
+            return self.api("/v1/desktops?state=ready&pool_id=%s" %
+                            self.broker.pools[pool]["id"])["desktops"][0]
+
+        # Vera's desktop is bound to her (vip-personal): move, replace.
+        vip = self.broker.login("vera").json["desktop"]["id"]
+        moved = self.openstack_json("desktop", "move", vip, "--user", "sam")
+        self.assertEqual("sam", moved["assigned_user"])
+        replaced = self.openstack_json("desktop", "replace", vip)
+        self.assertEqual("deleting", replaced["state"])
+        (binding,) = self.api("/v1/bindings?kind=user&key=sam")["bindings"]
+        self.assertNotEqual(vip, binding["desktop_id"])
+        # Ready desktops leave the pool while they restart.
+        shown = self.openstack_json("desktop", "reboot",
+                                    ready("sh-agents")["id"], "--hard")
+        self.assertEqual("releasing", shown["state"])
+        shown = self.openstack_json("desktop", "rebuild",
+                                    ready("nt-agents")["id"])
+        self.assertEqual("releasing", shown["state"])
+        desktop = ready("training-room")["id"]
+        shown = self.openstack_json("desktop", "quarantine", desktop,
                                     "--reason", "no sound")
         self.assertEqual("quarantined", shown["state"])
-        shown = self.openstack_json("desktop", "unquarantine",
-                                    desktop["id"])
+        self.assertEqual("no sound", shown["fault_reason"])
+        shown = self.openstack_json("desktop", "unquarantine", desktop,
+                                    "--action", "keep")
         self.assertNotEqual("quarantined", shown["state"])
+        # Not quarantined any more: the broker refuses, one clean line.
+        _out, err = self.run_openstack("desktop", "unquarantine", desktop,
+                                       fail=True)
+        self.assertCleanError(err, "(HTTP 409)")
 
     @_needs("/v1/bindings/{binding_id}", "PATCH")
     def test_binding_set(self):

@@ -216,6 +216,8 @@ class TestContractRequests(StubTestCase):
              {"quarantine": {"reason": "no sound"}}),
             (desktops.QuarantineDesktop, ["d-1"], {"quarantine": {}}),
             (desktops.UnquarantineDesktop, ["d-1"], {"unquarantine": {}}),
+            (desktops.UnquarantineDesktop, ["d-1", "--action", "rebuild"],
+             {"unquarantine": {"action": "rebuild"}}),
         ]
         for command_class, argv, body in cases:
             self.assertEqual(body, self._action(argv, command_class), argv)
