@@ -424,12 +424,13 @@ class TestContractResources(OpenStackVdiTestCase):
                                        fail=True)
         self.assertCleanError(err, "(HTTP 409)")
         listed = self.openstack_json("thin", "client", "list", "--seat",
-                                     "SH-3F-001")
+                                     "SH-3F-001", "--sort", "client_id")
         self.assertEqual(["tc-0042"], [c["Client ID"] for c in listed])
         client = self.openstack_json("thin", "client", "set", "tc-0042",
-                                     "--no-seat", "--if-match",
-                                     str(client["revision"]))
+                                     "--no-seat", "--status", "faulty",
+                                     "--if-match", str(client["revision"]))
         self.assertIsNone(client["seat"])
+        self.assertEqual("faulty", client["status"])
         self.run_openstack("thin", "client", "delete", "tc-0042")
         self.run_openstack("seat", "delete", "SH-3F-001")
         self.assertEqual([], self.api("/v1/seats?name=SH-3F-001")["seats"])
