@@ -22,6 +22,7 @@ from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import nova_emulator
 from vdi_broker.api import handler
+from vdi_broker.api.schemas import pools as pool_schemas
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
 
@@ -515,6 +516,18 @@ class TestContractResources(OpenStackVdiTestCase):
         _out, err = self.run_openstack("desktop", "unquarantine", desktop,
                                        fail=True)
         self.assertCleanError(err, "(HTTP 409)")
+
+    @testtools.skipUnless(
+        "readiness_probe" in pool_schemas.create["properties"],
+        "pools have no readiness_probe in this tree's API yet")
+    def test_pool_readiness_probe(self):
+        self.broker.create_pool("p")
+        shown = self.openstack_json("pool", "set", "p", "--readiness-probe",
+                                    "tcp")
+        self.assertEqual("tcp", shown["readiness_probe"])
+        shown = self.openstack_json("pool", "set", "p",
+                                    "--default-readiness-probe")
+        self.assertIsNone(shown["readiness_probe"])
 
     @_needs("/v1/bindings/{binding_id}", "PATCH")
     def test_binding_set(self):

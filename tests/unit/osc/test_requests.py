@@ -157,10 +157,14 @@ class TestClient(StubTestCase):
                          patch["body"])
         # Plain fields: no read first, If-Match only when asked.
         del self.broker.requests[:]
-        self.run_command(pools.SetPool, ["p", "--disable"])
+        self.run_command(pools.SetPool, ["p", "--disable",
+                                         "--readiness-probe", "tcp"])
         (patch,) = self.broker.requests
         self.assertNotIn("If-Match", patch["headers"])
-        self.assertEqual({"enabled": False}, patch["body"])
+        self.assertEqual({"enabled": False, "readiness_probe": "tcp"},
+                         patch["body"])
+        self.run_command(pools.SetPool, ["p", "--default-readiness-probe"])
+        self.assertEqual({"readiness_probe": None}, self.last()["body"])
         self.run_command(pools.SetPool, ["p", "--no-network",
                                          "--if-match", "9"])
         self.assertEqual('"9"', self.last()["headers"]["If-Match"])
