@@ -22,6 +22,7 @@ from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import nova_emulator
 from vdi_broker.api import handler
+from vdi_broker.api.schemas import pools as pool_schemas
 
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), "openstack")
 
@@ -424,12 +425,13 @@ class TestContractResources(OpenStackVdiTestCase):
                                        fail=True)
         self.assertCleanError(err, "(HTTP 409)")
         listed = self.openstack_json("thin", "client", "list", "--seat",
-                                     "SH-3F-001")
+                                     "SH-3F-001", "--sort", "client_id")
         self.assertEqual(["tc-0042"], [c["Client ID"] for c in listed])
         client = self.openstack_json("thin", "client", "set", "tc-0042",
-                                     "--no-seat", "--if-match",
-                                     str(client["revision"]))
+                                     "--no-seat", "--status", "faulty",
+                                     "--if-match", str(client["revision"]))
         self.assertIsNone(client["seat"])
+        self.assertEqual("faulty", client["status"])
         self.run_openstack("thin", "client", "delete", "tc-0042")
         self.run_openstack("seat", "delete", "SH-3F-001")
         self.assertEqual([], self.api("/v1/seats?name=SH-3F-001")["seats"])
@@ -482,14 +484,50 @@ class TestContractResources(OpenStackVdiTestCase):
     def test_desktop_actions(self):
         self.broker.setup_call_centre()
         self.broker.fill_pools()
-        desktop = self.api("/v1/desktops?state=ready&limit=1")[
-            "desktops"][0]
-        shown = self.openstack_json("desktop", "quarantine", desktop["id"],
+
+        def ready(pool):
+            return self.api("/v1/desktops?state=ready&pool_id=%s" %
+                            self.broker.pools[pool]["id"])["desktops"][0]
+
+        # Vera's desktop is bound to her (vip-personal): move, replace.
+        vip = self.broker.login("vera").json["desktop"]["id"]
+        moved = self.openstack_json("desktop", "move", vip, "--user", "sam")
+        self.assertEqual("sam", moved["assigned_user"])
+        replaced = self.openstack_json("desktop", "replace", vip)
+        self.assertEqual("deleting", replaced["state"])
+        (binding,) = self.api("/v1/bindings?kind=user&key=sam")["bindings"]
+        self.assertNotEqual(vip, binding["desktop_id"])
+        # Ready desktops leave the pool while they restart.
+        shown = self.openstack_json("desktop", "reboot",
+                                    ready("sh-agents")["id"], "--hard")
+        self.assertEqual("releasing", shown["state"])
+        shown = self.openstack_json("desktop", "rebuild",
+                                    ready("nt-agents")["id"])
+        self.assertEqual("releasing", shown["state"])
+        desktop = ready("training-room")["id"]
+        shown = self.openstack_json("desktop", "quarantine", desktop,
                                     "--reason", "no sound")
         self.assertEqual("quarantined", shown["state"])
-        shown = self.openstack_json("desktop", "unquarantine",
-                                    desktop["id"])
+        self.assertEqual("no sound", shown["fault_reason"])
+        shown = self.openstack_json("desktop", "unquarantine", desktop,
+                                    "--action", "keep")
         self.assertNotEqual("quarantined", shown["state"])
+        # Not quarantined any more: the broker refuses, one clean line.
+        _out, err = self.run_openstack("desktop", "unquarantine", desktop,
+                                       fail=True)
+        self.assertCleanError(err, "(HTTP 409)")
+
+    @testtools.skipUnless(
+        "readiness_probe" in pool_schemas.create["properties"],
+        "pools have no readiness_probe in this tree's API yet")
+    def test_pool_readiness_probe(self):
+        self.broker.create_pool("p")
+        shown = self.openstack_json("pool", "set", "p", "--readiness-probe",
+                                    "tcp")
+        self.assertEqual("tcp", shown["readiness_probe"])
+        shown = self.openstack_json("pool", "set", "p",
+                                    "--default-readiness-probe")
+        self.assertIsNone(shown["readiness_probe"])
 
     @_needs("/v1/bindings/{binding_id}", "PATCH")
     def test_binding_set(self):

@@ -157,10 +157,14 @@ class TestClient(StubTestCase):
                          patch["body"])
         # Plain fields: no read first, If-Match only when asked.
         del self.broker.requests[:]
-        self.run_command(pools.SetPool, ["p", "--disable"])
+        self.run_command(pools.SetPool, ["p", "--disable",
+                                         "--readiness-probe", "tcp"])
         (patch,) = self.broker.requests
         self.assertNotIn("If-Match", patch["headers"])
-        self.assertEqual({"enabled": False}, patch["body"])
+        self.assertEqual({"enabled": False, "readiness_probe": "tcp"},
+                         patch["body"])
+        self.run_command(pools.SetPool, ["p", "--default-readiness-probe"])
+        self.assertEqual({"readiness_probe": None}, self.last()["body"])
         self.run_command(pools.SetPool, ["p", "--no-network",
                                          "--if-match", "9"])
         self.assertEqual('"9"', self.last()["headers"]["If-Match"])
@@ -216,6 +220,8 @@ class TestContractRequests(StubTestCase):
              {"quarantine": {"reason": "no sound"}}),
             (desktops.QuarantineDesktop, ["d-1"], {"quarantine": {}}),
             (desktops.UnquarantineDesktop, ["d-1"], {"unquarantine": {}}),
+            (desktops.UnquarantineDesktop, ["d-1", "--action", "rebuild"],
+             {"unquarantine": {"action": "rebuild"}}),
         ]
         for command_class, argv, body in cases:
             self.assertEqual(body, self._action(argv, command_class), argv)
@@ -285,8 +291,10 @@ class TestContractRequests(StubTestCase):
         self.broker.reply("PATCH", "/v1/thin-clients/tc-0001", 200,
                           lambda r: {"thin_client": dict(r["body"])})
         self.run_command(thin_clients.SetThinClient,
-                         ["tc-0001", "--no-seat", "--revision", "2"])
-        self.assertEqual({"seat": None}, self.last()["body"])
+                         ["tc-0001", "--no-seat", "--revision", "2",
+                          "--status", "faulty", "--client-id", "tc-0002"])
+        self.assertEqual({"seat": None, "status": "faulty",
+                          "client_id": "tc-0002"}, self.last()["body"])
         self.assertEqual('"2"', self.last()["headers"]["If-Match"])
         self.assertRaises(exceptions.CommandError, self.run_command,
                           thin_clients.SetThinClient,
@@ -295,8 +303,10 @@ class TestContractRequests(StubTestCase):
             "thin_clients": [{"id": "t-1", "client_id": "tc-0001",
                               "status": "online"}], "links": []})
         (headings, rows), _out = self.run_command(
-            thin_clients.ListThinClient, ["--status", "online"])
-        self.assertEqual({"status": "online"}, self.last()["query"])
+            thin_clients.ListThinClient, ["--status", "online", "--sort",
+                                          "last_seen_at:desc"])
+        self.assertEqual({"status": "online", "sort_key": "last_seen_at",
+                          "sort_dir": "desc"}, self.last()["query"])
         self.assertEqual("tc-0001", rows[0][1])
 
     def test_schedule_requests(self):
@@ -323,8 +333,10 @@ class TestContractRequests(StubTestCase):
         self.broker.reply("GET", "/v1/schedules", 200,
                           {"schedules": [], "links": []})
         self.run_command(schedules.ListSchedule,
-                         ["--pool", "sh-agents", "--enabled"])
-        self.assertEqual({"pool_id": POOL_ID, "enabled": "true"},
+                         ["--pool", "sh-agents", "--enabled", "--sort",
+                          "name"])
+        self.assertEqual({"pool_id": POOL_ID, "enabled": "true",
+                          "sort_key": "name", "sort_dir": "asc"},
                          self.last()["query"])
 
     def test_event_requests(self):

@@ -15,6 +15,7 @@ SORT_KEYS = ("created_at", "name", "state", "updated_at")
 COLUMNS = (("id", "ID"), ("name", "Name"), ("pool_id", "Pool ID"),
            ("state", "State"), ("assigned_user", "Assigned User"),
            ("address", "Address"))
+UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
 LONG_COLUMNS = COLUMNS + (("server_id", "Server ID"), ("host", "Host"),
                           ("state_reason", "State Reason"),
                           ("created_at", "Created At"))
@@ -149,3 +150,15 @@ class UnquarantineDesktop(_DesktopAction):
     """Put a quarantined desktop back into service."""
 
     action = "unquarantine"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            "--action", dest="then", choices=UNQUARANTINE_ACTIONS,
+            help="What happens to the desktop: pool (the pool's release "
+                 "action), keep, reboot, rebuild or delete; default: the "
+                 "broker's [conductor] unquarantine_action")
+        return parser
+
+    def action_body(self, parsed_args):
+        return base.body_from(parsed_args, {"action": "then"})

@@ -21,7 +21,7 @@ class ListEvent(command.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("--kind", metavar="<kind>",
-                            help="e.g. admin, allocation, upkeep")
+                            help="e.g. admin, allocation, pool, client")
         parser.add_argument("--action", metavar="<action>",
                             help="e.g. login, pool.update")
         parser.add_argument("--result", metavar="<result>",

@@ -9,6 +9,7 @@ from vdi_broker.osc.v1 import base
 PATH = "/pools"
 SORT_KEYS = ("name", "created_at", "updated_at", "site")
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
+READINESS_PROBES = ("none", "tcp")
 
 COLUMNS = (("id", "ID"), ("name", "Name"), ("site", "Site"),
            ("min_ready", "Min Ready"), ("max_size", "Max Size"),
@@ -26,7 +27,8 @@ FIELDS = {"description": "description", "site": "site", "cloud": "cloud",
           "min_ready": "min_ready", "max_size": "max_size",
           "max_concurrent_builds": "max_concurrent_builds",
           "release_action": "release_action",
-          "console_type": "console_type", "enabled": "enabled"}
+          "console_type": "console_type", "enabled": "enabled",
+          "readiness_probe": "readiness_probe"}
 
 
 def _add_fields(parser, create):
@@ -60,6 +62,11 @@ def _add_fields(parser, create):
                         help="What happens to a desktop after a logout")
     parser.add_argument("--console-type", metavar="<type>",
                         help="Console protocol (rdp, spice-direct, ...)")
+    parser.add_argument("--readiness-probe", choices=READINESS_PROBES,
+                        help="How a new desktop is found ready: none (its "
+                             "server is ACTIVE) or tcp (its console port "
+                             "answers); default: the broker's "
+                             "[pool_manager] readiness_probe")
     base.add_enabled(parser, "pool")
 
 
@@ -136,12 +143,22 @@ class SetPool(command.ShowOne):
                             help="Remove all networks first")
         parser.add_argument("--no-metadata", action="store_true",
                             help="Remove all metadata first")
+        parser.add_argument("--default-readiness-probe",
+                            action="store_true",
+                            help="Use the broker's [pool_manager] "
+                                 "readiness_probe again")
         base.add_revision(parser)
         return parser
 
     def take_action(self, parsed_args):
         vdi = base.client(self)
         body = base.body_from(parsed_args, dict(FIELDS, name="name"))
+        if parsed_args.default_readiness_probe:
+            if parsed_args.readiness_probe:
+                raise exceptions.CommandError(
+                    "--readiness-probe and --default-readiness-probe "
+                    "exclude each other")
+            body["readiness_probe"] = None
         revision = parsed_args.revision
         if (parsed_args.networks or parsed_args.no_network or
                 parsed_args.metadata or parsed_args.no_metadata):

@@ -13,6 +13,7 @@ from osc_lib import exceptions
 from vdi_broker.osc.v1 import base
 
 PATH = "/schedules"
+SORT_KEYS = ("name", "created_at", "pool_id")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COLUMNS = (("id", "ID"), ("name", "Name"), ("pool_id", "Pool ID"),
            ("days", "Days"), ("start_time", "Start"), ("end_time", "End"),
@@ -89,11 +90,11 @@ class ListSchedule(command.Lister):
         parser.add_argument("--pool", metavar="<pool>",
                             help="Pool ID or name")
         base.add_enabled_filter(parser, "schedules")
-        base.add_pagination(parser)
+        base.add_pagination(parser, SORT_KEYS)
         return parser
 
     def take_action(self, parsed_args):
-        params, limit = base.pagination(parsed_args)
+        params, limit = base.pagination(parsed_args, SORT_KEYS)
         params.update(pool_id=base.pool_id(self, parsed_args.pool),
                       enabled=base.bool_param(parsed_args.enabled))
         items = base.client(self).list(PATH, "schedules", params, limit)

@@ -6,6 +6,9 @@ from osc_lib import exceptions
 from vdi_broker.osc.v1 import base
 
 PATH = "/thin-clients"
+SORT_KEYS = ("client_id", "created_at", "site", "status", "last_seen_at")
+# Heartbeats set "online"; an operator may set any (e.g. "faulty").
+STATUSES = ("unknown", "online", "offline", "faulty")
 COLUMNS = (("id", "ID"), ("client_id", "Client ID"), ("seat", "Seat"),
            ("site", "Site"), ("status", "Status"),
            ("last_seen_at", "Last Seen At"), ("last_user", "Last User"))
@@ -13,7 +16,7 @@ LONG_COLUMNS = COLUMNS + (("model", "Model"), ("tags", "Tags"),
                           ("last_address", "Last Address"),
                           ("input_events", "Input Events"))
 FIELDS = {"seat": "seat", "site": "site", "model": "model",
-          "description": "description"}
+          "status": "status", "description": "description"}
 
 
 def _add_fields(parser):
@@ -24,6 +27,9 @@ def _add_fields(parser):
     parser.add_argument("--tag", metavar="<tag>", dest="tags",
                         action="append",
                         help="Tag of the thin client (repeat for more)")
+    parser.add_argument("--status", choices=STATUSES,
+                        help="Status of the thin client (heartbeats set "
+                             "online)")
     parser.add_argument("--description", metavar="<description>")
 
 
@@ -34,16 +40,15 @@ class ListThinClient(command.Lister):
         parser = super().get_parser(prog_name)
         parser.add_argument("--client-id", metavar="<client-id>")
         parser.add_argument("--site", metavar="<site>")
-        parser.add_argument("--status", metavar="<status>",
-                            help="e.g. online")
+        parser.add_argument("--status", choices=STATUSES)
         parser.add_argument("--seat", metavar="<seat>")
         parser.add_argument("--long", action="store_true",
                             help="More columns")
-        base.add_pagination(parser)
+        base.add_pagination(parser, SORT_KEYS)
         return parser
 
     def take_action(self, parsed_args):
-        params, limit = base.pagination(parsed_args)
+        params, limit = base.pagination(parsed_args, SORT_KEYS)
         params.update(client_id=parsed_args.client_id, site=parsed_args.site,
                       status=parsed_args.status, seat=parsed_args.seat)
         items = base.client(self).list(PATH, "thin_clients", params, limit)
@@ -91,6 +96,8 @@ class SetThinClient(command.ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument("thin_client", metavar="<thin-client>",
                             help="ID or client ID")
+        parser.add_argument("--client-id", metavar="<client-id>",
+                            help="New client ID")
         _add_fields(parser)
         parser.add_argument("--no-seat", action="store_true",
                             help="Not at any seat")
@@ -101,7 +108,8 @@ class SetThinClient(command.ShowOne):
 
     def take_action(self, parsed_args):
         vdi = base.client(self)
-        body = base.body_from(parsed_args, FIELDS)
+        body = base.body_from(parsed_args, dict(FIELDS,
+                                                client_id="client_id"))
         revision = parsed_args.revision
         if parsed_args.no_seat:
             if parsed_args.seat:
