@@ -430,13 +430,15 @@ class TestEvents(RecordsTestCase):
         resp = self.app.get("/v1/events?limit=2&marker=%d" %
                             everything[0]["id"])
         self.assertEqual(everything[1:3], resp.json["events"])
+
         # since is inclusive, until exclusive; an offset is honoured.
+        def when(event):
+            return datetime.datetime.fromisoformat(event["created_at"][:-1])
+
         middle = everything[len(everything) // 2]
-        at = datetime.datetime.fromisoformat(middle["created_at"][:-1])
-        older = [e for e in everything if e["created_at"] <
-                 middle["created_at"]]
-        newer = [e for e in everything if e["created_at"] >=
-                 middle["created_at"]]
+        at = when(middle)
+        older = [e for e in everything if when(e) < at]
+        newer = [e for e in everything if when(e) >= at]
         since = urllib.parse.quote(at.isoformat() + "Z")
         self.assertEqual(newer, self.app.get(
             "/v1/events?since=%s" % since).json["events"])
