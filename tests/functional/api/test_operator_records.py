@@ -328,7 +328,6 @@ class TestSchedules(RecordsTestCase):
                         {"days": ["mon", "mon"]}, {"days": "mon"},
                         {"start_time": "24:00"}, {"start_time": "8:00"},
                         {"end_time": "18:60"}, {"end_time": "18:00:00"},
-                        {"start_time": "18:00"},
                         {"timezone": "Mars/Olympus_Mons"},
                         {"timezone": "../../etc/passwd"},
                         {"timezone": ""}, {"min_ready": -1},
@@ -360,11 +359,14 @@ class TestSchedules(RecordsTestCase):
             url, {"min_ready": 1}, headers={"If-Match": '"1"'}, status=409),
             409)
         # Checked against the merged schedule: the other pool is too
-        # small for min_ready 10, and an end equal to the start is empty.
+        # small for min_ready 10.
         self.assertError(self.app.patch_json(url, {"pool_id": "small"},
                                              status=400), 400)
-        self.assertError(self.app.patch_json(url, {"start_time": "20:00"},
-                                             status=400), 400)
+        # An end equal to the start: a 24-hour window.
+        resp = self.app.patch_json(url, {"start_time": "20:00"})
+        self.assertEqual(("20:00", "20:00"), (
+            resp.json["schedule"]["start_time"],
+            resp.json["schedule"]["end_time"]))
         self.assertError(self.app.patch_json(url, {"timezone": "Nowhere"},
                                              status=400), 400)
         self.assertError(self.app.patch_json(url, {"pool_id": "nope"},
@@ -372,7 +374,7 @@ class TestSchedules(RecordsTestCase):
         resp = self.app.patch_json(url, {"pool_id": "small",
                                          "min_ready": 2})
         self.assertEqual(self.small["id"], resp.json["schedule"]["pool_id"])
-        self.assertEqual(3, resp.json["schedule"]["revision"])
+        self.assertEqual(4, resp.json["schedule"]["revision"])
         self.app.delete(url, status=204)
         self.assertError(self.app.get(url, status=404), 404)
         self.assertError(self.app.delete(url, status=404), 404)
