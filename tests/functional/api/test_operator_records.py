@@ -4,9 +4,13 @@ schedules and the audit log of events."""
 import datetime
 import urllib.parse
 
+import testscenarios
+
 from tests import base
 from tests.fixtures import broker as broker_fixture
 from vdi_broker.db import api as db
+
+load_tests = testscenarios.load_tests_apply_scenarios
 
 
 class RecordsTestCase(base.TestCase):
@@ -457,7 +461,10 @@ class TestEvents(RecordsTestCase):
 
     def test_bad_queries_and_unknown_events(self):
         for query in ("since=yesterday", "until=2026-13-01", "limit=0",
-                      "limit=x", "marker=abc"):
+                      "limit=x", "marker=abc",
+                      "since=0001-01-01T00:00:00%2B01:00",
+                      "until=9999-12-31T23:59:59-01:00", "since=0000-01-01",
+                      "limit=" + "9" * 5000):
             self.assertError(self.app.get("/v1/events?" + query,
                                           status=400), 400)
         for ident in ("0", "999999999", "abc", "9" * 30, "-1"):
@@ -465,3 +472,37 @@ class TestEvents(RecordsTestCase):
                                           status=404), 404)
         self.assertEqual([], self.app.get(
             "/v1/events?marker=1").json["events"])
+
+
+class TestNulCharacters(testscenarios.WithScenarios, base.TestCase):
+    """A NUL in a path, filter, marker or text field is a clean 4xx.
+
+    PostgreSQL can neither store nor compare one: without the API's
+    checks these were database errors, i.e. 500s, there only.
+    """
+
+    scenarios = [("sqlite", {"backend": "sqlite"}),
+                 ("mysql", {"backend": "mysql"}),
+                 ("postgresql", {"backend": "postgresql"})]
+
+    def test_nul_is_refused(self):
+        broker = broker_fixture.use_broker(self, backend=self.backend)
+        app = broker.app
+        broker.create_pool("p1", max_size=2)
+        for path in ("/v1/seats/a%00b", "/v1/pools/%00",
+                     "/v1/thin-clients/x%00", "/v1/schedules/%00",
+                     "/v1/events/1%00", "/v1/allocators/%00"):
+            broker_fixture.assert_error(self, app.get(path, status=404), 404)
+        broker_fixture.assert_error(self, app.get(
+            "/v1/client/sessions/%00", status=401), 401)
+        for path in ("/v1/seats?site=a%00", "/v1/pools?name=%00",
+                     "/v1/thin-clients?seat=%00", "/v1/events?kind=%00",
+                     "/v1/schedules?pool_id=%00", "/v1/seats?marker=%00"):
+            broker_fixture.assert_error(self, app.get(path, status=400), 400)
+        for path, body in (("/v1/seats", {"name": "s", "description": "\0"}),
+                           ("/v1/pools", dict(broker_fixture.POOL_DEFAULTS,
+                                              name="p2",
+                                              description="a\0b"))):
+            broker_fixture.assert_error(self, app.post_json(
+                path, body, status=400), 400)
+        self.assertEqual(0, broker.count("seats"))
