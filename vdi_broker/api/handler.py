@@ -97,6 +97,12 @@ class Router:
     @webob.dec.wsgify
     def __call__(self, req):
         path = req.path_info.rstrip("/") or "/"
+        if "\x00" in path:
+            # No resource has a NUL in its id (and PostgreSQL could not
+            # even look one up): refused like any other unknown id.
+            if path.startswith("/v1/client/sessions/"):
+                raise exception.InvalidSessionToken()
+            raise exception.RouteNotFound(path=req.path_info)
         match = self.mapper.match(path)
         if match is None:
             raise exception.RouteNotFound(path=req.path_info)

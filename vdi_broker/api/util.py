@@ -96,6 +96,7 @@ def pagination(req, sort_keys, default_sort):
     sort_dir = params.get("sort_dir", "asc")
     if sort_dir not in ("asc", "desc"):
         raise exception.Invalid(reason="sort_dir must be asc or desc")
+    check_text("marker", params.get("marker"))
     return {"limit": min(limit, max_limit), "marker": params.get("marker"),
             "sort_key": sort_key, "sort_dir": sort_dir}
 
@@ -105,9 +106,18 @@ def pagination(req, sort_keys, default_sort):
 BOOLEAN_FILTERS = ("enabled", "is_default")
 
 
+def check_text(name, value):
+    # PostgreSQL can neither compare nor store a NUL, and no id or name
+    # holds one: a 400, not a database error.
+    if value is not None and "\x00" in value:
+        raise exception.Invalid(reason="%s contains a NUL character" % name)
+
+
 def filters(req, allowed):
     """Equality filters from the query string, only for ``allowed`` keys."""
     result = {k: v for k, v in req.GET.items() if k in allowed}
+    for key, value in result.items():
+        check_text(key, value)
     for key in BOOLEAN_FILTERS:
         if key in result:
             try:

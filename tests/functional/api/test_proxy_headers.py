@@ -1,10 +1,20 @@
 """Behind a reverse proxy, X-Forwarded-* make the links right."""
 
+from oslo_middleware import http_proxy_to_wsgi
+
 from tests import base
 from tests.fixtures import broker as broker_fixture
 
 
 class TestProxyHeaders(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # The middleware registers its option only when the application
+        # is built, after the fixture sets it: register it first, or the
+        # test depends on an earlier one in the same process.
+        self.conf_fixture.register_opts(http_proxy_to_wsgi.OPTS,
+                                        group="oslo_middleware")
 
     def test_location_follows_forwarded_headers(self):
         broker = broker_fixture.use_broker(self, flags={
@@ -25,3 +35,20 @@ class TestProxyHeaders(base.TestCase):
                      "X-Forwarded-Host": "evil.example.com"},
             status=201)
         self.assertNotIn("evil.example.com", resp.headers["Location"])
+
+    def _heartbeat_address(self, flags=None):
+        broker = broker_fixture.use_broker(self, flags=flags)
+        broker.app.post_json("/v1/thin-clients", {"client_id": "tc-1"})
+        broker.app.post_json(
+            "/v1/client/heartbeat", {"client_id": "tc-1"},
+            headers={"X-Forwarded-For": "10.20.30.40"},
+            extra_environ={"REMOTE_ADDR": "10.0.0.1"}, status=204)
+        return broker.app.get("/v1/thin-clients/tc-1").json[
+            "thin_client"]["last_address"]
+
+    def test_heartbeat_address_behind_a_proxy(self):
+        self.assertEqual("10.20.30.40", self._heartbeat_address({
+            ("oslo_middleware", "enable_proxy_headers_parsing"): True}))
+
+    def test_heartbeat_address_without_proxy_parsing(self):
+        self.assertEqual("10.0.0.1", self._heartbeat_address())

@@ -5,12 +5,14 @@ and the atomic reorder of the allocator chain under concurrent writers.
 
 import concurrent.futures
 import datetime
+import os
 import random
 import threading
 import time
 
 from oslo_utils import uuidutils
 import testscenarios
+from testtools import content
 
 from tests import base
 from tests.fixtures import database
@@ -346,3 +348,12 @@ class TestReorder(RecordsDbTestCase):
         self.assertEqual(
             len(updates), len([r for r in results[1::2]
                                if isinstance(r, dict)]))
+        line = "%s reorder+update: %d reorders, %d updates, %d stale " \
+               "updates refused (409), %d reads, none mixed" % (
+                   self.backend, len(reorders), len(updates),
+                   len(results) // 2 - len(updates), len(seen))
+        self.addDetail("numbers", content.text_content(line))
+        path = os.environ.get("VDI_TEST_CONCURRENCY_LOG")
+        if path:
+            with open(path, "a") as f:
+                f.write(line + "\n")

@@ -27,7 +27,9 @@ def _time(req, name):
         return None
     try:
         return timeutils.normalize_time(timeutils.parse_isotime(value))
-    except ValueError:
+    except (ValueError, OverflowError):
+        # OverflowError: a valid time whose UTC value is before year 1 or
+        # after 9999 (0001-01-01T00:00:00+01:00).
         raise exception.Invalid(reason="%s must be an ISO 8601 time such "
                                        "as 2026-11-26T08:00:00Z" % name)
 

@@ -1,8 +1,10 @@
 """Admin API: schedules, the time windows that raise a pool's min_ready.
 
-The pool manager applies them; here they are checked so that a stored
-schedule always means something: known days, a non-empty window, a time
-zone of the zone database and a min_ready the pool can hold.
+The pool manager applies them (vdi_broker/conductor/schedules.py); here
+they are checked so that a stored schedule always means something: known
+days, times, a time zone of the zone database and a min_ready the pool
+can hold. An end at or before the start closes the next day (an end
+equal to the start makes a 24-hour window), as the pool manager reads it.
 """
 
 import zoneinfo
@@ -42,10 +44,6 @@ def _values(ctxt, body, current=None):
     merged = dict(current or {}, **values)
     if "timezone" in values:
         check_timezone(values["timezone"])
-    if merged["start_time"] == merged["end_time"]:
-        raise exception.Invalid(reason="start_time and end_time are both "
-                                       "%s: the window would be empty" %
-                                       merged["start_time"])
     pool = db.pool_get(ctxt, merged["pool_id"])
     if "pool_id" in values:
         values["pool_id"] = pool["id"]
