@@ -14,6 +14,10 @@ class TestDesktopActionsOverRabbit(test_rpc.RpcTestCase):
 
     def setUp(self):
         super().setUp()
+        # Several actions in a row: on a loaded test machine one may take
+        # longer than the 2 s the 503 tests of test_rpc need.
+        self.broker.flags(group="api", conductor_timeout=20)
+        self.app = self.broker.build()
         self.broker.create_pool("sh-agents", min_ready=2, max_size=4,
                                 release_action="keep")
         self.broker.create_allocator(

@@ -112,7 +112,7 @@ class DesktopActions:
 
     # -- quarantine --------------------------------------------------------
 
-    def quarantine_many(self, ctxt, faults, by, source):
+    def quarantine_many(self, ctxt, faults, by, source, from_states=None):
         """Quarantine desktops ({id: reason}); return those quarantined.
 
         The database moves them in one transaction; then each server is
@@ -120,7 +120,9 @@ class DesktopActions:
         A lock or a move that fails is logged: the desktop stays out of
         service either way, and the owner's next login moves the binding.
         """
-        done = db.desktops_quarantine(ctxt, faults, by, source=source)
+        done = db.desktops_quarantine(
+            ctxt, faults, by, source=source,
+            from_states=from_states or db.QUARANTINABLE)
         for desktop in done:
             reason = faults[desktop["id"]]
             if desktop["server_id"]:

@@ -325,8 +325,10 @@ class Reconciler:
                 LOG.warning("%d desktop(s) lost their server; the pool "
                             "manager replaces them", len(marked))
         if faults:
+            # Only from the states they were seen in: a desktop the pool
+            # manager has just marked error is replaced, not quarantined.
             done = self.manager.desktop_actions.quarantine_many(
-                ctxt, faults, by, source=by)
+                ctxt, faults, by, source=by, from_states=IN_SERVICE)
             report["quarantined"] = len(done)
         if placement:
             report["updated"] = db.desktops_update_placement(ctxt,
