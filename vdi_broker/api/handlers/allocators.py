@@ -2,7 +2,6 @@
 
 from vdi_broker import allocators
 from vdi_broker.allocators import rules as rules_mod
-from vdi_broker.api.handlers import pools as pool_handlers
 from vdi_broker.api.schemas import allocators as schema
 from vdi_broker.api import util
 from vdi_broker.db import api as db
@@ -80,7 +79,7 @@ def update(req):
     current = db.allocator_get(ctxt, req.urlvars["allocator_id"])
     allocator = db.allocator_update(
         ctxt, current["id"], _values(req, body, current),
-        expected_revision=pool_handlers._expected_revision(req, body))
+        expected_revision=util.expected_revision(req, body))
     return util.json_response({"allocator": _view(allocator)},
                               headers={"ETag": '"%d"' %
                                        allocator["revision"]})

@@ -33,10 +33,6 @@ def _view(pool, counts):
     return view
 
 
-def _etag(pool):
-    return '"%d"' % pool["revision"]
-
-
 def _values(body):
     values = dict(body)
     if "metadata" in values:
@@ -58,17 +54,6 @@ def _check(values, current=None):
                                       name=values["console_type"])
 
 
-def _expected_revision(req, body):
-    if_match = req.headers.get("If-Match")
-    if if_match:
-        try:
-            return int(if_match.strip().strip('"'))
-        except ValueError:
-            raise exception.Invalid(reason="If-Match must be a revision "
-                                           "ETag such as \"3\"")
-    return body.get("revision")
-
-
 def list_pools(req):
     ctxt = util.context(req)
     policy.authorize(ctxt, "vdi_broker:pools:list")
@@ -86,7 +71,7 @@ def show(req):
     pool = db.pool_get(ctxt, req.urlvars["pool_id"])
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])
     return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
-                              headers={"ETag": _etag(pool)})
+                              headers={"ETag": util.etag(pool)})
 
 
 def create(req):
@@ -101,7 +86,7 @@ def create(req):
         {"pool": _view(pool, {})}, status=201,
         headers={"Location": "%s/v1/pools/%s" % (req.application_url,
                                                  pool["id"]),
-                 "ETag": _etag(pool)})
+                 "ETag": util.etag(pool)})
 
 
 def update(req):
@@ -112,10 +97,10 @@ def update(req):
     values = _values(body)
     _check(values, current)
     pool = db.pool_update(ctxt, current["id"], values,
-                          expected_revision=_expected_revision(req, body))
+                          expected_revision=util.expected_revision(req, body))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])
     return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
-                              headers={"ETag": _etag(pool)})
+                              headers={"ETag": util.etag(pool)})
 
 
 def delete(req):
