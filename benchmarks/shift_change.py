@@ -98,6 +98,57 @@ def measure_floor(stack, samples, first_user):
     return floor
 
 
+def measure_conductor_path(stack, samples, first_user):
+    """The conductor's whole login path in this process, without RPC.
+
+    ConductorManager.allocate with the stack's allocator chain (1 user in
+    10 a VIP with a user binding): wall p50, CPU and SQL statements per
+    login. Not part of the floor: it is what the floor's claim grows
+    into.
+    """
+    import resource
+
+    import sqlalchemy as sa
+
+    from vdi_broker import context
+    from vdi_broker.conductor import manager
+    from vdi_broker.db.sqlalchemy import api as db_impl
+
+    conductor = manager.ConductorManager(stack.conf)
+    ctxt = context.get_admin_context()
+    statements = [0]
+
+    def count(*args):
+        statements[0] += 1
+
+    def login(i):
+        name = stack_mod.username(first_user + i)
+        vip = stack_mod.is_vip(first_user + i)
+        conductor.allocate(ctxt, {
+            "principal": {
+                "username": name, "display_name": name,
+                "dn": "uid=%s,ou=hotel,ou=shanghai,%s" % (
+                    name, stack_mod.SUFFIX),
+                "groups": ["vip-agents" if vip else "agents",
+                           "all-agents"],
+                "attributes": {"department": ["hotel"]}},
+            "client_id": "tc-path-%d" % i, "seat": None,
+            "session_id": str(uuid.uuid4()),
+            "token_hash": uuid.uuid4().hex * 2,
+            "expires_at": "2099-01-01T00:00:00"})
+
+    _timed(login, 10)
+    engine = db_impl.get_engine()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    wall = _timed(lambda i: login(10 + i), samples)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    sa.event.remove(engine, "before_cursor_execute", count)
+    cpu = (after.ru_utime + after.ru_stime -
+           before.ru_utime - before.ru_stime)
+    return _p50(wall), cpu / samples, statements[0] / float(samples)
+
+
 def profile_start(stack, seconds, out_dir):
     procs = []
     py_spy = os.path.join(stack_mod.BIN, "py-spy")
@@ -172,6 +223,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=200,
                    help="Logins of other users before the storm (fills "
                         "connection pools and caches).")
+    p.add_argument("--idle-seconds", type=float, default=10.0,
+                   help="Measure the idle broker's CPU this long first.")
     p.add_argument("--profile", action="store_true",
                    help="py-spy the API workers and the conductor during "
                         "the storm.")
@@ -182,7 +235,7 @@ def main(argv=None):
     print("shift change: %d users, %s, %d thin clients at a time" % (
         args.users, args.mode, args.concurrency))
     print("  before: %s" % uptime(), flush=True)
-    extra = args.floor_samples + 10 + args.warmup
+    extra = 2 * args.floor_samples + 20 + args.warmup
     stack = stack_mod.Stack(users=args.users + extra,
                             api_workers=args.api_workers,
                             api_threads=args.api_threads)
@@ -199,6 +252,12 @@ def main(argv=None):
                 name, p50 * 1000,
                 runner.percentile(sorted(samples), 0.99) * 1000))
         print("  %-40s p50 %6.2f ms" % ("sum", floor_p50 * 1000))
+        path_p50, path_cpu, path_sql = measure_conductor_path(
+            stack, args.floor_samples,
+            args.users + args.floor_samples + 10 + args.warmup)
+        print("conductor login path alone (in-process, no RPC): p50 %.2f ms,"
+              " CPU %.2f ms, %.1f SQL statements per login" % (
+                  path_p50 * 1000, path_cpu * 1000, path_sql))
 
         client = loadgen_client.BrokerClient(
             stack.url, concurrency=args.concurrency, timeout=(3.0, 30.0))
@@ -213,6 +272,16 @@ def main(argv=None):
                 warm.summary()["count"], warm.summary()["errors"]))
         users = runner.Users.from_pattern("agent%05d", args.users,
                                           stack_mod.PASSWORD)
+        # What the idle broker burns (the pool manager's passes over
+        # every desktop): part of the CPU the storm competes with.
+        idle = {k: stack_mod.cpu_seconds(v)
+                for k, v in stack.cpu_groups().items()}
+        time.sleep(args.idle_seconds)
+        for name, pids in stack.cpu_groups().items():
+            if name in ("conductor", "API (gunicorn workers)"):
+                print("idle %s: %.0f%% of a core (%d desktops)" % (
+                    name, 100.0 * (stack_mod.cpu_seconds(pids) - idle[name])
+                    / args.idle_seconds, stack.desktop_count))
         profiling = profile_start(stack, 600, stack.dir) \
             if args.profile else None
         groups = stack.cpu_groups()

@@ -131,8 +131,8 @@ class Report:
         for kind, example in sorted(self.error_examples.items()):
             lines.append("  e.g. %s -> %s" % (kind, example))
         if self.late_starts:
-            lines.append("ramp: %d clients started late (all %s workers "
-                         "busy)" % (self.late_starts, "the"))
+            lines.append("ramp: %d clients started late (every worker "
+                         "was waiting for the broker)" % self.late_starts)
         return "\n".join(lines)
 
 

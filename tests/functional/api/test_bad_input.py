@@ -348,7 +348,7 @@ class TestUnexpectedErrors(BadInputTestCase):
         before = self.broker.counts()
         ready = self.broker.ready_counts()
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api._record",
+            "vdi_broker.db.sqlalchemy.api._insert_event",
             side_effect=RuntimeError(self.SECRET)))
         resp = self.broker.login("amy", status=500)
         self.assertGeneric500(resp)
