@@ -7,11 +7,13 @@ manager that keeps every pool's ``min_ready`` desktops booted.
 """
 
 import datetime
+import functools
 import socket
 import threading
 import time
 
 from futurist import periodics
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import uuidutils
@@ -34,6 +36,24 @@ DEGRADED_AFTER_FAILURES = 3
 
 def _now():
     return db.utcnow()
+
+
+def _database_down_is_503(method):
+    """A lost database is a 503 for the thin client, not a 500.
+
+    oslo.db's DBConnectionError is no broker exception: over RPC it would
+    arrive as an unexpected remote error. Raise DatabaseUnavailable (an
+    expected exception) instead.
+    """
+    @functools.wraps(method)
+    def wrapper(self, ctxt, *args, **kwargs):
+        try:
+            return method(self, ctxt, *args, **kwargs)
+        except db_exc.DBConnectionError:
+            LOG.warning("%s: the database is not reachable",
+                        method.__name__)
+            raise exception.DatabaseUnavailable()
+    return wrapper
 
 
 class ConductorManager:
@@ -107,6 +127,7 @@ class ConductorManager:
         return request, record, decision, trace, pool
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def allocate(self, ctxt, login):
         """Give a logged-in user a desktop and open a session.
 
@@ -230,6 +251,7 @@ class ConductorManager:
                 "outcome": outcome}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def get_connection(self, ctxt, session_id):
         """Connection details of an active session's desktop."""
         session = db.session_get(ctxt, session_id)
@@ -242,6 +264,7 @@ class ConductorManager:
         return {"host": self.host}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def get_connection_file(self, ctxt, session_id):
         """A client file (.vv, .rdp) for the session's desktop.
 
@@ -265,6 +288,7 @@ class ConductorManager:
                 "filename": "%s.%s" % (desktop["name"], extension)}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def close_session(self, ctxt, session_id, reason):
         """Log out: close the session and start the release action."""
         session, desktop, release = db.session_close(ctxt, session_id,
