@@ -196,6 +196,11 @@ class ConductorUnavailable(ServiceUnavailable):
     retry_after = 5
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    msg_fmt = _("The database is not reachable right now.")
+    retry_after = 5
+
+
 class CoordinationUnsupported(VdiBrokerException):
     msg_fmt = _("The coordination backend %(backend)s cannot be used: "
                 "%(reason)s")

@@ -5,6 +5,7 @@ client; webob HTTP errors keep theirs; anything else is logged with its
 traceback and becomes a bare 500 — the client never sees a stack trace.
 """
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import webob.dec
 import webob.exc
@@ -64,6 +65,14 @@ class FaultWrapper:
             if e.code >= 500:
                 LOG.warning("%s %s: %s %s", req.method, req.path, e.message,
                             e.kwargs.get("reason", ""))
+            return error_response(req, e.code, e.title, e.message,
+                                  e.details(), e.headers)
+        except db_exc.DBConnectionError:
+            # The database restarting or unreachable: a 503 the thin
+            # client retries, not a 500.
+            LOG.warning("%s %s: the database is not reachable", req.method,
+                        req.path)
+            e = exception.DatabaseUnavailable()
             return error_response(req, e.code, e.title, e.message,
                                   e.details(), e.headers)
         except webob.exc.HTTPException as e:

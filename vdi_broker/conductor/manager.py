@@ -12,6 +12,7 @@ import socket
 import threading
 
 from futurist import periodics
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
@@ -32,6 +33,24 @@ LOG = logging.getLogger(__name__)
 
 def _now():
     return db.utcnow()
+
+
+def _database_down_is_503(method):
+    """A lost database is a 503 for the thin client, not a 500.
+
+    oslo.db's DBConnectionError is no broker exception: over RPC it would
+    arrive as an unexpected remote error. Raise DatabaseUnavailable (an
+    expected exception) instead.
+    """
+    @functools.wraps(method)
+    def wrapper(self, ctxt, *args, **kwargs):
+        try:
+            return method(self, ctxt, *args, **kwargs)
+        except db_exc.DBConnectionError:
+            LOG.warning("%s: the database is not reachable",
+                        method.__name__)
+            raise exception.DatabaseUnavailable()
+    return wrapper
 
 
 class ConductorManager(pool_manager.PoolUpkeep):
@@ -108,6 +127,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         return request, record, decision, trace, pool
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def allocate(self, ctxt, login):
         """Give a logged-in user a desktop and open a session.
 
@@ -231,6 +251,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
                 "outcome": outcome}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def get_connection(self, ctxt, session_id):
         """Connection details of an active session's desktop."""
         session = db.session_get(ctxt, session_id)
@@ -243,6 +264,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         return {"host": self.host}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def get_connection_file(self, ctxt, session_id):
         """A client file (.vv, .rdp) for the session's desktop.
 
@@ -266,6 +288,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
                 "filename": "%s.%s" % (desktop["name"], extension)}
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
     def close_session(self, ctxt, session_id, reason):
         """Log out: close the session and start the release action."""
         session, desktop, release = db.session_close(ctxt, session_id,
