@@ -98,7 +98,27 @@ def _serialize_sqlite_writers(engine):
             lock.release()
 
 
-main_context_manager.append_on_engine_create(_serialize_sqlite_writers)
+def _release_user_locks_at_checkin(engine):
+    """MariaDB/MySQL: drop a login's user lock when its connection returns.
+
+    Registered when the engine is made, before any thread uses it:
+    SQLAlchemy iterates a pool's listeners without a lock, so a listener
+    added while other threads check connections in fails them with
+    "deque mutated during iteration".
+    """
+    if engine.dialect.name == "mysql" and \
+            not sa.event.contains(engine.pool, "checkin",
+                                  _release_user_locks):
+        sa.event.listen(engine.pool, "checkin", _release_user_locks)
+
+
+def prepare_engine(engine):
+    """What every engine of the broker needs (also for test engines)."""
+    _serialize_sqlite_writers(engine)
+    _release_user_locks_at_checkin(engine)
+
+
+main_context_manager.append_on_engine_create(prepare_engine)
 
 
 def get_engine():
@@ -1354,7 +1374,6 @@ _USABLE_BOUND_STATES = (models.ASSIGNED, models.READY)
 
 
 _USER_LOCK_TIMEOUT = 10
-_user_lock_release = threading.Lock()
 
 
 def _release_user_locks(dbapi_connection, connection_record):
@@ -1392,10 +1411,12 @@ def _lock_user(session, username):
     elif dialect == "mysql":
         connection = session.connection(
             execution_options={"isolation_level": "READ COMMITTED"})
-        pool = connection.engine.pool
-        with _user_lock_release:
-            if not sa.event.contains(pool, "checkin", _release_user_locks):
-                sa.event.listen(pool, "checkin", _release_user_locks)
+        if not sa.event.contains(connection.engine.pool, "checkin",
+                                 _release_user_locks):
+            # An engine made without prepare_engine() would keep the lock
+            # for the connection's life: refuse rather than leak it.
+            raise RuntimeError("engine not prepared: user locks would "
+                               "outlive their transaction")
         connection.info["vdi_user_locks"] = True
         got = session.execute(sa.select(sa.func.get_lock(
             "vdi-user-" + digest.hex()[:40], _USER_LOCK_TIMEOUT))).scalar()
