@@ -219,6 +219,9 @@ def main(argv=None):
     p.add_argument("--rate", type=float)
     p.add_argument("--api-workers", type=int, default=2)
     p.add_argument("--api-threads", type=int, default=16)
+    p.add_argument("--conductors", type=int, default=1,
+                   help="vdi-broker-conductor processes (more than one "
+                        "share the pools through a tooz file backend)")
     p.add_argument("--floor-samples", type=int, default=200)
     p.add_argument("--warmup", type=int, default=200,
                    help="Logins of other users before the storm (fills "
@@ -238,7 +241,8 @@ def main(argv=None):
     extra = 2 * args.floor_samples + 20 + args.warmup
     stack = stack_mod.Stack(users=args.users + extra,
                             api_workers=args.api_workers,
-                            api_threads=args.api_threads)
+                            api_threads=args.api_threads,
+                            conductors=args.conductors)
     result = 1
     try:
         stack.start()

@@ -259,7 +259,7 @@ class Stack:
     def __init__(self, users=10000, api_workers=2, api_threads=16,
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
-                 headroom=0):
+                 headroom=0, conductors=1):
         self.users = users
         self.api_workers = api_workers
         self.api_threads = api_threads
@@ -274,6 +274,10 @@ class Stack:
         # Room above the pre-filled desktops: the pool manager boots this
         # many more as logins take ready ones.
         self.headroom = headroom
+        # More than one: active-active conductors sharing the pools
+        # through a tooz file backend (every process takes logins).
+        self.conductor_count = conductors
+        self.more_conductors = []
         self.name = "vdi_storm_%s" % uuid.uuid4().hex[:8]
         self.dir = tempfile.mkdtemp(prefix="vdi-storm-")
         self.ldap = []
@@ -312,7 +316,8 @@ class Stack:
                 suffix=SUFFIX, ldap_pool=max(8, self.api_threads),
                 boot_time=self.boot_time,
                 compute="nova" if self.nova else "fake") +
-                self._nova_conf() + self.extra_conf)
+                self._nova_conf() + self._coordination_conf() +
+                self.extra_conf)
         self._fix_log_names()
         _run([os.path.join(BIN, "vdi-broker-manage"), "--config-file",
               self.config_file, "db", "sync"])
@@ -333,6 +338,12 @@ class Stack:
         lines += ["%s = %s" % item for item in
                   sorted(self.nova.nova_options().items())]
         return "\n".join(lines) + "\n"
+
+    def _coordination_conf(self):
+        if self.conductor_count < 2:
+            return ""
+        return "\n[coordination]\nbackend_url = file://%s\n" % (
+            os.path.join(self.dir, "coordination"))
 
     def _fix_log_names(self):
         # One log file per service, next to the config.
@@ -462,6 +473,14 @@ class Stack:
              self.conductor_conf], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self._wait_conductor()
+        while len(self.more_conductors) < self.conductor_count - 1:
+            log = open(os.path.join(self.dir, "conductor%d.out" % (
+                len(self.more_conductors) + 2)), "ab")
+            self.more_conductors.append(subprocess.Popen(
+                [os.path.join(BIN, "vdi-broker-conductor"),
+                 "--config-file", self.conductor_conf],
+                stdout=log, stderr=subprocess.STDOUT))
+            log.close()
 
     def _wait_conductor(self, timeout=90):
         from vdi_broker.conductor import rpcapi  # noqa: F401
@@ -531,10 +550,13 @@ class Stack:
             time.sleep(0.3)
 
     def conductor_pids(self):
-        """The conductor's processes: the launcher and its worker."""
-        out = subprocess.run(["pgrep", "-P", str(self.conductor.pid)],
-                             stdout=subprocess.PIPE, text=True).stdout
-        return [self.conductor.pid] + [int(p) for p in out.split()]
+        """The conductors' processes: each launcher and its worker."""
+        pids = []
+        for proc in [self.conductor] + self.more_conductors:
+            out = subprocess.run(["pgrep", "-P", str(proc.pid)],
+                                 stdout=subprocess.PIPE, text=True).stdout
+            pids += [proc.pid] + [int(p) for p in out.split()]
+        return pids
 
     def cpu_groups(self):
         """Process ids by part, for CPU accounting.
@@ -574,6 +596,8 @@ class Stack:
     def stop(self, keep_dir=False):
         self._stop_process(self.api)
         self._stop_process(self.conductor)
+        for proc in self.more_conductors:
+            self._stop_process(proc)
         if getattr(self, "_rpc", None) is not None:
             from vdi_broker import rpc
             rpc.cleanup()
