@@ -29,6 +29,10 @@ import time
 import uuid
 
 import requests
+
+# oslo.service's threading backend, before anything imports oslo.service
+# (the conductor manager does): no eventlet in the benchmark either.
+from vdi_broker.cmd import init_backend  # noqa: F401
 import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
