@@ -1409,14 +1409,9 @@ def _lock_user(session, username):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             int.from_bytes(digest[:8], "big", signed=True))))
     elif dialect == "mysql":
+        # prepare_engine() made the pool release the lock at checkin.
         connection = session.connection(
             execution_options={"isolation_level": "READ COMMITTED"})
-        if not sa.event.contains(connection.engine.pool, "checkin",
-                                 _release_user_locks):
-            # An engine made without prepare_engine() would keep the lock
-            # for the connection's life: refuse rather than leak it.
-            raise RuntimeError("engine not prepared: user locks would "
-                               "outlive their transaction")
         connection.info["vdi_user_locks"] = True
         got = session.execute(sa.select(sa.func.get_lock(
             "vdi-user-" + digest.hex()[:40], _USER_LOCK_TIMEOUT))).scalar()
