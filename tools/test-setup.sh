@@ -196,7 +196,17 @@ setup_ldap() {
     log "slapd and ldap-utils installed"
 }
 
+# mysqlclient (the C MariaDB driver the performance guide recommends,
+# tested beside PyMySQL) builds against these when pip installs it.
+setup_mysqlclient_build() {
+    if ! pkg-config --exists libmariadb 2>/dev/null; then
+        apt_install libmariadb-dev pkg-config
+    fi
+    log "MariaDB client headers installed (for mysqlclient)"
+}
+
 setup_mariadb
+setup_mysqlclient_build
 setup_postgresql
 setup_rabbitmq
 setup_redis

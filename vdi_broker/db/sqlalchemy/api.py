@@ -112,9 +112,36 @@ def _release_user_locks_at_checkin(engine):
         sa.event.listen(engine.pool, "checkin", _release_user_locks)
 
 
+def _read_committed_on_mysql(engine):
+    """MariaDB/MySQL: every broker transaction runs in READ COMMITTED.
+
+    As on PostgreSQL: every statement sees the latest commits, and InnoDB
+    takes no gap locks, which under REPEATABLE READ turned concurrent
+    logins into piles of deadlocks. Set once per connection rather than
+    per transaction: switching the level for one transaction costs four
+    round trips (SET and COMMIT, then again to reset it at checkin).
+    """
+    if engine.dialect.name != "mysql":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        finally:
+            cursor.close()
+
+    # oslo.db has already opened a connection to test the URL, before this
+    # listener existed: drop it, so that every connection gets the level.
+    engine.dispose()
+
+
 def prepare_engine(engine):
     """What every engine of the broker needs (also for test engines)."""
     _serialize_sqlite_writers(engine)
+    _read_committed_on_mysql(engine)
     _release_user_locks_at_checkin(engine)
 
 
@@ -1387,6 +1414,16 @@ def _release_user_locks(dbapi_connection, connection_record):
             cursor.close()
 
 
+def _user_lock_digest(username):
+    return hashlib.sha256(
+        ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
+
+
+def _user_lock_name(username):
+    """The MariaDB named lock of a user (at most 64 characters)."""
+    return "vdi-user-" + _user_lock_digest(username).hex()[:40]
+
+
 def _lock_user(session, username):
     """Serialize this transaction with the same user's other logins.
 
@@ -1397,24 +1434,20 @@ def _lock_user(session, username):
 
     PostgreSQL: a transaction-scoped advisory lock. MariaDB/MySQL: a named
     lock (GET_LOCK), released when the connection goes back to the pool,
-    after the commit or rollback; the transaction runs in READ COMMITTED,
-    as on PostgreSQL: every statement sees the latest commits and InnoDB
-    takes no gap locks, which under REPEATABLE READ turned concurrent
-    logins into piles of deadlocks. SQLite writers are serialized already.
+    after the commit or rollback; the transaction runs in READ COMMITTED
+    (set on every connection by prepare_engine). SQLite writers are
+    serialized already.
     """
     dialect = session.bind.dialect.name
-    digest = hashlib.sha256(
-        ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
     if dialect == "postgresql":
+        digest = _user_lock_digest(username)
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(
             int.from_bytes(digest[:8], "big", signed=True))))
     elif dialect == "mysql":
         # prepare_engine() made the pool release the lock at checkin.
-        connection = session.connection(
-            execution_options={"isolation_level": "READ COMMITTED"})
-        connection.info["vdi_user_locks"] = True
+        session.connection().info["vdi_user_locks"] = True
         got = session.execute(sa.select(sa.func.get_lock(
-            "vdi-user-" + digest.hex()[:40], _USER_LOCK_TIMEOUT))).scalar()
+            _user_lock_name(username), _USER_LOCK_TIMEOUT))).scalar()
         if got != 1:
             raise db_exc.DBDeadlock()
 

@@ -1,0 +1,86 @@
+"""What the broker's MariaDB connections look like (both drivers).
+
+Every connection runs in READ COMMITTED from the start, so a login costs
+no isolation switch (four round trips: SET and COMMIT, then the reset at
+checkin), and the login's user lock is gone once its connection is back
+in the pool.
+"""
+
+import datetime
+
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+import testscenarios
+
+from tests import base
+from tests.fixtures import database
+from vdi_broker import context as vdi_context
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+
+class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
+
+    scenarios = [
+        ("pymysql", {"driver": None}),
+        ("mysqlclient", {"driver": "mysqldb"}),
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.database = self.useFixture(database.Database(
+            "mysql", driver=self.driver))
+        self.ctxt = vdi_context.get_admin_context()
+        self.pool = db.pool_create(self.ctxt, {
+            "name": "pool", "flavor": "m1.desktop", "image": "win11",
+            "min_ready": 0, "max_size": 3})
+        for i in range(3):
+            db.desktop_create(self.ctxt, {
+                "pool_id": self.pool["id"], "name": "d-%d" % i,
+                "server_id": uuidutils.generate_uuid(),
+                "state": models.READY})
+
+    def _login(self, username):
+        return db.allocate(
+            vdi_context.get_admin_context(),
+            {"username": username, "client_id": "tc-1", "seat": None},
+            {"pool_id": self.pool["id"], "binding_kind": None,
+             "binding_key": None, "allocator_id": None,
+             "allocator_name": "test"},
+            {"id": uuidutils.generate_uuid(), "token_hash": "h" * 64,
+             "expires_at": db.utcnow() + datetime.timedelta(hours=1)})
+
+    def test_every_connection_reads_committed(self):
+        engine = self.database.engine
+        # Fresh connections and the one oslo.db opened to test the URL.
+        with engine.connect() as one, engine.connect() as two:
+            for conn in (one, two):
+                level = conn.execute(sa.text(
+                    "SELECT @@session.tx_isolation")).scalar()
+                self.assertEqual("READ-COMMITTED", level)
+
+    def test_login_switches_no_isolation_and_releases_its_lock(self):
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        engine = self.database.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        self.addCleanup(sa.event.remove, engine, "before_cursor_execute",
+                        record)
+        result = self._login("alice")
+        self.assertEqual("alice", result["desktop"]["assigned_user"])
+        self.assertFalse([s for s in statements if "ISOLATION" in s.upper()],
+                         statements)
+        self.assertTrue([s for s in statements if "get_lock" in s.lower()],
+                        statements)
+        # Another connection takes the user's lock at once: the login's
+        # connection let it go when it went back to the pool.
+        lock = db.IMPL._user_lock_name("alice")
+        with engine.connect() as conn:
+            self.assertEqual(1, conn.execute(
+                sa.select(sa.func.get_lock(lock, 0))).scalar())
+            conn.execute(sa.select(sa.func.release_lock(lock)))
