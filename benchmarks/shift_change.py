@@ -39,6 +39,19 @@ from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
 from vdi_broker.loadgen import runner  # noqa: E402
 
 
+def _read(path):
+    if not path:
+        return ""
+    with open(path) as f:
+        return f.read()
+
+
+def _own_cpu():
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def uptime():
     return subprocess.run(["uptime"], stdout=subprocess.PIPE,
                           text=True).stdout.strip()
@@ -159,7 +172,7 @@ def profile_start(stack, seconds, out_dir):
     for name, pid in targets:
         path = os.path.join(out_dir, "%s.txt" % name)
         procs.append((name, path, subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--rate", "25",
+            [py_spy, "record", "--pid", str(pid), "--rate", "50", "--gil",
              "--format", "raw", "--duration", str(seconds), "--nonblocking",
              "--output", path],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
@@ -222,6 +235,12 @@ def main(argv=None):
     p.add_argument("--conductors", type=int, default=1,
                    help="vdi-broker-conductor processes (more than one "
                         "share the pools through a tooz file backend)")
+    p.add_argument("--db-driver", choices=("mysqldb", "pymysql"),
+                   help="MariaDB driver of the broker (default: mysqldb, "
+                        "i.e. mysqlclient, when it is installed)")
+    p.add_argument("--extra-conf", metavar="FILE",
+                   help="Append this file to the broker's configuration "
+                        "(for trying options).")
     p.add_argument("--floor-samples", type=int, default=200)
     p.add_argument("--warmup", type=int, default=200,
                    help="Logins of other users before the storm (fills "
@@ -242,7 +261,9 @@ def main(argv=None):
     stack = stack_mod.Stack(users=args.users + extra,
                             api_workers=args.api_workers,
                             api_threads=args.api_threads,
-                            conductors=args.conductors)
+                            conductors=args.conductors,
+                            db_driver=args.db_driver,
+                            extra_conf=_read(args.extra_conf))
     result = 1
     try:
         stack.start()
@@ -290,11 +311,13 @@ def main(argv=None):
             if args.profile else None
         groups = stack.cpu_groups()
         cpu_before = {k: stack_mod.cpu_seconds(v) for k, v in groups.items()}
+        own_before = _own_cpu()
         print("storm: %s" % uptime(), flush=True)
         sim = runner.Simulation(client, users, mode=args.mode,
                                 concurrency=args.concurrency, rate=args.rate,
                                 client_prefix="tc-shift")
         report = sim.run()
+        own_used = _own_cpu() - own_before
         if profiling:
             profile_report(profiling)
         client.close()
@@ -309,6 +332,11 @@ def main(argv=None):
             print("  %-24s %6.1f s  %6.2f ms/login" % (
                 name, used, 1000.0 * used / served))
         bound = os.cpu_count() * served / total_cpu if total_cpu else 0
+        # Not the broker's, but it runs on the same two cores: the thin
+        # clients' side (HTTP client threads, the measuring).
+        print("  %-24s %6.1f s  %6.2f ms/login (not counted below)" % (
+            "simulator (this process)", own_used,
+            1000.0 * own_used / served))
         print("  %-24s %6.1f s  %6.2f ms/login -> at most %.0f logins/s "
               "on %d idle cores" % (
                   "total", total_cpu, 1000.0 * total_cpu / served, bound,
