@@ -23,7 +23,6 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 import sqlalchemy as sa
-from sqlalchemy.orm import attributes as orm_attributes
 
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
@@ -172,8 +171,21 @@ def _retry_on_conflict(f):
 def _dict(row):
     if row is None:
         return None
+    if isinstance(row, _RowView):
+        return dict(row.__dict__)
     return {c.name: getattr(row, c.key)
             for c in row.__table__.columns}
+
+
+class _RowView:
+    """A row read with Core, with a model instance's attribute access.
+
+    The login's hot path reads and writes with prebuilt Core statements:
+    no ORM objects to build, track and flush.
+    """
+
+    def __init__(self, values):
+        self.__dict__.update(values)
 
 
 # -- generic helpers -------------------------------------------------------
@@ -271,7 +283,7 @@ def _insert_event(connection, ctx, kind, action, result="success",
                   actor=getattr(ctx, "user_id", None) or actor,
                   request_id=getattr(ctx, "request_id", None),
                   created_at=utcnow())
-    connection.execute(sa.insert(models.Event.__table__), [values])
+    connection.execute(_INSERT_EVENT, values)
 
 
 def _translate_duplicates(resource, name_key="name"):
@@ -1321,18 +1333,63 @@ def binding_move(ctx, binding_id, desktop_id, expected_revision=None):
 
 # -- allocation --------------------------------------------------------------
 
+# The login's statements, built once: SQLAlchemy then only looks their
+# compiled form up (building a statement and its cache key on every login
+# cost more than running it).
+_DESKTOPS = models.Desktop.__table__
+_SESSIONS = models.ClientSession.__table__
+_READY = (sa.select(_DESKTOPS)
+          .where(_DESKTOPS.c.pool_id == sa.bindparam("p_pool_id"),
+                 _DESKTOPS.c.state == models.READY))
+_READY_SKIP_LOCKED = _READY.limit(1).with_for_update(skip_locked=True)
+_READY_WAIT = _READY.limit(1).with_for_update()
+_CLAIM = (sa.update(_DESKTOPS)
+          .where(_DESKTOPS.c.id == sa.bindparam("p_id"),
+                 _DESKTOPS.c.state == models.READY)
+          .values(state=models.ASSIGNED,
+                  assigned_user=sa.bindparam("p_username"),
+                  assigned_at=sa.bindparam("p_now"),
+                  updated_at=sa.bindparam("p_now"),
+                  generation=_DESKTOPS.c.generation + 1))
+_CURRENT_DESKTOP = (
+    sa.select(_DESKTOPS)
+    .join(_SESSIONS, _SESSIONS.c.desktop_id == _DESKTOPS.c.id)
+    .where(_SESSIONS.c.username == sa.bindparam("p_username"),
+           _SESSIONS.c.state == "active",
+           _SESSIONS.c.pool_id == sa.bindparam("p_pool_id"),
+           _DESKTOPS.c.state == models.ASSIGNED,
+           _DESKTOPS.c.assigned_user == sa.bindparam("p_username"))
+    .limit(1))
+_KEEP_DESKTOP = (sa.update(_DESKTOPS)
+                 .where(_DESKTOPS.c.id == sa.bindparam("p_id"),
+                        _DESKTOPS.c.state == models.ASSIGNED,
+                        _DESKTOPS.c.assigned_user ==
+                        sa.bindparam("p_username"))
+                 .values(updated_at=sa.bindparam("p_now")))
+_INSERT_SESSION = sa.insert(_SESSIONS)
+_INSERT_EVENT = sa.insert(models.Event.__table__)
+_SEAT_BY_NAME = sa.select(models.Seat.__table__).where(
+    models.Seat.name == sa.bindparam("p_name"))
+_CLIENT_BY_ID = sa.select(models.ThinClient.__table__).where(
+    models.ThinClient.client_id == sa.bindparam("p_client_id"))
+_ALL_ALLOCATORS = sa.select(models.Allocator.__table__)
+_ALL_POOLS = sa.select(models.Pool.__table__)
+_GET_LOCK = sa.select(sa.func.get_lock(sa.bindparam("p_name"),
+                                       sa.bindparam("p_timeout")))
+_PG_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
+    sa.bindparam("p_key", type_=sa.BigInteger)))
+
+
 def _claim_ready(session, pool_id, username, attempts, candidates):
     """Take one ready desktop of the pool: the atomic claim.
 
-    Returns the claimed Desktop row, or None when the pool has none.
+    Returns the claimed desktop (a _RowView with its new values), or None
+    when the pool has none.
     """
-    dialect = session.bind.dialect.name
-    locking = dialect in ("mysql", "postgresql")
+    connection = session.connection()
+    locking = connection.dialect.name in ("mysql", "postgresql")
+    params = {"p_pool_id": pool_id}
     for _attempt in range(attempts):
-        stmt = (sa.select(models.Desktop)
-                .where(models.Desktop.pool_id == pool_id,
-                       models.Desktop.state == models.READY)
-                .execution_options(populate_existing=True))
         if locking:
             # Rows another transaction is claiming are skipped, not waited
             # for: concurrent logins spread over different desktops. Only
@@ -1341,48 +1398,36 @@ def _claim_ready(session, pool_id, username, attempts, candidates):
             # which would then report a pool with ready desktops as
             # exhausted. The whole row is read with its lock, so that the
             # claimed desktop needs no second read.
-            rows = session.execute(
-                stmt.limit(1).with_for_update(skip_locked=True)
-            ).scalars().all()
+            rows = connection.execute(_READY_SKIP_LOCKED,
+                                      params).mappings().all()
             if not rows:
                 # Every ready desktop left is locked by a concurrent login
                 # (which may still roll back): wait for one, do not report
                 # the pool exhausted while it is not.
-                rows = session.execute(
-                    stmt.limit(1).with_for_update()).scalars().all()
+                rows = connection.execute(_READY_WAIT,
+                                          params).mappings().all()
         else:
-            rows = session.execute(stmt.limit(candidates)).scalars().all()
+            rows = connection.execute(_READY.limit(candidates),
+                                      params).mappings().all()
         if not rows:
             return None
-        for desktop in rows:
+        for row in rows:
             # The compare-and-swap: only one transaction can move this row
             # out of 'ready', whatever the isolation level or cluster.
             now = utcnow()
-            values = {"state": models.ASSIGNED, "assigned_user": username,
-                      "assigned_at": now, "updated_at": now}
-            result = session.execute(
-                sa.update(models.Desktop)
-                .where(models.Desktop.id == desktop.id,
-                       models.Desktop.state == models.READY)
-                .values(generation=models.Desktop.generation + 1,
-                        **values)
-                .execution_options(synchronize_session=False))
+            result = connection.execute(_CLAIM, {
+                "p_id": row["id"], "p_username": username, "p_now": now})
             if result.rowcount == 1:
                 # The row was 'ready' and is now ours: locked on MariaDB
                 # and PostgreSQL, and SQLite writers take turns, so its
                 # new values are known without reading it again.
-                values["generation"] = desktop.generation + 1
-                for key, value in values.items():
-                    orm_attributes.set_committed_value(desktop, key, value)
+                desktop = _RowView(row)
+                desktop.state = models.ASSIGNED
+                desktop.assigned_user = username
+                desktop.assigned_at = desktop.updated_at = now
+                desktop.generation = row["generation"] + 1
                 return desktop
     return None
-
-
-class _PoolView:
-    """A pool dict read in this transaction, with a row's attributes."""
-
-    def __init__(self, values):
-        self.__dict__.update(values)
 
 
 def _pool_exhausted(session, pool):
@@ -1441,13 +1486,15 @@ def _lock_user(session, username):
     dialect = session.bind.dialect.name
     if dialect == "postgresql":
         digest = _user_lock_digest(username)
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
-            int.from_bytes(digest[:8], "big", signed=True))))
+        session.connection().execute(_PG_XACT_LOCK, {
+            "p_key": int.from_bytes(digest[:8], "big", signed=True)})
     elif dialect == "mysql":
+        connection = session.connection()
         # prepare_engine() made the pool release the lock at checkin.
-        session.connection().info["vdi_user_locks"] = True
-        got = session.execute(sa.select(sa.func.get_lock(
-            _user_lock_name(username), _USER_LOCK_TIMEOUT))).scalar()
+        connection.info["vdi_user_locks"] = True
+        got = connection.execute(_GET_LOCK, {
+            "p_name": _user_lock_name(username),
+            "p_timeout": _USER_LOCK_TIMEOUT}).scalar()
         if got != 1:
             raise db_exc.DBDeadlock()
 
@@ -1483,7 +1530,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
         pools = {p["id"]: p for p in inputs["pools"]}
     pool = pools.get(decision["pool_id"])
     if pool is not None:
-        pool = _PoolView(pool)
+        pool = _RowView(pool)
     else:
         pool = session.get(models.Pool, decision["pool_id"])
     if pool is None:
@@ -1566,29 +1613,22 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     else:
         # Floating desktop: a user already working on one keeps it (a
         # second TC, or a move to another seat, R2).
-        current = session.execute(
-            sa.select(models.Desktop)
-            .join(models.ClientSession,
-                  models.ClientSession.desktop_id == models.Desktop.id)
-            .where(models.ClientSession.username == username,
-                   models.ClientSession.state == "active",
-                   models.ClientSession.pool_id == pool.id,
-                   models.Desktop.state == models.ASSIGNED,
-                   models.Desktop.assigned_user == username)
-            .limit(1)).scalar_one_or_none()
+        connection = session.connection()
+        current = connection.execute(_CURRENT_DESKTOP, {
+            "p_username": username, "p_pool_id": pool.id}).mappings().first()
         if current is not None:
             # Compare-and-swap: a logout in flight may be releasing it
             # (this waits for it and sees its outcome); then start over.
-            kept = session.execute(
-                sa.update(models.Desktop)
-                .where(models.Desktop.id == current.id,
-                       models.Desktop.state == models.ASSIGNED,
-                       models.Desktop.assigned_user == username)
-                .values(updated_at=utcnow())).rowcount
+            now = utcnow()
+            kept = connection.execute(_KEEP_DESKTOP, {
+                "p_id": current["id"], "p_username": username,
+                "p_now": now}).rowcount
             if kept != 1:
                 raise db_exc.RetryRequest(exception.Conflict(
-                    reason="desktop %s was released meanwhile" % current.id))
-            desktop = current
+                    reason="desktop %s was released meanwhile" %
+                    current["id"]))
+            desktop = _RowView(current)
+            desktop.updated_at = now
             reused = True
         else:
             desktop = _claim_ready(session, pool.id, username, attempts,
@@ -1624,8 +1664,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
         "updated_at": None}
     session.flush()
     connection = session.connection()
-    connection.execute(sa.insert(models.ClientSession.__table__),
-                       [client_session])
+    connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
                   actor=username, username=username,
                   target_type="session", target_id=client_session["id"],
@@ -1798,24 +1837,22 @@ def allocation_inputs(ctx, seat_name, client_id):
     return _allocation_inputs(ctx.session, seat_name, client_id)
 
 
-def _rows(session, stmt):
+def _rows(session, stmt, params=None):
     """Plain dicts of a Core SELECT: no ORM objects to build and track."""
-    return [dict(row._mapping) for row in session.execute(stmt)]
+    return [dict(row) for row in
+            session.connection().execute(stmt, params).mappings()]
 
 
 def _allocation_inputs(session, seat_name, client_id):
     seat = None
     if seat_name:
-        seat = next(iter(_rows(session, sa.select(models.Seat.__table__)
-                               .where(models.Seat.name == seat_name))),
-                    None)
-    client = next(iter(_rows(
-        session, sa.select(models.ThinClient.__table__)
-        .where(models.ThinClient.client_id == client_id))), None)
+        seat = next(iter(_rows(session, _SEAT_BY_NAME,
+                               {"p_name": seat_name})), None)
+    client = next(iter(_rows(session, _CLIENT_BY_ID,
+                             {"p_client_id": client_id})), None)
     return {"seat": seat, "client": client,
-            "allocators": _rows(session,
-                                sa.select(models.Allocator.__table__)),
-            "pools": _rows(session, sa.select(models.Pool.__table__))}
+            "allocators": _rows(session, _ALL_ALLOCATORS),
+            "pools": _rows(session, _ALL_POOLS)}
 
 
 @main_context_manager.reader
