@@ -217,7 +217,7 @@ def run_drill(stack, nova, drill, users, args):
                       cloud_servers=servers)
     s = report.summary()
     lines = ["drill %s (%s), %s" % (drill.name, drill.note, uptime()),
-             "  %d logins at %.0f/s: %d ok, %d failed (%s); max %.1f s "
+             "  %d logins at %.0f/s: %d ok, %d failed (%s); max %.2f s "
              "(client timeout %.0f s)" % (
                  s["count"], args.rate, s["ok"], s["errors"],
                  ", ".join("%s x%d" % (kind, n) for (_op, kind), n in
@@ -293,7 +293,7 @@ def main(argv=None):
     for r in results:
         rec = ("-" if r["recovery"] is None else
                "never" if r["recovery"] < 0 else "%.1f" % r["recovery"])
-        print("%-18s %7d %8d %10.1f %12s %6s" % (
+        print("%-18s %7d %8d %10.2f %12s %6s" % (
             r["drill"], r["count"], r["failed"], r["max"] or 0, rec,
             "OK" if r["audit_ok"] else "FAILED"))
     return 0

@@ -230,6 +230,10 @@ def main(argv=None):
                    help="Thin clients talking at the same time.")
     p.add_argument("--mode", choices=("storm", "ramp"), default="storm")
     p.add_argument("--rate", type=float)
+    p.add_argument("--api-server", choices=("gunicorn", "uwsgi"),
+                   default="gunicorn",
+                   help="WSGI server of the API (both take --api-workers "
+                        "processes with --api-threads threads)")
     p.add_argument("--api-workers", type=int, default=2)
     p.add_argument("--api-threads", type=int, default=16)
     p.add_argument("--conductors", type=int, default=1,
@@ -263,6 +267,7 @@ def main(argv=None):
                             api_threads=args.api_threads,
                             conductors=args.conductors,
                             db_driver=args.db_driver,
+                            api_server=args.api_server,
                             extra_conf=_read(args.extra_conf))
     result = 1
     try:
@@ -303,7 +308,7 @@ def main(argv=None):
                 for k, v in stack.cpu_groups().items()}
         time.sleep(args.idle_seconds)
         for name, pids in stack.cpu_groups().items():
-            if name in ("conductor", "API (gunicorn workers)"):
+            if name in ("conductor", "API workers"):
                 print("idle %s: %.0f%% of a core (%d desktops)" % (
                     name, 100.0 * (stack_mod.cpu_seconds(pids) - idle[name])
                     / args.idle_seconds, stack.desktop_count))

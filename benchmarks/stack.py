@@ -271,8 +271,11 @@ class Stack:
     def __init__(self, users=10000, api_workers=2, api_threads=16,
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
-                 headroom=0, conductors=1, db_driver=None):
+                 headroom=0, conductors=1, db_driver=None,
+                 api_server="gunicorn"):
         self.users = users
+        # gunicorn (gthread workers) or uwsgi (what DevStack and Kolla run).
+        self.api_server = api_server
         # The MariaDB DB-API driver of the broker's processes: mysqlclient
         # (mysqldb, the C driver the performance guide recommends) when it
         # is installed, else PyMySQL.
@@ -344,9 +347,9 @@ class Stack:
         t = time.monotonic()
         self.start_conductor()
         self.start_api()
-        log("  conductor and API (gunicorn %d workers x %d threads): "
-            "%.1f s" % (self.api_workers, self.api_threads,
-                        time.monotonic() - t))
+        log("  conductor and API (%s, %d workers x %d threads): "
+            "%.1f s" % (self.api_server, self.api_workers,
+                        self.api_threads, time.monotonic() - t))
 
     def _nova_conf(self):
         if not self.nova:
@@ -545,17 +548,30 @@ class Stack:
         self.api_port = port or slapd_fixture.free_port()
         self.url = "http://127.0.0.1:%d" % self.api_port
         env = dict(os.environ, OS_VDI_BROKER_CONFIG_DIR=self.api_conf_dir)
-        log = open(os.path.join(self.dir, "gunicorn.out"), "ab")
-        self.api = subprocess.Popen(
-            [os.path.join(BIN, "gunicorn"), "--workers",
-             str(self.api_workers), "--threads", str(self.api_threads),
-             "--worker-class", "gthread", "--bind",
-             "127.0.0.1:%d" % self.api_port, "--backlog", "4096",
-             "--keep-alive", "30", "--timeout", "120",
-             "vdi_broker.wsgi.api:application"],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+        log = open(os.path.join(self.dir, "%s.out" % self.api_server), "ab")
+        if self.api_server == "uwsgi":
+            # As etc/vdi-broker/vdi-broker-api-uwsgi.ini, but HTTP/1.1
+            # with keep-alive: the simulated thin clients keep their
+            # connections, as they would to a load balancer.
+            cmd = [os.path.join(BIN, "uwsgi"), "--master",
+                   "--processes", str(self.api_workers),
+                   "--threads", str(self.api_threads), "--enable-threads",
+                   "--http11-socket", "127.0.0.1:%d" % self.api_port,
+                   "--module", "vdi_broker.wsgi.api:application",
+                   "--lazy-apps", "--die-on-term", "--thunder-lock",
+                   "--buffer-size", "65535", "--harakiri", "60",
+                   "--listen", "1024", "--disable-logging"]
+        else:
+            cmd = [os.path.join(BIN, "gunicorn"), "--workers",
+                   str(self.api_workers), "--threads", str(self.api_threads),
+                   "--worker-class", "gthread", "--bind",
+                   "127.0.0.1:%d" % self.api_port, "--backlog", "4096",
+                   "--keep-alive", "30", "--timeout", "120",
+                   "vdi_broker.wsgi.api:application"]
+        self.api = subprocess.Popen(cmd, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
         log.close()
-        _wait_port(self.api_port, 60, self.api, "gunicorn")
+        _wait_port(self.api_port, 60, self.api, self.api_server)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -588,7 +604,7 @@ class Stack:
                                  stdout=subprocess.PIPE, text=True).stdout
             return [int(p) for p in out.split()]
 
-        return {"API (gunicorn workers)": self.api_worker_pids(),
+        return {"API workers": self.api_worker_pids(),
                 "conductor": self.conductor_pids(),
                 "MariaDB (shared)": pgrep("-x", "mariadbd") or
                 pgrep("-x", "mysqld"),
