@@ -552,7 +552,11 @@ class Stack:
         if self.api_server == "uwsgi":
             # As etc/vdi-broker/vdi-broker-api-uwsgi.ini, but HTTP/1.1
             # with keep-alive: the simulated thin clients keep their
-            # connections, as they would to a load balancer.
+            # connections, as they would to a load balancer. uWSGI then
+            # ties a worker thread to each connection: more clients than
+            # workers x threads wait for seconds (use gunicorn for those;
+            # a plain http-socket with "Connection: close", or uWSGI's
+            # HTTP router, cost more CPU per login).
             cmd = [os.path.join(BIN, "uwsgi"), "--master",
                    "--processes", str(self.api_workers),
                    "--threads", str(self.api_threads), "--enable-threads",

@@ -1521,10 +1521,14 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     session = ctx.session
     username = request["username"]
     _lock_user(session, username)
+    # The transaction's connection, for the Core statements below (asking
+    # the session for it each time costs more than one might think).
+    connection = session.connection()
     pools = {}
     if choose is not None:
         inputs = _allocation_inputs(session, request.get("seat"),
-                                    request["client_id"])
+                                    request["client_id"],
+                                    connection=connection)
         decision = choose(inputs)
         # The pools were read in this transaction: no second read.
         pools = {p["id"]: p for p in inputs["pools"]}
@@ -1613,7 +1617,6 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     else:
         # Floating desktop: a user already working on one keeps it (a
         # second TC, or a move to another seat, R2).
-        connection = session.connection()
         current = connection.execute(_CURRENT_DESKTOP, {
             "p_username": username, "p_pool_id": pool.id}).mappings().first()
         if current is not None:
@@ -1663,7 +1666,6 @@ def allocate(ctx, request, decision, session_values, attempts=8,
         "closed_at": None, "close_reason": None, "created_at": now,
         "updated_at": None}
     session.flush()
-    connection = session.connection()
     connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
                   actor=username, username=username,
@@ -1837,22 +1839,22 @@ def allocation_inputs(ctx, seat_name, client_id):
     return _allocation_inputs(ctx.session, seat_name, client_id)
 
 
-def _rows(session, stmt, params=None):
+def _rows(connection, stmt, params=None):
     """Plain dicts of a Core SELECT: no ORM objects to build and track."""
-    return [dict(row) for row in
-            session.connection().execute(stmt, params).mappings()]
+    return [dict(row) for row in connection.execute(stmt, params).mappings()]
 
 
-def _allocation_inputs(session, seat_name, client_id):
+def _allocation_inputs(session, seat_name, client_id, connection=None):
+    connection = connection or session.connection()
     seat = None
     if seat_name:
-        seat = next(iter(_rows(session, _SEAT_BY_NAME,
+        seat = next(iter(_rows(connection, _SEAT_BY_NAME,
                                {"p_name": seat_name})), None)
-    client = next(iter(_rows(session, _CLIENT_BY_ID,
+    client = next(iter(_rows(connection, _CLIENT_BY_ID,
                              {"p_client_id": client_id})), None)
     return {"seat": seat, "client": client,
-            "allocators": _rows(session, _ALL_ALLOCATORS),
-            "pools": _rows(session, _ALL_POOLS)}
+            "allocators": _rows(connection, _ALL_ALLOCATORS),
+            "pools": _rows(connection, _ALL_POOLS)}
 
 
 @main_context_manager.reader
