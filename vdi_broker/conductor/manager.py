@@ -313,7 +313,24 @@ class ConductorManager(pool_manager.PoolUpkeep):
             (_periodic(self.pool_upkeep, self.conf.conductor.pool_interval),
              (), {}),
             (_periodic(self.expire_sessions, 60), (), {}),
-        ] + self._healing_tasks()
+        ] + self._client_tasks() + self._healing_tasks()
+
+    def _client_tasks(self):
+        if not self.conf.client_session.client_offline_after:
+            return []
+        return [(_periodic(self.mark_clients_offline, 60), (), {})]
+
+    def mark_clients_offline(self, ctxt=None):
+        """Thin clients silent for too long go offline (R14)."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        cutoff = _now() - datetime.timedelta(
+            seconds=self.conf.client_session.client_offline_after)
+        gone = db.thin_clients_mark_offline(ctxt, cutoff)
+        if gone:
+            LOG.info("%d thin clients sent no heartbeat since %s UTC and "
+                     "are offline now", len(gone),
+                     cutoff.isoformat(timespec="seconds"))
+        return gone
 
     # -- self-healing and desktop actions (conductor/reconciler.py,
     # conductor/desktop_actions.py) ----------------------------------------

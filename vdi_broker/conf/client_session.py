@@ -17,6 +17,12 @@ client_session_opts = [
                      "heartbeat gets a 404 and thin clients are "
                      "registered by an administrator "
                      "(POST /v1/thin-clients)."),
+    cfg.IntOpt("client_offline_after", default=300, min=0,
+               help="Seconds without a heartbeat after which the "
+                    "conductor sets an online thin client offline (and "
+                    "records a thin_client.offline event). Set it to a "
+                    "few heartbeat intervals of the thin clients; 0 "
+                    "turns this off."),
 ]
 
 

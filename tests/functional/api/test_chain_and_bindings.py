@@ -1,6 +1,10 @@
 """Reordering the allocator chain, moving bindings and thin-client
 heartbeats, through the API."""
 
+import datetime
+
+import sqlalchemy as sa
+
 from tests import base
 from tests.fixtures import broker as broker_fixture
 from vdi_broker.db import api as db
@@ -233,7 +237,7 @@ class TestBindingMove(CallCentreTestCase):
         self.assertEqual(1, resp.json["binding"]["revision"])
 
 
-class TestHeartbeat(CallCentreTestCase):
+class _HeartbeatCase(CallCentreTestCase):
 
     def setUp(self):
         super().setUp()
@@ -251,6 +255,9 @@ class TestHeartbeat(CallCentreTestCase):
     def shown(self):
         return self.app.get("/v1/thin-clients/tc-sh-0001").json[
             "thin_client"]
+
+
+class TestHeartbeat(_HeartbeatCase):
 
     def test_heartbeat_updates_the_record(self):
         resp = self.beat({"client_id": "tc-sh-0001", "input_events": 42})
@@ -301,6 +308,69 @@ class TestHeartbeat(CallCentreTestCase):
                      {"client_id": "x", "user": "amy"}):
             self.assertError(self.beat(body, status=400), 400)
         self.assertEqual(before, self.broker.counts(before.keys()))
+
+
+class TestClientsGoOffline(_HeartbeatCase):
+    """The conductor sets silent thin clients offline, once each."""
+
+    def silence(self, client_id, seconds):
+        with db.IMPL.get_engine().begin() as conn:
+            conn.execute(
+                sa.update(models.ThinClient)
+                .where(models.ThinClient.client_id == client_id)
+                .values(last_seen_at=db.utcnow() -
+                        datetime.timedelta(seconds=seconds)))
+
+    def test_silent_client_goes_offline_and_comes_back(self):
+        self.app.post_json("/v1/thin-clients", {"client_id": "tc-quiet"})
+        self.beat({"client_id": "tc-sh-0001"})
+        self.beat({"client_id": "tc-quiet"})
+        # [client_session] client_offline_after is 300 s by default.
+        self.silence("tc-quiet", 301)
+        self.silence("tc-sh-0001", 299)
+        self.assertEqual(["tc-quiet"],
+                         self.broker.manager.mark_clients_offline())
+        quiet = self.app.get("/v1/thin-clients/tc-quiet").json[
+            "thin_client"]
+        self.assertEqual(("offline", 1), (quiet["status"],
+                                          quiet["revision"]))
+        self.assertEqual("online", self.shown()["status"])
+        (event,) = self.events(action="thin_client.offline")
+        self.assertEqual(("tc-quiet", quiet["id"], "vdi-broker"),
+                         (event["message"], event["target_id"],
+                          event["actor"]))
+        self.assertEqual(quiet["last_seen_at"][:19],
+                         event["detail"]["last_seen_at"][:19])
+        # Once: an offline client is not set offline again.
+        self.assertEqual([], self.broker.manager.mark_clients_offline())
+        self.assertEqual(1, len(self.events(action="thin_client.offline")))
+        # Its next heartbeat brings it back.
+        self.beat({"client_id": "tc-quiet"})
+        self.assertEqual("online", self.app.get(
+            "/v1/thin-clients/tc-quiet").json["thin_client"]["status"])
+
+    def test_faulty_and_never_seen_clients_are_left_alone(self):
+        self.app.post_json("/v1/thin-clients", {"client_id": "tc-new"})
+        self.beat({"client_id": "tc-sh-0001"})
+        self.app.patch_json("/v1/thin-clients/tc-sh-0001",
+                            {"status": "faulty"})
+        self.silence("tc-sh-0001", 3600)
+        self.assertEqual([], self.broker.manager.mark_clients_offline())
+        self.assertEqual("faulty", self.shown()["status"])
+        self.assertEqual("unknown", self.app.get(
+            "/v1/thin-clients/tc-new").json["thin_client"]["status"])
+
+    def test_the_sweep_is_a_periodic_task_unless_turned_off(self):
+        names = [task.__name__ for task, _a, _k in
+                 self.broker.manager.periodic_tasks()]
+        self.assertIn("mark_clients_offline", names)
+        self.broker.conf.set_override("client_offline_after", 0,
+                                      "client_session")
+        self.addCleanup(self.broker.conf.clear_override,
+                        "client_offline_after", "client_session")
+        names = [task.__name__ for task, _a, _k in
+                 self.broker.manager.periodic_tasks()]
+        self.assertNotIn("mark_clients_offline", names)
 
 
 class TestHeartbeatRegisters(CallCentreTestCase):

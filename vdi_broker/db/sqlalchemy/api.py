@@ -2046,6 +2046,45 @@ def thin_client_delete(ctx, ident):
 
 @_retry_on_conflict
 @main_context_manager.writer
+def thin_clients_mark_offline(ctx, seen_before, limit=1000):
+    """Set offline the online clients last seen before ``seen_before``.
+
+    One event per client (when it went silent matters to asset managers).
+    On MariaDB and PostgreSQL the rows are locked and others' locked rows
+    skipped, so that two conductors sweeping at once record each client
+    once. Returns the client_ids set offline (at most ``limit``).
+    """
+    session = ctx.session
+    clients = models.ThinClient.__table__
+    stmt = (sa.select(clients.c.id, clients.c.client_id,
+                      clients.c.last_seen_at)
+            .where(clients.c.status == "online",
+                   clients.c.last_seen_at < seen_before)
+            .order_by(clients.c.last_seen_at)
+            .limit(limit))
+    if session.bind.dialect.name in ("mysql", "postgresql"):
+        stmt = stmt.with_for_update(skip_locked=True)
+    connection = session.connection()
+    rows = connection.execute(stmt).all()
+    if not rows:
+        return []
+    # Not an edit either: revision and updated_at stay as they are.
+    connection.execute(
+        sa.update(clients)
+        .where(clients.c.id.in_([row.id for row in rows]),
+               clients.c.status == "online")
+        .values(status="offline", updated_at=clients.c.updated_at))
+    for row in rows:
+        _insert_event(connection, ctx, "client", "thin_client.offline",
+                      actor="vdi-broker", target_type="thin_client",
+                      target_id=row.id, message=row.client_id,
+                      detail={"last_seen_at": row.last_seen_at.isoformat()
+                              if row.last_seen_at else None})
+    return [row.client_id for row in rows]
+
+
+@_retry_on_conflict
+@main_context_manager.writer
 def thin_client_heartbeat(ctx, client_id, values, register=False):
     """Record a thin client's heartbeat: one UPDATE, no event.
 
