@@ -537,8 +537,16 @@ nova = dict(endpoint_filter={"service_type": "compute",
             microversion="2.53")
 deadline = time.time() + 180
 while time.time() < deadline:
-    services = s.get("/os-services?binary=nova-compute",
-                     **nova).json()["services"]
+    try:
+        services = s.get("/os-services?binary=nova-compute",
+                         **nova).json()["services"]
+    except Exception as e:
+        # gunicorn drops idle keep-alive connections after 2 s, the
+        # interval of this loop: a request may meet a closing connection
+        # ("Remote end closed connection"). Ask again.
+        print("waiting for nova-compute: %s" % e, file=sys.stderr)
+        time.sleep(1)
+        continue
     for svc in services:
         updated = svc.get("updated_at")
         if svc["state"] == "up" and updated:
