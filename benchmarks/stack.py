@@ -505,11 +505,15 @@ class Stack:
             log.close()
 
     def _wait_conductor(self, timeout=90):
-        from vdi_broker.conductor import rpcapi  # noqa: F401
+        from vdi_broker import context
         deadline = time.monotonic() + timeout
         while True:
             try:
-                self.ping()
+                # A ping sent before the conductor has declared its queue
+                # is dropped by the bus: ask again after a second rather
+                # than wait for the API's whole conductor_timeout.
+                self.rpc().client.prepare(version="1.2", timeout=1).call(
+                    context.get_admin_context(), "ping")
                 return
             except Exception:
                 if self.conductor.poll() is not None:
