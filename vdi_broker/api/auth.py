@@ -7,12 +7,18 @@ X-User-Id and X-Roles headers, when present, are honoured so that policy
 can still be exercised.
 """
 
+from keystoneauth1 import loading as ks_loading
 from keystonemiddleware import auth_token
+from oslo_config import cfg
+from oslo_log import log as logging
 import webob.dec
 
 from vdi_broker.api import util
 from vdi_broker import context as vdi_context
 from vdi_broker import exception
+
+LOG = logging.getLogger(__name__)
+AUTHTOKEN_GROUP = "keystone_authtoken"
 
 
 class KeystoneContext:
@@ -46,9 +52,29 @@ class NoAuthContext:
         return req.get_response(self.application)
 
 
+def _require_auth_plugin(conf):
+    """Refuse to start without a service user to validate tokens with.
+
+    keystonemiddleware starts without one and then fails every request
+    that carries a token (a 500 each): say so once, at start-up.
+    """
+    ks_loading.register_auth_conf_options(conf, AUTHTOKEN_GROUP)
+    options = conf[AUTHTOKEN_GROUP]
+    if not (options.auth_type or options.auth_section):
+        LOG.error("[api] auth_strategy is keystone, but [%s] names no "
+                  "auth plugin: set auth_type (password), auth_url, "
+                  "username, password, project_name and the domains of "
+                  "the broker's service user, or set auth_strategy = "
+                  "noauth for a trusted all-in-one host.", AUTHTOKEN_GROUP)
+        raise cfg.RequiredOptError("auth_type",
+                                   cfg.OptGroup(AUTHTOKEN_GROUP))
+
+
 def wrap(application, conf):
     """The admin API's authentication stack for ``[api] auth_strategy``."""
     if conf.api.auth_strategy == "noauth":
         return NoAuthContext(application)
-    return auth_token.AuthProtocol(KeystoneContext(application),
-                                   {"oslo_config_config": conf})
+    protocol = auth_token.AuthProtocol(KeystoneContext(application),
+                                       {"oslo_config_config": conf})
+    _require_auth_plugin(conf)
+    return protocol

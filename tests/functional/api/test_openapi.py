@@ -218,6 +218,7 @@ class TestKeystone(base.TestCase):
     """With Keystone, the document is still served without a token."""
 
     def test_public(self):
+        broker_fixture.keystone_service_user(self)
         broker = broker_fixture.use_broker(
             self, flags={("api", "auth_strategy"): "keystone"})
         document = broker.app.get("/v1/openapi.json").json

@@ -2,7 +2,7 @@
 and the version document are public."""
 
 import fixtures
-from keystonemiddleware import opts as ksm_opts
+from oslo_config import cfg
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
@@ -248,12 +248,7 @@ class TestKeystone(PolicyTestCase):
 
     def setUp(self):
         super().setUp()
-        for group, opts in ksm_opts.list_auth_token_opts():
-            self.conf_fixture.register_opts(opts, group=group)
-        self.flags(group="keystone_authtoken",
-                   www_authenticate_uri="http://127.0.0.1:1/identity",
-                   delay_auth_decision=False, http_connect_timeout=1,
-                   http_request_max_retries=0)
+        broker_fixture.keystone_service_user(self)
         self.flags(group="api", auth_strategy="keystone")
         # Any attempt to reach a Keystone fails the test.
         self.network = self.useFixture(fixtures.MockPatch(
@@ -269,6 +264,14 @@ class TestKeystone(PolicyTestCase):
             self.assertNotIn("Traceback", resp.text)
             self.assertEqual(401, resp.json["error"]["code"])
         self.assertFalse(self.network.mock.called)
+
+    def test_missing_service_user_refuses_to_start(self):
+        # Without an auth plugin every request with a token would be a
+        # 500: the API does not start, and says why.
+        self.flags(group="keystone_authtoken", auth_type=None)
+        e = self.assertRaises(cfg.RequiredOptError, self.broker.build)
+        self.assertIn("auth_type", str(e))
+        self.assertIn("keystone_authtoken", str(e))
 
     def test_public_paths_work_without_token(self):
         self.assertEqual(200, self.app.get("/").status_int)
