@@ -7,7 +7,6 @@ X-User-Id and X-Roles headers, when present, are honoured so that policy
 can still be exercised.
 """
 
-from keystoneauth1 import loading as ks_loading
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -56,9 +55,9 @@ def _require_auth_plugin(conf):
     """Refuse to start without a service user to validate tokens with.
 
     keystonemiddleware starts without one and then fails every request
-    that carries a token (a 500 each): say so once, at start-up.
+    that carries a token (a 500 each): say so once, at start-up. Call it
+    after building the AuthProtocol, which registers the options.
     """
-    ks_loading.register_auth_conf_options(conf, AUTHTOKEN_GROUP)
     options = conf[AUTHTOKEN_GROUP]
     if not (options.auth_type or options.auth_section):
         LOG.error("[api] auth_strategy is keystone, but [%s] names no "

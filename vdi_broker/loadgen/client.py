@@ -10,7 +10,7 @@ the broker's own cores in the benchmarks, and requests' sessions cost
 about twice the CPU per call for nothing a thin client needs.
 """
 
-import json as _json
+import json
 import time
 
 import urllib3
@@ -60,7 +60,6 @@ class BrokerClient:
 
     def __init__(self, url, concurrency=16, timeout=(3.0, 30.0)):
         self.url = url.rstrip("/")
-        self.timeout = timeout
         self.http = urllib3.PoolManager(
             num_pools=1, maxsize=max(concurrency, 1), block=False,
             retries=False,
@@ -72,12 +71,12 @@ class BrokerClient:
     def close(self):
         self.http.clear()
 
-    def _call(self, op, method, path, expect, json=None, headers=None):
+    def _call(self, op, method, path, expect, document=None, headers=None):
         started = time.monotonic()
         headers = dict(headers or {})
         body = None
-        if json is not None:
-            body = _json.dumps(json).encode("utf-8")
+        if document is not None:
+            body = json.dumps(document).encode("utf-8")
             headers["Content-Type"] = "application/json"
         try:
             r = self.http.request(method, self.url + path, body=body,
@@ -89,7 +88,7 @@ class BrokerClient:
         body = None
         if r.headers.get("Content-Type", "").startswith("application/json"):
             try:
-                body = _json.loads(r.data)
+                body = json.loads(r.data)
             except ValueError:
                 body = None
         kind = "ok" if r.status in expect else "http %d" % r.status
@@ -100,7 +99,7 @@ class BrokerClient:
                 "client_id": client_id}
         if seat:
             body["seat"] = seat
-        return self._call("login", "POST", SESSIONS, (201,), json=body)
+        return self._call("login", "POST", SESSIONS, (201,), document=body)
 
     def show(self, session):
         return self._call("show", "GET", "%s/%s" % (SESSIONS, session["id"]),
@@ -128,7 +127,7 @@ class BrokerClient:
             body["session_id"] = session["id"]
             headers[TOKEN_HEADER] = session["token"]
         outcome = self._call("heartbeat", "POST", HEARTBEAT,
-                             (200, 201, 202, 204), json=body,
+                             (200, 201, 202, 204), document=body,
                              headers=headers)
         if outcome.status in (404, 405) and not self.heartbeat_supported:
             self.heartbeat_supported = False

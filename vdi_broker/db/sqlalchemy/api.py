@@ -273,9 +273,8 @@ def _record(session, ctx, kind, action, result="success", **fields):
     return event
 
 
-def _insert_event(connection, ctx, kind, action, result="success",
-                  **fields):
-    """Write an audit event with a plain INSERT (the login's hot path)."""
+def _event_values(ctx, kind, action, result="success", **fields):
+    """An audit event's row, for a plain INSERT."""
     actor = fields.pop("actor", None)
     values = dict.fromkeys(("username", "target_type", "target_id",
                             "pool_id", "desktop_id", "message", "detail"))
@@ -283,7 +282,13 @@ def _insert_event(connection, ctx, kind, action, result="success",
                   actor=getattr(ctx, "user_id", None) or actor,
                   request_id=getattr(ctx, "request_id", None),
                   created_at=utcnow())
-    connection.execute(_INSERT_EVENT, values)
+    return values
+
+
+def _insert_event(connection, ctx, kind, action, **fields):
+    """Write an audit event with a plain INSERT (the login's hot path)."""
+    connection.execute(_INSERT_EVENT,
+                       _event_values(ctx, kind, action, **fields))
 
 
 def _translate_duplicates(resource, name_key="name"):
@@ -1333,6 +1338,14 @@ def binding_move(ctx, binding_id, desktop_id, expected_revision=None):
 
 # -- allocation --------------------------------------------------------------
 
+def _locks_rows(connection):
+    """Whether SELECT ... FOR UPDATE SKIP LOCKED locks rows here.
+
+    MariaDB and PostgreSQL; SQLite writers take turns instead.
+    """
+    return connection.dialect.name in ("mysql", "postgresql")
+
+
 # The login's statements, built once: SQLAlchemy then only looks their
 # compiled form up (building a statement and its cache key on every login
 # cost more than running it).
@@ -1380,14 +1393,13 @@ _PG_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
     sa.bindparam("p_key", type_=sa.BigInteger)))
 
 
-def _claim_ready(session, pool_id, username, attempts, candidates):
+def _claim_ready(connection, pool_id, username, attempts, candidates):
     """Take one ready desktop of the pool: the atomic claim.
 
     Returns the claimed desktop (a _RowView with its new values), or None
     when the pool has none.
     """
-    connection = session.connection()
-    locking = connection.dialect.name in ("mysql", "postgresql")
+    locking = _locks_rows(connection)
     params = {"p_pool_id": pool_id}
     for _attempt in range(attempts):
         if locking:
@@ -1469,7 +1481,7 @@ def _user_lock_name(username):
     return "vdi-user-" + _user_lock_digest(username).hex()[:40]
 
 
-def _lock_user(session, username):
+def _lock_user(connection, username):
     """Serialize this transaction with the same user's other logins.
 
     Without it two first logins of one user each claim a desktop. It must
@@ -1483,13 +1495,12 @@ def _lock_user(session, username):
     (set on every connection by prepare_engine). SQLite writers are
     serialized already.
     """
-    dialect = session.bind.dialect.name
+    dialect = connection.dialect.name
     if dialect == "postgresql":
         digest = _user_lock_digest(username)
-        session.connection().execute(_PG_XACT_LOCK, {
+        connection.execute(_PG_XACT_LOCK, {
             "p_key": int.from_bytes(digest[:8], "big", signed=True)})
     elif dialect == "mysql":
-        connection = session.connection()
         # prepare_engine() made the pool release the lock at checkin.
         connection.info["vdi_user_locks"] = True
         got = connection.execute(_GET_LOCK, {
@@ -1520,15 +1531,15 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     """
     session = ctx.session
     username = request["username"]
-    _lock_user(session, username)
-    # The transaction's connection, for the Core statements below (asking
-    # the session for it each time costs more than one might think).
+    # The transaction's connection, for the Core statements of the login
+    # (asking the session for it each time costs more than one would
+    # think).
     connection = session.connection()
+    _lock_user(connection, username)
     pools = {}
     if choose is not None:
-        inputs = _allocation_inputs(session, request.get("seat"),
-                                    request["client_id"],
-                                    connection=connection)
+        inputs = _allocation_inputs(connection, request.get("seat"),
+                                    request["client_id"])
         decision = choose(inputs)
         # The pools were read in this transaction: no second read.
         pools = {p["id"]: p for p in inputs["pools"]}
@@ -1584,8 +1595,8 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                 # The bound desktop is broken or gone: move the binding to
                 # a healthy desktop of the same pool (R1).
                 broken = desktop.id if desktop is not None else None
-                desktop = _claim_ready(session, binding.pool_id, username,
-                                       attempts, candidates)
+                desktop = _claim_ready(connection, binding.pool_id,
+                                       username, attempts, candidates)
                 if desktop is None:
                     raise _pool_exhausted(
                         session, session.get(models.Pool, binding.pool_id))
@@ -1601,7 +1612,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                         detail={"from_desktop": broken})
                 reused = True
         else:
-            desktop = _claim_ready(session, pool.id, username, attempts,
+            desktop = _claim_ready(connection, pool.id, username, attempts,
                                    candidates)
             if desktop is None:
                 raise _pool_exhausted(session, pool)
@@ -1634,7 +1645,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
             desktop.updated_at = now
             reused = True
         else:
-            desktop = _claim_ready(session, pool.id, username, attempts,
+            desktop = _claim_ready(connection, pool.id, username, attempts,
                                    candidates)
             if desktop is None:
                 raise _pool_exhausted(session, pool)
@@ -1705,8 +1716,8 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
     if binding is None:
         return None
     owner = binding.key if binding.kind == "user" else None
-    new = _claim_ready(session, binding.pool_id, owner, attempts,
-                       candidates)
+    new = _claim_ready(session.connection(), binding.pool_id, owner,
+                       attempts, candidates)
     if new is None:
         return False
     session.execute(
@@ -1836,7 +1847,8 @@ def allocation_inputs(ctx, seat_name, client_id):
     The seat and thin client records (or None), every allocator and
     every pool (both small tables).
     """
-    return _allocation_inputs(ctx.session, seat_name, client_id)
+    return _allocation_inputs(ctx.session.connection(), seat_name,
+                              client_id)
 
 
 def _rows(connection, stmt, params=None):
@@ -1844,8 +1856,7 @@ def _rows(connection, stmt, params=None):
     return [dict(row) for row in connection.execute(stmt, params).mappings()]
 
 
-def _allocation_inputs(session, seat_name, client_id, connection=None):
-    connection = connection or session.connection()
+def _allocation_inputs(connection, seat_name, client_id):
     seat = None
     if seat_name:
         seat = next(iter(_rows(connection, _SEAT_BY_NAME,
@@ -2054,7 +2065,7 @@ def thin_clients_mark_offline(ctx, seen_before, limit=1000):
     skipped, so that two conductors sweeping at once record each client
     once. Returns the client_ids set offline (at most ``limit``).
     """
-    session = ctx.session
+    connection = ctx.session.connection()
     clients = models.ThinClient.__table__
     stmt = (sa.select(clients.c.id, clients.c.client_id,
                       clients.c.last_seen_at)
@@ -2062,9 +2073,8 @@ def thin_clients_mark_offline(ctx, seen_before, limit=1000):
                    clients.c.last_seen_at < seen_before)
             .order_by(clients.c.last_seen_at)
             .limit(limit))
-    if session.bind.dialect.name in ("mysql", "postgresql"):
+    if _locks_rows(connection):
         stmt = stmt.with_for_update(skip_locked=True)
-    connection = session.connection()
     rows = connection.execute(stmt).all()
     if not rows:
         return []
@@ -2074,12 +2084,13 @@ def thin_clients_mark_offline(ctx, seen_before, limit=1000):
         .where(clients.c.id.in_([row.id for row in rows]),
                clients.c.status == "online")
         .values(status="offline", updated_at=clients.c.updated_at))
-    for row in rows:
-        _insert_event(connection, ctx, "client", "thin_client.offline",
+    connection.execute(_INSERT_EVENT, [
+        _event_values(ctx, "client", "thin_client.offline",
                       actor="vdi-broker", target_type="thin_client",
                       target_id=row.id, message=row.client_id,
                       detail={"last_seen_at": row.last_seen_at.isoformat()
                               if row.last_seen_at else None})
+        for row in rows])
     return [row.client_id for row in rows]
 
 
