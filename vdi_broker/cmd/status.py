@@ -87,6 +87,14 @@ class Checks(upgradecheck.UpgradeCommands):
             return Result(Code.FAILURE,
                           "The policy file refers to undefined rules; see "
                           "'oslopolicy-checker' and the sample policy.")
+        if self.conf.api.auth_strategy == "keystone" and \
+                not self.conf.api.operator_project_id:
+            return Result(Code.WARNING,
+                          "[api] operator_project_id is not set: only the "
+                          "admin and service roles may use the admin API. "
+                          "Set it to the project whose manager, member and "
+                          "reader roles are the broker's operators, "
+                          "helpdesk and readers.")
         return Result(Code.SUCCESS)
 
     def _check_keystone(self):
