@@ -55,6 +55,6 @@ def build_app(conf, broker_app=None):
     app = cors.CORS(app, conf)
     app = fault.FaultWrapper(app)
     # Outside FaultWrapper, so that error responses announce it too.
-    app = microversion.VersionHeaders(app)
+    app = microversion.Microversion(app)
     app = request_id.RequestId(app)
     return app
