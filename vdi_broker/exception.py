@@ -138,6 +138,11 @@ class SeatNotFound(NotFound):
     msg_fmt = _("Seat %(seat)s could not be found.")
 
 
+class SeatNotRegistered(SeatNotFound):
+    msg_fmt = _("Seat %(seat)s is not registered; an administrator "
+                "registers seats (POST /v1/seats).")
+
+
 class ThinClientNotFound(NotFound):
     msg_fmt = _("Thin client %(client)s could not be found.")
 

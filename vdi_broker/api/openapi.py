@@ -437,7 +437,8 @@ def _operations():
             {"201": _json("Logged in: the session (with its token), the "
                           "desktop and how to connect to it.",
                           _ref("Login"), headers=("Location",))},
-            ("400", "401", "403", "409", "413", "429", "503"), "client",
+            ("400", "401", "403", "404", "409", "413", "429", "503"),
+            "client",
             security=PUBLIC, body="LoginRequest"),
         client.show: _op(
             "The session, its desktop and the connection details.",
