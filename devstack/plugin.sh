@@ -18,6 +18,7 @@ if is_vdi_broker_enabled; then
         configure_vdi_broker
         if is_service_enabled key; then
             create_vdi_broker_accounts
+            create_vdi_broker_operator_project
         fi
 
     elif [[ "$1" == "stack" && "$2" == "extra" ]]; then

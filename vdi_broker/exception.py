@@ -99,6 +99,21 @@ class MethodNotAllowed(VdiBrokerException):
         return {"Allow": self.kwargs.get("allow", "")}
 
 
+class InvalidVersion(Invalid):
+    msg_fmt = _("Invalid OpenStack-API-Version header: %(reason)s")
+
+
+class VersionNotAcceptable(VdiBrokerException):
+    msg_fmt = _("API version %(version)s is not supported; this broker "
+                "serves %(min_version)s to %(max_version)s.")
+    code = 406
+    title = "Not Acceptable"
+
+    def details(self):
+        return {"min_version": self.kwargs.get("min_version"),
+                "max_version": self.kwargs.get("max_version")}
+
+
 class PoolNotFound(NotFound):
     msg_fmt = _("Pool %(pool)s could not be found.")
 
@@ -121,6 +136,11 @@ class SessionNotFound(NotFound):
 
 class SeatNotFound(NotFound):
     msg_fmt = _("Seat %(seat)s could not be found.")
+
+
+class SeatNotRegistered(SeatNotFound):
+    msg_fmt = _("Seat %(seat)s is not registered; an administrator "
+                "registers seats (POST /v1/seats).")
 
 
 class ThinClientNotFound(NotFound):

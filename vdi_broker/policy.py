@@ -36,11 +36,31 @@ def get_enforcer():
     return init()
 
 
+def operator_target(conf):
+    """What every rule is checked against: the operator project.
+
+    The broker's records belong to the deployment; the personas are
+    bound to the project named by ``[api] operator_project_id``
+    (vdi_broker.policies.base). Without one the target has no
+    ``project_id`` and every project-bound check fails: only admin and
+    service pass.
+    """
+    project_id = conf.api.operator_project_id
+    return {"project_id": project_id} if project_id else {}
+
+
 def authorize(context, action, target=None):
-    """Raise PolicyNotAuthorized unless ``context`` may do ``action``."""
+    """Raise PolicyNotAuthorized unless ``context`` may do ``action``.
+
+    ``target`` may add attributes of the resource; its ``project_id`` is
+    always the operator project's.
+    """
     enforcer = init()
+    target = dict(target or {})
+    target.pop("project_id", None)
+    target.update(operator_target(enforcer.conf))
     try:
-        return enforcer.authorize(action, target or {}, context,
+        return enforcer.authorize(action, target, context,
                                   do_raise=True,
                                   exc=exception.PolicyNotAuthorized,
                                   action=action)

@@ -74,6 +74,17 @@ class TestStatus(StatusTestCase):
         self.assertEqual(Code.FAILURE, result.code)
         self.assertNotIn("secret-pw", result.details)
 
+    def test_policy_without_operator_project(self):
+        # The personas need an operator project: without one only admin
+        # and service get in, which an upgrade check says.
+        self.database()
+        self.flags(group="api", auth_strategy="keystone")
+        result = self.results()["Policy file"]
+        self.assertEqual(Code.WARNING, result.code)
+        self.assertIn("operator_project_id", result.details)
+        self.flags(group="api", operator_project_id="8a9b1a6c0e3f")
+        self.assertEqual(Code.SUCCESS, self.results()["Policy file"].code)
+
     def test_schema_behind(self):
         self.database(migrate=False)
         result = self.results()["Database schema"]

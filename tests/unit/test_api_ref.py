@@ -12,10 +12,13 @@ import re
 import testtools
 
 from vdi_broker.api import handler
+from vdi_broker import policies
 
 API_REF = os.path.join(os.path.dirname(__file__), "..", "..", "doc",
                        "source", "api-ref")
 OPERATION = re.compile(r"^ {3}(GET|POST|PUT|PATCH|DELETE) (/\S*)$")
+# "Policy: ``vdi_broker:pools:list`` (reader)."
+POLICY = re.compile(r"^Policy: ``(vdi_broker:[a-z_:]+)`` \((\w+)[;)]")
 
 
 def documented():
@@ -36,3 +39,22 @@ class TestApiRef(testtools.TestCase):
         routes = {(path, method) for path, methods
                   in handler.ROUTE_DECLARATIONS for method in methods}
         self.assertEqual(sorted(routes), sorted(documented()))
+
+    def test_personas_are_the_defaults(self):
+        defaults = {rule.name: rule.check_str
+                    for rule in policies.list_rules()}
+        named = {}
+        for name in sorted(os.listdir(API_REF)):
+            if name.endswith(".rst"):
+                with open(os.path.join(API_REF, name),
+                          encoding="utf-8") as f:
+                    for line in f:
+                        match = POLICY.match(line)
+                        if match:
+                            named[match.group(1)] = match.group(2)
+        self.assertGreater(len(named), 30)
+        for rule, persona in named.items():
+            # The persona's rule comes first in the default check string.
+            self.assertTrue(defaults[rule].startswith("rule:" + persona),
+                            "%s: the reference says %s, the default is %s"
+                            % (rule, persona, defaults[rule]))

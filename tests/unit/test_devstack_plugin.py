@@ -168,6 +168,7 @@ class DevstackPluginTestCase(testtools.TestCase):
         written = {(section, key) for _where, section, key in inisets}
         for expected in (('database', 'connection'),
                          ('api', 'auth_strategy'),
+                         ('api', 'operator_project_id'),
                          ('identity', 'driver'),
                          ('ldap', 'urls'),
                          ('nova', 'auth_url'),

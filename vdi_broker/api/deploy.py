@@ -1,6 +1,7 @@
 """Assemble the API's middleware stack in code (no paste)."""
 
 from oslo_middleware import cors
+from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 from oslo_middleware import sizelimit
@@ -46,6 +47,30 @@ class _Dispatch:
         return self.authenticated(environ, start_response)
 
 
+HEALTHCHECK_PATH = "/healthcheck"
+
+
+class _HealthcheckPath:
+    """``/healthcheck`` to oslo.middleware's health check, without auth.
+
+    For load balancers and monitoring: ``GET`` answers 200 (``HEAD``
+    204), or 503 when a configured backend says so (``[healthcheck]
+    backends = disable_by_file`` takes an API out of a load balancer
+    before maintenance). A request the ``[healthcheck]`` options ignore
+    (a source outside ``allowed_source_ranges``) goes on to the API,
+    which has no such path: a 404.
+    """
+
+    def __init__(self, application, conf):
+        self.application = application
+        self.healthcheck = healthcheck.Healthcheck(application, conf)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == HEALTHCHECK_PATH:
+            return self.healthcheck(environ, start_response)
+        return self.application(environ, start_response)
+
+
 def build_app(conf, broker_app=None):
     broker_app = broker_app or BrokerApp(conf)
     router = handler.Router()
@@ -55,6 +80,9 @@ def build_app(conf, broker_app=None):
     app = cors.CORS(app, conf)
     app = fault.FaultWrapper(app)
     # Outside FaultWrapper, so that error responses announce it too.
-    app = microversion.VersionHeaders(app)
+    app = microversion.Microversion(app)
+    # Outside the API's error and version handling: the health check's
+    # own plain answers, for load balancers.
+    app = _HealthcheckPath(app, conf)
     app = request_id.RequestId(app)
     return app

@@ -1,25 +1,71 @@
-"""API versions.
+"""API versions (microversions).
 
 The API starts at 1.0; every change to a request or response will raise
-the maximum version, announced in the version document and in the
-``OpenStack-API-Version: vdi-broker X.Y`` response header.
+the maximum version, announced in the version document. A client asks
+for a version with ``OpenStack-API-Version: vdi X.Y`` (or ``vdi
+latest``), the service type of the broker's catalog entry; without the
+header it gets the minimum. Every answer names the version it was served
+with in the same header.
+
+The header is read with microversion-parse: a version outside the range
+is a 406, a malformed one a 400, both in the API's error document.
 """
 
-SERVICE_TYPE = "vdi-broker"
+import microversion_parse
+import webob.dec
+
+from vdi_broker.api import fault
+from vdi_broker import exception
+from vdi_broker import version
+
+SERVICE_TYPE = version.SERVICE_TYPE
 MIN_VERSION = "1.0"
 MAX_VERSION = "1.0"
+# Every version served, oldest first (microversion-parse's list).
+VERSIONS = ("1.0",)
 HEADER = "OpenStack-API-Version"
+# Where the handlers find the version of the request (a
+# microversion_parse.Version, comparable with tuples: >= (1, 1)).
+ENVIRON_KEY = "vdi_broker.microversion"
 
 
-class VersionHeaders:
-    """WSGI middleware adding the version header to every response."""
+def request_version(req):
+    return req.environ[ENVIRON_KEY]
+
+
+class Microversion:
+    """WSGI middleware: the request's version in, the header out."""
 
     def __init__(self, application):
         self.application = application
 
-    def __call__(self, environ, start_response):
-        def _start_response(status, headers, exc_info=None):
-            headers.append((HEADER, "%s %s" % (SERVICE_TYPE, MAX_VERSION)))
-            headers.append(("Vary", HEADER))
-            return start_response(status, headers, exc_info)
-        return self.application(environ, _start_response)
+    @webob.dec.wsgify
+    def __call__(self, req):
+        try:
+            served = microversion_parse.extract_version(
+                req.headers, SERVICE_TYPE, VERSIONS)
+        except (ValueError, TypeError) as e:
+            return self._refuse(req, e)
+        req.environ[ENVIRON_KEY] = served
+        response = req.get_response(self.application)
+        response.headers[HEADER] = "%s %s" % (SERVICE_TYPE, served)
+        response.headers.add("Vary", HEADER)
+        return response
+
+    @staticmethod
+    def _refuse(req, error):
+        asked = (microversion_parse.get_version(req.headers, SERVICE_TYPE)
+                 or "")[:40]
+        if isinstance(error, TypeError):
+            # Not X.Y (nor "latest").
+            e = exception.InvalidVersion(
+                reason="'%s %s' is not '%s X.Y'" % (SERVICE_TYPE, asked,
+                                                    SERVICE_TYPE))
+        else:
+            e = exception.VersionNotAcceptable(
+                version=asked, min_version=MIN_VERSION,
+                max_version=MAX_VERSION)
+        response = fault.error_response(req, e.code, e.title, e.message,
+                                        e.details())
+        response.headers.add("Vary", HEADER)
+        return response

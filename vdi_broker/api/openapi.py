@@ -437,7 +437,8 @@ def _operations():
             {"201": _json("Logged in: the session (with its token), the "
                           "desktop and how to connect to it.",
                           _ref("Login"), headers=("Location",))},
-            ("400", "401", "403", "409", "413", "429", "503"), "client",
+            ("400", "401", "403", "404", "409", "413", "429", "503"),
+            "client",
             security=PUBLIC, body="LoginRequest"),
         client.show: _op(
             "The session, its desktop and the connection details.",
@@ -691,7 +692,9 @@ _COMMON_HEADERS = {
         "description": "The request id, also in error documents.",
         "schema": STRING},
     microversion.HEADER: {
-        "description": "The API version: vdi-broker 1.0.",
+        "description": "The API version the request was served with, "
+                       "e.g. '%s %s'." % (microversion.SERVICE_TYPE,
+                                          microversion.MAX_VERSION),
         "schema": STRING},
 }
 
@@ -706,6 +709,12 @@ send it only with a session_id).
 Every error is a JSON document {"error": {"code", "title", "message",
 "request_id", "details"?}} (schema Error); a path that does not serve the
 method is a 405 with an Allow header, an unknown path a 404.
+
+A request may ask for an API version with the header
+"OpenStack-API-Version: vdi X.Y" (or "vdi latest"); without it the
+minimum is served. A version the broker does not serve is a 406 (with
+min_version and max_version in the error's details), a malformed one a
+400.
 """
 
 
@@ -731,7 +740,8 @@ def build(server_url="/", declarations=None):
                  "description": DESCRIPTION},
         "servers": [{"url": server_url,
                      "description": "The broker's endpoint (the service "
-                                    "catalog's vdi-broker endpoint)."}],
+                                    "catalog's '%s' endpoint)." %
+                                    microversion.SERVICE_TYPE}],
         "security": ADMIN,
         "paths": paths,
         "components": {

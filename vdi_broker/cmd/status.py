@@ -31,6 +31,7 @@ from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker import identity
 from vdi_broker import policy
+from vdi_broker import version
 
 Code = upgradecheck.Code
 Result = upgradecheck.Result
@@ -87,6 +88,14 @@ class Checks(upgradecheck.UpgradeCommands):
             return Result(Code.FAILURE,
                           "The policy file refers to undefined rules; see "
                           "'oslopolicy-checker' and the sample policy.")
+        if self.conf.api.auth_strategy == "keystone" and \
+                not self.conf.api.operator_project_id:
+            return Result(Code.WARNING,
+                          "[api] operator_project_id is not set: only the "
+                          "admin and service roles may use the admin API. "
+                          "Set it to the project whose manager, member and "
+                          "reader roles are the broker's operators, "
+                          "helpdesk and readers.")
         return Result(Code.SUCCESS)
 
     def _check_keystone(self):
@@ -109,7 +118,8 @@ class Checks(upgradecheck.UpgradeCommands):
                 verify=False if options.insecure else (options.cafile or
                                                        True))
             keystone = ks_client.Client(session=session)
-            services = keystone.services.list(type="vdi")
+            services = keystone.services.list(
+                type=version.SERVICE_TYPE)
             endpoints = (keystone.endpoints.list(service=services[0].id)
                          if services else [])
         except (ks_exc.ClientException, exception.VdiBrokerException,
@@ -120,12 +130,16 @@ class Checks(upgradecheck.UpgradeCommands):
         if not services:
             return Result(Code.WARNING,
                           "Keystone answered, but has no service of type "
-                          "'vdi' (the broker's endpoint) in its catalog.")
+                          "'%s' (the broker's endpoint) in its catalog." %
+                          version.SERVICE_TYPE)
         if not endpoints:
             return Result(Code.WARNING,
-                          "The 'vdi' service has no endpoint in Keystone.")
-        return Result(Code.SUCCESS, "Keystone answered; the 'vdi' service "
-                                    "has %d endpoint(s)." % len(endpoints))
+                          "The '%s' service has no endpoint in Keystone." %
+                          version.SERVICE_TYPE)
+        return Result(Code.SUCCESS, "Keystone answered; the '%s' service "
+                                    "has %d endpoint(s)." % (
+                                        version.SERVICE_TYPE,
+                                        len(endpoints)))
 
     def _check_compute(self):
         try:

@@ -183,7 +183,8 @@ class ConductorManager(pool_manager.PoolUpkeep):
                 None, session_values,
                 attempts=self.conf.allocator.claim_attempts,
                 candidates=self.conf.allocator.claim_candidates,
-                choose=choose)
+                choose=choose, register_seat=(
+                    self.conf.client_session.register_unknown_clients))
         except exception.NoAllocatorMatches:
             request = chosen["request"]
             db.event_record(ctxt, "allocation", "login", result="failure",

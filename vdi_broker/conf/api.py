@@ -14,6 +14,16 @@ api_opts = [
                help="How callers of the admin API (/v1 except /v1/client) "
                     "are authenticated. The thin-client API always uses "
                     "directory logins and session tokens."),
+    cfg.StrOpt("operator_project_id",
+               help="ID of the Keystone project whose users operate the "
+                    "broker. The default policies bind the personas of "
+                    "the admin API to this project: its manager role is "
+                    "the operator, its member role the helpdesk, its "
+                    "reader role the reader. Users with these roles in "
+                    "any other project are refused. The admin role (in "
+                    "any project) and the service role keep their "
+                    "rights. Unset, only admin and service may use the "
+                    "admin API. See the policy guide."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="The largest number of items a list returns at once."),
     cfg.BoolOpt("client_api_enabled", default=True,

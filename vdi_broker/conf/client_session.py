@@ -13,10 +13,14 @@ client_session_opts = [
     cfg.BoolOpt("register_unknown_clients", default=False,
                 help="Create the record of a thin client whose client_id "
                      "is not registered when it sends its first heartbeat "
-                     "(POST /v1/client/heartbeat). By default such a "
-                     "heartbeat gets a 404 and thin clients are "
-                     "registered by an administrator "
-                     "(POST /v1/thin-clients)."),
+                     "(POST /v1/client/heartbeat), and of a seat that a "
+                     "login names (POST /v1/client/sessions) but no "
+                     "record has; both are recorded as events "
+                     "(thin_client.register, seat.register). By default "
+                     "such a heartbeat and such a login get a 404, and "
+                     "thin clients and seats are registered by an "
+                     "administrator (POST /v1/thin-clients, "
+                     "POST /v1/seats)."),
     cfg.IntOpt("client_offline_after", default=300, min=0,
                help="Seconds without a heartbeat after which the "
                     "conductor sets an online thin client offline (and "

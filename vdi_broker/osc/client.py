@@ -3,7 +3,9 @@
 It talks through a keystoneauth1 Adapter on OSC's session, so a token,
 the catalog endpoint of service type ``vdi`` (with OSC's --os-interface
 and --os-region-name) and TLS options work as for any OpenStack service;
-an endpoint override skips the catalog. Every error becomes an
+an endpoint override skips the catalog. Every request asks for the API
+version the commands are written for (``OpenStack-API-Version: vdi
+1.0``). Every error becomes an
 osc_lib CommandError carrying the broker's JSON error text, so the user
 sees one clear line instead of a traceback.
 """
@@ -14,10 +16,14 @@ from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exc
 from osc_lib import exceptions
 
+from vdi_broker import version
+
 # Seconds to wait for the broker; OSC's session has no timeout of its own
 # (api_timeout is None), and a command must not hang forever.
 DEFAULT_TIMEOUT = 60
-SERVICE_TYPE = "vdi"
+SERVICE_TYPE = version.SERVICE_TYPE
+# The API version (microversion) the commands are written for.
+API_VERSION = "1.0"
 API_PREFIX = "/v1"
 
 
@@ -49,7 +55,8 @@ class Client:
                  region_name=None, timeout=DEFAULT_TIMEOUT):
         self.adapter = adapter.Adapter(
             session, service_type=SERVICE_TYPE, interface=interface,
-            region_name=region_name, endpoint_override=endpoint)
+            region_name=region_name, endpoint_override=endpoint,
+            default_microversion=API_VERSION)
         self.timeout = timeout
         self._base = None
 

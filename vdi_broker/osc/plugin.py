@@ -13,13 +13,15 @@ Without Keystone (a broker with ``[api] auth_strategy = noauth``)::
 
 from osc_lib import utils
 
+from vdi_broker import version
+
 DEFAULT_API_VERSION = "1"
 API_NAME = "vdi"
 API_VERSION_OPTION = "os_vdi_api_version"
 API_VERSIONS = {"1": "vdi_broker.osc.client.Client"}
 # The service type of the broker in the Keystone catalog (devstack and
 # the install guide register it so).
-SERVICE_TYPE = "vdi"
+SERVICE_TYPE = version.SERVICE_TYPE
 
 
 def _endpoint_override(instance):

@@ -1,34 +1,72 @@
 """Personas of the admin API (consistent and secure RBAC).
 
-reader < member < admin, plus a ``service`` role for other services. The
-broker's resources belong to the deployment, not to a project, so the
-personas check roles only; ``scope_types`` stays ``['project']`` as the
-RBAC goal asks.
+The broker's records (pools, allocators, desktops, sessions, ...) belong
+to the deployment, not to the project of whoever calls. As Nova and
+Placement do for a project's resources, the personas are the standard
+Keystone roles *in one project*: the operator project,
+``[api] operator_project_id``. :func:`vdi_broker.policy.authorize` puts
+that project into every target as ``project_id``, so
+``project_id:%(project_id)s`` holds only for a token scoped to it. A
+member or reader of any other project is refused; with no operator
+project configured, only ``admin`` and ``service`` pass.
+
+=========  ===============================  ================================
+persona    role                             may
+=========  ===============================  ================================
+admin      ``admin`` (any project)          everything
+operator   ``manager`` of the op. project   run the call centre: seats, thin
+                                            clients, schedules, pool sizes,
+                                            every desktop action
+helpdesk   ``member`` of the op. project    help one user: bindings, force a
+                                            logout, reboot or quarantine a
+                                            desktop
+reader     ``reader`` of the op. project    read everything
+service    ``service`` (any project)        read desktops, quarantine one
+=========  ===============================  ================================
+
+Creating and deleting pools and changing the allocator chain stay with
+``admin``: they decide what the cloud boots and who gets which desktop.
+Each persona includes the ones below it; the check strings name the
+roles explicitly instead of relying on Keystone's implied roles
+(``manager`` implies ``member`` implies ``reader``), which deployments
+bootstrapped before the ``manager`` role existed may lack.
 """
 
 from oslo_policy import policy
 
 RULE_ADMIN = "rule:admin"
-RULE_MEMBER = "rule:member"
+RULE_OPERATOR = "rule:operator"
+RULE_HELPDESK = "rule:helpdesk"
 RULE_READER = "rule:reader"
 RULE_SERVICE = "rule:service"
 
-ADMIN = "role:admin"
-SERVICE = "role:service"
-MEMBER = "role:member or " + ADMIN
-READER = "role:reader or " + MEMBER
+# The target's project: the operator project (vdi_broker.policy).
+_IN_OPERATOR_PROJECT = "project_id:%(project_id)s"
 
 rules = [
-    policy.RuleDefault("admin", ADMIN,
-                       description="An administrator of the broker."),
-    policy.RuleDefault("service", SERVICE + " or " + ADMIN,
-                       description="Another OpenStack service, or an "
-                                   "administrator."),
-    policy.RuleDefault("member", MEMBER,
-                       description="An operator (helpdesk): may manage "
-                                   "bindings and sessions."),
-    policy.RuleDefault("reader", READER + " or " + SERVICE,
-                       description="May look but not change anything."),
+    policy.RuleDefault(
+        "admin", "role:admin",
+        description="An administrator of the cloud (the admin role in any "
+                    "project)."),
+    policy.RuleDefault(
+        "operator",
+        "rule:admin or (role:manager and %s)" % _IN_OPERATOR_PROJECT,
+        description="An operator of the broker: the manager role in the "
+                    "operator project ([api] operator_project_id)."),
+    policy.RuleDefault(
+        "helpdesk",
+        "rule:operator or (role:member and %s)" % _IN_OPERATOR_PROJECT,
+        description="The helpdesk: the member role in the operator "
+                    "project."),
+    policy.RuleDefault(
+        "reader",
+        "rule:helpdesk or (role:reader and %s)" % _IN_OPERATOR_PROJECT,
+        description="May look but not change anything: the reader role in "
+                    "the operator project."),
+    policy.RuleDefault(
+        "service", "role:service",
+        description="Another OpenStack service (the service role), such "
+                    "as a monitoring service that quarantines desktops."),
 ]
 
 

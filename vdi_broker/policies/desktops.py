@@ -7,31 +7,37 @@ PREFIX = "vdi_broker:desktops:%s"
 ACTION_PATH = "/v1/desktops/{desktop_id}/action"
 
 # Desktop actions (POST /v1/desktops/{desktop_id}/action): who may run
-# each. Quarantine is also open to the service role, so that monitoring
-# can take a desktop out of service.
+# each. The helpdesk reboots a hung desktop and quarantines a faulty one
+# (its user's binding moves to a healthy desktop); quarantine is also
+# open to the service role, so that monitoring can take a desktop out of
+# service. What deletes, rebuilds or hands a desktop to someone else is
+# the operator's.
 ACTIONS = {
-    "reboot": (base.RULE_ADMIN, "Reboot a desktop's server."),
-    "rebuild": (base.RULE_ADMIN,
+    "reboot": (base.RULE_HELPDESK, "Reboot a desktop's server."),
+    "rebuild": (base.RULE_OPERATOR,
                 "Rebuild a desktop's server from its pool's image."),
-    "replace": (base.RULE_ADMIN,
+    "replace": (base.RULE_OPERATOR,
                 "Replace a desktop: its binding moves to a ready desktop "
                 "of the pool, the desktop is deleted."),
-    "move": (base.RULE_ADMIN,
+    "move": (base.RULE_OPERATOR,
              "Give a user-bound desktop to another user."),
-    "quarantine": (base.RULE_SERVICE,
+    "quarantine": (base.RULE_HELPDESK + " or " + base.RULE_SERVICE,
                    "Take a desktop out of service for a fault (its server "
                    "is locked, its binding moves)."),
-    "unquarantine": (base.RULE_ADMIN,
+    "unquarantine": (base.RULE_OPERATOR,
                      "Put a quarantined desktop back in service."),
 }
 
+# Monitoring (the service role) finds the desktops it reports on.
+READ = base.RULE_READER + " or " + base.RULE_SERVICE
+
 rules = [
     policy.DocumentedRuleDefault(
-        name=PREFIX % "list", check_str=base.RULE_READER,
+        name=PREFIX % "list", check_str=READ,
         description="List desktops.", scope_types=["project"],
         operations=[{"method": "GET", "path": "/v1/desktops"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "show", check_str=base.RULE_READER,
+        name=PREFIX % "show", check_str=READ,
         description="Show a desktop.", scope_types=["project"],
         operations=[{"method": "GET", "path": "/v1/desktops/{desktop_id}"}]),
 ] + [

@@ -19,7 +19,7 @@ rules = [
         description="Create a pool.", scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/pools"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        name=PREFIX % "update", check_str=base.RULE_OPERATOR,
         description="Update a pool.", scope_types=["project"],
         operations=[{"method": "PATCH", "path": "/v1/pools/{pool_id}"}]),
     policy.DocumentedRuleDefault(

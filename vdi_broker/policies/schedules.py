@@ -14,16 +14,16 @@ rules = [
         description="Show a pool schedule.", scope_types=["project"],
         operations=[{"method": "GET", "path": "/v1/schedules/{schedule_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "create", check_str=base.RULE_ADMIN,
+        name=PREFIX % "create", check_str=base.RULE_OPERATOR,
         description="Create a pool schedule.", scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/schedules"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        name=PREFIX % "update", check_str=base.RULE_OPERATOR,
         description="Update a pool schedule.", scope_types=["project"],
         operations=[{"method": "PATCH",
                      "path": "/v1/schedules/{schedule_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "delete", check_str=base.RULE_ADMIN,
+        name=PREFIX % "delete", check_str=base.RULE_OPERATOR,
         description="Delete a pool schedule.", scope_types=["project"],
         operations=[{"method": "DELETE",
                      "path": "/v1/schedules/{schedule_id}"}]),

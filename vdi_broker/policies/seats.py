@@ -14,16 +14,16 @@ rules = [
         description="Show a seat.", scope_types=["project"],
         operations=[{"method": "GET", "path": "/v1/seats/{seat_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "create", check_str=base.RULE_ADMIN,
+        name=PREFIX % "create", check_str=base.RULE_OPERATOR,
         description="Create a seat.", scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/seats"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        name=PREFIX % "update", check_str=base.RULE_OPERATOR,
         description="Update a seat.", scope_types=["project"],
         operations=[{"method": "PATCH",
                      "path": "/v1/seats/{seat_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "delete", check_str=base.RULE_ADMIN,
+        name=PREFIX % "delete", check_str=base.RULE_OPERATOR,
         description="Delete a seat.", scope_types=["project"],
         operations=[{"method": "DELETE",
                      "path": "/v1/seats/{seat_id}"}]),

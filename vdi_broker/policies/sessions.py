@@ -14,7 +14,7 @@ rules = [
         description="Show a thin-client session.", scope_types=["project"],
         operations=[{"method": "GET", "path": "/v1/sessions/{session_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "delete", check_str=base.RULE_MEMBER,
+        name=PREFIX % "delete", check_str=base.RULE_HELPDESK,
         description="Force a session to log out.", scope_types=["project"],
         operations=[{"method": "DELETE",
                      "path": "/v1/sessions/{session_id}"}]),

@@ -15,16 +15,16 @@ rules = [
         operations=[{"method": "GET",
                      "path": "/v1/thin-clients/{thin_client_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "create", check_str=base.RULE_ADMIN,
+        name=PREFIX % "create", check_str=base.RULE_OPERATOR,
         description="Create a thin client.", scope_types=["project"],
         operations=[{"method": "POST", "path": "/v1/thin-clients"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "update", check_str=base.RULE_ADMIN,
+        name=PREFIX % "update", check_str=base.RULE_OPERATOR,
         description="Update a thin client.", scope_types=["project"],
         operations=[{"method": "PATCH",
                      "path": "/v1/thin-clients/{thin_client_id}"}]),
     policy.DocumentedRuleDefault(
-        name=PREFIX % "delete", check_str=base.RULE_ADMIN,
+        name=PREFIX % "delete", check_str=base.RULE_OPERATOR,
         description="Delete a thin client.", scope_types=["project"],
         operations=[{"method": "DELETE",
                      "path": "/v1/thin-clients/{thin_client_id}"}]),

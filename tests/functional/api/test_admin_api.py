@@ -453,7 +453,7 @@ class TestVersions(AdminTestCase):
 
     def test_version_document(self):
         resp = self.app.get("/")
-        self.assertEqual("vdi-broker 1.0",
+        self.assertEqual("vdi 1.0",
                          resp.headers["OpenStack-API-Version"])
         (version,) = resp.json["versions"]
         self.assertEqual("v1", version["id"])
@@ -464,7 +464,7 @@ class TestVersions(AdminTestCase):
         for path in ("/v1", "/v1/"):
             resp = self.app.get(path)
             self.assertEqual(version, resp.json["version"])
-            self.assertEqual("vdi-broker 1.0",
+            self.assertEqual("vdi 1.0",
                              resp.headers["OpenStack-API-Version"])
             self.assertIn("OpenStack-API-Version", resp.headers["Vary"])
 
@@ -474,7 +474,44 @@ class TestVersions(AdminTestCase):
                      self.app.delete("/v1/pools/p", status=204),
                      self.app.get("/v1/pools/p", status=404),
                      self.broker.login("amy", status=403)):
-            self.assertEqual("vdi-broker 1.0",
+            self.assertEqual("vdi 1.0",
                              resp.headers["OpenStack-API-Version"])
         self.assertTrue(self.app.get("/").headers[
             "X-OpenStack-Request-ID"].startswith("req-"))
+
+    def version(self, value, path="/v1/pools", status=200, **kw):
+        return self.app.get(path, headers={"OpenStack-API-Version": value},
+                            status=status, **kw)
+
+    def test_request_names_a_served_version(self):
+        for value in ("vdi 1.0", "VDI 1.0", "vdi latest", "vdi  1.0 ",
+                      # Other services' versions are not ours.
+                      "compute 2.96", "vdi-broker 7.0",
+                      "compute 2.1, vdi 1.0"):
+            resp = self.version(value)
+            self.assertEqual("vdi 1.0", resp.headers["OpenStack-API-Version"],
+                             value)
+            self.assertIn("OpenStack-API-Version", resp.headers["Vary"])
+
+    def test_version_out_of_range_is_406(self):
+        for value in ("vdi 1.1", "vdi 2.0", "vdi 0.9", "compute 2.1, vdi 9.9"):
+            resp = self.version(value, status=406)
+            error = self.assertError(resp, 406, "Not Acceptable")
+            self.assertEqual({"min_version": "1.0", "max_version": "1.0"},
+                             error["details"], value)
+            self.assertIn(value.rsplit(" ", 1)[-1], error["message"])
+            self.assertIn("1.0", error["message"])
+        # Nothing is done: not a pool, not a login.
+        resp = self.app.post_json("/v1/pools", dict(
+            broker_fixture.POOL_DEFAULTS, name="p"), headers={
+                "OpenStack-API-Version": "vdi 1.1"}, status=406)
+        self.assertEqual([], self.app.get("/v1/pools").json["pools"])
+        self.broker.login("amy", status=406, headers={
+            "OpenStack-API-Version": "vdi 2.0"})
+        self.assertEqual(0, self.broker.count("sessions"))
+
+    def test_malformed_version_is_400(self):
+        for value in ("vdi 1", "vdi one", "vdi 1.x", "vdi 1.0.1"):
+            resp = self.version(value, status=400)
+            error = self.assertError(resp, 400)
+            self.assertIn("OpenStack-API-Version", error["message"], value)

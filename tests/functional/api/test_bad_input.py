@@ -163,7 +163,7 @@ class TestMalformedRequests(BadInputTestCase):
 
     def test_error_responses_carry_the_version_header(self):
         resp = self.app.get("/v1/nothing", status=404)
-        self.assertEqual("vdi-broker 1.0",
+        self.assertEqual("vdi 1.0",
                          resp.headers["OpenStack-API-Version"])
 
 

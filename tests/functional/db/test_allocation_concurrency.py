@@ -105,7 +105,7 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
         return pool
 
     def _login(self, pool, username, kind=None, client_id=None,
-               seat=None):
+               seat=None, register_seat=False):
         """One login exactly as the conductor runs it."""
         with self._counter_lock:
             self._counter += 1
@@ -132,10 +132,11 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
 
             return db.allocate(vdi_context.get_admin_context(), request,
                                None, session_values, attempts=8,
-                               candidates=16, choose=choose)
+                               candidates=16, choose=choose,
+                               register_seat=register_seat)
         return db.allocate(vdi_context.get_admin_context(), request,
                            decision, session_values, attempts=8,
-                           candidates=16)
+                           candidates=16, register_seat=register_seat)
 
     def _run(self, calls, threads=THREADS):
         """Run (fn, args) calls from many threads started together.
@@ -318,6 +319,8 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
         # seat keeps one desktop; the last login takes it over.
         pool = self._pool(12)
         seats = ["SH-3F-%02d" % i for i in range(4)]
+        for seat in seats:
+            db.seat_create(self.ctxt, {"name": seat})
         calls = [(self._login, (pool, "agent%d-%s" % (i, seat), "seat",
                                 None, seat))
                  for i in range(10) for seat in seats]
@@ -335,6 +338,26 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
             self.assertEqual(by_seat[seat], sessions[0]["desktop_id"])
         self.assertEqual(8, sum(1 for d in desktops.values()
                                 if d["state"] == models.READY))
+
+    def test_unknown_seats_registered_once_concurrently(self):
+        # First logins from seats nobody registered, all at once, with
+        # [client_session] register_unknown_clients: each seat is
+        # registered once (the losers' duplicate key runs their login
+        # again, which finds the seat).
+        pool = self._pool(40)
+        seats = ["SH-4F-%02d" % i for i in range(4)]
+        calls = [(self._login, (pool, "agent%d-%s" % (i, seat), None,
+                                None, seat, True))
+                 for i in range(8) for seat in seats]
+        outcomes = self._run(calls)
+        self._assert_no_unexpected(outcomes)
+        self.assertEqual(len(calls), len(outcomes))
+        self.assertEqual(sorted(seats), sorted(
+            s["name"] for s in db.seat_list(self.ctxt)))
+        self.assertEqual(sorted(seats), sorted(
+            e["message"] for e in db.event_list(
+                self.ctxt, {"action": "seat.register"})))
+        self._assert_consistent(pool)
 
     # -- scenario 3: the same user, floating, from many thin clients -------
 

@@ -51,6 +51,14 @@ class StubTestCase(testtools.TestCase):
 
 class TestClient(StubTestCase):
 
+    def test_asks_for_its_api_version(self):
+        # The header names the catalog's service type, as the broker
+        # reads it (vdi_broker/api/microversion.py).
+        self.broker.reply("GET", "/v1/pools", 200, {"pools": []})
+        self.run_command(pools.ListPool, [])
+        self.assertEqual("vdi 1.0",
+                         self.last()["headers"]["Openstack-Api-Version"])
+
     def test_error_document_becomes_command_error(self):
         self.broker.reply("GET", "/v1/pools/p", 409, {"error": {
             "code": 409, "title": "Conflict",

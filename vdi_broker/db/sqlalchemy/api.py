@@ -1513,7 +1513,7 @@ def _lock_user(connection, username):
 @_retry_on_conflict
 @main_context_manager.writer
 def allocate(ctx, request, decision, session_values, attempts=8,
-             candidates=16, choose=None):
+             candidates=16, choose=None, register_seat=False):
     """Give the user a desktop according to an allocator's decision.
 
     ``request`` is the AllocationRequest dict (username, client_id, seat);
@@ -1528,6 +1528,11 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     :func:`allocation_inputs` returns, read in this transaction, and
     returns the decision dict (or raises to refuse the login). A login is
     then a single transaction: the conductor's hot path (R7).
+
+    A ``seat`` no record has is registered with ``register_seat`` (a
+    ``seat.register`` event in this transaction), else the login is
+    refused (SeatNotRegistered): a session never names a seat the broker
+    does not know.
     """
     session = ctx.session
     username = request["username"]
@@ -1537,12 +1542,19 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     connection = session.connection()
     _lock_user(connection, username)
     pools = {}
+    seat_name = request.get("seat")
     if choose is not None:
-        inputs = _allocation_inputs(connection, request.get("seat"),
+        inputs = _allocation_inputs(connection, seat_name,
                                     request["client_id"])
+        if seat_name and inputs["seat"] is None:
+            inputs["seat"] = _unknown_seat(connection, ctx, request,
+                                           register_seat)
         decision = choose(inputs)
         # The pools were read in this transaction: no second read.
         pools = {p["id"]: p for p in inputs["pools"]}
+    elif seat_name and not _rows(connection, _SEAT_BY_NAME,
+                                 {"p_name": seat_name}):
+        _unknown_seat(connection, ctx, request, register_seat)
     pool = pools.get(decision["pool_id"])
     if pool is not None:
         pool = _RowView(pool)
@@ -1697,6 +1709,33 @@ def allocate(ctx, request, decision, session_values, attempts=8,
         "reused": reused,
         "decision": decision,
     }
+
+
+def _unknown_seat(connection, ctx, request, register):
+    """A login names a seat that has no record: register it, or refuse.
+
+    As for a thin client's first heartbeat, ``[client_session]
+    register_unknown_clients`` decides. Returns the new seat's row.
+    """
+    name = request["seat"]
+    if not register:
+        LOG.warning("Login of %(user)s from client %(client)s refused: "
+                    "seat %(seat)s is not registered",
+                    {"user": request["username"],
+                     "client": request["client_id"], "seat": name})
+        raise exception.SeatNotRegistered(seat=name)
+    seat = {"id": uuidutils.generate_uuid(), "name": name, "site": None,
+            "location": None, "department": None, "tags": [],
+            "description": None, "revision": 1, "created_at": utcnow(),
+            "updated_at": None}
+    # A concurrent first login from the same seat inserts it too: the
+    # duplicate key runs the login again, which then finds it.
+    connection.execute(sa.insert(models.Seat.__table__), seat)
+    _insert_event(connection, ctx, "client", "seat.register",
+                  username=request["username"], target_type="seat",
+                  target_id=seat["id"], message=name,
+                  detail={"client_id": request["client_id"]})
+    return seat
 
 
 @_retry_on_conflict

@@ -1,0 +1,48 @@
+"""vdi_broker.policy: every rule is checked against the operator project."""
+
+from tests import base
+from vdi_broker import context
+from vdi_broker import exception
+from vdi_broker import policy
+
+RULE = "vdi_broker:sessions:delete"
+
+
+def _ctxt(roles, project_id):
+    return context.RequestContext(user_id="u", project_id=project_id,
+                                  roles=roles, overwrite=False)
+
+
+class TestAuthorize(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group="api", operator_project_id="ops")
+
+    def test_member_of_the_operator_project(self):
+        self.assertTrue(policy.authorize(_ctxt(["member"], "ops"), RULE))
+
+    def test_member_of_another_project(self):
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          _ctxt(["member"], "elsewhere"), RULE)
+
+    def test_a_target_cannot_name_another_project(self):
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          _ctxt(["member"], "elsewhere"), RULE,
+                          {"project_id": "elsewhere"})
+
+    def test_without_operator_project_only_admin_and_service(self):
+        self.flags(group="api", operator_project_id=None)
+        self.assertEqual({}, policy.operator_target(self.conf))
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          _ctxt(["manager", "member"], "ops"), RULE)
+        self.assertTrue(policy.authorize(_ctxt(["admin"], "any"), RULE))
+        self.assertTrue(policy.authorize(
+            _ctxt(["service"], "service"),
+            "vdi_broker:desktops:action:quarantine"))
+
+    def test_system_scope_is_refused(self):
+        ctxt = context.RequestContext(user_id="u", system_scope="all",
+                                      roles=["admin"], overwrite=False)
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          ctxt, RULE)
