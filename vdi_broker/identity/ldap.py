@@ -30,7 +30,6 @@ connection objects.
 
 import collections
 import contextlib
-import functools
 import math
 import secrets
 import socket
@@ -46,6 +45,7 @@ from oslo_log import log as logging
 from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker.identity import base
+from vdi_broker.identity import dn as dn_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -81,56 +81,6 @@ class _ServerError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.timeout = timeout
-
-
-@functools.lru_cache(maxsize=8192)
-def _normalize_dn(dn):
-    """A comparison key for DNs: lower case, no spaces around separators."""
-    return ",".join("=".join(s.strip() for s in rdn.split("=", 1))
-                    for rdn in _split_dn((dn or "").lower()))
-
-
-def _split_dn(dn):
-    parts, current, escaped = [], [], False
-    for ch in dn:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return parts
-
-
-def _rdn_value(dn, attribute):
-    """The value of the first RDN of dn if its type is attribute."""
-    first = _split_dn(dn or "")[0]
-    attr, sep, value = first.partition("=")
-    if not sep or attr.strip().lower() != attribute.lower():
-        return None
-    value = value.strip()
-    out, i = [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            pair = value[i + 1:i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF"
-                                      for c in pair):
-                out.append(chr(int(pair, 16)))
-                i += 3
-                continue
-            out.append(value[i + 1])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def _wrap_filter(flt):
@@ -352,11 +302,17 @@ class LdapIdentityDriver(base.IdentityDriver):
                                 opts.pool_idle_timeout)
         self.group_cache = _TTLCache(opts.group_cache_ttl,
                                      opts.group_cache_size)
+        try:
+            # ldap3 refuses a base with spaces around "=": send it clean.
+            self._user_base = dn_mod.canonical(opts.user_base)
+            self._group_base = dn_mod.canonical(opts.group_base)
+        except ValueError as e:
+            raise exception.Invalid(reason=_("[ldap] user_base or "
+                                             "group_base: %s") % e)
         self._user_filter = _wrap_filter(opts.user_filter)
         self._group_filter = _wrap_filter(opts.group_filter)
         self._user_scope = _SCOPES[opts.user_scope]
         self._group_scope = _SCOPES[opts.group_scope]
-        self._group_base_key = _normalize_dn(opts.group_base)
         self._time_limit = max(1, int(math.ceil(opts.receive_timeout)))
         attrs = [opts.user_name_attribute, opts.user_display_name_attribute]
         attrs += list(opts.user_attribute_map.values())
@@ -600,7 +556,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             return _entries(conn)
         if code in (_NO_SUCH_OBJECT, _REFERRAL):
             if code == _NO_SUCH_OBJECT and search_base in (
-                    self.opts.user_base, self.opts.group_base):
+                    self._user_base, self._group_base):
                 LOG.warning("LDAP search base %s does not exist.",
                             search_base)
             return []
@@ -619,31 +575,29 @@ class LdapIdentityDriver(base.IdentityDriver):
         flt = "(&%s(%s=%s))" % (self._user_filter,
                                 self.opts.user_name_attribute,
                                 escape_filter_chars(username))
-        entries = self._search(conn, self.opts.user_base, flt,
+        entries = self._search(conn, self._user_base, flt,
                                self._user_scope, self._user_attributes,
                                size_limit=2)
         if len(entries) > 1:
             LOG.warning("LDAP: %(n)s entries match login name %(name)s "
                         "under %(base)s; refusing an ambiguous login.",
                         {"n": len(entries), "name": username,
-                         "base": self.opts.user_base})
+                         "base": self._user_base})
             return None
         return entries[0] if entries else None
 
     def _in_group_base(self, dn):
-        key = _normalize_dn(dn)
-        base_key = self._group_base_key
-        return not base_key or key == base_key or key.endswith("," + base_key)
+        return dn_mod.in_subtree(dn, self._group_base)
 
     def _group_name(self, dn, attrs):
         values = attrs.get(self.opts.group_name_attribute.lower())
         if values:
             return values[0]
-        return _rdn_value(dn, self.opts.group_name_attribute) or dn
+        return dn_mod.leaf_value(dn, self.opts.group_name_attribute) or dn
 
     def _memberof_info(self, conn, dn):
         """(name, parent DNs) of the group dn, or None if it is no group."""
-        key = _normalize_dn(dn)
+        key = dn_mod.normalize(dn)
         cached = self.group_cache.get(key)
         if cached is not _MISSING:
             return cached
@@ -668,7 +622,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         while frontier:
             following = []
             for dn in frontier:
-                key = _normalize_dn(dn)
+                key = dn_mod.normalize(dn)
                 if key in found:
                     continue
                 info = self._memberof_info(conn, dn)
@@ -678,7 +632,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                 if level < self.opts.group_nesting_depth:
                     following.extend(p for p in info[1]
                                      if self._in_group_base(p) and
-                                     _normalize_dn(p) not in found)
+                                     dn_mod.normalize(p) not in found)
             frontier = following
             level += 1
         return list(found.values())
@@ -688,7 +642,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         flt = "(&%s(%s%s=%s))" % (self._group_filter,
                                   self.opts.group_member_attribute, rule,
                                   escape_filter_chars(member_dn))
-        entries = self._search(conn, self.opts.group_base, flt,
+        entries = self._search(conn, self._group_base, flt,
                                self._group_scope,
                                [self.opts.group_name_attribute])
         return [(dn, self._group_name(dn, attrs)) for dn, attrs in entries]
@@ -700,7 +654,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         while frontier:
             following = []
             for dn, name in frontier:
-                key = _normalize_dn(dn)
+                key = dn_mod.normalize(dn)
                 if key in found:
                     continue
                 found[key] = (dn, name)
@@ -711,7 +665,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                     parents = tuple(self._member_search(conn, dn))
                     self.group_cache.put(key, parents)
                 following.extend(p for p in parents
-                                 if _normalize_dn(p[0]) not in found)
+                                 if dn_mod.normalize(p[0]) not in found)
             frontier = following
             level += 1
         return list(found.values())
@@ -765,7 +719,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             # Spend a bind as for a real user, so that response times do
             # not tell unknown users from wrong passwords.
             dummy = "cn=vdi-broker-no-such-user-%s,%s" % (
-                secrets.token_hex(4), self.opts.user_base)
+                secrets.token_hex(4), self._user_base)
             self._run(self._auth_pool,
                       lambda conn: self._check_bind(conn, dummy,
                                                     secrets.token_hex(8)))
@@ -822,7 +776,7 @@ class LdapIdentityDriver(base.IdentityDriver):
 
     def check_health(self):
         def op(conn):
-            self._search(conn, self.opts.user_base, "(objectClass=*)",
+            self._search(conn, self._user_base, "(objectClass=*)",
                          ldap3.BASE, ["1.1"])
         self._run(self._service_pool, op)
 
