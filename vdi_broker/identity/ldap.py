@@ -31,6 +31,7 @@ connection objects.
 import collections
 import contextlib
 import math
+import re
 import secrets
 import socket
 import ssl
@@ -60,6 +61,15 @@ MAX_PASSWORD_LENGTH = 4096
 # inappropriateAuthentication, invalidCredentials, insufficientAccessRights,
 # unwillingToPerform (e.g. AD: account must change password).
 _BIND_REFUSED = {48, 49, 50, 53}
+_INVALID_CREDENTIALS = 49
+# Active Directory says why it refused a bind in the message ("...,
+# data 775, ..."): the failed-login event's reason, never the client's.
+_AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,4})\b", re.IGNORECASE)
+_AD_REASONS = {"52e": "wrong_password", "525": "unknown_user",
+               "530": "account_refused", "531": "account_refused",
+               "532": "password_expired", "533": "account_disabled",
+               "701": "account_disabled", "773": "password_expired",
+               "775": "account_locked"}
 # Results that mean the server cannot serve right now: try another one.
 _SERVER_UNAVAILABLE = {3, 11, 51, 52, 80}
 _SUCCESS = 0
@@ -72,6 +82,18 @@ _TLS_REQ_CERT = {"demand": ssl.CERT_REQUIRED, "allow": ssl.CERT_OPTIONAL,
                  "never": ssl.CERT_NONE}
 
 _MISSING = object()
+# _find_user: more than one entry has the login name.
+_AMBIGUOUS = object()
+
+
+def _refusal_reason(result):
+    """Why the directory refused a bind, for the failed-login event."""
+    match = _AD_DATA.search(result.get("message") or "")
+    if match:
+        return _AD_REASONS.get(match.group(1).lower(), "account_refused")
+    if result.get("result") == _INVALID_CREDENTIALS:
+        return "wrong_password"
+    return "account_refused"
 
 
 class _ServerError(Exception):
@@ -583,7 +605,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                         "under %(base)s; refusing an ambiguous login.",
                         {"n": len(entries), "name": username,
                          "base": self._user_base})
-            return None
+            return _AMBIGUOUS
         return entries[0] if entries else None
 
     def _in_group_base(self, dn):
@@ -705,17 +727,19 @@ class LdapIdentityDriver(base.IdentityDriver):
                 not any(ord(ch) < 32 or ord(ch) == 127 for ch in username))
 
     def authenticate(self, username, password):
+        # Every failure is the same LoginFailed for the client; its reason
+        # is for the failed-login event.
         if not self._valid_username(username):
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason="invalid_username")
         if (not isinstance(password, str) or not password or
                 len(password) > MAX_PASSWORD_LENGTH):
             # An empty password would be an "unauthenticated bind", which
             # many directories accept as a success.
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason="invalid_password")
 
         found = self._run(self._service_pool,
                           lambda conn: self._find_user(conn, username))
-        if found is None:
+        if found is None or found is _AMBIGUOUS:
             # Spend a bind as for a real user, so that response times do
             # not tell unknown users from wrong passwords.
             dummy = "cn=vdi-broker-no-such-user-%s,%s" % (
@@ -724,12 +748,15 @@ class LdapIdentityDriver(base.IdentityDriver):
                       lambda conn: self._check_bind(conn, dummy,
                                                     secrets.token_hex(8)))
             LOG.info("LDAP login for %s failed.", username)
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(
+                reason="unknown_user" if found is None
+                else "ambiguous_user")
         dn, attrs = found
-        if not self._run(self._auth_pool,
-                         lambda conn: self._check_bind(conn, dn, password)):
+        refused = self._run(self._auth_pool,
+                            lambda conn: self._check_bind(conn, dn, password))
+        if refused:
             LOG.info("LDAP login for %s failed.", username)
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason=refused)
         groups = self._run(self._service_pool,
                            lambda conn: self._groups(conn, dn, attrs))
         principal = self._principal(username, dn, attrs, groups)
@@ -739,8 +766,9 @@ class LdapIdentityDriver(base.IdentityDriver):
         return principal
 
     def _check_bind(self, conn, dn, password):
+        """None if the bind succeeds, else why it was refused."""
         if self._simple_bind(conn, dn, password):
-            return True
+            return None
         code = conn.result.get("result")
         if code in _SERVER_UNAVAILABLE:
             raise _ServerError(_("bind: %s") % conn.result.get("description"))
@@ -754,7 +782,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             LOG.debug("LDAP bind of %(dn)s refused: %(desc)s %(msg)s",
                       {"dn": dn, "desc": conn.result.get("description"),
                        "msg": conn.result.get("message")})
-        return False
+        return _refusal_reason(conn.result)
 
     def lookup(self, username):
         if not self._valid_username(username):
@@ -763,7 +791,7 @@ class LdapIdentityDriver(base.IdentityDriver):
 
         def op(conn):
             found = self._find_user(conn, username)
-            if found is None:
+            if found is None or found is _AMBIGUOUS:
                 return None
             dn, attrs = found
             return dn, attrs, self._groups(conn, dn, attrs)

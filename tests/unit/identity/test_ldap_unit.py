@@ -292,6 +292,26 @@ class DriverLogicTest(testtools.TestCase):
         self.assertEqual("[Errno 111] refused",
                          ldap_driver._describe(wrapped))
 
+    def test_refusal_reasons(self):
+        def reason(code, message=""):
+            return ldap_driver._refusal_reason(
+                {"result": code, "message": message})
+
+        self.assertEqual("wrong_password", reason(49))
+        self.assertEqual("account_refused", reason(53))
+        self.assertEqual("account_refused", reason(50))
+        ad = ("80090308: LdapErr: DSID-0C09044E, comment: "
+              "AcceptSecurityContext error, data %s, v4563")
+        for data, expected in (("52e", "wrong_password"),
+                               ("775", "account_locked"),
+                               ("533", "account_disabled"),
+                               ("701", "account_disabled"),
+                               ("532", "password_expired"),
+                               ("773", "password_expired"),
+                               ("530", "account_refused"),
+                               ("999", "account_refused")):
+            self.assertEqual(expected, reason(49, ad % data), data)
+
     def test_bases_are_sent_clean(self):
         # ldap3 refuses a search base with spaces around "=".
         driver = self.driver(user_base="DC = Example, DC = com",
