@@ -76,7 +76,9 @@ class IdentityDriver(metaclass=abc.ABCMeta):
         """Check the password and return the user's :class:`Principal`.
 
         Raise :class:`vdi_broker.exception.LoginFailed` for an unknown user
-        or a wrong password alike, and
+        or a wrong password alike (the client sees the same 401), with a
+        ``reason`` keyword for the failed-login event (``unknown_user``,
+        ``wrong_password``, ...: ``identity/failure_events.py``), and
         :class:`vdi_broker.exception.IdentityUnavailable` when the directory
         cannot be reached in time. Never log the password.
         """

@@ -23,9 +23,12 @@ which
    without earlier failures writes nothing here.
 
 Lockouts and directory outages (503) are recorded as failed-login events
-too, without counting: an outage locks nobody out. A user name is counted
-the same way whether it exists or not, so the throttle reveals nothing
-about which users exist (the event, for administrators only, says which).
+too, without counting: an outage locks nobody out. Another refusal made
+before a desktop is chosen (an unknown thin client, say) is recorded the
+same way with :meth:`LoginThrottle.refusal` and a reason of its own. A
+user name is counted the same way whether it exists or not, so the
+throttle reveals nothing about which users exist (the event, for
+administrators only, says which).
 
 The counters are rows of the ``login_failures`` table, shared by every API
 worker and host: N workers do not give N times the tries. Why the
