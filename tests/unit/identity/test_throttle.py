@@ -5,6 +5,7 @@ runs the same code on SQLite, MariaDB and PostgreSQL.
 """
 
 import datetime
+import logging
 from unittest import mock
 
 import fixtures
@@ -139,7 +140,7 @@ class LoginThrottleTest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.logger = self.useFixture(fixtures.FakeLogger(level=10))
+        self.logger = self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
         self.conf = make_conf(self, user_failure_threshold=3,
                               client_failure_threshold=5)
         timeutils.set_time_override(NOW)
