@@ -54,7 +54,9 @@ class NotAuthenticated(VdiBrokerException):
 
 class LoginFailed(NotAuthenticated):
     # The same message for an unknown user and a wrong password: no
-    # user enumeration.
+    # user enumeration. Drivers say why in the ``reason`` keyword
+    # (unknown_user, wrong_password, ...: identity/failure_events.py),
+    # which goes to the failed-login event only, never to the client.
     msg_fmt = _("Invalid username or password.")
 
 
@@ -237,7 +239,8 @@ class ServerNotFound(ComputeError):
 
 
 class LoginThrottled(VdiBrokerException):
-    # The same message whether the user name exists or not.
+    # The same message whether the user name exists or not; ``locked``
+    # (user, client) is for the event only.
     msg_fmt = _("Too many failed logins. Try again later.")
     code = 429
     title = "Too Many Requests"

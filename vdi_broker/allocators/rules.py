@@ -15,13 +15,17 @@ empty document matches everybody.
     "clients": ["tc-00:1a:*"],
     "sites": ["shanghai"]}
 
-``groups`` match a group's common name or DN, case-insensitively, nested
-groups included. ``ou`` matches the user's DN subtree (an OU DN such as
+``groups`` match a group's common name or DN, nested groups included.
+``ou`` matches the user's DN subtree (an OU DN such as
 ``ou=sales,ou=shanghai,dc=example,dc=com``) or a single OU name anywhere in
-the DN's OU path (``sales``). ``attributes`` map a user attribute to
-accepted values (any value matching is enough). ``seats`` and ``clients``
-are shell-style patterns on the seat name and client id. ``sites`` match
-the seat's (or thin client's) site.
+the DN's OU path (``sales``, or ``ou=sales`` alone). Names and DNs are
+compared as LDAP compares them (``vdi_broker.identity.dn``): without
+regard to case, spaces around ``=`` and ``,``, or how a value is escaped,
+so ``ou = Sales`` matches the directory's ``OU=sales`` and
+``OU=Sales\\, East`` is one OU.
+``attributes`` map a user attribute to accepted values (any value matching
+is enough). ``seats`` and ``clients`` are shell-style patterns on the seat
+name and client id. ``sites`` match the seat's (or thin client's) site.
 
 Every check returns a :class:`RuleResult`, so a decision can always be
 explained.
@@ -33,6 +37,7 @@ import fnmatch
 import jsonschema
 
 from vdi_broker import exception
+from vdi_broker.identity import dn as dn_mod
 
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1,
                                        "maxLength": 1024},
@@ -68,6 +73,12 @@ def validate(rules):
     except jsonschema.ValidationError as e:
         path = "/".join(str(p) for p in e.absolute_path) or "rules"
         raise exception.InvalidRules(reason="%s: %s" % (path, e.message))
+    for i, ou in enumerate(rules.get("ou", ())):
+        # A subtree that cannot be parsed would never match: say so now.
+        if "=" in ou and not dn_mod.is_dn(ou):
+            raise exception.InvalidRules(
+                reason="ou/%d: %r is not a valid DN (escape commas in "
+                       "values as \\,)" % (i, ou))
 
 
 @dataclasses.dataclass
@@ -80,32 +91,37 @@ class RuleResult:
         return dataclasses.asdict(self)
 
 
-def _norm_dn(dn):
-    return ",".join(part.strip() for part in dn.lower().split(","))
-
-
 def _check_groups(wanted, request):
     principal = request.principal
-    have = {g.lower() for g in principal.groups}
-    have |= {_norm_dn(g) for g in principal.group_dns}
-    hits = [g for g in wanted if g.lower() in have or _norm_dn(g) in have]
+    names = {dn_mod.fold(g) for g in principal.groups}
+    # Drivers give DNs in group_dns; a static users file may list DNs as
+    # group names too.
+    dns = {dn_mod.normalize(g) for g in principal.group_dns}
+    dns |= {dn_mod.normalize(g) for g in principal.groups
+            if dn_mod.is_dn(g)}
+    hits = [g for g in wanted
+            if (dn_mod.normalize(g) in dns if dn_mod.is_dn(g)
+                else dn_mod.fold(g) in names)]
     if hits:
         return True, "member of %s" % ", ".join(hits)
     return False, "not a member of any of %s" % ", ".join(wanted)
 
 
 def _check_ou(wanted, request):
-    dn = _norm_dn(request.principal.dn)
-    ous = [ou.lower() for ou in request.principal.ou_path]
+    dn = request.principal.dn
+    ous = {dn_mod.fold(ou) for ou in request.principal.ou_path}
     for ou in wanted:
-        if "=" in ou:
-            base = _norm_dn(ou)
-            if dn.endswith("," + base):
-                return True, "DN is under %s" % ou
-        elif ou.lower() in ous:
-            return True, "OU path contains %s" % ou
-    return False, "DN %s is not under %s" % (
-        request.principal.dn or "-", ", ".join(wanted))
+        rdns = dn_mod.parse(ou)
+        if rdns is None:
+            if dn_mod.fold(ou) in ous:
+                return True, "OU path contains %s" % ou
+        elif len(rdns) == 1 and len(rdns[0]) == 1 and rdns[0][0][0] == "ou":
+            # A lone "ou = Sales": the OU named Sales anywhere in the path.
+            if dn_mod.fold(rdns[0][0][1]) in ous:
+                return True, "OU path contains %s" % ou
+        elif dn_mod.in_subtree(dn, ou) and not dn_mod.equal(dn, ou):
+            return True, "DN is under %s" % ou
+    return False, "DN %s is not under %s" % (dn or "-", ", ".join(wanted))
 
 
 def _check_attributes(wanted, request):

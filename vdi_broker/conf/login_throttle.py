@@ -3,16 +3,17 @@ from oslo_config import cfg
 login_throttle_group = cfg.OptGroup(
     "login_throttle", title="Thin-client login throttling",
     help="Lock out a user name, and a thin client, after repeated failed "
-         "logins. Counters live in the memory of each API process: with N "
-         "API workers (uWSGI processes) an attacker gets up to N times the "
-         "threshold before every worker has locked the name out. Locked "
-         "logins are refused with 429 and a Retry-After header before the "
-         "directory is asked.")
+         "logins, and record failed logins as events. The counters are "
+         "kept in the database, so every API worker (uWSGI process) and "
+         "every API host shares them: the lockout holds after the "
+         "threshold in total. Locked logins are refused with 429 and a "
+         "Retry-After header before the directory is asked.")
 
 login_throttle_opts = [
     cfg.BoolOpt("enabled", default=True,
                 help="Count failed logins and lock out as configured "
-                     "below."),
+                     "below. Failed logins are recorded as events either "
+                     "way."),
     cfg.IntOpt("failure_window", default=300, min=1,
                help="Seconds over which failed logins are counted. A "
                     "counter starts with the first failure and is forgotten "
@@ -22,18 +23,35 @@ login_throttle_opts = [
                     "that lock the name out. Unknown and existing names "
                     "are treated alike. 0: no per-user lockout."),
     cfg.IntOpt("client_failure_threshold", default=20, min=0,
-               help="Failed logins from one thin client (client id, or the "
-                    "remote address when the client sends none) within "
-                    "failure_window that lock the client out, whatever "
-                    "user names it tries. 0: no per-client lockout."),
+               help="Failed logins from one thin client (its client id) "
+                    "within failure_window that lock the client out, "
+                    "whatever user names it tries. 0: no per-client "
+                    "lockout."),
     cfg.IntOpt("lockout_duration", default=300, min=1,
                help="Seconds a locked-out user name or client is refused. "
                     "A successful login before the lockout resets the "
                     "user name's counter."),
     cfg.IntOpt("max_tracked", default=100000, min=100,
-               help="Most user names plus clients tracked at once; when "
-                    "full, the oldest counters are dropped first, so a "
-                    "flood of invented names cannot exhaust memory."),
+               deprecated_for_removal=True,
+               deprecated_since="2026.2",
+               deprecated_reason="The counters are kept in the database "
+                                 "and purged when they expire; nothing "
+                                 "reads this option any more.",
+               help="Most user names plus clients tracked at once by one "
+                    "API process (in-memory counters of earlier "
+                    "releases)."),
+    cfg.IntOpt("failure_event_interval", default=60, min=1, max=3600,
+               help="Seconds one failed-login event covers: the failures "
+                    "of one user name from one thin client for one reason "
+                    "within such an interval are one event, with a count "
+                    "and the first and last times."),
+    cfg.IntOpt("max_failure_events", default=100, min=1,
+               help="Most failed-login events one API process starts per "
+                    "failure_event_interval (distinct user name, client "
+                    "and reason). Beyond it, failures are counted in one "
+                    "event per reason without user name or client, so that "
+                    "a client spraying invented names and client ids "
+                    "cannot flood the events table."),
 ]
 
 

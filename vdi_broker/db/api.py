@@ -1,11 +1,20 @@
 """The database API the rest of the broker calls.
 
 A thin facade over the SQLAlchemy implementation, so callers never import
-SQLAlchemy and the backend stays replaceable.
+SQLAlchemy and the backend stays replaceable. Storage modules by resource
+(``db/sqlalchemy/login_failures.py``) are reached through it too.
 """
 
 from vdi_broker.db.sqlalchemy import api as IMPL
+from vdi_broker.db.sqlalchemy import login_failures as _LOGIN_FAILURES
+
+_MODULES = (IMPL, _LOGIN_FAILURES)
 
 
 def __getattr__(name):
-    return getattr(IMPL, name)
+    for module in _MODULES:
+        try:
+            return getattr(module, name)
+        except AttributeError:
+            continue
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -25,7 +25,8 @@ Guidelines for writing new hacking checks
 The checks enforce the house rules in doc/source/contributor/index.rst:
 options live in ``vdi_broker/conf/``, policy defaults in
 ``vdi_broker/policies/``, there is no eventlet, and Nova and LDAP client
-libraries are imported by exactly one adapter module each.
+libraries are imported by exactly one adapter module each (plus ldap3's
+DN utilities in the DN parser, see VB305).
 
 VB301, VB302, VB304 and VB305 say where things live inside the service
 package, so they apply to ``vdi_broker/`` only: tests, tools and
@@ -67,6 +68,12 @@ def _import_re(module):
 eventlet_import_re = _import_re('eventlet')
 novaclient_import_re = _import_re('novaclient')
 ldap3_import_re = _import_re('ldap3')
+# ldap3's DN utilities alone: "from ldap3.utils import dn [as x]",
+# "import ldap3.utils.dn [as x]", "from ldap3.utils.dn import y".
+ldap3_dn_import_re = re.compile(
+    r"^\s*(?:(?:from\s+ldap3\.utils\s+import\s+dn"
+    r"|import\s+ldap3\.utils\.dn)(?:\s+as\s+\w+)?\s*(?:#.*)?$"
+    r"|from\s+ldap3\.utils\.dn\s+import\b)")
 
 
 def _path(filename):
@@ -158,11 +165,22 @@ def no_novaclient_outside_compute_nova(logical_line, filename):
 def no_ldap3_outside_identity_ldap(logical_line, filename):
     """ldap3 is imported only by vdi_broker/identity/ldap.py.
 
+    One exception: vdi_broker/identity/dn.py, the DN parser every layer
+    uses (drivers, the principal's OU path, allocator rules), may import
+    ldap3's DN utilities, ``ldap3.utils.dn``, and nothing else of ldap3:
+    parsing a string reaches no directory.
+
     VB305: import ldap3 (in vdi_broker/, elsewhere)
+    VB305: from ldap3 import Connection (in vdi_broker/identity/dn.py)
     Okay: in vdi_broker/identity/ldap.py, or outside vdi_broker/
+    Okay: from ldap3.utils import dn (in vdi_broker/identity/dn.py)
     """
+    path = _path(filename)
     if (not _in_package(filename) or
-            _path(filename).endswith('/vdi_broker/identity/ldap.py')):
+            path.endswith('/vdi_broker/identity/ldap.py')):
+        return
+    if (path.endswith('/vdi_broker/identity/dn.py') and
+            ldap3_dn_import_re.match(logical_line)):
         return
     if ldap3_import_re.match(logical_line):
         yield (0, "VB305: ldap3 may only be imported by "

@@ -10,36 +10,18 @@ loaded from the ``vdi_broker.identity`` stevedore namespace by the name in
 import abc
 import dataclasses
 
+from vdi_broker.identity import dn as dn_mod
+
 
 def ou_path_from_dn(dn):
     """Return the OU components of a DN, outermost last.
 
     ``uid=amy,ou=sales,ou=shanghai,dc=example,dc=com`` gives
-    ``['sales', 'shanghai']``. Escaped commas are respected.
+    ``['sales', 'shanghai']``. Values are unescaped (``OU=Sales\\, East``
+    gives ``Sales, East``) and keep their case; a string that is no DN
+    has no OU path.
     """
-    parts = []
-    current = []
-    escaped = False
-    for ch in dn or "":
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == ",":
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    if current:
-        parts.append("".join(current).strip())
-    ous = []
-    for rdn in parts:
-        attr, _sep, value = rdn.partition("=")
-        if attr.strip().lower() == "ou":
-            ous.append(value.strip())
-    return ous
+    return dn_mod.values(dn, "ou")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +76,9 @@ class IdentityDriver(metaclass=abc.ABCMeta):
         """Check the password and return the user's :class:`Principal`.
 
         Raise :class:`vdi_broker.exception.LoginFailed` for an unknown user
-        or a wrong password alike, and
+        or a wrong password alike (the client sees the same 401), with a
+        ``reason`` keyword for the failed-login event (``unknown_user``,
+        ``wrong_password``, ...: ``identity/failure_events.py``), and
         :class:`vdi_broker.exception.IdentityUnavailable` when the directory
         cannot be reached in time. Never log the password.
         """

@@ -30,8 +30,8 @@ connection objects.
 
 import collections
 import contextlib
-import functools
 import math
+import re
 import secrets
 import socket
 import ssl
@@ -46,6 +46,7 @@ from oslo_log import log as logging
 from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker.identity import base
+from vdi_broker.identity import dn as dn_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -60,6 +61,15 @@ MAX_PASSWORD_LENGTH = 4096
 # inappropriateAuthentication, invalidCredentials, insufficientAccessRights,
 # unwillingToPerform (e.g. AD: account must change password).
 _BIND_REFUSED = {48, 49, 50, 53}
+_INVALID_CREDENTIALS = 49
+# Active Directory says why it refused a bind in the message ("...,
+# data 775, ..."): the failed-login event's reason, never the client's.
+_AD_DATA = re.compile(r"\bdata ([0-9a-f]{3,4})\b", re.IGNORECASE)
+_AD_REASONS = {"52e": "wrong_password", "525": "unknown_user",
+               "530": "account_refused", "531": "account_refused",
+               "532": "password_expired", "533": "account_disabled",
+               "701": "account_disabled", "773": "password_expired",
+               "775": "account_locked"}
 # Results that mean the server cannot serve right now: try another one.
 _SERVER_UNAVAILABLE = {3, 11, 51, 52, 80}
 _SUCCESS = 0
@@ -72,6 +82,18 @@ _TLS_REQ_CERT = {"demand": ssl.CERT_REQUIRED, "allow": ssl.CERT_OPTIONAL,
                  "never": ssl.CERT_NONE}
 
 _MISSING = object()
+# _find_user: more than one entry has the login name.
+_AMBIGUOUS = object()
+
+
+def _refusal_reason(result):
+    """Why the directory refused a bind, for the failed-login event."""
+    match = _AD_DATA.search(result.get("message") or "")
+    if match:
+        return _AD_REASONS.get(match.group(1).lower(), "account_refused")
+    if result.get("result") == _INVALID_CREDENTIALS:
+        return "wrong_password"
+    return "account_refused"
 
 
 class _ServerError(Exception):
@@ -81,56 +103,6 @@ class _ServerError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.timeout = timeout
-
-
-@functools.lru_cache(maxsize=8192)
-def _normalize_dn(dn):
-    """A comparison key for DNs: lower case, no spaces around separators."""
-    return ",".join("=".join(s.strip() for s in rdn.split("=", 1))
-                    for rdn in _split_dn((dn or "").lower()))
-
-
-def _split_dn(dn):
-    parts, current, escaped = [], [], False
-    for ch in dn:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == ",":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return parts
-
-
-def _rdn_value(dn, attribute):
-    """The value of the first RDN of dn if its type is attribute."""
-    first = _split_dn(dn or "")[0]
-    attr, sep, value = first.partition("=")
-    if not sep or attr.strip().lower() != attribute.lower():
-        return None
-    value = value.strip()
-    out, i = [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            pair = value[i + 1:i + 3]
-            if len(pair) == 2 and all(c in "0123456789abcdefABCDEF"
-                                      for c in pair):
-                out.append(chr(int(pair, 16)))
-                i += 3
-                continue
-            out.append(value[i + 1])
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
 
 
 def _wrap_filter(flt):
@@ -352,11 +324,17 @@ class LdapIdentityDriver(base.IdentityDriver):
                                 opts.pool_idle_timeout)
         self.group_cache = _TTLCache(opts.group_cache_ttl,
                                      opts.group_cache_size)
+        try:
+            # ldap3 refuses a base with spaces around "=": send it clean.
+            self._user_base = dn_mod.canonical(opts.user_base)
+            self._group_base = dn_mod.canonical(opts.group_base)
+        except ValueError as e:
+            raise exception.Invalid(reason=_("[ldap] user_base or "
+                                             "group_base: %s") % e)
         self._user_filter = _wrap_filter(opts.user_filter)
         self._group_filter = _wrap_filter(opts.group_filter)
         self._user_scope = _SCOPES[opts.user_scope]
         self._group_scope = _SCOPES[opts.group_scope]
-        self._group_base_key = _normalize_dn(opts.group_base)
         self._time_limit = max(1, int(math.ceil(opts.receive_timeout)))
         attrs = [opts.user_name_attribute, opts.user_display_name_attribute]
         attrs += list(opts.user_attribute_map.values())
@@ -600,7 +578,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             return _entries(conn)
         if code in (_NO_SUCH_OBJECT, _REFERRAL):
             if code == _NO_SUCH_OBJECT and search_base in (
-                    self.opts.user_base, self.opts.group_base):
+                    self._user_base, self._group_base):
                 LOG.warning("LDAP search base %s does not exist.",
                             search_base)
             return []
@@ -619,31 +597,29 @@ class LdapIdentityDriver(base.IdentityDriver):
         flt = "(&%s(%s=%s))" % (self._user_filter,
                                 self.opts.user_name_attribute,
                                 escape_filter_chars(username))
-        entries = self._search(conn, self.opts.user_base, flt,
+        entries = self._search(conn, self._user_base, flt,
                                self._user_scope, self._user_attributes,
                                size_limit=2)
         if len(entries) > 1:
             LOG.warning("LDAP: %(n)s entries match login name %(name)s "
                         "under %(base)s; refusing an ambiguous login.",
                         {"n": len(entries), "name": username,
-                         "base": self.opts.user_base})
-            return None
+                         "base": self._user_base})
+            return _AMBIGUOUS
         return entries[0] if entries else None
 
     def _in_group_base(self, dn):
-        key = _normalize_dn(dn)
-        base_key = self._group_base_key
-        return not base_key or key == base_key or key.endswith("," + base_key)
+        return dn_mod.in_subtree(dn, self._group_base)
 
     def _group_name(self, dn, attrs):
         values = attrs.get(self.opts.group_name_attribute.lower())
         if values:
             return values[0]
-        return _rdn_value(dn, self.opts.group_name_attribute) or dn
+        return dn_mod.leaf_value(dn, self.opts.group_name_attribute) or dn
 
     def _memberof_info(self, conn, dn):
         """(name, parent DNs) of the group dn, or None if it is no group."""
-        key = _normalize_dn(dn)
+        key = dn_mod.normalize(dn)
         cached = self.group_cache.get(key)
         if cached is not _MISSING:
             return cached
@@ -668,7 +644,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         while frontier:
             following = []
             for dn in frontier:
-                key = _normalize_dn(dn)
+                key = dn_mod.normalize(dn)
                 if key in found:
                     continue
                 info = self._memberof_info(conn, dn)
@@ -678,7 +654,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                 if level < self.opts.group_nesting_depth:
                     following.extend(p for p in info[1]
                                      if self._in_group_base(p) and
-                                     _normalize_dn(p) not in found)
+                                     dn_mod.normalize(p) not in found)
             frontier = following
             level += 1
         return list(found.values())
@@ -688,7 +664,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         flt = "(&%s(%s%s=%s))" % (self._group_filter,
                                   self.opts.group_member_attribute, rule,
                                   escape_filter_chars(member_dn))
-        entries = self._search(conn, self.opts.group_base, flt,
+        entries = self._search(conn, self._group_base, flt,
                                self._group_scope,
                                [self.opts.group_name_attribute])
         return [(dn, self._group_name(dn, attrs)) for dn, attrs in entries]
@@ -700,7 +676,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         while frontier:
             following = []
             for dn, name in frontier:
-                key = _normalize_dn(dn)
+                key = dn_mod.normalize(dn)
                 if key in found:
                     continue
                 found[key] = (dn, name)
@@ -711,7 +687,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                     parents = tuple(self._member_search(conn, dn))
                     self.group_cache.put(key, parents)
                 following.extend(p for p in parents
-                                 if _normalize_dn(p[0]) not in found)
+                                 if dn_mod.normalize(p[0]) not in found)
             frontier = following
             level += 1
         return list(found.values())
@@ -751,31 +727,36 @@ class LdapIdentityDriver(base.IdentityDriver):
                 not any(ord(ch) < 32 or ord(ch) == 127 for ch in username))
 
     def authenticate(self, username, password):
+        # Every failure is the same LoginFailed for the client; its reason
+        # is for the failed-login event.
         if not self._valid_username(username):
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason="invalid_username")
         if (not isinstance(password, str) or not password or
                 len(password) > MAX_PASSWORD_LENGTH):
             # An empty password would be an "unauthenticated bind", which
             # many directories accept as a success.
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason="invalid_password")
 
         found = self._run(self._service_pool,
                           lambda conn: self._find_user(conn, username))
-        if found is None:
+        if found is None or found is _AMBIGUOUS:
             # Spend a bind as for a real user, so that response times do
             # not tell unknown users from wrong passwords.
             dummy = "cn=vdi-broker-no-such-user-%s,%s" % (
-                secrets.token_hex(4), self.opts.user_base)
+                secrets.token_hex(4), self._user_base)
             self._run(self._auth_pool,
                       lambda conn: self._check_bind(conn, dummy,
                                                     secrets.token_hex(8)))
             LOG.info("LDAP login for %s failed.", username)
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(
+                reason="unknown_user" if found is None
+                else "ambiguous_user")
         dn, attrs = found
-        if not self._run(self._auth_pool,
-                         lambda conn: self._check_bind(conn, dn, password)):
+        refused = self._run(self._auth_pool,
+                            lambda conn: self._check_bind(conn, dn, password))
+        if refused:
             LOG.info("LDAP login for %s failed.", username)
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason=refused)
         groups = self._run(self._service_pool,
                            lambda conn: self._groups(conn, dn, attrs))
         principal = self._principal(username, dn, attrs, groups)
@@ -785,8 +766,9 @@ class LdapIdentityDriver(base.IdentityDriver):
         return principal
 
     def _check_bind(self, conn, dn, password):
+        """None if the bind succeeds, else why it was refused."""
         if self._simple_bind(conn, dn, password):
-            return True
+            return None
         code = conn.result.get("result")
         if code in _SERVER_UNAVAILABLE:
             raise _ServerError(_("bind: %s") % conn.result.get("description"))
@@ -800,7 +782,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             LOG.debug("LDAP bind of %(dn)s refused: %(desc)s %(msg)s",
                       {"dn": dn, "desc": conn.result.get("description"),
                        "msg": conn.result.get("message")})
-        return False
+        return _refusal_reason(conn.result)
 
     def lookup(self, username):
         if not self._valid_username(username):
@@ -809,7 +791,7 @@ class LdapIdentityDriver(base.IdentityDriver):
 
         def op(conn):
             found = self._find_user(conn, username)
-            if found is None:
+            if found is None or found is _AMBIGUOUS:
                 return None
             dn, attrs = found
             return dn, attrs, self._groups(conn, dn, attrs)
@@ -822,7 +804,7 @@ class LdapIdentityDriver(base.IdentityDriver):
 
     def check_health(self):
         def op(conn):
-            self._search(conn, self.opts.user_base, "(objectClass=*)",
+            self._search(conn, self._user_base, "(objectClass=*)",
                          ldap3.BASE, ["1.1"])
         self._run(self._service_pool, op)
 

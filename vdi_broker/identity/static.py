@@ -111,12 +111,16 @@ class StaticIdentityDriver(base.IdentityDriver):
 
     def authenticate(self, username, password):
         if not password:
-            raise exception.LoginFailed()
+            raise exception.LoginFailed(reason="invalid_password")
         entry = self._users.get((username or "").lower())
         encoded = entry["password_hash"] if entry else self._dummy_hash
         ok = verify_password(password, encoded)
-        if entry is None or not ok:
-            raise exception.LoginFailed()
+        # The client sees the same 401 either way; the reason is for the
+        # failed-login event.
+        if entry is None:
+            raise exception.LoginFailed(reason="unknown_user")
+        if not ok:
+            raise exception.LoginFailed(reason="wrong_password")
         return self._principal(entry)
 
     def lookup(self, username):

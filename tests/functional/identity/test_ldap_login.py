@@ -9,6 +9,8 @@ from ldap3.utils import log as ldap3_log
 
 from tests.fixtures import slapd
 from tests.functional.identity import ldap_base
+from vdi_broker.allocators import base as allocator_base
+from vdi_broker.allocators import rules
 from vdi_broker import exception
 
 
@@ -254,3 +256,50 @@ class LdapLoginTest(ldap_base.SlapdTestCase):
             self.assertEqual(slapd.EXPECTED_GROUPS[uid], set(p.groups))
         self.assertLessEqual(len(driver._service_pool), 3)
         self.assertLessEqual(len(driver._auth_pool), 3)
+
+
+class LdapEscapedDnTest(ldap_base.SlapdTestCase):
+    """DNs with escaped commas, as a directory returns them (defect 8).
+
+    An OU ``Sales, East`` and a group ``Sales, East Agents`` under it;
+    the broker is configured with DNs spelled in another case and with
+    spaces. The driver's groups, the principal's OU path and an allocator
+    rule all agree on what the directory returns.
+    """
+
+    OU = "ou=Sales\\, East,dc=example,dc=com"
+    GROUP = "cn=Sales\\, East Agents,ou=groups,dc=example,dc=com"
+    USER = "uid=ann," + OU
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.slapd.ldapadd("\n".join([
+            "dn: %s\nobjectClass: organizationalUnit\nou: Sales, East\n"
+            % cls.OU,
+            "dn: %s\nobjectClass: inetOrgPerson\nuid: ann\ncn: Ann Sun\n"
+            "sn: Sun\nuserPassword: ann-Pa55\n" % cls.USER,
+            "dn: %s\nobjectClass: groupOfNames\ncn: Sales, East Agents\n"
+            "member: %s\n" % (cls.GROUP, cls.USER)]))
+
+    def test_escaped_dns_end_to_end(self):
+        for mode in ("memberof", "member"):
+            driver = self.make_driver(
+                group_mode=mode, group_base="OU = Groups , DC=Example,DC=COM")
+            p = driver.authenticate("ann", "ann-Pa55")
+            self.assertEqual(["Sales, East"], p.ou_path, mode)
+            self.assertEqual(["Sales, East Agents"], list(p.groups), mode)
+            request = allocator_base.AllocationRequest(
+                principal=p, client_id="tc-1", seat=None)
+            for doc in ({"ou": ["OU = sales\\, east , DC=example,DC=com"]},
+                        {"ou": ["ou=SALES\\2C EAST,dc=example,dc=com"]},
+                        {"ou": ["ou = Sales\\, East"]},
+                        {"groups": ["CN=sales\\, east agents, OU=groups, "
+                                    "DC=example, DC=com"]},
+                        {"groups": ["SALES, EAST AGENTS"]}):
+                rules.validate(doc)
+                matched, results = rules.evaluate(doc, request)
+                self.assertTrue(matched, (mode, doc, [
+                    r.to_dict() for r in results]))
+            matched, _results = rules.evaluate({"ou": ["East"]}, request)
+            self.assertFalse(matched)

@@ -108,6 +108,50 @@ class TestOU(RulesTestCase):
         self.assertIn("DN -", results[0].detail)
 
 
+class TestDNMatching(RulesTestCase):
+    """Rules compare DNs as LDAP does: case, spaces, escapes (defect 8)."""
+
+    SALES = make_request(dn="uid=ann,OU=sales,DC=example,DC=com",
+                         group_dns=("CN=Sales Agents,OU=Groups,"
+                                    "DC=example,DC=com",))
+    EAST = make_request(dn="uid=ann,OU=Sales\\, East,DC=example,DC=com",
+                        group_dns=("cn=Sales\\2C East,ou=groups,"
+                                   "dc=example,dc=com",))
+
+    def test_spaces_around_the_equals_sign(self):
+        self.assertMatches({"ou": ["ou = Sales"]}, self.SALES)
+        self.assertMatches({"ou": ["ou = Sales , dc = Example, dc=COM"]},
+                           self.SALES)
+        self.assertMatches(
+            {"groups": ["cn = sales agents , ou = groups, dc=example, "
+                        "dc=com"]}, self.SALES)
+        self.assertNoMatch({"ou": ["ou = Sales"]})
+
+    def test_escaped_comma(self):
+        self.assertMatches({"ou": ["OU=Sales\\, East,DC=example,DC=com"]},
+                           self.EAST)
+        self.assertMatches({"ou": ["ou=sales\\2c east,dc=example,dc=com"]},
+                           self.EAST)
+        self.assertMatches({"ou": ["Sales, East"]}, self.EAST)
+        self.assertMatches({"ou": ["ou=SALES\\, EAST"]}, self.EAST)
+        self.assertMatches(
+            {"groups": ["CN=Sales\\, East,OU=Groups,DC=example,DC=com"]},
+            self.EAST)
+        # Neither half of the value is an OU of its own.
+        self.assertNoMatch({"ou": ["East"]}, self.EAST)
+        self.assertNoMatch({"ou": ["ou=East,dc=example,dc=com"]}, self.EAST)
+        # Nor is the escaped OU an OU "Sales" with an OU "East" above it.
+        self.assertNoMatch(
+            {"ou": ["OU=Sales\\, East,DC=example,DC=com"]},
+            make_request(dn="uid=ann,ou=Sales,ou=East,dc=example,dc=com"))
+
+    def test_invalid_dn_is_refused_at_validation(self):
+        err = self.assertRaises(exception.InvalidRules, rules.validate,
+                                {"ou": ["ou=Sales, East,dc=example"]})
+        self.assertIn("ou/0", str(err))
+        self.assertIn("not a valid DN", str(err))
+
+
 class TestAttributes(RulesTestCase):
 
     def test_one_value_is_enough(self):

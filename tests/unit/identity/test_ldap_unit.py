@@ -292,15 +292,44 @@ class DriverLogicTest(testtools.TestCase):
         self.assertEqual("[Errno 111] refused",
                          ldap_driver._describe(wrapped))
 
+    def test_refusal_reasons(self):
+        def reason(code, message=""):
+            return ldap_driver._refusal_reason(
+                {"result": code, "message": message})
+
+        self.assertEqual("wrong_password", reason(49))
+        self.assertEqual("account_refused", reason(53))
+        self.assertEqual("account_refused", reason(50))
+        ad = ("80090308: LdapErr: DSID-0C09044E, comment: "
+              "AcceptSecurityContext error, data %s, v4563")
+        for data, expected in (("52e", "wrong_password"),
+                               ("775", "account_locked"),
+                               ("533", "account_disabled"),
+                               ("701", "account_disabled"),
+                               ("532", "password_expired"),
+                               ("773", "password_expired"),
+                               ("530", "account_refused"),
+                               ("999", "account_refused")):
+            self.assertEqual(expected, reason(49, ad % data), data)
+
+    def test_bases_are_sent_clean(self):
+        # ldap3 refuses a search base with spaces around "=".
+        driver = self.driver(user_base="DC = Example, DC = com",
+                             group_base="")
+        self.assertEqual("dc=Example,dc=com", driver._user_base)
+        self.assertEqual("", driver._group_base)
+        err = self.assertRaises(exception.Invalid, self.driver,
+                                user_base="dc=example,,dc=com")
+        self.assertIn("user_base", str(err))
+
     def test_dn_helpers(self):
-        self.assertEqual("cn=a,ou=b,dc=c",
-                         ldap_driver._normalize_dn("CN=A, OU=B , DC=c"))
-        self.assertEqual("O'Neil, Sean", ldap_driver._rdn_value(
-            "CN=O'Neil\\, Sean,OU=x", "cn"))
-        self.assertEqual("a,b", ldap_driver._rdn_value("cn=a\\2cb,o=x",
-                                                       "CN"))
-        self.assertIsNone(ldap_driver._rdn_value("uid=a,o=x", "cn"))
+        driver = self.driver(group_name_attribute="cn")
+        self.assertEqual("O'Neil, Sean", driver._group_name(
+            "CN=O'Neil\\, Sean,OU=x", {}))
+        self.assertEqual("a,b", driver._group_name("cn=a\\2cb,o=x", {}))
+        self.assertEqual("uid=a,o=x", driver._group_name("uid=a,o=x", {}))
         driver = self.driver(group_base="OU=Groups,DC=corp")
+        self.assertTrue(driver._in_group_base("cn=x, OU = groups,dc=CORP"))
         self.assertTrue(driver._in_group_base("cn=x,ou=groups,dc=corp"))
         self.assertFalse(driver._in_group_base("cn=x,ou=other,dc=corp"))
         self.assertFalse(driver._in_group_base("cn=x,ou=xgroups,dc=corp"))

@@ -105,11 +105,15 @@ class TestStaticDriver(base.TestCase):
                                     driver.authenticate, "nobody", "amy-pw")
         self.assertEqual(str(wrong), str(unknown))
         self.assertEqual(wrong.code, unknown.code)
+        # Only the failed-login event tells them apart.
+        self.assertEqual("wrong_password", wrong.kwargs["reason"])
+        self.assertEqual("unknown_user", unknown.kwargs["reason"])
 
     def test_empty_password_refused(self):
         driver = self.driver()
-        self.assertRaises(exception.LoginFailed, driver.authenticate,
-                          "amy", "")
+        err = self.assertRaises(exception.LoginFailed, driver.authenticate,
+                                "amy", "")
+        self.assertEqual("invalid_password", err.kwargs["reason"])
         self.assertRaises(exception.LoginFailed, driver.authenticate,
                           "amy", None)
 

@@ -29,9 +29,13 @@ def login(req):
     username = body["username"]
     client_id = body["client_id"]
     # Locked-out users and clients are refused before the directory is
-    # asked; failures are counted the same for unknown and known users.
+    # asked; failures are counted the same for unknown and known users,
+    # in counters every API worker shares, and recorded as events (never
+    # with the password).
     principal = app.login_throttle.authenticate(
-        app.identity, username, body["password"], client_id)
+        _client_context(req), app.identity, username, body["password"],
+        client_id, detail={"seat": body.get("seat"),
+                           "remote_addr": req.remote_addr})
     ctxt = _client_context(req, principal.username)
     token = client_auth.new_token()
     login = {

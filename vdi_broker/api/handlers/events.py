@@ -17,6 +17,12 @@ FIELDS = ("id", "kind", "action", "result", "actor", "request_id",
 def _view(event):
     view = {k: event[k] for k in FIELDS}
     view["created_at"] = util.iso(event["created_at"])
+    if event.get("aggregate_key"):
+        # An aggregated event (failed logins): how often, first and last.
+        view["detail"] = dict(view["detail"] or {},
+                              count=event["occurrences"],
+                              first_at=view["created_at"],
+                              last_at=util.iso(event["last_at"]))
     return view
 
 

@@ -2,7 +2,7 @@
 
 Tables are shaped for the work ahead too: thin clients and seats carry a
 site, tags and heartbeat fields; pools carry a site and a cloud; events are
-an append-only audit log.
+the audit log (append-only but for aggregated failed logins).
 """
 
 import datetime
@@ -256,13 +256,21 @@ class Schedule(TimestampMixin, Base):
 
 
 class Event(Base):
-    """Append-only audit log: every allocation and every admin action."""
+    """The audit log: every allocation and every admin action.
+
+    Events are never changed, but for failed logins: those are aggregated,
+    one row per ``aggregate_key`` (user name, client, reason and minute),
+    whose ``occurrences`` and ``last_at`` grow in place (an upsert), so
+    that a password-spraying client cannot flood the table.
+    """
 
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("events_created_at_idx", "created_at"),
         sa.Index("events_username_idx", "username"),
         sa.Index("events_target_idx", "target_type", "target_id"),
+        sa.UniqueConstraint("aggregate_key",
+                            name="uniq_events0aggregate_key"),
     )
 
     id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
@@ -280,3 +288,32 @@ class Event(Base):
     desktop_id = sa.Column(sa.String(36), nullable=True)
     message = sa.Column(sa.String(1024), nullable=True)
     detail = sa.Column(sa.JSON, nullable=True)
+    # Aggregated events only (NULL elsewhere): a SHA-256 hex of what the
+    # event aggregates, how many times it happened, and the last time
+    # (created_at is the first).
+    aggregate_key = sa.Column(sa.String(64), nullable=True)
+    occurrences = sa.Column(sa.Integer, nullable=True)
+    last_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class LoginFailure(Base):
+    """A failed-login counter, shared by every API worker (lockout).
+
+    One row per user name and per thin client that failed recently
+    (``id``: SHA-256 hex of the kind and the normalized name, so any name
+    fits). ``count`` failures since the counter started; ``locked`` once it
+    reached its threshold. The row means nothing after ``expires_at`` (the
+    end of the counting window, or of the lockout) and is purged.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("login_failures_expires_at_idx", "expires_at"),
+    )
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    kind = sa.Column(sa.String(16), nullable=False)
+    name = sa.Column(sa.String(255), nullable=False)
+    count = sa.Column(sa.Integer, nullable=False, default=0)
+    locked = sa.Column(sa.Boolean, nullable=False, default=False)
+    expires_at = sa.Column(sa.DateTime, nullable=False)

@@ -1,0 +1,158 @@
+"""Failed logins in the database: lockout counters and aggregated events.
+
+Every API worker reads and writes the same rows, so the lockout holds
+after the threshold in total, whichever workers the attempts reached.
+
+* :func:`login_failures_get` (every login, before the directory is asked):
+  one read by primary key of at most two rows (the user name's counter and
+  the thin client's).
+* :func:`login_failure_record` (a failed login): in one transaction, the
+  counters are created or locked with an upsert, read back, advanced in
+  Python and written; the aggregated failure event is upserted on its
+  unique ``aggregate_key`` (``occurrences + 1``, ``last_at``). Upserts are
+  ``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL and
+  ``INSERT ... ON DUPLICATE KEY UPDATE`` on MariaDB: two workers failing
+  the same user at once never raise a duplicate key nor insert twice, and
+  the row lock the upsert takes serializes them. Deadlocks (InnoDB's
+  insert-intention locks) run the transaction again.
+* :func:`login_failures_clear` (a successful login after failures): one
+  DELETE by primary key.
+* :func:`login_failures_purge`: expired counters, by the indexed
+  ``expires_at``.
+"""
+
+from oslo_db import api as oslo_db_api
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import models
+
+_FAILURES = models.LoginFailure.__table__
+_EVENTS = models.Event.__table__
+
+_GET = sa.select(_FAILURES).where(
+    _FAILURES.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+_LOCK = _GET.with_for_update()
+_CLEAR = sa.delete(_FAILURES).where(
+    _FAILURES.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+
+_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert,
+            "mysql": mysql.insert}
+
+
+def _upsert(connection, table, rows, index_column, updates):
+    """INSERT rows; on a conflict on ``index_column``, UPDATE instead.
+
+    ``updates(new)`` gives the SET clause; ``new`` holds the values the
+    conflicting row would have had (``excluded`` / ``VALUES()``). MariaDB
+    applies the SET clause left to right, each assignment seeing the
+    previous ones: keep every expression independent of the other columns
+    set.
+    """
+    dialect = connection.dialect.name
+    stmt = _INSERTS[dialect](table).values(rows)
+    if dialect == "mysql":
+        stmt = stmt.on_duplicate_key_update(updates(stmt.inserted))
+    else:
+        stmt = stmt.on_conflict_do_update(index_elements=[index_column],
+                                          set_=updates(stmt.excluded))
+    connection.execute(stmt)
+
+
+def _retry(f):
+    return oslo_db_api.wrap_db_retry(
+        max_retries=10, retry_interval=0.02, inc_retry_interval=True,
+        max_retry_interval=0.5, jitter=True, retry_on_deadlock=True)(f)
+
+
+@db_api.main_context_manager.reader
+def login_failures_get(ctx, ids):
+    """The counters of ``ids`` that exist, as {id: row dict}."""
+    rows = ctx.session.connection().execute(_GET, {"p_ids": list(ids)})
+    return {row["id"]: dict(row) for row in rows.mappings()}
+
+
+def _advance(row, counter, now):
+    """The counter after one more failure: a dict of changed columns.
+
+    ``counter``: threshold, window and lockout (seconds, as timedeltas).
+    An expired counter starts again; a locked one is left alone (attempts
+    while locked are refused before they get here, and a lockout is never
+    extended by them).
+    """
+    live = row["expires_at"] > now
+    if live and row["locked"]:
+        return None
+    count = row["count"] + 1 if live else 1
+    values = {"count": count, "locked": False,
+              "expires_at": row["expires_at"] if live
+              else now + counter["window"]}
+    if count >= counter["threshold"]:
+        values.update(locked=True, expires_at=now + counter["lockout"])
+    return values
+
+
+@_retry
+@db_api.main_context_manager.writer
+def login_failure_record(ctx, now, counters=(), event=None):
+    """Count a failed login and write (or add to) its aggregated event.
+
+    ``counters``: dicts with id, kind, name, threshold, window and lockout
+    (timedeltas). ``event``: the values of an events row with its
+    aggregate_key, or None. Returns {id: row dict after this failure} of
+    the counters, with ``newly_locked`` True for those this failure
+    locked.
+    """
+    connection = ctx.session.connection()
+    result = {}
+    counters = sorted(counters, key=lambda c: c["id"])
+    if counters:
+        # Create the missing rows (expired, so that they start counting
+        # below) and lock them all, always in the same order.
+        _upsert(connection, _FAILURES,
+                [{"id": c["id"], "kind": c["kind"], "name": c["name"],
+                  "count": 0, "locked": False, "expires_at": now}
+                 for c in counters],
+                "id", lambda new: {"kind": new.kind})
+        rows = {row["id"]: dict(row) for row in connection.execute(
+            _LOCK, {"p_ids": [c["id"] for c in counters]}).mappings()}
+        for counter in counters:
+            row = rows[counter["id"]]
+            values = _advance(row, counter, now)
+            newly_locked = False
+            if values is not None:
+                connection.execute(
+                    sa.update(_FAILURES)
+                    .where(_FAILURES.c.id == counter["id"]).values(values))
+                newly_locked = values["locked"]
+                row.update(values)
+            result[counter["id"]] = dict(row, newly_locked=newly_locked)
+    if event is not None:
+        event = dict(event, occurrences=1, last_at=event["created_at"])
+        _upsert(connection, _EVENTS, [event], "aggregate_key",
+                lambda new: {"occurrences": _EVENTS.c.occurrences + 1,
+                             "last_at": new.last_at})
+    return result
+
+
+@db_api.main_context_manager.writer
+def login_failures_clear(ctx, ids):
+    """Forget counters (a successful login); returns how many existed."""
+    return ctx.session.connection().execute(
+        _CLEAR, {"p_ids": list(ids)}).rowcount
+
+
+@_retry
+@db_api.main_context_manager.writer
+def login_failures_purge(ctx, before):
+    """Delete the counters that expired before ``before``; how many.
+
+    Pass a time well in the past (a minute): a failure being recorded
+    right now creates its row expired (``expires_at`` = now) before it
+    advances it, and the purge should not wait for that row's lock.
+    """
+    return ctx.session.connection().execute(
+        sa.delete(_FAILURES).where(_FAILURES.c.expires_at < before)).rowcount
