@@ -101,8 +101,8 @@ def undo(ctxt, claim, error, quarantine, attempt):
                 "error": type(error).__name__})
     outcome = "quarantined" if quarantined else undone["outcome"]
     LOG.warning("Login of %(user)s: no connection to desktop %(desktop)s "
-                "(try %(attempt)d): %(reason)s; session %(session)s "
-                "closed, desktop %(outcome)s",
+                "(try %(attempt)d), session %(session)s closed, desktop "
+                "%(outcome)s: %(reason)s",
                 {"user": session["username"], "desktop": desktop["id"],
                  "attempt": attempt, "reason": reason,
                  "session": session["id"], "outcome": outcome})
