@@ -40,6 +40,8 @@ RETRIES = 2
 
 class LoginConsoleFailureTest(base.TestCase):
 
+    backend = "sqlite"
+
     def setUp(self):
         super().setUp()
         self.emulator = self.useFixture(emu.NovaEmulator())
@@ -48,7 +50,7 @@ class LoginConsoleFailureTest(base.TestCase):
             self.conf, self.emulator,
             nova_options={"console_timeout": CONSOLE_TIMEOUT,
                           "retries": RETRIES},
-            flags={("compute", "driver"): "nova"}))
+            flags={("compute", "driver"): "nova"}, backend=self.backend))
         self.broker.setup_call_centre(default=False, pools=POOLS,
                                       allocators=ALLOCATORS)
         self.broker.fill_pools()
@@ -302,3 +304,13 @@ class LoginConsoleFailureTest(base.TestCase):
         self.assertEqual("restored",
                          self.login_event(failed[0]["id"])["detail"]
                          ["undone"])
+
+
+class MySQLLoginConsoleFailureTest(LoginConsoleFailureTest):
+    """MariaDB: claims skip locked rows, DATETIME has no fraction."""
+
+    backend = "mysql"
+
+
+class PostgreSQLLoginConsoleFailureTest(LoginConsoleFailureTest):
+    backend = "postgresql"
