@@ -49,6 +49,8 @@ driver = fake
 
 [fake_compute]
 boot_time = 2
+# Where the fake cloud's consoles point (spice-direct: port 5900 + n).
+console_host = 127.0.0.1
 CONF
 
 export PYTHONWARNINGS=ignore::DeprecationWarning
@@ -78,6 +80,14 @@ Try:
         -H 'Content-Type: application/json' \\
         -d '{"username": "agent0002", "password": "demo-Passw0rd", "client_id": "tc-demo-1"}' \\
         | python3 -m json.tool
+VIP agents (agent0000, agent0020, ...) have native SPICE desktops; their
+session's console file is a .vv for remote-viewer:
+    s=\$(curl -s -X POST http://127.0.0.1:$port/v1/client/sessions \\
+        -H 'Content-Type: application/json' \\
+        -d '{"username": "agent0020", "password": "demo-Passw0rd", "client_id": "tc-demo-2"}')
+    field() { echo "\$s" | python3 -c "import json,sys; print(json.load(sys.stdin)['session']['\$1'])"; }
+    curl -s -H "X-Session-Token: \$(field token)" \\
+        http://127.0.0.1:$port/v1/client/sessions/\$(field id)/console-file
 Logs: $state/vdi-broker-api.log
 TXT
 wait $api_pid

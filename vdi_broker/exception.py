@@ -213,6 +213,30 @@ class ComputeUnavailable(ServiceUnavailable):
     msg_fmt = _("The compute service cannot be reached: %(reason)s")
 
 
+class ComputeTimeout(ComputeUnavailable):
+    msg_fmt = _("The compute service did not answer in time: %(reason)s")
+
+
+class ConsoleTimeout(ComputeTimeout):
+    msg_fmt = _("The %(console_type)s console of server %(server)s was not "
+                "given within %(timeout)s seconds.")
+
+
+class LoginNotConnected(ServiceUnavailable):
+    """A login claimed desktops but could connect none of them.
+
+    Every claim was undone (see conductor/login.py); ``reason`` is the
+    last failure's message, which names no secret.
+    """
+    msg_fmt = _("No desktop of pool %(pool)s could be connected after "
+                "%(tries)d tries: %(reason)s")
+    retry_after = 15
+
+    def details(self):
+        return {k: self.kwargs[k] for k in ("pool", "tries")
+                if k in self.kwargs}
+
+
 class ConductorUnavailable(ServiceUnavailable):
     msg_fmt = _("The conductor did not answer in time.")
     retry_after = 5
@@ -270,3 +294,18 @@ class ConsoleUnavailable(ComputeError):
                 "%(reason)s")
     code = 409
     title = "Conflict"
+
+
+class ConsoleNotReady(ConsoleUnavailable):
+    """The server cannot give a console in its state (Nova's 409).
+
+    The desktop's own fault, unlike a console type Nova does not offer or
+    a cloud that does not answer: a login quarantines the desktop.
+    """
+    msg_fmt = _("The %(console_type)s console of server %(server)s is not "
+                "available in its present state: %(reason)s")
+
+
+class ConsoleTypeUnsupported(Conflict):
+    msg_fmt = _("Console type %(console_type)s cannot be served by the "
+                "%(driver)s compute driver: %(reason)s")

@@ -23,6 +23,21 @@ def load_driver(namespace, name, *args, **kwargs):
     return manager.driver
 
 
+def driver_class(namespace, name):
+    """The class of the driver ``name`` of ``namespace``, not loaded.
+
+    For what a driver says of itself before anything is configured (the
+    console types a compute driver serves, for example).
+    """
+    try:
+        manager = stevedore.DriverManager(
+            namespace, name, invoke_on_load=False,
+            on_load_failure_callback=_reraise)
+    except stevedore.exception.NoMatches:
+        raise exception.InvalidPlugin(namespace=namespace, name=name)
+    return manager.driver
+
+
 def _reraise(manager, entrypoint, exc):
     LOG.error("Could not load plugin %s: %s", entrypoint, exc)
     raise exc

@@ -9,6 +9,8 @@ Drivers speak in :class:`Server` records and raise
 import abc
 import dataclasses
 
+from vdi_broker import exception
+
 # Server states as the broker sees them (Nova's vm_state names, upper case).
 BUILD = "BUILD"
 ACTIVE = "ACTIVE"
@@ -26,6 +28,11 @@ POOL_TAG_PREFIX = "vdi-pool-"
 META_BROKER = "vdi_broker"
 META_POOL = "vdi_pool"
 META_DESKTOP = "vdi_desktop"
+
+# Console types a compute driver may open with get_console (Nova's names).
+SPICE_DIRECT = "spice-direct"
+SPICE_HTML5 = "spice-html5"
+NOVNC = "novnc"
 
 
 @dataclasses.dataclass
@@ -103,3 +110,38 @@ class ComputeDriver(metaclass=abc.ABCMeta):
 
     def unlock_server(self, server_id):
         """Undo :meth:`lock_server`."""
+
+    # -- consoles ----------------------------------------------------------
+
+    @classmethod
+    def console_types(cls, conf):
+        """The console types :meth:`get_console` opens with ``conf``.
+
+        A class method: the API checks a pool's console type with it
+        without loading the driver. None by default.
+        """
+        return frozenset()
+
+    @classmethod
+    def console_refusal(cls, conf, console_type):
+        """Why ``console_type`` cannot be served, or None when it can."""
+        served = cls.console_types(conf)
+        if console_type in served:
+            return None
+        return "it serves %s" % (", ".join(sorted(served)) or
+                                 "no console")
+
+    def get_console(self, server_id, console_type):
+        """Open a console of ``console_type`` on the server.
+
+        Returns a dict with ``type`` and ``url``; for ``spice-direct``
+        also ``host``, ``port``, ``tls_port`` (None without TLS) and
+        ``password`` when there is one. Raises ServerNotFound,
+        ConsoleNotReady when the server cannot give a console in its
+        state, ConsoleUnavailable when the console is not offered,
+        ComputeUnavailable (ConsoleTimeout) when the cloud does not
+        answer (in time).
+        """
+        raise exception.ConsoleUnavailable(
+            console_type=console_type, server=server_id,
+            reason="the compute driver serves no console")

@@ -5,14 +5,23 @@ Servers go BUILD -> ACTIVE after ``[fake_compute] boot_time`` seconds (or
 ``address_range`` and a host from ``hosts``. Nothing leaves the process,
 so it serves the all-in-one demo, tests and benchmarks. One cloud is
 shared by every driver instance of the process, like a real cloud would be.
+
+It opens every console type Nova does: ``spice-direct`` (a SPICE host and
+port, ``[fake_compute] console_host`` and ``console_port_base`` + n for
+the n-th live server), ``spice-html5`` and ``novnc`` (URLs of proxies on
+``console_host`` at Nova's default ports), each with a fresh token, and
+only for an ACTIVE server, as Nova. The ``rdp`` console needs only the
+server's address.
 """
 
 import collections
+import heapq
 import ipaddress
 import itertools
 import random
 import threading
 import time
+from urllib import parse
 import uuid
 
 from vdi_broker.compute import base
@@ -31,6 +40,9 @@ class FakeCloud:
         # Requests by kind (create, show, list, ...), for tests and
         # benchmarks that count what the broker asks.
         self.requests = collections.Counter()
+        # Console port offsets: the lowest free one goes to a new server.
+        self._free_ports = []
+        self._next_port = 0
 
     def reset(self):
         with self.lock:
@@ -39,6 +51,26 @@ class FakeCloud:
             self._hosts = None
             self.calls = []
             self.requests.clear()
+            self._free_ports = []
+            self._next_port = 0
+
+    def take_port(self):
+        if self._free_ports:
+            return heapq.heappop(self._free_ports)
+        self._next_port += 1
+        return self._next_port - 1
+
+    def give_port(self, offset):
+        heapq.heappush(self._free_ports, offset)
+
+
+CONSOLE_TYPES = frozenset([base.SPICE_DIRECT, base.SPICE_HTML5, base.NOVNC])
+# Nova's default proxy URLs, on [fake_compute] console_host.
+_CONSOLE_URLS = {
+    base.SPICE_DIRECT: "http://%s:13002/nova?token=%s",
+    base.SPICE_HTML5: "http://%s:6082/spice_auto.html?token=%s",
+    base.NOVNC: "http://%s:6080/vnc_lite.html?path=%%3Ftoken%%3D%s",
+}
 
 
 CLOUD = FakeCloud()
@@ -108,7 +140,7 @@ class FakeComputeDriver(base.ComputeDriver):
                 "metadata": dict(spec.metadata), "tags": list(spec.tags),
                 "image": spec.image, "flavor": spec.flavor,
                 "ready_at": time.monotonic() + self.conf.boot_time,
-                "locked": None,
+                "locked": None, "console_port": self.cloud.take_port(),
             }
             if failed:
                 server["end_status"] = base.ERROR
@@ -131,7 +163,9 @@ class FakeComputeDriver(base.ComputeDriver):
     def delete_server(self, server_id):
         with self.cloud.lock:
             self.cloud.calls.append(("delete", server_id))
-            self.cloud.servers.pop(server_id, None)
+            server = self.cloud.servers.pop(server_id, None)
+            if server is not None:
+                self.cloud.give_port(server["console_port"])
 
     def _restart(self, server_id, status, seconds, **changes):
         with self.cloud.lock:
@@ -178,3 +212,38 @@ class FakeComputeDriver(base.ComputeDriver):
     def unlock_server(self, server_id):
         with self.cloud.lock:
             self._get(server_id)["locked"] = None
+
+    # -- consoles ----------------------------------------------------------
+
+    @classmethod
+    def console_types(cls, conf):
+        return CONSOLE_TYPES
+
+    def get_console(self, server_id, console_type):
+        if console_type not in CONSOLE_TYPES:
+            raise exception.Invalid(reason="unknown console type %s"
+                                    % console_type)
+        with self.cloud.lock:
+            self.cloud.requests["console"] += 1
+            server = self._get(server_id)
+            self._refresh(server)
+            if server["status"] != base.ACTIVE:
+                # Nova's 409: no console for a server that is not running.
+                raise exception.ConsoleNotReady(
+                    console_type=console_type, server=server_id,
+                    reason="the server is %s" % server["status"])
+            port = self.conf.console_port_base + server["console_port"]
+        if port > 65535:
+            raise exception.ConsoleUnavailable(
+                console_type=console_type, server=server_id,
+                reason="no SPICE port left above [fake_compute] "
+                       "console_port_base")
+        host = self.conf.console_host
+        token = uuid.uuid4().hex
+        url_host = "[%s]" % host if ":" in host else host
+        console = {"type": console_type,
+                   "url": _CONSOLE_URLS[console_type] % (
+                       url_host, parse.quote(token))}
+        if console_type == base.SPICE_DIRECT:
+            console.update(host=host, port=port, tls_port=None)
+        return console

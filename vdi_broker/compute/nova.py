@@ -140,6 +140,41 @@ def _describe(exc, secret=False):
     return "%s: %s" % (type(exc).__name__, exc)
 
 
+def _stop_at(deadline):
+    """A tenacity stop: no retry whose wait would pass ``deadline``."""
+    def stop(retry_state):
+        return time.monotonic() + retry_state.upcoming_sleep >= deadline
+    return stop
+
+
+def _spice_direct_refusal(conf):
+    """Why spice-direct cannot be had with ``conf``, or None."""
+    version = api_versions.APIVersion(conf[NOVA_GROUP].console_api_version)
+    if version < SPICE_DIRECT_MIN_VERSION:
+        return ("spice-direct needs [nova] console_api_version %s or newer "
+                "(it is %s)" % (SPICE_DIRECT_MIN_VERSION.get_string(),
+                                version.get_string()))
+    return None
+
+
+def _field(resp, path, console_type, server_id):
+    """``resp``'s JSON at ``path``; an unreadable answer is no console.
+
+    The body is never quoted: it holds the console URL and its token.
+    """
+    try:
+        value = resp.json()
+        for key in path:
+            value = value[key]
+    except (ValueError, KeyError, TypeError):
+        value = None
+    if not value:
+        raise exception.ConsoleUnavailable(
+            console_type=console_type, server=server_id,
+            reason="Nova's answer has no %s" % ".".join(path))
+    return value
+
+
 def _validate_tag(tag):
     if (not isinstance(tag, str) or not tag or len(tag) > MAX_TAG_LENGTH
             or "/" in tag or "," in tag):
@@ -324,9 +359,17 @@ class NovaComputeDriver(base.ComputeDriver):
     # -- calling with retries and translated errors ------------------------
 
     def _call(self, what, func, *args, idempotent=True, server_id=None,
-              secret=False, **kwargs):
-        """Run ``func`` with retries; translate its errors."""
+              secret=False, deadline=None, **kwargs):
+        """Run ``func`` with retries; translate its errors.
+
+        ``deadline`` (time.monotonic()): no attempt or wait goes beyond
+        it; each request's timeout is cut to the time left.
+        """
         opts = self._opts
+        stop = tenacity.stop_after_attempt(opts.retries + 1)
+        if deadline is not None:
+            func = self._until(func, deadline)
+            stop = stop | _stop_at(deadline)
 
         def log_retry(state):
             LOG.warning("Nova call %(what)s failed (%(error)s); retry "
@@ -337,7 +380,7 @@ class NovaComputeDriver(base.ComputeDriver):
                                             secret)})
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(opts.retries + 1),
+            stop=stop,
             wait=tenacity.wait_exponential(multiplier=opts.retry_delay,
                                            max=opts.retry_max_delay),
             retry=tenacity.retry_if_exception(
@@ -354,12 +397,27 @@ class NovaComputeDriver(base.ComputeDriver):
             # its token into tracebacks: drop it.
             raise error from (None if secret else e)
 
+    def _until(self, func, deadline):
+        """``func`` with a request timeout cut to what is left."""
+        def call(*args, **kwargs):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ks_exc.ConnectTimeout("no time left")
+            timeout = self._session.timeout
+            kwargs["timeout"] = left if timeout is None else min(left,
+                                                                 timeout)
+            return func(*args, **kwargs)
+        return call
+
     @staticmethod
     def _translate(exc, what, server_id, secret):
         status = _status_of(exc)
         reason = "%s: %s" % (what, _describe(exc, secret))
         if status == 404 and server_id:
             return exception.ServerNotFound(server=server_id)
+        if isinstance(exc, ks_exc.ConnectTimeout):
+            # keystoneauth1 raises it for connect and read timeouts alike.
+            return exception.ComputeTimeout(reason=reason)
         if isinstance(exc, (ks_exc.ConnectionError, ks_exc.EndpointNotFound,
                             ks_exc.DiscoveryFailure,
                             ks_exc.AuthorizationFailure)):
@@ -369,8 +427,8 @@ class NovaComputeDriver(base.ComputeDriver):
                 reason="%s: authentication with the [nova] credentials "
                        "failed" % what)
         if status in TRANSIENT_STATUSES:
-            return exception.ComputeUnavailable(reason=reason)
-        return exception.ComputeError(reason=reason)
+            return exception.ComputeUnavailable(reason=reason, status=status)
+        return exception.ComputeError(reason=reason, status=status)
 
     # -- servers -----------------------------------------------------------
 
@@ -503,6 +561,20 @@ class NovaComputeDriver(base.ComputeDriver):
 
     # -- consoles ----------------------------------------------------------
 
+    @classmethod
+    def console_types(cls, conf):
+        """spice-html5 and noVNC; spice-direct from microversion 2.99."""
+        types = {base.SPICE_HTML5, base.NOVNC}
+        if _spice_direct_refusal(conf) is None:
+            types.add(base.SPICE_DIRECT)
+        return frozenset(types)
+
+    @classmethod
+    def console_refusal(cls, conf, console_type):
+        if console_type == SPICE_DIRECT:
+            return _spice_direct_refusal(conf)
+        return super().console_refusal(conf, console_type)
+
     def get_console(self, server_id, console_type):
         """Open a console of ``console_type`` on the server.
 
@@ -510,20 +582,41 @@ class NovaComputeDriver(base.ComputeDriver):
         ``host``, ``port``, ``tls_port`` (None without TLS) and
         ``password`` when Nova gives one. The URL and any token are
         secrets: never log them.
+
+        The whole lookup, retries included, takes at most ``[nova]
+        console_timeout`` seconds (ConsoleTimeout). Nova's 409 (the server
+        is not in a state to give a console) is ConsoleNotReady; a console
+        type Nova does not offer (400, 501), a refused or expired token,
+        or an answer the driver cannot read are ConsoleUnavailable.
         """
         protocol = CONSOLE_PROTOCOLS.get(console_type)
         if protocol is None:
             raise exception.Invalid(reason="unknown console type %s"
                                     % console_type)
         if console_type == SPICE_DIRECT:
-            version = self._opts.console_api_version
-            if api_versions.APIVersion(version) < SPICE_DIRECT_MIN_VERSION:
+            refusal = _spice_direct_refusal(self.conf)
+            if refusal:
                 raise exception.ConsoleUnavailable(
                     console_type=console_type, server=server_id,
-                    reason="[nova] console_api_version must be 2.99 or "
-                           "newer")
+                    reason=refusal)
+            version = self._opts.console_api_version
         else:
             version = self._opts.api_version
+        timeout = self._opts.console_timeout
+        deadline = time.monotonic() + timeout
+        try:
+            result = self._open_console(server_id, console_type, protocol,
+                                        version, deadline)
+        except exception.ComputeTimeout:
+            raise exception.ConsoleTimeout(
+                console_type=console_type, server=server_id,
+                timeout=timeout) from None
+        LOG.debug("Opened a %(type)s console on server %(id)s",
+                  {"type": console_type, "id": server_id})
+        return result
+
+    def _open_console(self, server_id, console_type, protocol, version,
+                      deadline):
         body = {"remote_console": {"protocol": protocol,
                                    "type": console_type}}
         try:
@@ -531,27 +624,29 @@ class NovaComputeDriver(base.ComputeDriver):
                 "console", self.adapter.post,
                 "/servers/%s/remote-consoles" % parse.quote(server_id),
                 json=body, microversion=version, log=False,
-                connect_retries=0, server_id=server_id, secret=True)
-        except exception.ServerNotFound:
-            raise
-        except exception.ComputeUnavailable:
+                connect_retries=0, server_id=server_id, secret=True,
+                deadline=deadline)
+        except (exception.ServerNotFound, exception.ComputeUnavailable):
             raise
         except exception.ComputeError as e:
-            # 400 (console type disabled), 409 (server not ready), 501
-            # (the hypervisor has no such console).
-            raise exception.ConsoleUnavailable(
-                console_type=console_type, server=server_id,
-                reason=e.kwargs.get("reason", e.message)) from None
-        console = resp.json()["remote_console"]
-        result = {"type": console_type, "url": console["url"]}
+            # 409: the server is not ready (building, stopped, rebooting,
+            # in error); 400: console type disabled; 501: the hypervisor
+            # has no such console.
+            error = (exception.ConsoleNotReady
+                     if e.kwargs.get("status") == 409
+                     else exception.ConsoleUnavailable)
+            raise error(console_type=console_type, server=server_id,
+                        reason=e.kwargs.get("reason", e.message)) from None
+        url = _field(resp, ("remote_console", "url"), console_type,
+                     server_id)
+        result = {"type": console_type, "url": url}
         if console_type == SPICE_DIRECT:
             result.update(self._console_connect_info(
-                server_id, console_type, console["url"], version))
-        LOG.debug("Opened a %(type)s console on server %(id)s",
-                  {"type": console_type, "id": server_id})
+                server_id, console_type, url, version, deadline))
         return result
 
-    def _console_connect_info(self, server_id, console_type, url, version):
+    def _console_connect_info(self, server_id, console_type, url, version,
+                              deadline):
         """Exchange a console URL's token for host and ports (admin API)."""
         token = parse.parse_qs(parse.urlsplit(url).query).get("token")
         if not token:
@@ -563,7 +658,7 @@ class NovaComputeDriver(base.ComputeDriver):
                 "console-auth-token", self.adapter.get,
                 "/os-console-auth-tokens/%s" % parse.quote(token[0], safe=""),
                 microversion=version, log=False, connect_retries=0,
-                secret=True)
+                secret=True, deadline=deadline)
         except exception.ComputeUnavailable:
             raise
         except exception.ComputeError as e:
@@ -572,12 +667,13 @@ class NovaComputeDriver(base.ComputeDriver):
             raise exception.ConsoleUnavailable(
                 console_type=console_type, server=server_id,
                 reason=e.kwargs.get("reason", e.message)) from None
-        info = resp.json()["console"]
+        info = _field(resp, ("console",), console_type, server_id)
+        host = _field(resp, ("console", "host"), console_type, server_id)
         if info.get("instance_uuid") not in (None, server_id):
             raise exception.ConsoleUnavailable(
                 console_type=console_type, server=server_id,
                 reason="the console token belongs to another server")
-        result = {"host": info["host"], "port": info.get("port"),
+        result = {"host": host, "port": info.get("port"),
                   "tls_port": info.get("tls_port")}
         if info.get("password"):
             result["password"] = info["password"]

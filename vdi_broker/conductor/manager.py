@@ -20,6 +20,7 @@ from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
 from vdi_broker.conductor import desktop_actions
+from vdi_broker.conductor import login as login_flow
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
 from vdi_broker import consoles
@@ -172,19 +173,30 @@ class ConductorManager(pool_manager.PoolUpkeep):
                     "allocator_id": record["id"],
                     "allocator_name": record["name"]}
 
-        session_values = {
-            "id": login["session_id"], "token_hash": login["token_hash"],
-            "expires_at": _parse_time(login["expires_at"])}
-        try:
-            result = db.allocate(
+        def claim(session_id, exclude):
+            return db.allocate(
                 ctxt, {"username": username,
                        "client_id": login["client_id"],
                        "seat": login.get("seat")},
-                None, session_values,
+                None, {"id": session_id, "token_hash": login["token_hash"],
+                       "expires_at": _parse_time(login["expires_at"])},
                 attempts=self.conf.allocator.claim_attempts,
                 candidates=self.conf.allocator.claim_candidates,
-                choose=choose, register_seat=(
+                choose=choose, exclude=exclude, register_seat=(
                     self.conf.client_session.register_unknown_clients))
+
+        def connect_desktop(result):
+            return self._connection(result["desktop"], result["pool"])
+
+        try:
+            # The claim, its console, and the claim undone when the
+            # console fails (conductor/login.py).
+            result, connection = login_flow.connect(
+                ctxt, login["session_id"], claim, connect_desktop,
+                self.desktop_actions.quarantine_many,
+                self.conf.allocator.connect_attempts,
+                deadline=(_parse_time(login["deadline"])
+                          if login.get("deadline") else None))
         except exception.NoAllocatorMatches:
             request = chosen["request"]
             db.event_record(ctxt, "allocation", "login", result="failure",
@@ -209,7 +221,6 @@ class ConductorManager(pool_manager.PoolUpkeep):
                                     "client_id": login["client_id"]})
             raise
         record = chosen["record"]
-        connection = self._connection(result["desktop"], result["pool"])
         return {
             "session": _public_session(result["session"]),
             "desktop": _public_desktop(result["desktop"]),

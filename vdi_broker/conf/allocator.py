@@ -18,6 +18,16 @@ allocator_opts = [
                     "before trying them in turn. MariaDB and PostgreSQL "
                     "lock exactly the row they take (SELECT ... FOR UPDATE "
                     "SKIP LOCKED LIMIT 1)."),
+    cfg.IntOpt("connect_attempts", default=3, min=1,
+               help="How many desktops one login tries when the connection "
+                    "details of the desktop it claimed cannot be obtained "
+                    "(a console the cloud refuses, a timeout, a driver "
+                    "error). Each failed try is undone before the next: "
+                    "the session is closed, the desktop goes back to ready "
+                    "or, when its console is what failed, to quarantine. "
+                    "No try starts after the login's deadline ([api] "
+                    "conductor_timeout); when none succeeds the thin "
+                    "client gets a 503 with Retry-After."),
 ]
 
 

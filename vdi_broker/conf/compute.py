@@ -38,6 +38,17 @@ fake_opts = [
                help="Memory of every fake flavor."),
     cfg.IntOpt("flavor_vcpus", default=4, min=1,
                help="vCPUs of every fake flavor."),
+    cfg.HostAddressOpt("console_host", default="127.0.0.1",
+                       help="The host the fake cloud's consoles point at: "
+                            "the SPICE host of spice-direct consoles (and "
+                            "of their .vv files) and the host of the "
+                            "spice-html5 (port 6082) and noVNC (port 6080) "
+                            "proxy URLs, as Nova's default proxies. Nothing "
+                            "listens there unless you start it."),
+    cfg.PortOpt("console_port_base", default=5900,
+                help="SPICE port of the first fake server's spice-direct "
+                     "console: each live server has its own port, "
+                     "console_port_base + n."),
 ]
 
 

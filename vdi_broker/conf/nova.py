@@ -52,6 +52,16 @@ nova_opts = [
                       "doubles with every attempt."),
     cfg.FloatOpt("retry_max_delay", default=10.0, min=0,
                  help="The longest delay in seconds between two retries."),
+    cfg.FloatOpt("console_timeout", default=8.0, min=0.1,
+                 help="Seconds one console lookup may take in all: the "
+                      "remote-consoles request and, for spice-direct, the "
+                      "console-auth-token exchange, retries included (each "
+                      "request also has the session's 'timeout'). A login "
+                      "asks for the console after claiming a desktop; when "
+                      "the lookup does not finish in time the claim is "
+                      "undone and the login tries another desktop "
+                      "([allocator] connect_attempts). Keep connect_attempts "
+                      "times this below [api] conductor_timeout."),
     cfg.IntOpt("list_page_size", default=200, min=1,
                help="Number of servers asked for per page when listing "
                     "(limit/marker pagination)."),

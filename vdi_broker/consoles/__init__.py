@@ -1,5 +1,7 @@
 import stevedore
 
+from vdi_broker import compute
+from vdi_broker import exception
 from vdi_broker import plugins
 
 NAMESPACE = "vdi_broker.consoles"
@@ -12,3 +14,20 @@ def get_driver(name, conf, compute):
 
 def driver_names():
     return sorted(stevedore.ExtensionManager(NAMESPACE).names())
+
+
+def check_supported(name, conf):
+    """Refuse a console type the configured compute driver cannot serve.
+
+    ``name`` is a console driver (a pool's ``console_type``); raises
+    InvalidPlugin for an unknown one, ConsoleTypeUnsupported (409) when
+    the driver needs a console of the compute driver that the compute
+    driver does not open with this configuration.
+    """
+    needed = plugins.driver_class(NAMESPACE, name).compute_console
+    if needed is None:
+        return
+    refusal = compute.console_refusal(conf, needed)
+    if refusal:
+        raise exception.ConsoleTypeUnsupported(
+            console_type=name, driver=conf.compute.driver, reason=refusal)

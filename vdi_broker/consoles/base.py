@@ -15,6 +15,12 @@ class ConsoleDriver(metaclass=abc.ABCMeta):
     #: The protocol name the thin client sees ("spice", "rdp", ...).
     protocol = None
 
+    #: The console type the driver opens with the compute driver's
+    #: ``get_console`` ("spice-direct", "novnc", ...), or None when it
+    #: needs nothing of the compute driver but the desktop's address. A
+    #: pool may use the driver only when the compute driver serves it.
+    compute_console = None
+
     def __init__(self, conf, compute):
         """``compute`` is the conductor's loaded compute driver."""
         self.conf = conf

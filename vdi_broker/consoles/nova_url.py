@@ -7,6 +7,7 @@ nova-spicehtml5proxy, or ``[vnc] enabled`` and ``novncproxy_base_url``
 with nova-novncproxy).
 """
 
+from vdi_broker.compute import base as compute_base
 from vdi_broker.consoles import base
 
 
@@ -25,9 +26,9 @@ class NovaUrlConsole(base.ConsoleDriver):
 
 class SpiceHtml5Console(NovaUrlConsole):
     protocol = "spice-html5"
-    console_type = "spice-html5"
+    console_type = compute_console = compute_base.SPICE_HTML5
 
 
 class NoVNCConsole(NovaUrlConsole):
     protocol = "novnc"
-    console_type = "novnc"
+    console_type = compute_console = compute_base.NOVNC

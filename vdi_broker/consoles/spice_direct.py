@@ -11,11 +11,12 @@ on the compute nodes, and in production a native SPICE proxy in front of
 them; the ``[nova]`` user needs the admin console-auth-token API.
 """
 
+from vdi_broker.compute import base as compute_base
 from vdi_broker.consoles import base
 from vdi_broker import exception
 
 MEDIA_TYPE = "application/x-virt-viewer"
-CONSOLE_TYPE = "spice-direct"
+CONSOLE_TYPE = compute_base.SPICE_DIRECT
 
 
 def _escape(value):
@@ -31,6 +32,7 @@ def _escape(value):
 
 class SpiceDirectConsole(base.ConsoleDriver):
     protocol = "spice"
+    compute_console = CONSOLE_TYPE
 
     def __init__(self, conf, compute):
         super().__init__(conf, compute)

@@ -1,10 +1,11 @@
 """Create the demo call centre: a directory of users and its pools.
 
 Two sites, Shanghai and Nantong. Shanghai agents get a floating desktop
-from the Shanghai pool, Nantong agents from the Nantong pool; VIP agents
-keep their own desktop (user binding); the training room's seats keep
-theirs (seat binding); contractors outside both sites fall through to the
-default allocator.
+from the Shanghai pool, Nantong agents from the Nantong pool (RDP); VIP
+agents keep their own desktop (user binding), reached with native SPICE
+(spice-direct: ``console-file`` gives a remote-viewer ``.vv``); the
+training room's seats keep theirs (seat binding); contractors outside
+both sites fall through to the default allocator.
 """
 
 import json
@@ -30,7 +31,10 @@ POOLS = [
      "description": "Nantong agents, floating, rebuilt at logout"},
     {"name": "vip-desktops", "site": "shanghai", "min_ready": 20,
      "max_size": 60, "max_concurrent_builds": 10, "release_action": "keep",
-     "description": "VIP agents' personal desktops (user binding)"},
+     "console_type": "spice-direct",
+     "description": "VIP agents' personal desktops (user binding), "
+                    "native SPICE: the session's console file is a .vv "
+                    "for remote-viewer"},
     {"name": "training-room", "site": "shanghai", "min_ready": 8,
      "max_size": 20, "max_concurrent_builds": 8, "release_action": "keep",
      "description": "Training room seats (seat binding)"},
@@ -114,8 +118,9 @@ def setup(ctxt, users_file, count, password):
     else:
         summary.append("kept existing users file %s" % users_file)
     for pool in POOLS:
-        values = dict(pool, flavor="win10-4c8g", image="win10-golden",
-                      networks=["agents-net"], console_type="rdp")
+        values = dict({"flavor": "win10-4c8g", "image": "win10-golden",
+                       "networks": ["agents-net"], "console_type": "rdp"},
+                      **pool)
         summary.append(_ensure(lambda v: db.pool_create(ctxt, v), values,
                                "pool"))
     for allocator in ALLOCATORS:

@@ -22,9 +22,11 @@ from vdi_broker.db.sqlalchemy import models
 class NovaBroker(broker_fixture.Broker):
     """The API tests' broker on the Nova emulator."""
 
-    def __init__(self, conf, emulator, **kwargs):
+    def __init__(self, conf, emulator, nova_options=None, **kwargs):
         super().__init__(conf, **kwargs)
         self.emulator = emulator
+        # [nova] overrides of the driver's own configuration.
+        self.nova_options = dict(nova_options or {})
 
     def make_compute(self):
         self.cloud = None
@@ -38,7 +40,7 @@ class NovaBroker(broker_fixture.Broker):
             for network in defaults["networks"]:
                 self.emulator.networks[network] = network
         return nova.NovaComputeDriver(
-            compute_test_base.make_conf(self.emulator))
+            compute_test_base.make_conf(self.emulator, **self.nova_options))
 
 
 class NovaQuarantineTest(base.TestCase):

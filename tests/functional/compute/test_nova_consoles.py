@@ -1,6 +1,7 @@
 """Consoles (spice-direct at 2.99, spice-html5, noVNC) and capacity."""
 
 import configparser
+import time
 
 from tests.fixtures import nova_emulator as emu
 from tests.functional.compute import base as test_base
@@ -60,9 +61,83 @@ class ConsoleTest(test_base.NovaTestCase):
     def test_console_of_a_building_server(self):
         self.emulator.boot_time = 30
         server = self.driver.create_server(spec(name="d2"))
-        e = self.assertRaises(exception.ConsoleUnavailable,
+        # Nova's 409: the server's state, the desktop's own fault.
+        e = self.assertRaises(exception.ConsoleNotReady,
                               self.driver.get_console, server.id, "novnc")
         self.assertIn("409", e.message)
+
+    def test_console_type_not_offered_is_not_the_servers_fault(self):
+        self.emulator.inject_fault("console", status=501, count=None)
+        e = self.assertRaises(exception.ConsoleUnavailable,
+                              self.driver.get_console, self.server.id,
+                              "spice-direct")
+        self.assertNotIsInstance(e, exception.ConsoleNotReady)
+
+    def test_lookup_bounded_by_console_timeout(self):
+        # Each request has the session's timeout (1 s), the lookup as a
+        # whole 1.5 s: the retry gets what is left, then no more.
+        self.conf.set_override("console_timeout", 1.5, group="nova")
+        self.emulator.inject_fault("console", delay=test_base.HOLD,
+                                   count=None)
+        start = time.monotonic()
+        e = self.assertRaises(exception.ConsoleTimeout,
+                              self.driver.get_console, self.server.id,
+                              "spice-direct")
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 1.5)
+        self.assertLess(elapsed, test_base.HOLD)
+        self.assertEqual(2, self.emulator.calls("console"))
+        self.assertEqual(503, e.code)
+        self.assertIn("within 1.5 seconds", e.message)
+        self.assertIsNone(e.__cause__)
+
+    def test_held_token_exchange_counts_in_the_same_lookup(self):
+        self.conf.set_override("console_timeout", 1.2, group="nova")
+        self.emulator.inject_fault("console_auth_token",
+                                   delay=test_base.HOLD, count=None)
+        start = time.monotonic()
+        self.assertRaises(exception.ConsoleTimeout, self.driver.get_console,
+                          self.server.id, "spice-direct")
+        self.assertLess(time.monotonic() - start, test_base.HOLD)
+
+    def test_retries_end_at_the_deadline(self):
+        # Waits of 0.4 s then 0.8 s: the second would end past the
+        # lookup's 1 s, so there is none.
+        for name, value in (("retry_delay", 0.4), ("retry_max_delay", 5),
+                            ("retries", 10), ("console_timeout", 1.0)):
+            self.conf.set_override(name, value, group="nova")
+        self.emulator.inject_fault("console", status=503, count=None)
+        start = time.monotonic()
+        self.assertRaises(exception.ComputeUnavailable,
+                          self.driver.get_console, self.server.id, "novnc")
+        self.assertLess(time.monotonic() - start, 1.0)
+        self.assertEqual(2, self.emulator.calls("console"))
+
+    def test_unreadable_answers(self):
+        for kind, body in (
+                ("console", {"remote_console": {"type": "novnc"}}),
+                ("console", ["not", "a", "console"]),
+                ("console_auth_token", {"console": {"port": 5900}})):
+            self.emulator.clear_faults()
+            self.emulator.inject_fault(kind, body=body)
+            e = self.assertRaises(exception.ConsoleUnavailable,
+                                  self.driver.get_console, self.server.id,
+                                  "spice-direct")
+            self.assertIn("Nova's answer has no", e.message)
+
+    def test_fault_for_one_server_only(self):
+        other = self.driver.create_server(spec(name="d2"))
+        self.emulator.inject_fault("console", status=409, count=None,
+                                   server=self.server.id)
+        self.driver.get_console(other.id, "spice-direct")
+        self.assertRaises(exception.ConsoleNotReady, self.driver.get_console,
+                          self.server.id, "spice-direct")
+        self.emulator.clear_faults()
+        self.emulator.inject_fault("console_auth_token", status=404,
+                                   server=other.id)
+        self.driver.get_console(self.server.id, "spice-direct")
+        self.assertRaises(exception.ConsoleUnavailable,
+                          self.driver.get_console, other.id, "spice-direct")
 
     def test_console_type_disabled_in_nova(self):
         self.emulator.consoles.discard("spice-direct")

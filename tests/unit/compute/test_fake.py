@@ -190,6 +190,80 @@ class TestFakeCompute(base.TestCase):
         self.assertIs(one.cloud, two.cloud)
 
 
+class TestFakeConsoles(base.TestCase):
+    """Every console type, as Nova gives them (compute driver side)."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group="fake_compute", boot_time=0)
+        self.cloud = fake.FakeCloud()
+        self.driver = fake.FakeComputeDriver(self.conf, cloud=self.cloud)
+        self.server = self.driver.create_server(spec())
+
+    def test_spice_direct(self):
+        self.flags(group="fake_compute", console_host="spice.test",
+                   console_port_base=7000)
+        console = self.driver.get_console(self.server.id, "spice-direct")
+        self.assertEqual(("spice-direct", "spice.test", 7000, None),
+                         (console["type"], console["host"], console["port"],
+                          console["tls_port"]))
+        self.assertTrue(console["url"].startswith(
+            "http://spice.test:13002/nova?token="))
+        self.assertEqual(1, self.cloud.requests["console"])
+
+    def test_a_port_per_live_server(self):
+        second = self.driver.create_server(spec(name="vdi-test-2"))
+        ports = [self.driver.get_console(s.id, "spice-direct")["port"]
+                 for s in (self.server, second)]
+        self.assertEqual([5900, 5901], ports)
+        # A deleted server's port goes to the next server.
+        self.driver.delete_server(self.server.id)
+        third = self.driver.create_server(spec(name="vdi-test-3"))
+        self.assertEqual(5900, self.driver.get_console(
+            third.id, "spice-direct")["port"])
+        self.cloud.reset()
+        fourth = self.driver.create_server(spec(name="vdi-test-4"))
+        self.assertEqual(5900, self.driver.get_console(
+            fourth.id, "spice-direct")["port"])
+
+    def test_url_consoles_with_fresh_tokens(self):
+        for console_type, start in (
+                ("novnc", "http://127.0.0.1:6080/vnc_lite.html?path="
+                          "%3Ftoken%3D"),
+                ("spice-html5", "http://127.0.0.1:6082/spice_auto.html?"
+                                "token=")):
+            one = self.driver.get_console(self.server.id, console_type)
+            two = self.driver.get_console(self.server.id, console_type)
+            self.assertEqual({"type", "url"}, set(one))
+            self.assertTrue(one["url"].startswith(start), one)
+            self.assertNotEqual(one["url"], two["url"])
+
+    def test_ipv6_console_host(self):
+        self.flags(group="fake_compute", console_host="fd00::5")
+        console = self.driver.get_console(self.server.id, "spice-direct")
+        self.assertEqual("fd00::5", console["host"])
+        self.assertTrue(console["url"].startswith("http://[fd00::5]:13002/"))
+
+    def test_no_console_before_active(self):
+        self.flags(group="fake_compute", boot_time=30)
+        server = self.driver.create_server(spec(name="vdi-test-2"))
+        e = self.assertRaises(exception.ConsoleNotReady,
+                              self.driver.get_console, server.id, "novnc")
+        self.assertIn("BUILD", e.message)
+
+    def test_missing_server_and_unknown_type(self):
+        self.assertRaises(exception.ServerNotFound, self.driver.get_console,
+                          "no-such-id", "spice-direct")
+        self.assertRaises(exception.Invalid, self.driver.get_console,
+                          self.server.id, "telnet")
+
+    def test_console_types(self):
+        self.assertEqual({"spice-direct", "spice-html5", "novnc"},
+                         fake.FakeComputeDriver.console_types(self.conf))
+        self.assertIsNone(fake.FakeComputeDriver.console_refusal(
+            self.conf, "spice-direct"))
+
+
 class TestFakeComputeRealClock(base.TestCase):
 
     def test_boot_time_in_real_time(self):

@@ -7,8 +7,13 @@ from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
 
+from tests import base
+from vdi_broker.compute import base as compute_base
+from vdi_broker.compute import fake
 from vdi_broker.conf import consoles as consoles_conf
+from vdi_broker import consoles
 from vdi_broker.consoles import nova_url
+from vdi_broker.consoles import rdp
 from vdi_broker.consoles import spice_direct
 from vdi_broker import exception
 
@@ -155,3 +160,82 @@ class NovaUrlConsoleTest(testtools.TestCase):
         console = nova_url.NoVNCConsole(cfg.ConfigOpts(), Failing())
         self.assertRaises(exception.ConsoleUnavailable,
                           console.get_connection, DESKTOP)
+
+
+class FakeCloudConsolesTest(base.TestCase):
+    """Every console driver on the fake compute driver."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group="fake_compute", boot_time=0,
+                   console_host="10.20.0.5", console_port_base=5950)
+        self.compute = fake.FakeComputeDriver(self.conf,
+                                              cloud=fake.FakeCloud())
+        server = self.compute.create_server(compute_base.ServerSpec(
+            name="desk-1", flavor="f", image="i",
+            metadata={"vdi_pool": "p"}))
+        self.desktop = dict(DESKTOP, server_id=server.id,
+                            address=server.address)
+
+    def test_spice_direct_vv_points_at_the_fake_host(self):
+        console = spice_direct.SpiceDirectConsole(self.conf, self.compute)
+        connection = console.get_connection(self.desktop)
+        self.assertEqual(("10.20.0.5", 5950, None),
+                         (connection["host"], connection["port"],
+                          connection["tls_port"]))
+        _, text = console.connection_file(self.desktop, connection)
+        vv = parse_vv(text)
+        self.assertEqual(("spice", "10.20.0.5", "5950"),
+                         (vv["type"], vv["host"], vv["port"]))
+        self.assertNotIn("tls-port", vv)
+        self.assertNotIn("password", vv)
+
+    def test_url_consoles(self):
+        for cls, port in ((nova_url.NoVNCConsole, 6080),
+                          (nova_url.SpiceHtml5Console, 6082)):
+            connection = cls(self.conf, self.compute).get_connection(
+                self.desktop)
+            self.assertTrue(connection["url"].startswith(
+                "http://10.20.0.5:%d/" % port), connection)
+
+    def test_rdp(self):
+        connection = rdp.RdpConsole(self.conf, self.compute).get_connection(
+            self.desktop)
+        self.assertEqual((self.desktop["address"], 3389),
+                         (connection["host"], connection["port"]))
+
+
+class ConsoleSupportTest(base.TestCase):
+    """Which pools' console types the configured compute driver serves."""
+
+    def test_fake_serves_every_console_type(self):
+        for name in consoles.driver_names():
+            consoles.check_supported(name, self.conf)
+
+    def test_nova_spice_direct_needs_2_99(self):
+        self.flags(group="compute", driver="nova")
+        consoles.check_supported("spice-direct", self.conf)
+        self.flags(group="nova", console_api_version="2.96")
+        e = self.assertRaises(exception.ConsoleTypeUnsupported,
+                              consoles.check_supported, "spice-direct",
+                              self.conf)
+        self.assertEqual(409, e.code)
+        self.assertIn("nova compute driver", e.message)
+        self.assertIn("console_api_version 2.99 or newer (it is 2.96)",
+                      e.message)
+        for name in ("novnc", "spice-html5", "rdp", "fake"):
+            consoles.check_supported(name, self.conf)
+
+    def test_a_driver_without_consoles(self):
+        class Bare(compute_base.ComputeDriver):
+            pass
+
+        self.assertEqual("it serves no console",
+                         Bare.console_refusal(self.conf, "novnc"))
+        self.assertRaises(exception.ConsoleUnavailable,
+                          compute_base.ComputeDriver.get_console, None,
+                          "srv-1", "novnc")
+
+    def test_unknown_console_type(self):
+        self.assertRaises(exception.InvalidPlugin, consoles.check_supported,
+                          "telnet", self.conf)

@@ -41,17 +41,21 @@ def _values(body):
     return values
 
 
-def _check(values, current=None):
+def _check(req, values, current=None):
     merged = dict(current or {}, **values)
     if merged.get("min_ready", 0) > merged.get("max_size", 0):
         raise exception.Invalid(reason="min_ready (%s) is larger than "
                                        "max_size (%s)" % (
                                            merged.get("min_ready"),
                                            merged.get("max_size")))
-    if "console_type" in values and \
-            values["console_type"] not in consoles.driver_names():
-        raise exception.InvalidPlugin(namespace=consoles.NAMESPACE,
-                                      name=values["console_type"])
+    if "console_type" in values:
+        if values["console_type"] not in consoles.driver_names():
+            raise exception.InvalidPlugin(namespace=consoles.NAMESPACE,
+                                          name=values["console_type"])
+        # 409 when the compute driver cannot open that console: every
+        # login of the pool would fail after its claim.
+        consoles.check_supported(values["console_type"],
+                                 util.app(req).conf)
 
 
 def list_pools(req):
@@ -80,7 +84,7 @@ def create(req):
     body = util.read_json(req, schema.create)
     values = _values(body)
     values.setdefault("console_type", "rdp")
-    _check(values)
+    _check(req, values)
     pool = db.pool_create(ctxt, values)
     return util.json_response(
         {"pool": _view(pool, {})}, status=201,
@@ -95,7 +99,7 @@ def update(req):
     body = util.read_json(req, schema.update)
     current = db.pool_get(ctxt, req.urlvars["pool_id"])
     values = _values(body)
-    _check(values, current)
+    _check(req, values, current)
     pool = db.pool_update(ctxt, current["id"], values,
                           expected_revision=util.expected_revision(req, body))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])

@@ -681,8 +681,8 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
             .where(models.Binding.desktop_id.in_(part))).all())
     _add_events(session, ctx, [{
         "action": "desktop.quarantine",
-        "kind": {"operator": "admin", "client": "client"}.get(source,
-                                                              "health"),
+        "kind": {"operator": "admin", "client": "client",
+                 "login": "allocation"}.get(source, "health"),
         "actor": faulted_by, "target_id": row.id, "desktop_id": row.id,
         "pool_id": row.pool_id, "username": row.assigned_user,
         "message": faults[row.id][:1000],
@@ -1393,12 +1393,24 @@ _PG_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
     sa.bindparam("p_key", type_=sa.BigInteger)))
 
 
-def _claim_ready(connection, pool_id, username, attempts, candidates):
+def _ready_statements(exclude):
+    """The ready-desktop reads, without the desktops in ``exclude``."""
+    if not exclude:
+        return _READY, _READY_SKIP_LOCKED, _READY_WAIT
+    # A login's next try after a failed connection (rare): built here.
+    ready = _READY.where(_DESKTOPS.c.id.not_in(sorted(exclude)))
+    return (ready, ready.limit(1).with_for_update(skip_locked=True),
+            ready.limit(1).with_for_update())
+
+
+def _claim_ready(connection, pool_id, username, attempts, candidates,
+                 exclude=()):
     """Take one ready desktop of the pool: the atomic claim.
 
     Returns the claimed desktop (a _RowView with its new values), or None
-    when the pool has none.
+    when the pool has none (but those in ``exclude``).
     """
+    ready, ready_skip_locked, ready_wait = _ready_statements(exclude)
     locking = _locks_rows(connection)
     params = {"p_pool_id": pool_id}
     for _attempt in range(attempts):
@@ -1410,16 +1422,16 @@ def _claim_ready(connection, pool_id, username, attempts, candidates):
             # which would then report a pool with ready desktops as
             # exhausted. The whole row is read with its lock, so that the
             # claimed desktop needs no second read.
-            rows = connection.execute(_READY_SKIP_LOCKED,
+            rows = connection.execute(ready_skip_locked,
                                       params).mappings().all()
             if not rows:
                 # Every ready desktop left is locked by a concurrent login
                 # (which may still roll back): wait for one, do not report
                 # the pool exhausted while it is not.
-                rows = connection.execute(_READY_WAIT,
+                rows = connection.execute(ready_wait,
                                           params).mappings().all()
         else:
-            rows = connection.execute(_READY.limit(candidates),
+            rows = connection.execute(ready.limit(candidates),
                                       params).mappings().all()
         if not rows:
             return None
@@ -1455,6 +1467,9 @@ def _pool_exhausted(session, pool):
 
 
 _USABLE_BOUND_STATES = (models.ASSIGNED, models.READY)
+
+# The close reason of a session a newer login took over.
+SUPERSEDED = "superseded"
 
 
 _USER_LOCK_TIMEOUT = 10
@@ -1513,7 +1528,8 @@ def _lock_user(connection, username):
 @_retry_on_conflict
 @main_context_manager.writer
 def allocate(ctx, request, decision, session_values, attempts=8,
-             candidates=16, choose=None, register_seat=False):
+             candidates=16, choose=None, register_seat=False,
+             exclude=()):
     """Give the user a desktop according to an allocator's decision.
 
     ``request`` is the AllocationRequest dict (username, client_id, seat);
@@ -1533,6 +1549,9 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     ``seat.register`` event in this transaction), else the login is
     refused (SeatNotRegistered): a session never names a seat the broker
     does not know.
+
+    ``exclude``: desktops a claim from ready must not take (those a
+    login tried already: see conductor/login.py).
     """
     session = ctx.session
     username = request["username"]
@@ -1608,7 +1627,8 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                 # a healthy desktop of the same pool (R1).
                 broken = desktop.id if desktop is not None else None
                 desktop = _claim_ready(connection, binding.pool_id,
-                                       username, attempts, candidates)
+                                       username, attempts, candidates,
+                                       exclude)
                 if desktop is None:
                     raise _pool_exhausted(
                         session, session.get(models.Pool, binding.pool_id))
@@ -1625,7 +1645,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
                 reused = True
         else:
             desktop = _claim_ready(connection, pool.id, username, attempts,
-                                   candidates)
+                                   candidates, exclude)
             if desktop is None:
                 raise _pool_exhausted(session, pool)
             binding = models.Binding(
@@ -1658,7 +1678,7 @@ def allocate(ctx, request, decision, session_values, attempts=8,
             reused = True
         else:
             desktop = _claim_ready(connection, pool.id, username, attempts,
-                                   candidates)
+                                   candidates, exclude)
             if desktop is None:
                 raise _pool_exhausted(session, pool)
 
@@ -1666,16 +1686,18 @@ def allocate(ctx, request, decision, session_values, attempts=8,
     # TC takes the desktop over. A desktop just claimed from 'ready' has
     # no session to take over (and on InnoDB the range update would only
     # add gap locks, i.e. deadlocks between unrelated logins).
+    # They are closed at the new session's created_at: a login undone
+    # (login_undo) finds them by it and makes them active again.
+    now = utcnow()
     superseded = 0
     if reused:
         superseded = session.execute(
             sa.update(models.ClientSession)
             .where(models.ClientSession.desktop_id == desktop.id,
                    models.ClientSession.state == "active")
-            .values(state="closed", closed_at=utcnow(),
-                    close_reason="superseded", updated_at=utcnow())
+            .values(state="closed", closed_at=now,
+                    close_reason=SUPERSEDED, updated_at=now)
         ).rowcount
-    now = utcnow()
     # Plain INSERTs: the session and the event are written, never read
     # back, so the ORM's unit of work has nothing to add but its cost.
     client_session = {
@@ -1772,6 +1794,154 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
     session.flush()
     return _dict(session.get(models.Binding, binding.id,
                              populate_existing=True))
+
+
+def _dead_token_hash(session_id):
+    """A token hash no token has: a closed login's token slot is free.
+
+    (Token hashes are unique; the token of an undone login was never
+    handed out and its next try reuses it.)
+    """
+    return hashlib.sha256(("undone:%s:%s" % (
+        session_id, uuidutils.generate_uuid())).encode()).hexdigest()
+
+
+@_retry_on_conflict
+@main_context_manager.writer
+def login_undo(ctx, session_id, reason, give_back, claimed,
+               binding_id=None, detail=None):
+    """Undo a login whose connection failed after its claim (R7).
+
+    db.allocate committed the claim; the console lookup that followed
+    failed, and the thin client gets no session. In one transaction:
+
+    * the session is closed with ``reason`` and its token hash replaced
+      (the token was never handed out);
+    * with ``give_back`` (the desktop is not at fault): a desktop the
+      login took from ready (``claimed``) goes back to ready, without the
+      binding ``binding_id`` the login created for it; a desktop the
+      login reused gets back the sessions it superseded, or, floating
+      and used by nobody, goes through its pool's release action as at a
+      logout. Without ``give_back`` the desktop is left as it is (the
+      caller quarantines it);
+    * the login's event, written by the claim's transaction, becomes a
+      failure with ``reason`` (``detail`` added to its detail): one
+      event per login, with its outcome.
+
+    Returns {"session", "desktop", "outcome"}: outcome is "ready",
+    "restored" (superseded sessions active again), "kept", or the
+    release's state ("releasing", "deleting").
+    """
+    session = ctx.session
+    row = session.get(models.ClientSession, session_id)
+    if row is None:
+        raise exception.SessionNotFound(session=session_id)
+    # Locks in the order allocate takes them: the desktop, its sessions.
+    desktop = None
+    if row.desktop_id:
+        desktop = session.get(models.Desktop, row.desktop_id,
+                              with_for_update=True, populate_existing=True)
+    row = session.get(models.ClientSession, session_id,
+                      with_for_update=True, populate_existing=True)
+    now = utcnow()
+    session.execute(
+        sa.update(models.ClientSession)
+        .where(models.ClientSession.id == session_id)
+        .values(state="closed", closed_at=row.closed_at or now,
+                close_reason=reason[:255],
+                token_hash=_dead_token_hash(session_id), updated_at=now))
+    outcome = "kept"
+    ours = (give_back and desktop is not None and
+            desktop.state == models.ASSIGNED and
+            desktop.assigned_user == row.username)
+    if ours and claimed:
+        if binding_id:
+            session.execute(
+                sa.delete(models.Binding)
+                .where(models.Binding.id == binding_id,
+                       models.Binding.desktop_id == desktop.id))
+        others = _active_sessions(session, desktop.id)
+        bound = _bound(session, desktop.id)
+        if not others and not bound:
+            session.execute(
+                sa.update(models.Desktop)
+                .where(models.Desktop.id == desktop.id,
+                       models.Desktop.state == models.ASSIGNED)
+                .values(state=models.READY, assigned_user=None,
+                        assigned_at=None, updated_at=now,
+                        generation=models.Desktop.generation + 1))
+            outcome = models.READY
+    elif ours:
+        superseded = (
+            models.ClientSession.desktop_id == desktop.id,
+            models.ClientSession.state == "closed",
+            models.ClientSession.close_reason == SUPERSEDED,
+            models.ClientSession.closed_at == row.created_at,
+            models.ClientSession.expires_at > now)
+        users = session.execute(
+            sa.select(models.ClientSession.username)
+            .where(*superseded)).scalars().all()
+        if users:
+            session.execute(
+                sa.update(models.ClientSession).where(*superseded)
+                .values(state="active", closed_at=None, close_reason=None,
+                        updated_at=now))
+            if users[0] != desktop.assigned_user:
+                # A seat or client binding: the desktop goes back to
+                # whoever used it before.
+                session.execute(
+                    sa.update(models.Desktop)
+                    .where(models.Desktop.id == desktop.id)
+                    .values(assigned_user=users[0], updated_at=now,
+                            generation=models.Desktop.generation + 1))
+            outcome = "restored"
+        elif not _active_sessions(session, desktop.id) and \
+                not _bound(session, desktop.id):
+            outcome = _start_release(session, desktop,
+                                     session.get(models.Pool,
+                                                 desktop.pool_id))
+    _fail_login_event(session, ctx, row, reason,
+                      dict(detail or {}, undone=outcome))
+    session.flush()
+    session.expire_all()
+    return {"session": _dict(session.get(models.ClientSession, row.id)),
+            "desktop": _dict(session.get(models.Desktop, row.desktop_id))
+            if row.desktop_id else None,
+            "outcome": outcome}
+
+
+def _active_sessions(session, desktop_id):
+    return session.execute(
+        sa.select(sa.func.count()).select_from(models.ClientSession)
+        .where(models.ClientSession.desktop_id == desktop_id,
+               models.ClientSession.state == "active")).scalar()
+
+
+def _bound(session, desktop_id):
+    return session.execute(
+        sa.select(models.Binding.id)
+        .where(models.Binding.desktop_id == desktop_id)).first() is not None
+
+
+def _fail_login_event(session, ctx, row, reason, detail):
+    """Turn the login event of session ``row`` into a failure."""
+    event = session.execute(
+        sa.select(models.Event)
+        .where(models.Event.target_type == "session",
+               models.Event.target_id == row.id,
+               models.Event.action == "login")
+        .order_by(models.Event.id).limit(1)).scalar_one_or_none()
+    if event is None:
+        _record(session, ctx, "allocation", "login", result="failure",
+                actor=row.username, username=row.username,
+                target_type="session", target_id=row.id,
+                desktop_id=row.desktop_id, pool_id=row.pool_id,
+                message=reason[:1024], detail=detail)
+        return
+    session.execute(
+        sa.update(models.Event).where(models.Event.id == event.id)
+        .values(result="failure", message=reason[:1024],
+                detail=dict(event.detail or {}, **detail)))
 
 
 def _start_release(session, desktop, pool):
