@@ -6,7 +6,7 @@
 _XTRACE_VDI_BROKER_PLUGIN=$(set +o | grep xtrace)
 set -o xtrace
 
-source $VDI_BROKER_DIR/devstack/lib/vdi_broker
+source $VDI_BROKER_PLUGIN_DIR/devstack/lib/vdi_broker
 
 if is_vdi_broker_enabled; then
     if [[ "$1" == "stack" && "$2" == "install" ]]; then

@@ -1,12 +1,18 @@
 #!/bin/bash
 #
-# Prepare this machine for the functional tests: make sure MariaDB,
-# PostgreSQL, RabbitMQ and Redis (the tooz coordination tests) run,
-# create the oslo.db "opportunistic" test users, and install
-# slapd/ldap-utils for the LDAP fixture.
+# Prepare this machine for the test suite: install the distro packages
+# that building the Python requirements needs (a C compiler and the
+# Python, MariaDB client, libffi and OpenSSL headers: mysqlclient and
+# friends are compiled when tox installs them), make sure MariaDB,
+# PostgreSQL, RabbitMQ and Redis (the tooz coordination tests) run, create
+# the oslo.db "opportunistic" test users, and install slapd/ldap-utils for
+# the LDAP fixture. Every package it installs is in bindep.txt's "test"
+# profile ("tox -e bindep" lists what is missing).
 #
-# Idempotent: run it as often as you like. Needs root (or sudo) for
-# apt-get and for starting services. CI calls it from .ci/run.
+# Idempotent: run it as often as you like; what is installed and running
+# is left alone. Debian and Ubuntu (apt-get) only. Needs root, or sudo
+# for apt-get and for starting services. tools/run-tests.sh (the README's
+# test command, which .ci/run calls) runs it first.
 #
 # Environment:
 #   DB_USER / DB_PW   test user and password (default openstack_citest)
@@ -18,17 +24,27 @@ DB_USER=${DB_USER:-openstack_citest}
 DB_PW=${DB_PW:-openstack_citest}
 WAIT_SECONDS=${WAIT_SECONDS:-120}
 
-SUDO=""
-if [ "$(id -u)" != "0" ]; then
-    SUDO="sudo -H"
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-APT_UPDATED=no
-
 log() {
     echo "test-setup: $*"
 }
+
+die() {
+    echo "test-setup: ERROR: $*" >&2
+    exit 1
+}
+
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+    command -v sudo >/dev/null ||
+        die "run as root, or install sudo: apt-get and the services need root"
+    SUDO="sudo -H"
+fi
+command -v apt-get >/dev/null ||
+    die "apt-get not found: on other distributions install bindep.txt's" \
+        "test profile by hand (bindep -b test lists it)"
+
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=no
 
 apt_install() {
     if [ "$APT_UPDATED" = "no" ]; then
@@ -196,17 +212,35 @@ setup_ldap() {
     log "slapd and ldap-utils installed"
 }
 
-# mysqlclient (the C MariaDB driver the performance guide recommends,
-# tested beside PyMySQL) builds against these when pip installs it.
-setup_mysqlclient_build() {
-    if ! pkg-config --exists libmariadb 2>/dev/null; then
-        apt_install libmariadb-dev pkg-config
-    fi
-    log "MariaDB client headers installed (for mysqlclient)"
+# ------------------------------------------------------ build packages
+
+# What tox needs before it installs the Python requirements: venv for
+# tox's own virtualenv (Debian's python3 has no ensurepip without it), a
+# C compiler and headers (mysqlclient, the C MariaDB driver the
+# performance guide recommends, tested beside PyMySQL, builds against
+# libmariadb-dev found with pkg-config), git for pbr, openssl for the
+# LDAP fixture's certificates.
+BUILD_PACKAGES=(gcc python3-dev python3-venv pkg-config libmariadb-dev
+                libffi-dev libssl-dev libpq-dev git openssl)
+
+dpkg_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = \
+        "install ok installed" ]
 }
 
+setup_build_packages() {
+    local missing=() pkg
+    for pkg in "${BUILD_PACKAGES[@]}"; do
+        dpkg_installed "$pkg" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+    log "build packages installed (${BUILD_PACKAGES[*]})"
+}
+
+setup_build_packages
 setup_mariadb
-setup_mysqlclient_build
 setup_postgresql
 setup_rabbitmq
 setup_redis

@@ -66,7 +66,8 @@ def _object(properties, required=None):
 
 
 LINKS = {"type": "array", "items": _object(
-    {"rel": STRING, "href": STRING})}
+    {"rel": STRING, "href": STRING, "type": STRING},
+    required=["rel", "href"])}
 
 ERROR = _object({
     "error": _object({

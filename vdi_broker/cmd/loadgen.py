@@ -6,7 +6,7 @@ and logouts; throughput, latency percentiles and errors by kind; and,
 with --db-url, an audit of the broker's database at the end. Exit status
 1 when a login failed or the audit found a problem.
 
-    vdi-broker-loadgen --url http://127.0.0.1:8780 \\
+    vdi-broker-loadgen --url http://127.0.0.1:8783 \\
         --user-pattern agent%05d --users 500 --password demo-Passw0rd \\
         --concurrency 32 --db-url mysql+pymysql://vdi:...@127.0.0.1/vdi
 """
@@ -23,7 +23,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="vdi-broker-loadgen",
         description=__doc__.split("\n")[0])
-    p.add_argument("--url", default="http://127.0.0.1:8780",
+    p.add_argument("--url", default="http://127.0.0.1:8783",
                    help="The broker's API endpoint.")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--users-file",

@@ -32,8 +32,11 @@ api_opts = [
                        help="Address the all-in-one server (vdi-broker-api) "
                             "listens on. Production deployments run the "
                             "WSGI application under uWSGI instead."),
-    cfg.PortOpt("bind_port", default=8780,
-                help="Port the all-in-one server listens on."),
+    cfg.PortOpt("bind_port", default=8783,
+                help="Port the all-in-one server listens on. 8783 is the "
+                     "broker's port everywhere (uWSGI, Kolla, the demo): "
+                     "no OpenStack service takes it by default (8780, "
+                     "used before, is Placement's in Kolla-Ansible)."),
     cfg.IntOpt("conductor_timeout", default=30, min=1,
                help="Seconds an API request waits for the conductor before "
                     "answering 503. Logins carry this deadline to the "

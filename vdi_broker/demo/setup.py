@@ -8,6 +8,7 @@ training room's seats keep theirs (seat binding); contractors outside
 both sites fall through to the default allocator.
 """
 
+import collections
 import json
 import os
 
@@ -20,6 +21,8 @@ BASE_DN = "dc=callcentre,dc=example"
 # simulated shift of hundreds of logins runs in seconds on a laptop.
 DEMO_ITERATIONS = 10000
 
+# min_ready and max_size are the sizes for 300 agents; setup() sizes the
+# pools to the agents asked for (pool_sizes()).
 POOLS = [
     {"name": "sh-agents", "site": "shanghai", "min_ready": 180,
      "max_size": 300, "max_concurrent_builds": 25,
@@ -66,21 +69,53 @@ SEATS = ([{"name": "SH-TR-%02d" % i, "site": "shanghai",
            "location": "Nantong 1F", "tags": []} for i in range(1, 41)])
 
 
+def _agent(i):
+    """(site, department, groups) of the demo agent number ``i``."""
+    if i % 20 == 0:
+        return "shanghai", "vip", ["vip-agents", "agents"]
+    if i % 25 == 1:
+        return None, "contractor", ["contractors"]
+    if i % 2 == 0:
+        return "shanghai", "hotel", ["hotel-agents", "agents"]
+    return "nantong", "flight", ["flight-agents", "agents"]
+
+
+def _pool_of(site, dept):
+    """The pool ALLOCATORS give an agent who is not in a training seat."""
+    if dept == "vip":
+        return "vip-desktops"
+    if site == "shanghai":
+        return "sh-agents"
+    # Nantong agents, and contractors through the default allocator.
+    return "nt-agents"
+
+
+def pool_sizes(count):
+    """{pool name: {min_ready, max_size}} for a shift of ``count`` agents.
+
+    The shift logs every agent in at once, so each pool keeps a ready
+    desktop for every agent its allocator sends there (the training room
+    one for each of its seats, whoever sits there), plus a tenth for
+    headroom. max_size leaves room to boot a third more while the agents
+    who took a break are away and their desktops are rebooted or rebuilt.
+    """
+    demand = collections.Counter(
+        _pool_of(*_agent(i)[:2]) for i in range(count))
+    demand["training-room"] = min(count, sum(
+        1 for seat in SEATS if "training" in seat["tags"]))
+    sizes = {}
+    for name, agents in demand.items():
+        min_ready = agents + max(2, agents // 10)
+        sizes[name] = {"min_ready": min_ready,
+                       "max_size": min_ready + max(4, agents // 3)}
+    return sizes
+
+
 def demo_users(count, password):
     """A directory of ``count`` agents over both sites."""
     users = []
     for i in range(count):
-        if i % 20 == 0:
-            site, dept, groups = "shanghai", "vip", ["vip-agents",
-                                                     "agents"]
-        elif i % 25 == 1:
-            site, dept, groups = None, "contractor", ["contractors"]
-        elif i % 2 == 0:
-            site, dept, groups = "shanghai", "hotel", ["hotel-agents",
-                                                       "agents"]
-        else:
-            site, dept, groups = "nantong", "flight", ["flight-agents",
-                                                       "agents"]
+        site, dept, groups = _agent(i)
         username = "agent%04d" % i
         ou = ("ou=%s,ou=%s,%s" % (dept, site, BASE_DN) if site
               else "ou=contractors,%s" % BASE_DN)
@@ -105,11 +140,32 @@ def _ensure(create, values, resource):
         return "kept existing %s %s" % (resource, values["name"])
 
 
+def _users_in(users_file):
+    """How many users the file holds (None: no readable users file)."""
+    try:
+        with open(users_file, encoding="utf-8") as f:
+            return len(json.load(f)["users"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _resize(ctxt, sizes):
+    """Resize pools a previous run created for another number of agents."""
+    summary = []
+    for name, size in sorted(sizes.items()):
+        pool = db.pool_get(ctxt, name)
+        if any(pool[key] != value for key, value in size.items()):
+            db.pool_update(ctxt, name, size)
+            summary.append("resized pool %s to min_ready %d, max_size %d"
+                           % (name, size["min_ready"], size["max_size"]))
+    return summary
+
+
 def setup(ctxt, users_file, count, password):
     summary = []
     users_file = os.path.abspath(users_file)
     os.makedirs(os.path.dirname(users_file), exist_ok=True)
-    if not os.path.exists(users_file):
+    if _users_in(users_file) != count:
         with open(users_file, "w", encoding="utf-8") as f:
             json.dump({"users": demo_users(count, password)}, f, indent=1)
         os.chmod(users_file, 0o600)
@@ -117,12 +173,15 @@ def setup(ctxt, users_file, count, password):
             count, users_file, password))
     else:
         summary.append("kept existing users file %s" % users_file)
+    sizes = pool_sizes(count)
     for pool in POOLS:
         values = dict({"flavor": "win10-4c8g", "image": "win10-golden",
                        "networks": ["agents-net"], "console_type": "rdp"},
                       **pool)
+        values.update(sizes.get(pool["name"], {}))
         summary.append(_ensure(lambda v: db.pool_create(ctxt, v), values,
                                "pool"))
+    summary.extend(_resize(ctxt, sizes))
     for allocator in ALLOCATORS:
         values = dict(allocator)
         values["pool_id"] = db.pool_get(ctxt, values.pop("pool"))["id"]

@@ -28,6 +28,19 @@ class Broker:
         r.raise_for_status()
         return r.json()
 
+    def admin_list(self, path, key):
+        """Every item of a collection, following its 'next' links."""
+        items = []
+        url = self.url + path
+        while url:
+            r = self.http.get(url, timeout=self.timeout)
+            r.raise_for_status()
+            page = r.json()
+            items.extend(page[key])
+            url = next((link["href"] for link in page.get("links", ())
+                        if link["rel"] == "next"), None)
+        return items
+
     def login(self, username, password, client_id, seat):
         body = {"username": username, "password": password,
                 "client_id": client_id}
@@ -46,26 +59,51 @@ class Broker:
         return r.status_code
 
 
+PROGRESS_INTERVAL = 10
+
+
 def wait_for_pools(broker, timeout):
+    """Wait until every enabled pool has min_ready desktops ready.
+
+    Prints a progress line when it has changed, at most one every
+    PROGRESS_INTERVAL seconds, and the last one when the wait is over.
+    """
     deadline = time.monotonic() + timeout
+    printed = {"line": None, "at": None}
+
+    def say(line, final=False):
+        now = time.monotonic()
+        if line == printed["line"]:
+            return
+        if not final and printed["at"] is not None and \
+                now - printed["at"] < PROGRESS_INTERVAL:
+            return
+        print(line, flush=True)
+        printed.update(line=line, at=now)
+
     while True:
         try:
             pools = broker.admin("/v1/pools")["pools"]
         except requests.ConnectionError:
             if time.monotonic() > deadline:
                 raise
-            print("  waiting for the broker at %s" % broker.url, flush=True)
+            say("  waiting for the broker at %s" % broker.url)
             time.sleep(1)
             continue
         short = [p for p in pools
                  if p["enabled"] and p["desktops"]["ready"] < p["min_ready"]]
-        line = ", ".join(
-            "%s %d/%d ready" % (p["name"], p["desktops"]["ready"],
-                                p["min_ready"])
+        line = "  ready desktops: " + ", ".join(
+            "%s %d/%d" % (p["name"], p["desktops"]["ready"],
+                          p["min_ready"])
             for p in pools)
-        print("  pools: " + line, flush=True)
-        if not short or time.monotonic() > deadline:
-            return
+        over = time.monotonic() > deadline
+        say(line, final=not short or over)
+        if not short:
+            return True
+        if over:
+            print("  gave up waiting after %d s: %s not full yet" % (
+                timeout, ", ".join(p["name"] for p in short)), flush=True)
+            return False
         time.sleep(2)
 
 
@@ -108,8 +146,10 @@ def run(args):
             results[futures[future]] = future.result()
     elapsed = time.monotonic() - start
     ok = {u: r for u, r in results.items() if r}
-    print("  %d logins served in %.1f s (%.0f/s), %d refused" % (
-        len(ok), elapsed, len(users) / elapsed, len(users) - len(ok)))
+    print("  %d agents served, %d refused; all %d answered in %.1f s "
+          "(%.0f logins/s, refused ones included)" % (
+              len(ok), len(users) - len(ok), len(users), elapsed,
+              len(users) / elapsed))
 
     leaving = [u for i, u in enumerate(users)
                if ok.get(u) and i % 3 == 0][:args.agents // 3]
@@ -141,6 +181,8 @@ def summarize(broker, users, first, again, latencies, errors):
         row[2] = (r["binding"]["kind"] + " binding") if r["binding"] \
             else "floating"
     print()
+    print("Logins served by each allocator (morning and return), and the")
+    print("desktops they were served on:")
     print("%-18s %-16s %7s %9s" % ("allocator", "kind", "logins",
                                    "desktops"))
     for name, (count, desktops, kind) in sorted(by_allocator.items()):
@@ -151,37 +193,50 @@ def summarize(broker, users, first, again, latencies, errors):
         if r and r["binding"]:
             bound_total += 1
             bound_same += r["desktop"]["id"] == first[user]["desktop"]["id"]
-    active = broker.admin("/v1/sessions?state=active")["sessions"]
+    active = broker.admin_list("/v1/sessions?state=active", "sessions")
     per_desktop = collections.Counter(s["desktop_id"] for s in active)
     doubled = [d for d, n in per_desktop.items() if n > 1]
     lat = sorted(latencies)
     print()
     if lat:
-        print("login latency: p50 %.1f ms, p95 %.1f ms, max %.1f ms" % (
-            statistics.median(lat) * 1000,
-            lat[int(len(lat) * 0.95) - 1] * 1000, lat[-1] * 1000))
-    print("errors: %s" % (dict(errors) or "none"))
-    print("active sessions: %d on %d desktops; desktops with two users: "
-          "%d" % (len(active), len(per_desktop), len(doubled)))
-    print("bound users back on their own desktop: %d of %d" % (
-        bound_same, bound_total))
+        print("login latency (every answer, refusals included): p50 %.1f "
+              "ms, p95 %.1f ms, max %.1f ms" % (
+                  statistics.median(lat) * 1000,
+                  lat[int(len(lat) * 0.95) - 1] * 1000, lat[-1] * 1000))
+    print("refused logins: %s" % (dict(errors) or "none"))
+    print("active sessions: %d on %d desktops" % (len(active),
+                                                  len(per_desktop)))
     # The two promises; a 503 while a pool refills is not a broken one.
-    return not doubled and bound_same == bound_total
+    checks = [
+        ("no desktop held by two people (%d desktops with two users)"
+         % len(doubled), not doubled),
+        ("bound users back on their own desktop (%d of %d)"
+         % (bound_same, bound_total), bound_same == bound_total),
+    ]
+    print()
+    for text, passed in checks:
+        print("%s  %s" % ("PASS" if passed else "FAIL", text))
+    return all(passed for _text, passed in checks)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:8780")
+    parser.add_argument("--url", default="http://127.0.0.1:8783")
     parser.add_argument("--users-file", required=True)
     parser.add_argument("--password", default="demo-Passw0rd")
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--wait", type=int, default=120,
-                        help="Seconds to wait for the pools to fill.")
+    parser.add_argument("--wait", type=int, default=None,
+                        help="Seconds to wait for the pools to fill "
+                             "(default: 120, plus 6 s per 100 agents "
+                             "over 300).")
     parser.add_argument("--break-seconds", type=float, default=10,
                         help="Seconds between the logouts and the "
                              "returns.")
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    if args.wait is None:
+        args.wait = 120 + max(0, args.agents - 300) * 6 // 100
+    return run(args)
 
 
 if __name__ == "__main__":

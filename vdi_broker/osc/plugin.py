@@ -7,7 +7,7 @@ API_VERSIONS, make_client() and build_option_parser().
 
 Without Keystone (a broker with ``[api] auth_strategy = noauth``)::
 
-    openstack --os-auth-type none --os-vdi-endpoint http://broker:8780 \
+    openstack --os-auth-type none --os-vdi-endpoint http://broker:8783 \
         vdi pool list
 """
 

@@ -4,6 +4,10 @@ import os
 
 from oslo_log import log as logging
 
+# Before anything imports oslo.messaging (which imports oslo.service's
+# service module and so picks oslo.service's default, eventlet, backend):
+# uWSGI imports this package from vdi_broker.wsgi.api.
+from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker.api import deploy
 from vdi_broker import conf as vdi_conf
 from vdi_broker.conf import opts
@@ -37,8 +41,6 @@ def _config_files():
 
 def init_application():
     """The WSGI application, configured from the environment."""
-    from vdi_broker.cmd import init_backend
-    init_backend()
     conf = parse_config([], default_config_files=_config_files())
     policy.init(conf)
     LOG.info("vdi-broker API %s starting",

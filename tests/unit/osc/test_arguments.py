@@ -136,10 +136,10 @@ class TestArguments(testtools.TestCase):
     def test_plugin_options(self):
         parser = argparse.ArgumentParser()
         self.useFixture(fixtures.EnvironmentVariable(
-            "OS_VDI_ENDPOINT", "http://broker:8780"))
+            "OS_VDI_ENDPOINT", "http://broker:8783"))
         plugin.build_option_parser(parser)
         args = parser.parse_args([])
-        self.assertEqual("http://broker:8780", args.os_vdi_endpoint)
+        self.assertEqual("http://broker:8783", args.os_vdi_endpoint)
         self.assertEqual("1", args.os_vdi_api_version)
         args = parser.parse_args(["--os-vdi-endpoint", "http://other"])
         self.assertEqual("http://other", args.os_vdi_endpoint)

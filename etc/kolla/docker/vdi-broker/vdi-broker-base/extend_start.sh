@@ -1,13 +1,7 @@
 #!/bin/bash
 
-# Bootstrap (KOLLA_BOOTSTRAP set by the deployment's bootstrap container):
-# bring the schema to the newest revision, then stop.
-if [[ "${!KOLLA_BOOTSTRAP[@]}" ]]; then
-    vdi-broker-manage --config-file /etc/vdi-broker/vdi-broker.conf db sync
-    vdi-broker-status --config-file /etc/vdi-broker/vdi-broker.conf upgrade check || true
-    exit 0
-fi
-
+# The log directory first: what the image runs next (the bootstrap's
+# database sync too) logs there ([DEFAULT] log_dir).
 if [[ ! -d "/var/log/kolla/vdi-broker" ]]; then
     mkdir -p /var/log/kolla/vdi-broker
 fi
