@@ -5,6 +5,13 @@ Servers go BUILD -> ACTIVE after ``[fake_compute] boot_time`` seconds (or
 ``address_range`` and a host from ``hosts``. Nothing leaves the process,
 so it serves the all-in-one demo, tests and benchmarks. One cloud is
 shared by every driver instance of the process, like a real cloud would be.
+
+A test or a benchmark steers the cloud while it runs: :class:`FakeCloud`'s
+``boot_time`` (and ``host_boot_time`` per host) override the option, so
+that boots can slow down during a run; ``host_load`` is the load each host
+reports (:meth:`FakeComputeDriver.get_host_load`); ``booting_high_water``
+and ``host_high_water`` record the most servers ever booting (BUILD,
+REBOOT or REBUILD) at once, in the cloud and per host.
 """
 
 import collections
@@ -31,6 +38,17 @@ class FakeCloud:
         # Requests by kind (create, show, list, ...), for tests and
         # benchmarks that count what the broker asks.
         self.requests = collections.Counter()
+        self._steering()
+
+    def _steering(self):
+        # Seconds a boot takes, overriding [fake_compute] boot_time (None:
+        # the option), for every host or per host.
+        self.boot_time = None
+        self.host_boot_time = {}
+        # {host: load fraction} reported by get_host_load (empty: none).
+        self.host_load = {}
+        self.booting_high_water = 0
+        self.host_high_water = collections.Counter()
 
     def reset(self):
         with self.lock:
@@ -39,7 +57,28 @@ class FakeCloud:
             self._hosts = None
             self.calls = []
             self.requests.clear()
+            self._steering()
 
+    def booting(self, now=None):
+        """Servers booting now: {host: count} (call with the lock held)."""
+        now = time.monotonic() if now is None else now
+        hosts = collections.Counter()
+        for server in self.servers.values():
+            if server["status"] in BOOTING and now < server["ready_at"]:
+                hosts[server["host"]] += 1
+        return hosts
+
+    def _boot_started(self, host):
+        """Record the high-water marks as one more boot starts."""
+        hosts = self.booting()
+        hosts[host] += 1
+        self.booting_high_water = max(self.booting_high_water,
+                                      sum(hosts.values()))
+        self.host_high_water[host] = max(self.host_high_water[host],
+                                         hosts[host])
+
+
+BOOTING = (base.BUILD, base.REBOOT, base.REBUILD)
 
 CLOUD = FakeCloud()
 
@@ -66,6 +105,14 @@ class FakeComputeDriver(base.ComputeDriver):
         if self.cloud._hosts is None:
             self.cloud._hosts = itertools.cycle(self.conf.hosts)
         return next(self.cloud._hosts)
+
+    def _boot_time(self, host):
+        seconds = self.cloud.host_boot_time.get(host)
+        if seconds is None:
+            seconds = self.cloud.boot_time
+        if seconds is None:
+            seconds = self.conf.boot_time
+        return seconds
 
     def _refresh(self, server):
         # Server state is derived from the clock: no threads needed.
@@ -101,13 +148,15 @@ class FakeComputeDriver(base.ComputeDriver):
             self.cloud.requests["create"] += 1
             self.cloud.calls.append(("create", spec.name))
             failed = self._rng.random() < self.conf.failure_rate
+            host = self._next_host()
+            self.cloud._boot_started(host)
             server = {
                 "id": str(uuid.uuid4()), "name": spec.name,
-                "status": base.BUILD, "host": self._next_host(),
+                "status": base.BUILD, "host": host,
                 "address": self._next_address(),
                 "metadata": dict(spec.metadata), "tags": list(spec.tags),
                 "image": spec.image, "flavor": spec.flavor,
-                "ready_at": time.monotonic() + self.conf.boot_time,
+                "ready_at": time.monotonic() + self._boot_time(host),
                 "locked": None,
             }
             if failed:
@@ -133,9 +182,11 @@ class FakeComputeDriver(base.ComputeDriver):
             self.cloud.calls.append(("delete", server_id))
             self.cloud.servers.pop(server_id, None)
 
-    def _restart(self, server_id, status, seconds, **changes):
+    def _restart(self, server_id, status, share, **changes):
         with self.cloud.lock:
             server = self._get(server_id)
+            seconds = self._boot_time(server["host"]) * share
+            self.cloud._boot_started(server["host"])
             server.update(changes)
             server["status"] = status
             server["restart_unseen"] = True
@@ -145,12 +196,11 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def reboot_server(self, server_id, hard=False):
         self.cloud.calls.append(("reboot", server_id))
-        self._restart(server_id, base.REBOOT, self.conf.boot_time / 2)
+        self._restart(server_id, base.REBOOT, 0.5)
 
     def rebuild_server(self, server_id, image):
         self.cloud.calls.append(("rebuild", server_id))
-        self._restart(server_id, base.REBUILD, self.conf.boot_time,
-                      image=image)
+        self._restart(server_id, base.REBUILD, 1.0, image=image)
 
     def get_capacity(self):
         if not self.conf.capacity_memory_mb:
@@ -166,6 +216,12 @@ class FakeComputeDriver(base.ComputeDriver):
         return {"providers": [provider],
                 "total": {"memory_mb": {"free": free_mb},
                           "vcpus": {"free": free_vcpus}}}
+
+    def get_host_load(self, capacity=None):
+        with self.cloud.lock:
+            if not self.cloud.host_load:
+                return None
+            return dict(self.cloud.host_load)
 
     def get_flavor(self, flavor):
         return {"vcpus": self.conf.flavor_vcpus,
