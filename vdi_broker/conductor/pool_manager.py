@@ -167,7 +167,13 @@ class PoolUpkeep:
         # The hosts' loads, for the admission (read here, at most every
         # capacity_cache_time, never inside its transaction).
         self._host_loads(refresh=True)
-        self._start_boots(ctxt, {p["id"]: p for p in pools}, plan)
+        idle = not restarting and not any(p["rows"] for p in plan) and \
+            not any(counts.get(p["id"], {}).get(models.RELEASING) or
+                    p["boots_wanted"] or p["boot_wait_reason"]
+                    for p in pools)
+        if not idle:
+            # (An idle deployment writes nothing at each pass.)
+            self._start_boots(ctxt, {p["id"]: p for p in pools}, plan)
 
     def _start_boots(self, ctxt, pools, plan):
         """Admit what the boot limits allow, then send it to the cloud."""
