@@ -13,7 +13,10 @@
 import threading
 import time
 
+from tests.fixtures import nova_emulator
+from tests.functional.compute import base as nova_base
 from tests.functional import test_pool_manager
+from vdi_broker.compute import nova
 from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
@@ -130,6 +133,40 @@ class TestLoadedHost(BootQueueTestCase):
                          dict(self.cloud.host_high_water))
         # The idle host was not held back by the loaded one.
         self.assertEqual(5, self.cloud.booting_high_water)
+
+
+class TestLoadedHostNova(BootQueueTestCase):
+    """The same with the Nova driver: loads from Placement, over HTTP."""
+
+    def test_loaded_host_boots_one_at_a_time(self):
+        emulator = self.useFixture(nova_emulator.NovaEmulator(providers=[
+            # Most of compute-1's memory is booked by other servers.
+            {"name": "compute-1", "vcpus": 64, "memory_mb": 1000000,
+             "used_memory_mb": 950000},
+            {"name": "compute-2", "vcpus": 64, "memory_mb": 40000}]))
+        self.manager = conductor_manager.ConductorManager(
+            self.conf, compute_driver=nova.NovaComputeDriver(
+                nova_base.make_conf(emulator)))
+        self.flags(group="conductor", max_builds_per_host=4,
+                   capacity_cache_time=0)
+        pool = self._pool(min_ready=8, max_size=8, max_concurrent_builds=8,
+                          flavor="vdi.small",
+                          image=nova_emulator.DEFAULT_IMAGE,
+                          networks=[nova_emulator.DEFAULT_NETWORK])
+        self._fill(pool, passes=10)
+        hosts = [d["host"] for d in self._desktops(pool)]
+        self.assertEqual({"compute-1", "compute-2"}, set(hosts))
+        emulator.action_time = 3600
+        sessions = [self._login(pool, "agent%d" % i) for i in range(8)]
+        for result in sessions:
+            self.manager.close_session(self.ctxt, result["session"]["id"],
+                                       "logout")
+        self._upkeep(passes=2)
+        self.assertEqual(1, emulator.host_high_water["compute-1"])
+        self.assertEqual(min(4, hosts.count("compute-2")),
+                         emulator.host_high_water["compute-2"])
+        self.assertIn("(load 9", db.pool_get(
+            self.ctxt, pool["id"])["boot_wait_reason"])
 
 
 class _Owns:

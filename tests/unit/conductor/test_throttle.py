@@ -101,3 +101,28 @@ class TestHostLoad(testtools.TestCase):
     def test_degenerate_thresholds(self):
         self.assertEqual(1, throttle.load_cap(8, 0.5, 0.5, 0.5))
         self.assertEqual(8, throttle.load_cap(8, 0.99, 1.0, 1.0))
+
+
+class TestHostNames(testtools.TestCase):
+    """Placement's provider names against Nova's host names."""
+
+    def test_load_of(self):
+        from vdi_broker.conductor import boot_queue
+        loads = {"compute-1.example.org": 0.9, "compute-2": 0.2}
+        self.assertEqual(0.9, boot_queue.load_of(loads, "compute-1"))
+        self.assertEqual(0.2, boot_queue.load_of(loads,
+                                                 "compute-2.example.org"))
+        self.assertIsNone(boot_queue.load_of(loads, "compute-3"))
+        self.assertIsNone(boot_queue.load_of(None, "compute-1"))
+        self.assertIsNone(boot_queue.load_of(loads, None))
+
+    def test_host_loads_from_capacity(self):
+        from vdi_broker.compute import base
+        capacity = {"providers": [
+            {"name": "a", "memory_mb": {"used": 900, "capacity": 1000},
+             "vcpus": {"used": 1, "capacity": 10}},
+            {"name": "b", "memory_mb": {"used": 0, "capacity": 0},
+             "vcpus": {"used": 5, "capacity": 10}},
+            {"name": "c", "memory_mb": None, "vcpus": None}]}
+        self.assertEqual({"a": 0.9, "b": 0.5}, base.host_loads(capacity))
+        self.assertIsNone(base.host_loads(None))
