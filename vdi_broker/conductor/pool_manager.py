@@ -171,22 +171,26 @@ class PoolUpkeep:
             not any(counts.get(p["id"], {}).get(models.RELEASING) or
                     p["boots_wanted"] or p["boot_wait_reason"]
                     for p in pools)
-        if not idle:
-            # (An idle deployment writes nothing at each pass.)
-            self._start_boots(ctxt, {p["id"]: p for p in pools}, plan)
-
-    def _start_boots(self, ctxt, pools, plan):
-        """Admit what the boot limits allow, then send it to the cloud."""
-        refunds = {p["id"]: len(p["rows"]) for p in plan}
+        sent = {}
         try:
-            result = self.boot_queue.admit(ctxt, pools=plan)
-            for pool_id, rows in result["created"].items():
-                refunds[pool_id] -= self._send_boots(ctxt, pools[pool_id],
-                                                     rows)
+            if not idle:
+                # (An idle deployment writes nothing at each pass.)
+                self._start_boots(ctxt, {p["id"]: p for p in pools}, plan,
+                                  sent)
         finally:
-            for pool_id, count in refunds.items():
-                self._refund(pool_id, count)
+            # The capacity planned for boots not sent is free again.
+            for pool_id, spent in self._spent.items():
+                self._refund(pool_id, len(spent) - sent.get(pool_id, 0))
             self._spent = {}
+
+    def _start_boots(self, ctxt, pools, plan, sent):
+        """Admit what the boot limits allow, then send it to the cloud.
+
+        ``sent``: filled with the new desktops sent, by pool.
+        """
+        result = self.boot_queue.admit(ctxt, pools=plan)
+        for pool_id, rows in result["created"].items():
+            sent[pool_id] = self._send_boots(ctxt, pools[pool_id], rows)
         for desktop in result["restarts"]:
             try:
                 self.boot_queue.issue(ctxt, desktop,
