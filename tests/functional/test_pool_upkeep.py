@@ -18,6 +18,7 @@ from vdi_broker.compute import base as compute_base
 from vdi_broker.compute import nova
 from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker.conductor import pool_manager
+from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 
@@ -222,7 +223,7 @@ class TestBuildThrottle(UpkeepTestCase):
         self.flags(group="fake_compute", boot_time=3600)
         other = conductor_manager.ConductorManager(
             self.conf, compute_driver=self.driver)
-        self.assertEqual(1, other._throttle.allowed(current))
+        self.assertEqual(1, throttle.pool_allowance(current))
         for _ in range(3):
             other.pool_upkeep(self.ctxt)
             self.assertLessEqual(self._building(pool), 1)

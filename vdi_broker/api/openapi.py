@@ -100,6 +100,11 @@ POOL = _object({
                       "last_error": NULLABLE_STRING}),
     "desktops": _object({s: INTEGER for s in
                          models.DESKTOP_STATES + ("total",)}),
+    "boots": _object({"in_flight": INTEGER, "queued": INTEGER,
+                      "queued_restarts": INTEGER,
+                      "queued_creates": INTEGER, "allowance": INTEGER,
+                      "limit": INTEGER, "waiting_reason": NULLABLE_STRING,
+                      "average_seconds": {"type": ["number", "null"]}}),
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
 })
 

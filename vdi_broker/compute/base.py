@@ -101,6 +101,20 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         """
         return None
 
+    def get_host_load(self, capacity=None):
+        """Load of each compute host: ``{host: fraction}`` or None.
+
+        The fraction is the larger of memory and vCPU usage against
+        capacity (allocation ratios included). By default it is read from
+        ``capacity`` (what :meth:`get_capacity` returned, or read now):
+        each resource provider's ``used`` against its ``capacity``, by
+        the provider's name, which Nova sets to the compute node's
+        hypervisor host name.
+        """
+        if capacity is None:
+            capacity = self.get_capacity()
+        return host_loads(capacity)
+
     def get_flavor(self, flavor):
         """``{"vcpus": n, "memory_mb": n}`` of a flavor, or None."""
         return None
@@ -145,3 +159,19 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         raise exception.ConsoleUnavailable(
             console_type=console_type, server=server_id,
             reason="the compute driver serves no console")
+
+
+def host_loads(capacity):
+    """``{provider name: load}`` from a :meth:`get_capacity` answer."""
+    if not capacity:
+        return None
+    loads = {}
+    for provider in capacity.get("providers") or ():
+        shares = []
+        for name in ("memory_mb", "vcpus"):
+            figures = provider.get(name) or {}
+            if figures.get("capacity"):
+                shares.append(figures.get("used", 0) / figures["capacity"])
+        if shares and provider.get("name"):
+            loads[provider["name"]] = max(shares)
+    return loads or None

@@ -12,6 +12,13 @@ the n-th live server), ``spice-html5`` and ``novnc`` (URLs of proxies on
 ``console_host`` at Nova's default ports), each with a fresh token, and
 only for an ACTIVE server, as Nova. The ``rdp`` console needs only the
 server's address.
+
+A test or a benchmark steers the cloud while it runs: :class:`FakeCloud`'s
+``boot_time`` (and ``host_boot_time`` per host) override the option, so
+that boots can slow down during a run; ``host_load`` is the load each host
+reports (:meth:`FakeComputeDriver.get_host_load`); ``booting_high_water``
+and ``host_high_water`` record the most servers ever booting (BUILD,
+REBOOT or REBUILD) at once, in the cloud and per host.
 """
 
 import collections
@@ -43,6 +50,17 @@ class FakeCloud:
         # Console port offsets: the lowest free one goes to a new server.
         self._free_ports = []
         self._next_port = 0
+        self._steering()
+
+    def _steering(self):
+        # Seconds a boot takes, overriding [fake_compute] boot_time (None:
+        # the option), for every host or per host.
+        self.boot_time = None
+        self.host_boot_time = {}
+        # {host: load fraction} reported by get_host_load (empty: none).
+        self.host_load = {}
+        self.booting_high_water = 0
+        self.host_high_water = collections.Counter()
 
     def reset(self):
         with self.lock:
@@ -53,6 +71,7 @@ class FakeCloud:
             self.requests.clear()
             self._free_ports = []
             self._next_port = 0
+            self._steering()
 
     def take_port(self):
         if self._free_ports:
@@ -63,7 +82,26 @@ class FakeCloud:
     def give_port(self, offset):
         heapq.heappush(self._free_ports, offset)
 
+    def booting(self, now=None):
+        """Servers booting now: {host: count} (call with the lock held)."""
+        now = time.monotonic() if now is None else now
+        hosts = collections.Counter()
+        for server in self.servers.values():
+            if server["status"] in BOOTING and now < server["ready_at"]:
+                hosts[server["host"]] += 1
+        return hosts
 
+    def _boot_started(self, host):
+        """Record the high-water marks as one more boot starts."""
+        hosts = self.booting()
+        hosts[host] += 1
+        self.booting_high_water = max(self.booting_high_water,
+                                      sum(hosts.values()))
+        self.host_high_water[host] = max(self.host_high_water[host],
+                                         hosts[host])
+
+
+BOOTING = (base.BUILD, base.REBOOT, base.REBUILD)
 CONSOLE_TYPES = frozenset([base.SPICE_DIRECT, base.SPICE_HTML5, base.NOVNC])
 # Nova's default proxy URLs, on [fake_compute] console_host.
 _CONSOLE_URLS = {
@@ -71,7 +109,6 @@ _CONSOLE_URLS = {
     base.SPICE_HTML5: "http://%s:6082/spice_auto.html?token=%s",
     base.NOVNC: "http://%s:6080/vnc_lite.html?path=%%3Ftoken%%3D%s",
 }
-
 
 CLOUD = FakeCloud()
 
@@ -98,6 +135,14 @@ class FakeComputeDriver(base.ComputeDriver):
         if self.cloud._hosts is None:
             self.cloud._hosts = itertools.cycle(self.conf.hosts)
         return next(self.cloud._hosts)
+
+    def _boot_time(self, host):
+        seconds = self.cloud.host_boot_time.get(host)
+        if seconds is None:
+            seconds = self.cloud.boot_time
+        if seconds is None:
+            seconds = self.conf.boot_time
+        return seconds
 
     def _refresh(self, server):
         # Server state is derived from the clock: no threads needed.
@@ -133,13 +178,15 @@ class FakeComputeDriver(base.ComputeDriver):
             self.cloud.requests["create"] += 1
             self.cloud.calls.append(("create", spec.name))
             failed = self._rng.random() < self.conf.failure_rate
+            host = self._next_host()
+            self.cloud._boot_started(host)
             server = {
                 "id": str(uuid.uuid4()), "name": spec.name,
-                "status": base.BUILD, "host": self._next_host(),
+                "status": base.BUILD, "host": host,
                 "address": self._next_address(),
                 "metadata": dict(spec.metadata), "tags": list(spec.tags),
                 "image": spec.image, "flavor": spec.flavor,
-                "ready_at": time.monotonic() + self.conf.boot_time,
+                "ready_at": time.monotonic() + self._boot_time(host),
                 "locked": None, "console_port": self.cloud.take_port(),
             }
             if failed:
@@ -167,9 +214,11 @@ class FakeComputeDriver(base.ComputeDriver):
             if server is not None:
                 self.cloud.give_port(server["console_port"])
 
-    def _restart(self, server_id, status, seconds, **changes):
+    def _restart(self, server_id, status, share, **changes):
         with self.cloud.lock:
             server = self._get(server_id)
+            seconds = self._boot_time(server["host"]) * share
+            self.cloud._boot_started(server["host"])
             server.update(changes)
             server["status"] = status
             server["restart_unseen"] = True
@@ -179,12 +228,11 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def reboot_server(self, server_id, hard=False):
         self.cloud.calls.append(("reboot", server_id))
-        self._restart(server_id, base.REBOOT, self.conf.boot_time / 2)
+        self._restart(server_id, base.REBOOT, 0.5)
 
     def rebuild_server(self, server_id, image):
         self.cloud.calls.append(("rebuild", server_id))
-        self._restart(server_id, base.REBUILD, self.conf.boot_time,
-                      image=image)
+        self._restart(server_id, base.REBUILD, 1.0, image=image)
 
     def get_capacity(self):
         if not self.conf.capacity_memory_mb:
@@ -200,6 +248,12 @@ class FakeComputeDriver(base.ComputeDriver):
         return {"providers": [provider],
                 "total": {"memory_mb": {"free": free_mb},
                           "vcpus": {"free": free_vcpus}}}
+
+    def get_host_load(self, capacity=None):
+        with self.cloud.lock:
+            if not self.cloud.host_load:
+                return None
+            return dict(self.cloud.host_load)
 
     def get_flavor(self, flavor):
         return {"vcpus": self.conf.flavor_vcpus,

@@ -16,10 +16,15 @@ and sends the desktop down its pool's release path.
 Every state change is a compare-and-swap in the DB API: two operators, an
 operator and the pool manager, or two conductors never both move a
 desktop.
+
+Reboots and rebuilds go through the boot queue (conductor/boot_queue.py)
+like every boot: the restart is queued on the desktop and sent at once
+when the limits allow it and nothing waits before it, else in its turn.
 """
 
 from oslo_log import log as logging
 
+from vdi_broker.conductor import boot_queue
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
@@ -207,7 +212,11 @@ class DesktopActions:
                 taken in ("reboot", "rebuild"):
             # Still bound (no ready desktop took the binding over): it is
             # the owner's desktop again, restarted as asked.
-            self._server_restart(ctxt, released, taken, hard=False)
+            queued = db.desktop_boot_request(ctxt, released["id"],
+                                             [models.ASSIGNED], taken)
+            if queued is not None:
+                self.manager.boot_queue.start_now(ctxt, queued,
+                                                  operator=True)
         return db_get_or(ctxt, released)
 
     def _start_release(self, ctxt, desktop):
@@ -228,41 +237,52 @@ class DesktopActions:
         return self._restart(ctxt, desktop, "rebuild")
 
     def _restart(self, ctxt, desktop, action, hard=False):
-        """Reboot or rebuild the desktop's server.
+        """Reboot or rebuild the desktop's server, in the boot queue.
 
         A ready desktop leaves the pool while it restarts (``releasing``,
         as after a logout: the pool manager puts it back when the server
         is ACTIVE again). An assigned or quarantined one keeps its state.
+        The restart is sent now when the boot limits allow it and nothing
+        waits before it, else it waits in the queue (the desktop's
+        ``boot_queued_at``); a second restart while one waits or runs is
+        refused.
         """
         state = desktop["state"]
         if state not in RESTARTABLE or not desktop["server_id"]:
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=state,
                 expected=_expected(RESTARTABLE))
+        values = None
         if state == models.READY:
-            moved = db.desktop_transition(
-                ctxt, desktop["id"], [models.READY],
-                {"state": models.RELEASING,
-                 "state_reason": "release:%s" % action})
-            if moved is None:
-                current = db.desktop_get(ctxt, desktop["id"])
-                raise exception.DesktopNotAvailable(
-                    desktop=desktop["id"], state=current["state"],
-                    expected=_expected(RESTARTABLE))
-            desktop = moved
-        self._server_restart(ctxt, desktop, action, hard=hard)
-        if state == models.READY:
-            desktop = db.desktop_transition(
-                ctxt, desktop["id"], [models.RELEASING],
-                {"state_reason": "release:%s:issued" % action}) or desktop
+            values = {"state": models.RELEASING,
+                      "state_reason": "release:%s" % action}
+        queued = db.desktop_boot_request(
+            ctxt, desktop["id"], [state], boot_queue.restart_of(action, hard),
+            values)
+        if queued is None:
+            current = db.desktop_get(ctxt, desktop["id"])
+            if current["state"] == state:
+                raise exception.Conflict(
+                    reason="desktop %s: a restart is already queued or "
+                           "running" % desktop["id"])
+            raise exception.DesktopNotAvailable(
+                desktop=desktop["id"], state=current["state"],
+                expected=_expected(RESTARTABLE))
+        self.manager.boot_queue.start_now(ctxt, queued, operator=True)
         db.event_record(ctxt, "admin", "desktop.%s" % action,
                         target_type="desktop", target_id=desktop["id"],
                         desktop_id=desktop["id"], pool_id=desktop["pool_id"],
                         username=desktop["assigned_user"],
                         detail={"state": state, "hard": hard})
-        return db_get_or(ctxt, desktop)
+        return db_get_or(ctxt, queued)
 
-    def _server_restart(self, ctxt, desktop, action, hard=False):
+    def server_restart(self, ctxt, desktop, action, hard=False):
+        """Send a reboot or rebuild (the boot queue admitted it).
+
+        A quarantined server is unlocked for it and locked again. Raises
+        ComputeUnavailable, or Conflict when Nova refuses (the desktop,
+        unless quarantined, is then marked error).
+        """
         server_id = desktop["server_id"]
         locked = desktop["state"] == models.QUARANTINED
         try:

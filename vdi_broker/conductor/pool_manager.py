@@ -9,10 +9,13 @@ conductor keeps:
    server listing per pool (by the pool's tag) instead of one request per
    desktop;
 2. runs the readiness probes of desktops whose server is ACTIVE;
-3. boots toward each pool's effective min_ready (raised by its schedules)
-   within the build limits: the global budget, the pool's limit lowered
-   by the adaptive throttle, the per-host limit and the cloud's free
-   capacity; or shrinks a pool above its target.
+3. feeds the boots that finished to the adaptive throttle;
+4. works out each pool's new desktops toward its effective min_ready
+   (raised by its schedules) within the pool's size and the cloud's free
+   capacity, or shrinks a pool above its target;
+5. starts, in one admission (conductor/boot_queue.py), the new desktops
+   and the queued restarts the boot limits allow: the deployment's, the
+   pool's allowance and each compute host's, over every conductor.
 
 See doc/source/admin/pool-upkeep.rst.
 """
@@ -26,6 +29,7 @@ from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
 from vdi_broker import context as vdi_context
+from vdi_broker.conductor import boot_queue
 from vdi_broker.conductor import probes
 from vdi_broker.conductor import schedules as schedule_rules
 from vdi_broker.conductor import throttle
@@ -51,6 +55,11 @@ def _now():
 
 def _utc_clock():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _halved(pool):
+    """The allowance after a failure: half of the current one."""
+    return throttle.halve(throttle.pool_allowance(pool))
 
 
 class PoolServers:
@@ -101,11 +110,15 @@ class PoolUpkeep:
     """The pool manager part of the conductor."""
 
     def _init_upkeep(self, clock=None):
-        self._throttle = throttle.BuildThrottle()
+        self.boot_queue = boot_queue.BootQueue(self)
         # Aware UTC "now" for the schedules: tests freeze it.
         self._clock = clock or _utc_clock
         self._capacity = None
         self._capacity_at = None
+        self._loads = None
+        self._loads_at = None
+        # Capacity spent by this pass's planned boots, by pool.
+        self._spent = {}
         self._flavors = {}
         # Pools with a failure recorded by this conductor since their last
         # success (their row may not show it yet in this pass).
@@ -117,24 +130,22 @@ class PoolUpkeep:
         """One pass of the pool manager over the pools this conductor keeps.
 
         With several conductors each pool is kept by one of them (see
-        conductor/coordination.py), and max_concurrent_builds is a budget
-        of each conductor over its own pools.
+        conductor/coordination.py); the boot limits hold over all of them
+        (the boot queue counts in the database).
         """
         ctxt = ctxt or vdi_context.get_admin_context()
         owned = self._owned_pools(ctxt)
         building = {}
+        finished = []
+        restarting = db.desktops_restarting(ctxt, [p["id"] for p in owned])
         for pool in owned:
-            building[pool["id"]] = self._refresh_pool(ctxt, pool)
+            building[pool["id"]] = self._refresh_pool(
+                ctxt, pool, finished, restarting.get(pool["id"], ()))
+        self.boot_queue.adapt(ctxt, finished, _now())
         # Read again: the refresh may have changed their throttle state.
         fresh = {p["id"]: p for p in db.pool_list(ctxt)}
         pools = [fresh[p["id"]] for p in owned if p["id"] in fresh]
-        budget = self.conf.conductor.max_concurrent_builds - \
-            sum(building.values())
-        budget = min(budget, self._host_room(ctxt))
         targets = self._targets(ctxt, pools)
-        # The emptiest pools (ready + building against their target) get
-        # the global build budget first, so a big pool cannot starve the
-        # small ones.
         counts = db.pool_desktop_counts(ctxt)
 
         def fill(pool):
@@ -142,14 +153,51 @@ class PoolUpkeep:
             have = states.get(models.READY, 0) + building[pool["id"]]
             return have / max(targets[pool["id"]][0], 1)
 
+        # The emptiest pools get the first boot slots, so that a big pool
+        # cannot starve the small ones (the slots then go round-robin).
+        plan = []
         for pool in sorted(pools, key=fill):
-            if not pool["enabled"]:
-                continue
-            target, scheduled = targets[pool["id"]]
-            budget -= self._grow_or_shrink(
-                ctxt, pool, building[pool["id"]], max(budget, 0),
-                target=target, scheduled=scheduled,
-                counts=counts.get(pool["id"], {}))
+            rows = []
+            if pool["enabled"]:
+                target, scheduled = targets[pool["id"]]
+                rows = self._grow_or_shrink(
+                    ctxt, pool, building[pool["id"]], target=target,
+                    scheduled=scheduled, counts=counts.get(pool["id"], {}))
+            plan.append({"id": pool["id"], "rows": rows})
+        # The hosts' loads, for the admission (read here, at most every
+        # capacity_cache_time, never inside its transaction).
+        self._host_loads(refresh=True)
+        idle = not restarting and not any(p["rows"] for p in plan) and \
+            not any(counts.get(p["id"], {}).get(models.RELEASING) or
+                    p["boots_wanted"] or p["boot_wait_reason"]
+                    for p in pools)
+        sent = {}
+        try:
+            if not idle:
+                # (An idle deployment writes nothing at each pass.)
+                self._start_boots(ctxt, {p["id"]: p for p in pools}, plan,
+                                  sent)
+        finally:
+            # The capacity planned for boots not sent is free again.
+            for pool_id, spent in self._spent.items():
+                self._refund(pool_id, len(spent) - sent.get(pool_id, 0))
+            self._spent = {}
+
+    def _start_boots(self, ctxt, pools, plan, sent):
+        """Admit what the boot limits allow, then send it to the cloud.
+
+        ``sent``: filled with the new desktops sent, by pool.
+        """
+        result = self.boot_queue.admit(ctxt, pools=plan)
+        for pool_id, rows in result["created"].items():
+            sent[pool_id] = self._send_boots(ctxt, pools[pool_id], rows)
+        for desktop in result["restarts"]:
+            try:
+                self.boot_queue.issue(ctxt, desktop,
+                                      pools.get(desktop["pool_id"]))
+            except Exception:
+                LOG.exception("Desktop %s: restart not sent; the pool "
+                              "manager tries again", desktop["id"])
 
     def _targets(self, ctxt, pools):
         """{pool_id: (effective min_ready, has enabled schedules)}."""
@@ -178,32 +226,16 @@ class PoolUpkeep:
             targets[pool["id"]] = (target, bool(usable))
         return targets
 
-    def _host_room(self, ctxt):
-        """Boots the per-host limit allows this pass (see the option).
-
-        Nova places servers, not the broker: the broker holds boots back
-        while a known host is at the limit, and otherwise starts no more
-        than the room left on the hosts it knows (one host's worth when
-        it knows none yet).
-        """
-        limit = self.conf.conductor.max_builds_per_host
-        if not limit:
-            return self.conf.conductor.max_concurrent_builds
-        hosts = db.desktop_host_builds(ctxt)
-        full = sorted(h for h, n in hosts.items() if n >= limit)
-        if full:
-            LOG.info("No new boot this pass: %d desktops or more are "
-                     "booting on host(s) %s ([conductor] "
-                     "max_builds_per_host)", limit, ", ".join(full[:5]))
-            return 0
-        if not hosts:
-            return limit
-        return sum(limit - n for n in hosts.values())
-
     # -- advancing desktops ------------------------------------------------
 
-    def _refresh_pool(self, ctxt, pool):
-        """Advance every desktop of the pool; return how many build."""
+    def _refresh_pool(self, ctxt, pool, finished=None, restarting=()):
+        """Advance every desktop of the pool; return how many build.
+
+        Boots that finished are appended to ``finished`` (for the
+        throttle); ``restarting``: the pool's assigned and quarantined
+        desktops with a restart queued or running.
+        """
+        finished = [] if finished is None else finished
         building = 0
         servers = PoolServers(self.compute, pool["id"])
         # Desktops to probe, and booted ones to promote to ready (in one
@@ -218,7 +250,8 @@ class PoolUpkeep:
                                                   servers, waiting, promote)
                 elif state == models.RELEASING:
                     self._process_release(ctxt, desktop, servers=servers,
-                                          pool=pool, waiting=waiting)
+                                          pool=pool, waiting=waiting,
+                                          finished=finished)
                 elif state == models.ERROR:
                     self._replace_broken(ctxt, pool, desktop)
                 elif state == models.DELETING:
@@ -236,15 +269,39 @@ class PoolUpkeep:
                               state)
                 if state == models.BUILDING:
                     building += 1
+        now = _now()
+        for desktop in restarting:
+            try:
+                self.boot_queue.track(ctxt, pool, desktop, servers, now)
+            except Exception:
+                LOG.exception("Pool %s: restart of desktop %s not "
+                              "followed", pool["name"], desktop["id"])
         if promote:
             moved = db.desktop_transition_many(
-                ctxt, [(desktop_id, [models.BUILDING], values)
-                       for desktop_id, values in promote])
-            for _ in range(moved):
+                ctxt, [(desktop["id"], [models.BUILDING], values)
+                       for desktop, values in promote])
+            for desktop, values in promote[:moved]:
+                self._boot_finished(finished, pool, desktop,
+                                    values["ready_at"], values["host"])
                 self._build_succeeded(ctxt, pool)
         if waiting:
-            building -= self._probe(ctxt, pool, waiting)
+            building -= self._probe(ctxt, pool, waiting, finished)
         return building
+
+    @staticmethod
+    def _boot_finished(finished, pool, desktop, when, host=None):
+        """Note a boot that ended with the desktop ready (the throttle's).
+
+        From its slot's start (a create: its row) to ``when``.
+        """
+        started = desktop.get("boot_started_at")
+        if started is None and desktop["state"] == models.BUILDING:
+            started = desktop["created_at"]
+        if started is None:
+            return
+        finished.append((pool["id"], host or desktop.get("host"),
+                         throttle.Boot(started, max(0.0, (
+                             when - started).total_seconds()))))
 
     def _check_build(self, ctxt, pool, desktop, servers=None, waiting=None,
                      promote=None):
@@ -307,11 +364,12 @@ class PoolUpkeep:
         now = _now()
         values = {"address": server.address, "host": server.host}
         if probes.probe_kind(self.conf, pool) == "none":
-            values.update(state=models.READY, state_reason=None,
+            values.update(boot_queue.DONE, state=models.READY,
+                          state_reason=None,
                           active_at=desktop["active_at"] or now,
                           ready_at=now)
             if promote is not None:
-                promote.append((desktop["id"], values))
+                promote.append((desktop, values))
                 return 0
             if db.desktop_transition(ctxt, desktop["id"],
                                      [models.BUILDING], values):
@@ -329,7 +387,7 @@ class PoolUpkeep:
 
     # -- readiness probes --------------------------------------------------
 
-    def _probe(self, ctxt, pool, desktops):
+    def _probe(self, ctxt, pool, desktops, finished=None):
         """Probe desktops at once; return how many stopped building."""
         workers = min(len(desktops), self.conf.pool_manager.probe_workers)
         with concurrent.futures.ThreadPoolExecutor(workers) as executor:
@@ -338,7 +396,8 @@ class PoolUpkeep:
         done = 0
         for desktop, failure in zip(desktops, results):
             try:
-                done += self._probed(ctxt, pool, desktop, failure)
+                done += self._probed(ctxt, pool, desktop, failure,
+                                     finished)
             except exception.ComputeUnavailable as e:
                 LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
                             e)
@@ -347,15 +406,17 @@ class PoolUpkeep:
                               "applied", pool["name"], desktop["id"])
         return done
 
-    def _probed(self, ctxt, pool, desktop, failure):
+    def _probed(self, ctxt, pool, desktop, failure, finished=None):
         """Apply one probe result; 1 when the desktop left building."""
         now = _now()
         state = desktop["state"]
         if failure is None:
             moved = db.desktop_transition(
                 ctxt, desktop["id"], [state],
-                {"state": models.READY, "state_reason": None,
-                 "ready_at": now})
+                dict(boot_queue.DONE, state=models.READY,
+                     state_reason=None, ready_at=now))
+            if moved and finished is not None:
+                self._boot_finished(finished, pool, desktop, now)
             if moved and state == models.BUILDING:
                 self._build_succeeded(ctxt, pool)
             return 1 if state == models.BUILDING else 0
@@ -372,6 +433,8 @@ class PoolUpkeep:
                                       timeout, failure))[:1000]})
             return 0
         if not (desktop["state_reason"] or "").startswith(PROBE_REBOOTED):
+            # Within the boot it belongs to: the desktop still builds and
+            # holds its boot slot.
             LOG.warning("Pool %s: desktop %s not ready %d s after ACTIVE "
                         "(%s); rebooting it", pool["name"], desktop["id"],
                         waited, failure)
@@ -390,7 +453,10 @@ class PoolUpkeep:
     # -- the build throttle ------------------------------------------------
 
     def _build_succeeded(self, ctxt, pool):
-        self._throttle.increase(pool)
+        """A boot succeeded: a degraded pool recovers.
+
+        (The throttle hears of it with its duration: _boot_finished.)
+        """
         if not (pool.get("build_failures") or pool.get("failing_since") or
                 pool["status"] == "degraded" or
                 pool["id"] in self._failing):
@@ -419,11 +485,13 @@ class PoolUpkeep:
 
     def _boot_failed(self, ctxt, pool, reason):
         """Count a failure: throttle down, and degrade after N in a row."""
-        window = self._throttle.decrease(pool)
         self._failing.add(pool["id"])
-        current = db.pool_build_result(ctxt, pool["id"], error=reason)
+        current = db.pool_build_result(
+            ctxt, pool["id"], error=reason, allowance=_halved)
+        window = throttle.pool_allowance(current)
         pool.update(build_failures=current["build_failures"],
-                    failing_since=current["failing_since"])
+                    failing_since=current["failing_since"],
+                    build_allowance=current["build_allowance"])
         count = current["build_failures"]
         LOG.info("Pool %s: %d boot(s) failed in a row; %d concurrent "
                  "build(s) allowed now", pool["name"], count, window)
@@ -434,8 +502,10 @@ class PoolUpkeep:
             db.pool_set_status(ctxt, pool["id"], "degraded", reason[:1000])
             pool.update(status="degraded", status_reason=reason[:1000])
 
-    def _slow_answer(self, pool, seconds):
-        window = self._throttle.decrease(pool)
+    def _slow_answer(self, ctxt, pool, seconds):
+        db.boot_feedback(ctxt, pools={pool["id"]: lambda row: {
+            "build_allowance": _halved(row)}})
+        window = throttle.pool_allowance(db.pool_get(ctxt, pool["id"]))
         LOG.warning("Pool %s: the cloud took %.1f s to accept a boot "
                     "([conductor] slow_build_request %.1f s); %d "
                     "concurrent build(s) allowed now", pool["name"],
@@ -443,13 +513,16 @@ class PoolUpkeep:
 
     # -- growing and shrinking ---------------------------------------------
 
-    def _grow_or_shrink(self, ctxt, pool, building, budget, target=None,
+    def _grow_or_shrink(self, ctxt, pool, building, target=None,
                         scheduled=False, counts=None):
-        """Boot toward the target within the limits; return boots started.
+        """The new desktops the pool wants (rows), or shrink it.
 
         ``target`` is the pool's effective min_ready (its own, or raised
         by a schedule); ``scheduled``: the pool has enabled schedules, so
         ready desktops above the target (a window closed) are given back.
+        Desktops releasing count as coming back: a release storm does not
+        boot new desktops on top of the restarts. The boot limits are the
+        boot queue's business (see _start_boots).
         """
         if counts is None:
             counts = db.pool_desktop_counts(ctxt, [pool["id"]]).get(
@@ -462,21 +535,30 @@ class PoolUpkeep:
                                     models.QUARANTINED))
         if live > pool["max_size"] and ready:
             self._shrink(ctxt, pool, min(live - pool["max_size"], ready))
-            return 0
+            return []
         if scheduled and ready > target:
             self._shrink(ctxt, pool, ready - target)
-            return 0
-        wanted = target - ready - building
+            return []
+        wanted = target - ready - building - counts.get(models.RELEASING, 0)
         room = pool["max_size"] - live
-        slots = self._throttle.allowed(pool) - building
-        count = max(0, min(wanted, room, slots, budget))
+        # No more than the pool's allowance could start (the boot queue
+        # may start fewer).
+        slots = throttle.pool_allowance(pool) - building
+        count = max(0, min(wanted, room, slots))
         count = self._within_capacity(ctxt, pool, count, wanted)
         if count and (pool.get("build_failures") or 0) >= \
                 self.conf.conductor.degraded_after_failures:
             # A failing pool boots one probe desktop at a time, not a
             # storm of doomed builds.
             count = 1 if building == 0 else 0
-        return self._boot_many(ctxt, pool, count) if count > 0 else 0
+        rows = []
+        for _ in range(count):
+            desktop_id = uuidutils.generate_uuid()
+            rows.append({"id": desktop_id, "pool_id": pool["id"],
+                         "name": "vdi-%s-%s" % (pool["name"][:40],
+                                                desktop_id[:8]),
+                         "state": models.BUILDING})
+        return rows
 
     # -- capacity (R11) ----------------------------------------------------
 
@@ -492,6 +574,26 @@ class PoolUpkeep:
                 self._capacity = None
             self._capacity_at = now
         return self._capacity
+
+    def _host_loads(self, refresh=False):
+        """The compute hosts' loads ({host: fraction}), or None.
+
+        Read (with ``refresh``) at most every [conductor]
+        capacity_cache_time seconds, from the same Placement figures as
+        the capacity; the logout path uses what the last pass read.
+        """
+        now = time.monotonic()
+        ttl = self.conf.conductor.capacity_cache_time
+        if refresh and (self._loads_at is None or
+                        now - self._loads_at >= ttl):
+            try:
+                self._loads = self.compute.get_host_load(
+                    capacity=self._cloud_capacity())
+            except exception.VdiBrokerException as e:
+                LOG.warning("Compute hosts' loads unknown: %s", e)
+                self._loads = None
+            self._loads_at = now
+        return self._loads
 
     def _flavor(self, name):
         if name not in self._flavors:
@@ -535,16 +637,26 @@ class PoolUpkeep:
             db.pool_set_status(ctxt, pool["id"], "active", None)
         count = min(count, fits)
         # Spend the cached capacity, so that the next pool (or pass) sees
-        # what these boots take.
+        # what these boots take (_refund gives back what is not booted).
         left = count
+        spent = self._spent.setdefault(pool["id"], [])
         for provider in capacity["providers"]:
             while left and \
                     provider["memory_mb"]["free"] >= flavor["memory_mb"] and \
                     provider["vcpus"]["free"] >= flavor["vcpus"]:
                 provider["memory_mb"]["free"] -= flavor["memory_mb"]
                 provider["vcpus"]["free"] -= flavor["vcpus"]
+                spent.append((provider, flavor))
                 left -= 1
         return count
+
+    def _refund(self, pool_id, count):
+        """Give back the capacity of ``count`` boots not sent."""
+        spent = self._spent.get(pool_id) or []
+        for _ in range(min(count, len(spent))):
+            provider, flavor = spent.pop()
+            provider["memory_mb"]["free"] += flavor["memory_mb"]
+            provider["vcpus"]["free"] += flavor["vcpus"]
 
     def _shrink(self, ctxt, pool, count):
         for desktop in db.desktop_list(
@@ -562,30 +674,18 @@ class PoolUpkeep:
                 LOG.exception("Pool %s: deleting desktop %s failed",
                               pool["name"], moved["id"])
 
-    def _boot(self, ctxt, pool):
-        """Start one desktop; False when the cloud refused or was slow."""
-        return self._boot_many(ctxt, pool, 1, stop_early=True) == 1
+    def _send_boots(self, ctxt, pool, rows):
+        """Send the boot requests of admitted desktops (rows written).
 
-    def _boot_many(self, ctxt, pool, count, stop_early=False):
-        """Start up to ``count`` desktops; return how many were sent.
-
-        The rows are written first, in one transaction, so that a server
-        can always be traced to its desktop; the server ids after the
-        requests, in one more. A failed, unanswered or slow request ends
-        the batch: the rest would meet the same cloud. The rows of boots
-        not sent are deleted.
+        The rows were written first, so that a server can always be
+        traced to its desktop; the server ids after the requests, in one
+        more transaction. A failed, unanswered or slow request ends the
+        batch: the rest would meet the same cloud. The rows of boots not
+        sent are deleted (their slots with them). Returns how many were
+        sent.
         """
-        rows = []
-        for _ in range(count):
-            desktop_id = uuidutils.generate_uuid()
-            rows.append({"id": desktop_id, "pool_id": pool["id"],
-                         "name": "vdi-%s-%s" % (pool["name"][:40],
-                                                desktop_id[:8]),
-                         "state": models.BUILDING})
-        db.desktop_create_many(ctxt, rows)
         booted = []
         sent = 0
-        go_on = True
         try:
             for row in rows:
                 sent += 1
@@ -601,8 +701,6 @@ class PoolUpkeep:
                 db.desktop_transition_many(ctxt, booted)
             db.desktop_destroy_unbooted(ctxt,
                                         [r["id"] for r in rows[sent:]])
-        if stop_early and not go_on:
-            return 0
         return sent
 
     def _create_server(self, ctxt, pool, row):
@@ -641,21 +739,26 @@ class PoolUpkeep:
         seconds = time.monotonic() - started
         slow = self.conf.conductor.slow_build_request
         if slow and seconds > slow:
-            self._slow_answer(pool, seconds)
+            self._slow_answer(ctxt, pool, seconds)
             return server, False
         return server, True
 
     # -- releases, broken desktops, deletion -------------------------------
 
     def _process_release(self, ctxt, desktop, servers=None, pool=None,
-                         waiting=None):
+                         waiting=None, finished=None, start=None):
         """Run (or finish) a desktop's release action.
 
-        ``state_reason`` tracks it: ``release:<action>`` (to do),
-        ``release:<action>:issued`` (asked for), ``...:seen`` (the server
-        was seen restarting). An ACTIVE server counts as restarted once
-        seen restarting, or [pool_manager] release_settle_time after the
+        ``state_reason`` tracks it: ``release:<action>`` (to do: the
+        restart waits in the boot queue, ``boot_queued_at``),
+        ``release:<action>:issued`` (sent), ``...:seen`` (the server was
+        seen restarting). An ACTIVE server counts as restarted once seen
+        restarting, or [pool_manager] release_settle_time after the
         request; then the readiness probe (if any) must pass.
+
+        ``start``: try to start a queued restart now (the logout and
+        operator paths; by default when not called by a pass, which
+        starts the queue in order at its end).
         """
         if desktop["state"] == models.DELETING:
             self._delete_desktop(ctxt, desktop)
@@ -668,8 +771,10 @@ class PoolUpkeep:
         phase = parts[2] if len(parts) > 2 else None
         if pool is None:
             pool = db.pool_get(ctxt, desktop["pool_id"])
+        if start is None:
+            start = servers is None
         if phase is None:
-            self._issue_release(ctxt, desktop, pool, action)
+            self._release_queued(ctxt, desktop, pool, action, start)
             return
         try:
             if servers is not None:
@@ -678,8 +783,8 @@ class PoolUpkeep:
                 server = self.compute.get_server(desktop["server_id"])
         except exception.ServerNotFound:
             db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.ERROR,
-                                   "state_reason": "server vanished"})
+                                  dict(boot_queue.DONE, state=models.ERROR,
+                                       state_reason="server vanished"))
             return
         if server.status in (compute_base.REBOOT, compute_base.REBUILD,
                              compute_base.BUILD):
@@ -690,9 +795,9 @@ class PoolUpkeep:
             return
         if server.status == compute_base.ERROR:
             db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.ERROR,
-                                   "state_reason": server.fault or
-                                   "%s failed" % action})
+                                  dict(boot_queue.DONE, state=models.ERROR,
+                                       state_reason=server.fault or
+                                       "%s failed" % action))
             return
         if server.status != compute_base.ACTIVE:
             return
@@ -703,11 +808,14 @@ class PoolUpkeep:
                 # ACTIVE right after the request: not restarted yet.
                 return
         if probes.probe_kind(self.conf, pool) == "none":
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  {"state": models.READY,
-                                   "state_reason": None,
-                                   "address": server.address,
-                                   "active_at": now, "ready_at": now})
+            if db.desktop_transition(
+                    ctxt, desktop["id"], [models.RELEASING],
+                    dict(boot_queue.DONE, state=models.READY,
+                         state_reason=None, address=server.address,
+                         active_at=now, ready_at=now)) and \
+                    finished is not None:
+                self._boot_finished(finished, pool, desktop, now,
+                                    server.host)
             return
         if phase != "probing":
             desktop = db.desktop_transition(
@@ -719,30 +827,27 @@ class PoolUpkeep:
         if waiting is not None:
             waiting.append(desktop)
 
-    def _issue_release(self, ctxt, desktop, pool, action):
-        try:
-            if action == "rebuild":
-                self.compute.rebuild_server(desktop["server_id"],
-                                            pool["image"])
-            else:
-                self.compute.reboot_server(desktop["server_id"])
-        except exception.ComputeError as e:
-            # The server is gone or refuses the action: the desktop is
-            # replaced (left in releasing, it would fail the pool
-            # manager's every pass). ComputeUnavailable is retried.
-            LOG.warning("Desktop %s: %s failed: %s", desktop["id"],
-                        action, e)
-            reason = ("server vanished"
-                      if isinstance(e, exception.ServerNotFound)
-                      else "%s failed: %s" % (action, e))
-            db.desktop_transition(ctxt, desktop["id"],
-                                  [models.RELEASING],
-                                  {"state": models.ERROR,
-                                   "state_reason": reason[:1000]})
+    def _release_queued(self, ctxt, desktop, pool, action, start):
+        """A release whose restart has not been sent yet."""
+        if desktop.get("boot_started_at") is None:
+            if desktop.get("boot_queued_at") is None:
+                # Released by a path that did not queue it: queue it now.
+                desktop = db.desktop_transition(
+                    ctxt, desktop["id"], [models.RELEASING],
+                    {"boot_queued_at": _now(),
+                     "boot_action": desktop.get("boot_action") or action})
+                if desktop is None:
+                    return
+            if start:
+                self.boot_queue.start_now(ctxt, desktop, pool)
             return
-        db.desktop_transition(
-            ctxt, desktop["id"], [models.RELEASING],
-            {"state_reason": "release:%s:issued" % action})
+        # Admitted, not sent: its sender may still be at it; after the
+        # grace time it stopped (a crash) and the restart is sent again.
+        waited = (_now() - desktop["boot_started_at"]).total_seconds()
+        if waited > self.conf.conductor.boot_request_grace:
+            LOG.warning("Desktop %s: restart admitted %d s ago but not "
+                        "sent; sending it", desktop["id"], waited)
+            self.boot_queue.issue(ctxt, desktop, pool)
 
     def _replace_broken(self, ctxt, pool, desktop):
         """Delete a desktop in error; a bound one hands its binding on.

@@ -17,20 +17,31 @@ conductor_opts = [
                     "boots desktops up to each pool's min_ready, promotes "
                     "booted ones to ready and finishes releases."),
     cfg.IntOpt("max_concurrent_builds", default=50, min=1,
-               help="Desktops this conductor has booting at the same time, "
-                    "over all the pools it keeps (R10: boot storms). With "
-                    "several conductors ([coordination]) each has this "
-                    "budget for its own share of the pools, so the cloud "
-                    "may see up to this many boots per conductor. Each "
-                    "pool has its own limit too."),
+               help="Desktops booting at the same time in the whole "
+                    "deployment (R10: boot storms), counted in the "
+                    "database over every pool and every conductor. A "
+                    "boot is any Nova action that starts a guest: a "
+                    "create, the reboot or rebuild of a release, an "
+                    "operator's reboot or rebuild, the reboot of a "
+                    "desktop whose readiness probe did not pass (within "
+                    "the boot it belongs to). What does not fit waits in "
+                    "the boot queue, in order. Set the same value on "
+                    "every conductor: each admits boots against its own "
+                    "value. Each pool has its own limit too."),
     cfg.IntOpt("max_builds_per_host", default=0, min=0,
                help="Desktops booting at the same time on one compute "
-                    "host, counted over every pool (the host a server "
-                    "lands on is known once Nova has scheduled it). Nova, "
-                    "not the broker, picks the host: while any known "
-                    "host has this many desktops booting, the pool "
-                    "manager starts no new boot at all, so that it does "
-                    "not add to the storm on that host. 0: no limit."),
+                    "host, counted in the database over every pool and "
+                    "conductor (the host of a server is known once Nova "
+                    "has scheduled it). A restart (its host is known) "
+                    "waits while its host is at its limit. Nova, not the "
+                    "broker, places new servers: while any known host "
+                    "is at its limit no new desktop is booted at all, "
+                    "and otherwise no more than the room left on the "
+                    "known hosts. The adaptive throttle lowers a host's "
+                    "limit when its boots are slow or it is loaded "
+                    "(host_load_low, host_load_high). 0: no limit of "
+                    "its own (the host's allowance then starts at "
+                    "max_concurrent_builds)."),
     cfg.IntOpt("degraded_after_failures", default=3, min=1,
                help="Failed boots in a row after which a pool is reported "
                     "degraded (with the error, since when and how many) "
@@ -41,9 +52,36 @@ conductor_opts = [
                       "take before it counts as a slow answer. A slow "
                       "answer, like a failed boot, halves the pool's "
                       "allowed concurrent builds (adaptive throttle, "
-                      "floor 1); every successful boot raises it by one "
-                      "again, up to the pool's max_concurrent_builds. "
-                      "0 disables the latency check."),
+                      "floor 1); every boot within boot_duration_target "
+                      "raises it by one again, up to the pool's "
+                      "max_concurrent_builds. 0 disables the latency "
+                      "check."),
+    cfg.FloatOpt("boot_duration_target", default=600.0, min=0,
+                 help="Seconds a boot should take, from its start (a "
+                      "create, or the reboot or rebuild of a release) "
+                      "until the desktop is ready (its readiness probe "
+                      "passed). A boot that took longer halves the "
+                      "allowed concurrent boots of its pool and of its "
+                      "compute host, once per round of boots (boots "
+                      "started before the last cut do not cut again); a "
+                      "boot within it raises them by one, up to their "
+                      "limits. 0: boot times do not matter, every "
+                      "successful boot raises the allowances."),
+    cfg.FloatOpt("host_load_low", default=0.75, min=0, max=1,
+                 help="Load of a compute host (the larger of its memory "
+                      "and vCPU usage against its capacity, from "
+                      "Placement, with the allocation ratios) below which "
+                      "the host gets all of its allowed concurrent boots. "
+                      "Between host_load_low and host_load_high its "
+                      "allowance shrinks in proportion; at "
+                      "host_load_high and above it boots one desktop at "
+                      "a time. Loads are read every capacity_cache_time "
+                      "seconds."),
+    cfg.FloatOpt("host_load_high", default=0.9, min=0, max=1,
+                 help="Load of a compute host at and above which it boots "
+                      "one desktop at a time (see host_load_low). With "
+                      "both at 1, only a host used beyond its capacity "
+                      "is held back."),
     cfg.IntOpt("boot_request_grace", default=60, min=1,
                help="Seconds a building desktop without a server id waits "
                     "for the server booted for it to appear in the cloud "
@@ -57,8 +95,9 @@ conductor_opts = [
                     "marked error and replaced."),
     cfg.IntOpt("capacity_cache_time", default=30, min=0,
                help="Seconds the pool manager reuses the cloud's free "
-                    "capacity (from Placement) before asking again. Pools "
-                    "grow only within it (R11); 0 asks at every pass."),
+                    "capacity and its hosts' loads (from Placement) "
+                    "before asking again. Pools grow only within it "
+                    "(R11); 0 asks at every pass."),
 ]
 
 # Self-healing: the reconciler, the health check and quarantine.

@@ -6,9 +6,10 @@ SQLAlchemy and the backend stays replaceable. Storage modules by resource
 """
 
 from vdi_broker.db.sqlalchemy import api as IMPL
+from vdi_broker.db.sqlalchemy import boot_queue as _BOOT_QUEUE
 from vdi_broker.db.sqlalchemy import login_failures as _LOGIN_FAILURES
 
-_MODULES = (IMPL, _LOGIN_FAILURES)
+_MODULES = (IMPL, _LOGIN_FAILURES, _BOOT_QUEUE)
 
 
 def __getattr__(name):

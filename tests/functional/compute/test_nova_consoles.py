@@ -259,6 +259,27 @@ class CapacityTest(test_base.NovaTestCase):
         self.assertRaises(exception.ComputeUnavailable,
                           self.driver.get_capacity)
 
+    def test_host_load_from_placement(self):
+        # A host with most of its memory booked (the boot queue's load).
+        self.emulator.add_provider("busy", vcpus=16, memory_mb=10000,
+                                   used_vcpus=4, used_memory_mb=9300)
+        loads = self.driver.get_host_load()
+        self.assertEqual({"compute-1", "compute-2", "busy"}, set(loads))
+        # The larger of memory and vCPU usage against capacity.
+        self.assertAlmostEqual(0.93, loads["busy"])
+        self.assertEqual(0.0, loads["compute-1"])
+        server = self.driver.create_server(spec(flavor="vdi.large"))
+        loads = self.driver.get_host_load()
+        # One more server booked on compute-1 (the emulator's choice).
+        self.assertAlmostEqual(8192 / 65024, loads["compute-1"])
+        self.driver.delete_server(server.id)
+        # From a capacity already read: no more Placement requests.
+        capacity = self.driver.get_capacity()
+        before = self.emulator.calls("placement")
+        self.assertEqual(loads.keys(),
+                         self.driver.get_host_load(capacity).keys())
+        self.assertEqual(before, self.emulator.calls("placement"))
+
 
 class NoSecretsInLogsTest(test_base.NovaTestCase):
     """DEBUG logs of every kind of call carry no password or token."""

@@ -189,6 +189,41 @@ class TestFakeCompute(base.TestCase):
         self.assertIs(fake.CLOUD, one.cloud)
         self.assertIs(one.cloud, two.cloud)
 
+    def test_boot_time_steered_at_run_time_and_per_host(self):
+        self.flags(group="fake_compute", boot_time=30)
+        self.cloud.boot_time = 5
+        self.cloud.host_boot_time = {"h2": 50}
+        first = self.driver.create_server(spec(name="a"))     # h1
+        second = self.driver.create_server(spec(name="b"))    # h2
+        self.clock[0] += 5
+        self.assertEqual(compute_base.ACTIVE,
+                         self.driver.get_server(first.id).status)
+        self.assertEqual(compute_base.BUILD,
+                         self.driver.get_server(second.id).status)
+        # A reboot takes half of the boot time of its host.
+        self.driver.reboot_server(first.id)
+        self.assertEqual({"h1": 1, "h2": 1}, dict(self.cloud.booting()))
+        self.clock[0] += 2.5
+        self.assertEqual({"h2": 1}, dict(self.cloud.booting()))
+
+    def test_high_water_marks(self):
+        self.flags(group="fake_compute", boot_time=10)
+        servers = [self.driver.create_server(spec(name="s%d" % i))
+                   for i in range(3)]
+        self.assertEqual(3, self.cloud.booting_high_water)
+        self.assertEqual({"h1": 2, "h2": 1},
+                         dict(self.cloud.host_high_water))
+        self.clock[0] += 10
+        self.driver.reboot_server(servers[0].id)
+        self.driver.rebuild_server(servers[1].id, "win11")
+        self.assertEqual(3, self.cloud.booting_high_water)
+        self.assertEqual(2, sum(self.cloud.booting().values()))
+
+    def test_host_load(self):
+        self.assertIsNone(self.driver.get_host_load())
+        self.cloud.host_load = {"h1": 0.95}
+        self.assertEqual({"h1": 0.95}, self.driver.get_host_load())
+
 
 class TestFakeConsoles(base.TestCase):
     """Every console type, as Nova gives them (compute driver side)."""

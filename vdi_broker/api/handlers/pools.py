@@ -12,7 +12,26 @@ SORT_KEYS = ("name", "created_at", "updated_at", "site")
 FILTERS = ("name", "site", "cloud", "status", "enabled")
 
 
-def _view(pool, counts):
+def _boots(pool, boots):
+    """The pool's boot queue: what boots, what waits and why (R10)."""
+    boots = boots or {}
+    limit = max(1, pool["max_concurrent_builds"])
+    allowance = pool["build_allowance"]
+    allowance = limit if allowance is None else max(1, min(allowance,
+                                                           limit))
+    restarts = boots.get("queued", 0)
+    wanted = pool["boots_wanted"] or 0
+    return {"in_flight": boots.get("in_flight", 0),
+            "queued": restarts + wanted,
+            "queued_restarts": restarts, "queued_creates": wanted,
+            "allowance": allowance, "limit": pool["max_concurrent_builds"],
+            "waiting_reason": pool["boot_wait_reason"],
+            "average_seconds": (round(pool["boot_seconds"], 1)
+                                if pool["boot_seconds"] is not None
+                                else None)}
+
+
+def _view(pool, counts, boots=None):
     counts = counts or {}
     view = {k: pool[k] for k in (
         "id", "name", "description", "site", "cloud", "flavor", "image",
@@ -28,6 +47,7 @@ def _view(pool, counts):
     view["desktops"] = dict({s: counts.get(s, 0)
                              for s in models.DESKTOP_STATES},
                             total=sum(counts.values()))
+    view["boots"] = _boots(pool, boots)
     view["created_at"] = util.iso(pool["created_at"])
     view["updated_at"] = util.iso(pool["updated_at"])
     return view
@@ -63,9 +83,12 @@ def list_pools(req):
     policy.authorize(ctxt, "vdi_broker:pools:list")
     page = util.pagination(req, SORT_KEYS, "name")
     pools = db.pool_list(ctxt, util.filters(req, FILTERS), **page)
-    counts = db.pool_desktop_counts(ctxt, [p["id"] for p in pools])
+    ids = [p["id"] for p in pools]
+    counts = db.pool_desktop_counts(ctxt, ids)
+    boots = db.pool_boot_counts(ctxt, ids)
     return util.json_response({
-        "pools": [_view(p, counts.get(p["id"])) for p in pools],
+        "pools": [_view(p, counts.get(p["id"]), boots.get(p["id"]))
+                  for p in pools],
         "links": util.links(req, "pools", pools, page["limit"])})
 
 
@@ -74,8 +97,10 @@ def show(req):
     policy.authorize(ctxt, "vdi_broker:pools:show")
     pool = db.pool_get(ctxt, req.urlvars["pool_id"])
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])
-    return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
-                              headers={"ETag": util.etag(pool)})
+    boots = db.pool_boot_counts(ctxt, [pool["id"]])
+    return util.json_response(
+        {"pool": _view(pool, counts.get(pool["id"]), boots.get(pool["id"]))},
+        headers={"ETag": util.etag(pool)})
 
 
 def create(req):
@@ -103,8 +128,10 @@ def update(req):
     pool = db.pool_update(ctxt, current["id"], values,
                           expected_revision=util.expected_revision(req, body))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])
-    return util.json_response({"pool": _view(pool, counts.get(pool["id"]))},
-                              headers={"ETag": util.etag(pool)})
+    boots = db.pool_boot_counts(ctxt, [pool["id"]])
+    return util.json_response(
+        {"pool": _view(pool, counts.get(pool["id"]), boots.get(pool["id"]))},
+        headers={"ETag": util.etag(pool)})
 
 
 def delete(req):

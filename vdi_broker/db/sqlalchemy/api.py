@@ -359,13 +359,15 @@ def pool_set_status(ctx, pool_id, status, reason):
 
 
 @main_context_manager.writer
-def pool_build_result(ctx, pool_id, error=None):
+def pool_build_result(ctx, pool_id, error=None, allowance=None):
     """Record a boot's outcome in the pool's build throttle state.
 
     A failure (``error``) counts one more failure in a row, sets
     ``failing_since`` at the first one and keeps the error; a success
-    resets the count (the last error stays, as history). Returns the
-    pool after the change. Without revision bump: not an admin change.
+    resets the count (the last error stays, as history). ``allowance``
+    (with a failure): a function of the pool (a dict, before the change)
+    giving its new allowed concurrent boots. Returns the pool after the
+    change. Without revision bump: not an admin change.
     """
     row = ctx.session.get(models.Pool, pool_id, with_for_update=True)
     if row is None:
@@ -374,6 +376,8 @@ def pool_build_result(ctx, pool_id, error=None):
         values = {"build_failures": models.Pool.build_failures + 1,
                   "failing_since": row.failing_since or utcnow(),
                   "last_build_error": error[:1024]}
+        if allowance is not None:
+            values["build_allowance"] = allowance(_dict(row))
     elif row.build_failures or row.failing_since:
         values = {"build_failures": 0, "failing_since": None}
     else:
@@ -426,22 +430,6 @@ def pool_desktop_counts(ctx, pool_ids=None):
 
 
 # -- desktops ----------------------------------------------------------------
-
-@main_context_manager.reader
-def desktop_host_builds(ctx):
-    """Return {host: desktops building there} for every known host.
-
-    A host appears once any desktop (of any pool and state) is known to
-    run on it, with 0 when none of them is building.
-    """
-    building = sa.func.sum(sa.case(
-        (models.Desktop.state == models.BUILDING, 1), else_=0))
-    stmt = (sa.select(models.Desktop.host, building)
-            .where(models.Desktop.host.is_not(None))
-            .group_by(models.Desktop.host))
-    return {host: int(count or 0)
-            for host, count in ctx.session.execute(stmt)}
-
 
 @main_context_manager.writer
 def desktop_create(ctx, values):
@@ -666,6 +654,10 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
                sa.or_(*(table.c.state == state for state in states)))
         .values(state=models.QUARANTINED,
                 state_reason=("quarantined by %s" % source)[:1000],
+                # A restart it waited for is dropped (an operator's
+                # restart of the quarantined desktop queues anew).
+                boot_queued_at=None, boot_started_at=None,
+                boot_action=None,
                 fault_reason=sa.bindparam("b_reason"), faulted_at=now,
                 faulted_by=(faulted_by or source)[:255], updated_at=now,
                 generation=table.c.generation + 1),
@@ -727,7 +719,8 @@ def desktop_unquarantine(ctx, desktop_id, action):
         .where(models.Binding.desktop_id == desktop_id)
     ).scalar_one_or_none()
     values = {"fault_reason": None, "faulted_at": None, "faulted_by": None,
-              "state_reason": None}
+              "state_reason": None, "boot_queued_at": None,
+              "boot_started_at": None, "boot_action": None}
     if binding is not None and action != "delete":
         values.update(state=models.ASSIGNED,
                       assigned_user=(binding.key if binding.kind == "user"
@@ -744,7 +737,8 @@ def desktop_unquarantine(ctx, desktop_id, action):
             session.delete(binding)
     else:
         values.update(state=models.RELEASING, assigned_user=None,
-                      assigned_at=None, state_reason="release:%s" % action)
+                      assigned_at=None, state_reason="release:%s" % action,
+                      boot_queued_at=utcnow(), boot_action=action)
     session.execute(
         sa.update(models.Desktop)
         .where(models.Desktop.id == desktop_id,
@@ -1952,8 +1946,11 @@ def _start_release(session, desktop, pool):
     elif action == "delete":
         new_state, values = models.DELETING, {}
     else:
+        # The restart waits for a boot slot (conductor/boot_queue.py).
         new_state, values = models.RELEASING, {
-            "state_reason": "release:%s" % action}
+            "state_reason": "release:%s" % action,
+            "boot_queued_at": utcnow(), "boot_started_at": None,
+            "boot_action": action}
     session.execute(
         sa.update(models.Desktop)
         .where(models.Desktop.id == desktop.id,

@@ -8,11 +8,18 @@ the audit log (append-only but for aggregated failed logins).
 import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
 
 
 def _utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+# Microseconds on MariaDB too (its DATETIME keeps whole seconds): the
+# boot queue's order and boot durations need them.
+PreciseDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql",
+                                             "mariadb")
 
 
 class Base(orm.DeclarativeBase):
@@ -75,6 +82,17 @@ class Pool(TimestampMixin, Base):
     # Readiness probe of the pool's desktops (None: [pool_manager]'s).
     readiness_probe = sa.Column(sa.String(64), nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1)
+    # The boot queue (conductor/boot_queue.py): the adaptive throttle's
+    # allowed concurrent boots (None: not lowered yet), when it last
+    # lowered it (one cut per round of boots), the recent boot time
+    # (moving average, seconds), the new desktops the pool wants but may
+    # not boot yet, and why its boots wait.
+    build_allowance = sa.Column(sa.Integer, nullable=True)
+    build_throttled_at = sa.Column(sa.DateTime, nullable=True)
+    boot_seconds = sa.Column(sa.Float, nullable=True)
+    boots_wanted = sa.Column(sa.Integer, nullable=False, default=0,
+                             server_default="0")
+    boot_wait_reason = sa.Column(sa.String(1024), nullable=True)
 
 
 class Desktop(TimestampMixin, Base):
@@ -83,6 +101,8 @@ class Desktop(TimestampMixin, Base):
         sa.UniqueConstraint("server_id", name="uniq_desktops0server_id"),
         sa.Index("desktops_pool_id_state_idx", "pool_id", "state"),
         sa.Index("desktops_assigned_user_idx", "assigned_user"),
+        sa.Index("desktops_boot_queued_at_idx", "boot_queued_at"),
+        sa.Index("desktops_boot_started_at_idx", "boot_started_at"),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -105,6 +125,47 @@ class Desktop(TimestampMixin, Base):
     faulted_by = sa.Column(sa.String(255), nullable=True)
     # Bumped by every state change: the compare-and-swap counter.
     generation = sa.Column(sa.Integer, nullable=False, default=1)
+    # The boot queue: since when the desktop waits for a boot slot (its
+    # place in the queue), since when its boot holds one (a building
+    # desktop's boot started with its row), and the restart asked for
+    # (reboot, reboot-hard or rebuild; ":issued" / ":seen" once sent and
+    # seen for a desktop restarted in place).
+    boot_queued_at = sa.Column(PreciseDateTime, nullable=True)
+    boot_started_at = sa.Column(PreciseDateTime, nullable=True)
+    boot_action = sa.Column(sa.String(32), nullable=True)
+
+
+class BootHost(Base):
+    """The adaptive throttle's state of one compute host.
+
+    Shared by every conductor: its allowed concurrent boots (None: not
+    lowered yet), when it was last lowered, and its recent boot time.
+    """
+
+    __tablename__ = "boot_hosts"
+
+    host = sa.Column(sa.String(255), primary_key=True)
+    allowance = sa.Column(sa.Integer, nullable=True)
+    throttled_at = sa.Column(sa.DateTime, nullable=True)
+    boot_seconds = sa.Column(sa.Float, nullable=True)
+    updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class BootGate(Base):
+    """The row every boot admission writes first (see db boot_queue).
+
+    Writing it serializes the admissions of all conductors: on MariaDB
+    and PostgreSQL by its row lock, on Galera by the write-set conflict
+    at commit, on SQLite by the database write lock. ``admissions``
+    counts the admission transactions.
+    """
+
+    __tablename__ = "boot_gates"
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    admissions = sa.Column(sa.BigInteger, nullable=False, default=0,
+                           server_default="0")
+    updated_at = sa.Column(sa.DateTime, nullable=True)
 
 
 class Allocator(TimestampMixin, Base):

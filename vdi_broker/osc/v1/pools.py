@@ -16,6 +16,8 @@ COLUMNS = (("id", "ID"), ("name", "Name"), ("site", "Site"),
            ("desktops.ready", "Ready"), ("desktops.total", "Desktops"),
            ("enabled", "Enabled"), ("status", "Status"))
 LONG_COLUMNS = COLUMNS + (
+    ("boots.in_flight", "Booting"), ("boots.queued", "Boots Queued"),
+    ("boots.allowance", "Boot Allowance"),
     ("flavor", "Flavor"), ("image", "Image"), ("networks", "Networks"),
     ("release_action", "Release Action"), ("console_type", "Console Type"),
     ("revision", "Revision"))
