@@ -112,7 +112,7 @@ try:
         versions = json.load(resp)["versions"]
 except Exception:
     sys.exit(1)
-sys.exit(0 if header.startswith("vdi-broker ") and
+sys.exit(0 if header.startswith("vdi ") and
          versions[0]["id"] == "v1" else 1)
 PY
 }
