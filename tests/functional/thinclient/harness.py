@@ -25,6 +25,7 @@ from vdi_broker.db.sqlalchemy import models
 CLIENT_ID = "tc-test-01"
 PASSWORD = broker_fixture.PASSWORD
 VIEWER = {"remote-viewer": "virt-viewer"}
+RDP_CLIENT = {"xfreerdp": "freerdp2-x11"}
 
 DESKS = {"name": "desks", "min_ready": 2, "max_size": 3,
          "release_action": "keep", "console_type": "spice-direct"}
@@ -55,8 +56,13 @@ class ThinClientTestCase(base.TestCase):
         self.shots = []
 
     def start_broker(self, pools=(DESKS,), allocators=(EVERYONE,),
-                     listen=True, mode="hold", flags=None):
-        """The broker; ``flags``: {(group, option): value} overrides."""
+                     listen=True, mode="hold", flags=None, rdp=False):
+        """The broker; ``flags``: {(group, option): value} overrides.
+
+        With ``rdp``, the desktops' addresses are 127.0.0.n and the RDP
+        port is the listener's first port: the first desktop's RDP
+        server is the listener.
+        """
         self.spice = self.useFixture(thinclient.SpiceListener(
             count=sum(p["max_size"] for p in pools), mode=mode))
         if listen:
@@ -64,6 +70,9 @@ class ThinClientTestCase(base.TestCase):
         flags = dict(flags or {})
         flags[("fake_compute", "console_host")] = "127.0.0.1"
         flags[("fake_compute", "console_port_base")] = self.spice.base
+        if rdp:
+            flags[("fake_compute", "address_range")] = "127.0.0.0/29"
+            flags[("rdp", "port")] = self.spice.base
         self.broker = broker_fixture.use_broker(self, flags=flags)
         self.broker.setup_call_centre(default=False, pools=list(pools),
                                       allocators=list(allocators))

@@ -11,11 +11,13 @@ there; the viewer's end logs out and brings the login window back.
 
 import psutil
 
+from tests.fixtures import thinclient
+from tests.fixtures import xvfb
 from tests.functional.thinclient import harness
 from vdi_broker.db import api as db
 
 
-def viewer_children(tc):
+def viewer_children(tc, name="remote-viewer"):
     try:
         children = psutil.Process(tc.process.pid).children(recursive=True)
     except psutil.Error:
@@ -23,7 +25,7 @@ def viewer_children(tc):
     found = []
     for child in children:
         try:
-            if "remote-viewer" in child.name():
+            if name in child.name():
                 found.append(child)
         except psutil.Error:
             continue
@@ -96,6 +98,38 @@ class KioskFlowTest(harness.ThinClientTestCase):
         tc.wait_for(r"Heartbeat sent: session none", after=mark)
         self.assertIsNone(self.thin_client()["last_user"])
 
+    def test_stopping_the_client_logs_out(self):
+        broker = self.start_broker()
+        tc = self.start_client()
+        self.login(tc, "amy", expect="viewer")
+        session = self.active_session("amy")
+        # The kiosk session ends (SIGTERM): the agent is logged out.
+        self.assertEqual(0, tc.stop())
+        closed = db.session_get(broker.ctxt, session["id"])
+        self.assertEqual(("closed", "logout"),
+                         (closed["state"], closed["close_reason"]))
+        self.assertEqual([], viewer_children(tc))
+
+    def test_rdp_pool_opens_xfreerdp(self):
+        xvfb.require(harness.RDP_CLIENT)
+        pool = dict(harness.DESKS, console_type="rdp", min_ready=1,
+                    max_size=1)
+        broker = self.start_broker(pools=(pool,), rdp=True)
+        tc = self.start_client()
+        self.login(tc, "amy", expect="viewer")
+        session = self.active_session("amy")
+        self.assertEqual("127.0.0.1", db.desktop_get(
+            broker.ctxt, session["desktop_id"])["address"])
+        tc.wait_for(r"Starting the viewer: \S*xfreerdp /v:127\.0\.0\.1:%d "
+                    r"/f \+auto-reconnect$" % self.spice.base)
+        # xfreerdp's X.224 connection request reached the desktop's port.
+        self.assertEqual([self.spice.base], self.spice.links(
+            magic=thinclient.RDP_MAGIC))
+        mark = tc.mark()
+        for viewer in viewer_children(tc, "xfreerdp"):
+            viewer.terminate()
+        tc.showing("logged_out", after=mark)
+
     def test_quarantine_by_operator_ends_the_session(self):
         broker = self.start_broker()
         tc = self.start_client()
@@ -118,19 +152,16 @@ class ViewerFailureTest(harness.ThinClientTestCase):
         harness.viewer_installed()
 
     def test_viewer_failures_become_a_fault_report(self):
-        broker = self.start_broker(listen=False, mode="close")
+        broker = self.start_broker(mode="close")
         tc = self.start_client(
             options={("viewer", "connect_timeout"): 2})
 
         # The desktop's SPICE server closes every connection at once.
-        desktops = db.desktop_list(broker.ctxt)
-        self.spice.listen(self.console_port(desktops[0]["id"]))
         mark = self.login(tc, "amy", expect="reconnecting")
         self.screenshot("reconnecting")
         tc.showing("faulted", after=mark, timeout=60)
         self.screenshot("faulted")
         first = db.session_list(broker.ctxt)[0]
-        self.assertEqual(desktops[0]["id"], first["desktop_id"])
         self.assertEqual("closed", first["state"])
         self.assertIn("quarantined", first["close_reason"])
         desktop = db.desktop_get(broker.ctxt, first["desktop_id"])
@@ -138,19 +169,22 @@ class ViewerFailureTest(harness.ThinClientTestCase):
                          (desktop["state"], desktop["faulted_by"]))
         self.assertIn("could not connect", desktop["fault_reason"])
         # The viewer reached the listener (twice), which dropped it.
-        self.assertEqual(2, len([c for c in self.spice.connections
-                                 if c[0] == self.console_port(
-                                     desktop["id"])]))
+        port = self.console_port(desktop["id"])
+        self.assertEqual([port, port],
+                         [c[0] for c in self.spice.connections])
         events = db.event_list(broker.ctxt,
                                {"action": "desktop.quarantine"})
         self.assertEqual([desktop["id"]], [e["target_id"] for e in events])
 
         # Next login: another desktop, where nothing listens at all.
-        mark = self.login(tc, "amy", expect="faulted", timeout=60)
+        for other in range(self.spice.base, self.spice.base + 3):
+            self.spice.close(other)
+        self.login(tc, "amy", expect="faulted", timeout=60)
         second = self.active_or_last_session("amy", exclude=first["id"])
         self.assertNotEqual(first["desktop_id"], second["desktop_id"])
         self.assertEqual("quarantined", db.desktop_get(
             broker.ctxt, second["desktop_id"])["state"])
+        self.assertEqual(2, len(self.spice.connections))
         self.assertEqual([], viewer_children(tc))
 
     def active_or_last_session(self, username, exclude):
