@@ -51,13 +51,19 @@ class ThinClient:
         with self._lock:
             if self.busy:
                 return False
+            # The thread keeps its arguments until it ends, with the
+            # session: hand the credentials over in a box it empties.
+            box = [username, password]
+            del username, password
             self._worker = threading.Thread(
-                target=self._login, args=(username, password), daemon=True,
+                target=self._login, args=(box,), daemon=True,
                 name="vdi-tc-session")
             self._worker.start()
         return True
 
-    def _login(self, username, password):
+    def _login(self, box):
+        username, password = box
+        box.clear()
         self.ui.progress(answers.Answer("logging_in"))
         outcome = self.api.login(username, password, self.config.client_id,
                                  self.config.seat or None)

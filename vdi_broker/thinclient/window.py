@@ -204,6 +204,9 @@ class LoginWindow:
 
     def _progress(self, answer):
         self._set_inputs(False)
+        if answer.key != "logging_in":
+            # Logged in: the user name goes from the window.
+            self.username.set("")
         if self.root.state() == "withdrawn" and answer.key == "reconnecting":
             self.root.deiconify()
         self._show(answer)
@@ -219,8 +222,7 @@ class LoginWindow:
         self.post(self._viewer_connected)
 
     def _viewer_connected(self):
-        # The viewer has the screen; the user name goes as well.
-        self.username.set("")
+        # The viewer has the screen.
         self.root.withdraw()
         LOG.info("Showing viewer")
 
