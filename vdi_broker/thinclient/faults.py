@@ -13,6 +13,12 @@ just have rebooted); ``max_failures`` failures within ``window`` seconds
 make a fault report (``POST /v1/client/sessions/{id}/fault``): the broker
 quarantines the desktop and the agent's next login gets another one.
 
+Unless every one of those failures was the viewer ending by itself
+without ever having reached the desktop (it crashed, or cannot open the
+display): that is this thin client's fault, not the desktop's, and
+reporting it would quarantine one healthy desktop per login. The session
+is then given up without a report (:data:`BROKEN`).
+
 Pure: the caller passes the (monotonic) times.
 """
 
@@ -21,6 +27,7 @@ import collections
 END = "end"
 RETRY = "retry"
 FAULT = "fault"
+BROKEN = "broken"
 
 
 class Decision:
@@ -44,23 +51,31 @@ class FaultPolicy:
         self.quick_exit = quick_exit
         self._failures = collections.deque()
 
-    def viewer_ended(self, started, ended, connected, what=None):
+    def viewer_ended(self, started, ended, connected, what=None,
+                     crashed=False):
         """Decide what follows a viewer run from ``started`` to ``ended``.
 
         ``connected``: the viewer held a connection to the console until
-        it ended (or until the session's end). ``what``: what the viewer
+        it ended (or until the session's end). ``crashed``: it ended by
+        itself and never had a connection. ``what``: what the viewer
         tried to reach, for the fault's reason.
         """
         failed = not connected or ended - started < self.quick_exit
         if not failed:
             self._failures.clear()
             return Decision(END)
-        self._failures.append(ended)
-        while self._failures and self._failures[0] < ended - self.window:
+        self._failures.append((ended, crashed and not connected))
+        while self._failures and \
+                self._failures[0][0] < ended - self.window:
             self._failures.popleft()
         count = len(self._failures)
         if count < self.max_failures:
             return Decision(RETRY, count)
+        if all(crash for _when, crash in self._failures):
+            return Decision(BROKEN, count,
+                            "the viewer ended by itself %d times within "
+                            "%d s without reaching %s" % (
+                                count, self.window, what or "the desktop"))
         how = ("could not connect to" if not connected
                else "dropped the connection to")
         reason = ("the viewer %s %s: %d failures within %d s"

@@ -18,6 +18,8 @@ import logging
 import threading
 
 LOG = logging.getLogger(__name__)
+# The largest count the heartbeat schema takes.
+MAX_EVENTS = 2 ** 31 - 1
 
 
 class Heartbeat:
@@ -57,7 +59,8 @@ class Heartbeat:
         events = self.counter.take() if self.counter else None
         if events is not None:
             # Events of heartbeats that did not get through count now.
-            events, self._pending = events + self._pending, 0
+            events, self._pending = min(events + self._pending,
+                                        MAX_EVENTS), 0
         outcome = self.api.heartbeat(self.config.client_id, session=session,
                                      input_events=events)
         self.last = outcome

@@ -113,8 +113,9 @@ class Session:
                 return self._stopped()
             if how == "moved":
                 continue
-            decision = self.policy.viewer_ended(started, ended,
-                                                how == "connected", what)
+            decision = self.policy.viewer_ended(
+                started, ended, how == "connected", what,
+                crashed=how == "crashed")
             LOG.info("The viewer of session %s ended (%s, ran %.1f s): %s",
                      self.id, how, ended - started, decision.action)
             if decision.action == faults.END:
@@ -122,6 +123,12 @@ class Session:
                 return answers.Answer("logged_out")
             if decision.action == faults.FAULT:
                 return self._report_fault(decision.reason)
+            if decision.action == faults.BROKEN:
+                LOG.error("Not reporting desktop %s: %s (a problem of this "
+                          "thin client)", self.desktop["id"],
+                          decision.reason)
+                self.logout()
+                return answers.Answer("viewer_failed")
             self.ui.progress(answers.Answer("reconnecting",
                                             name=self.desktop["name"]))
             if self._stop.wait(self.config.retry_delay):
@@ -158,8 +165,9 @@ class Session:
         """Watch the viewer until it ends; how it went.
 
         "connected": it ended after holding its connection; "failed": it
-        ended, or was stopped, without one; "moved": the session moved to
-        another desktop; "stopped": :meth:`stop` was called.
+        was stopped without one, or ended after losing it; "crashed": it
+        ended by itself without ever having had one; "moved": the session
+        moved to another desktop; "stopped": :meth:`stop` was called.
         """
         viewer = self.viewer
         connected_at = None
@@ -178,8 +186,11 @@ class Session:
                     self.ui.viewer_connected()
                     shown = True
             if exited:
-                return "connected" if connected_at is not None and \
-                    now - connected_at <= 2 * TICK + 1 else "failed"
+                if connected_at is None:
+                    # It never reached the desktop and gave up by itself.
+                    return "crashed"
+                return "connected" if now - connected_at <= 2 * TICK + 1 \
+                    else "failed"
             # Not (or no longer) connected for too long: the viewer sits on
             # an error dialog. Stop it; it counts as a failure.
             since = connected_at if connected_at is not None else started

@@ -63,3 +63,18 @@ class FaultPolicyTest(base.TestCase):
         # quick_exit 0: every connected run that ends is the end.
         self.assertEqual(faults.END, policy.viewer_ended(
             0, 0.1, connected=True).action)
+
+    def test_a_viewer_that_only_crashes_is_not_the_desktops_fault(self):
+        actions = [self.policy.viewer_ended(t, t + 0.1, connected=False,
+                                            what="h:1", crashed=True)
+                   for t in (0, 1, 2)]
+        self.assertEqual([faults.RETRY, faults.RETRY, faults.BROKEN],
+                         [a.action for a in actions])
+        self.assertEqual("the viewer ended by itself 3 times within 60 s "
+                         "without reaching h:1", actions[-1].reason)
+
+    def test_crashes_and_connection_failures_make_a_fault(self):
+        self.policy.viewer_ended(0, 0.1, connected=False, crashed=True)
+        self.policy.viewer_ended(1, 6, connected=False)
+        self.assertEqual(faults.FAULT, self.policy.viewer_ended(
+            7, 7.1, connected=False, crashed=True).action)

@@ -145,6 +145,14 @@ class SessionTest(base.TestCase):
         self.assertNotIn("logout", self.ops())
         self.assertEqual(["reconnecting"], self.ui.shown)
 
+    def test_a_viewer_that_dies_at_once_is_not_reported(self):
+        # Not the desktop's fault: the viewer never got to it.
+        self.script = [FakeViewer(end_ticks=1), FakeViewer(end_ticks=1)]
+        answer = self.session().run()
+        self.assertEqual("viewer_failed", answer.key)
+        self.assertNotIn("fault", self.ops())
+        self.assertEqual("logout", self.ops()[-1])
+
     def test_quick_drops_are_reported(self):
         self.script = [FakeViewer(connected_ticks=100, end_ticks=3),
                        FakeViewer(connected_ticks=100, end_ticks=3)]
