@@ -240,6 +240,32 @@ setup_build_packages() {
 }
 
 setup_build_packages
+
+# ---------------------------------------------------------- Thin client
+
+# The thin-client tests (tests/functional/thinclient) run vdi-broker-tc,
+# the real remote-viewer and xfreerdp on a private Xvfb display, type
+# with xdotool and take screenshots with ImageMagick's import; Tk for the
+# login window (python3-tk for Debian's Python), a CJK font for Chinese.
+setup_thinclient() {
+    local missing=()
+    command -v Xvfb >/dev/null || missing+=(xvfb)
+    command -v xdotool >/dev/null || missing+=(xdotool)
+    command -v remote-viewer >/dev/null || missing+=(virt-viewer)
+    command -v xfreerdp >/dev/null || missing+=(freerdp2-x11)
+    command -v import >/dev/null || missing+=(imagemagick)
+    dpkg -s python3-tk >/dev/null 2>&1 || missing+=(python3-tk)
+    fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install --no-install-recommends "${missing[@]}"
+    fi
+    log "Xvfb, xdotool, remote-viewer, xfreerdp, ImageMagick and Tk" \
+        "installed"
+}
+
+# (Called here, so that this section is one block: it needs no service.)
+setup_thinclient
+
 setup_mariadb
 setup_postgresql
 setup_rabbitmq

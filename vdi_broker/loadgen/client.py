@@ -8,6 +8,10 @@ Failures are classified into a short *kind* (``http 503``, ``timeout``,
 It speaks through urllib3's connection pool directly: the simulator runs on
 the broker's own cores in the benchmarks, and requests' sessions cost
 about twice the CPU per call for nothing a thin client needs.
+
+The reference thin client (``vdi_broker.thinclient``) speaks through the
+same class: it adds a CA file for HTTPS, the ``Retry-After`` of an answer
+and the text of the console file.
 """
 
 import json
@@ -17,22 +21,32 @@ import urllib3
 from urllib3 import exceptions as urllib3_exc
 
 SESSIONS = "/v1/client/sessions"
+RETRY_AFTER = "Retry-After"
 HEARTBEAT = "/v1/client/heartbeat"
 TOKEN_HEADER = "X-Session-Token"
 
 
 class Outcome:
-    """What one call gave: kind ("ok" or an error kind), time, body."""
+    """What one call gave: kind ("ok" or an error kind), time, body.
 
-    __slots__ = ("op", "kind", "status", "started", "elapsed", "body")
+    ``body`` is the parsed JSON document, ``text`` the body of any other
+    answer when the call asked for it (a console file), ``retry_after``
+    the seconds of a ``Retry-After`` header (429, 503), else None.
+    """
 
-    def __init__(self, op, kind, status, started, elapsed, body=None):
+    __slots__ = ("op", "kind", "status", "started", "elapsed", "body",
+                 "text", "retry_after")
+
+    def __init__(self, op, kind, status, started, elapsed, body=None,
+                 text=None, retry_after=None):
         self.op = op
         self.kind = kind
         self.status = status
         self.started = started
         self.elapsed = elapsed
         self.body = body
+        self.text = text
+        self.retry_after = retry_after
 
     @property
     def ok(self):
@@ -41,6 +55,10 @@ class Outcome:
 
 def classify(error):
     """A short name for a failed call's exception."""
+    # A certificate the CA file does not vouch for, or a TLS handshake
+    # with something that does not speak TLS.
+    if isinstance(error, urllib3_exc.SSLError):
+        return "tls"
     # urllib3's NewConnectionError (refused, unreachable) is also a
     # ConnectTimeoutError: ask for it first.
     if isinstance(error, (urllib3_exc.NewConnectionError,
@@ -51,6 +69,14 @@ def classify(error):
     return type(error).__name__
 
 
+def parse_retry_after(value):
+    """Seconds from a Retry-After header (the broker sends seconds)."""
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return None
+
+
 class BrokerClient:
     """The thin-client API of one broker, for many threads at once.
 
@@ -58,12 +84,17 @@ class BrokerClient:
     per worker thread); ``timeout`` is (connect, read) seconds.
     """
 
-    def __init__(self, url, concurrency=16, timeout=(3.0, 30.0)):
+    def __init__(self, url, concurrency=16, timeout=(3.0, 30.0),
+                 ca_file=None):
         self.url = url.rstrip("/")
+        # HTTPS is verified either way: against ca_file, else the
+        # system's trusted CAs.
+        tls = {"ca_certs": ca_file} if ca_file else {}
         self.http = urllib3.PoolManager(
             num_pools=1, maxsize=max(concurrency, 1), block=False,
             retries=False,
-            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]))
+            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+            **tls)
         # Set once the broker answered 404 to a heartbeat: it has no
         # heartbeat API, so the simulated clients stop sending them.
         self.heartbeat_supported = None
@@ -71,7 +102,8 @@ class BrokerClient:
     def close(self):
         self.http.clear()
 
-    def _call(self, op, method, path, expect, document=None, headers=None):
+    def _call(self, op, method, path, expect, document=None, headers=None,
+              want_text=False):
         started = time.monotonic()
         headers = dict(headers or {})
         body = None
@@ -85,14 +117,19 @@ class BrokerClient:
             return Outcome(op, classify(e), None, started,
                            time.monotonic() - started)
         elapsed = time.monotonic() - started
-        body = None
+        body = text = retry_after = None
         if r.headers.get("Content-Type", "").startswith("application/json"):
             try:
                 body = json.loads(r.data)
             except ValueError:
                 body = None
+        elif want_text:
+            text = r.data.decode("utf-8", "replace")
+        if r.status in (429, 503):
+            retry_after = parse_retry_after(r.headers.get(RETRY_AFTER))
         kind = "ok" if r.status in expect else "http %d" % r.status
-        return Outcome(op, kind, r.status, started, elapsed, body)
+        return Outcome(op, kind, r.status, started, elapsed, body, text,
+                       retry_after)
 
     def login(self, username, password, client_id, seat=None):
         body = {"username": username, "password": password,
@@ -105,16 +142,25 @@ class BrokerClient:
         return self._call("show", "GET", "%s/%s" % (SESSIONS, session["id"]),
                           (200,), headers={TOKEN_HEADER: session["token"]})
 
-    def console_file(self, session):
-        # 404: the pool's protocol has no client file; not an error.
+    def console_file(self, session, expect=(200, 404)):
+        # 404: the pool's protocol has no client file; not an error to
+        # the simulator. The file's text is in the outcome's ``text``.
         return self._call("console-file", "GET",
                           "%s/%s/console-file" % (SESSIONS, session["id"]),
-                          (200, 404),
-                          headers={TOKEN_HEADER: session["token"]})
+                          expect, headers={TOKEN_HEADER: session["token"]},
+                          want_text=True)
 
     def logout(self, session):
         return self._call("logout", "DELETE",
                           "%s/%s" % (SESSIONS, session["id"]), (204,),
+                          headers={TOKEN_HEADER: session["token"]})
+
+    def fault(self, session, reason=None):
+        """Report the session's desktop faulty (202: quarantined)."""
+        body = {"reason": reason} if reason else {}
+        return self._call("fault", "POST",
+                          "%s/%s/fault" % (SESSIONS, session["id"]), (202,),
+                          document=body,
                           headers={TOKEN_HEADER: session["token"]})
 
     def heartbeat(self, client_id, session=None, input_events=0):

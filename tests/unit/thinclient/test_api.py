@@ -1,0 +1,106 @@
+"""The thin client's HTTP calls: Retry-After, console file, TLS, heartbeat."""
+
+import json
+
+from tests import base
+from tests.fixtures import http_server
+from vdi_broker.thinclient import api
+from vdi_broker.thinclient import config as config_mod
+
+
+class Recorder:
+    """A WSGI app answering from a table and remembering the requests."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.requests = []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        self.requests.append((environ["REQUEST_METHOD"],
+                              environ["PATH_INFO"],
+                              environ.get("HTTP_X_SESSION_TOKEN"),
+                              json.loads(body) if body else None))
+        status, headers, data = self.answers[environ["PATH_INFO"]]
+        start_response(status, headers + [("Content-Length",
+                                           str(len(data)))])
+        return [data]
+
+
+ERROR = json.dumps({"error": {"code": 503, "message": "busy",
+                              "details": {"pool": "p", "ready": 0,
+                                          "building": 1}}}).encode()
+VV = b"[virt-viewer]\ntype=spice\nhost=h\nport=5900\n"
+SESSION = {"id": "s-1", "token": "t0ken"}
+
+
+class ThinClientAPITest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.app = Recorder({
+            "/v1/client/sessions": ("503 Service Unavailable",
+                                    [("Content-Type", "application/json"),
+                                     ("Retry-After", "15")], ERROR),
+            "/v1/client/sessions/s-1/console-file": (
+                "200 OK", [("Content-Type", "application/x-virt-viewer")],
+                VV),
+            "/v1/client/sessions/s-1/fault": (
+                "202 Accepted", [("Content-Type", "application/json")],
+                b'{"desktop": {"state": "quarantined"}}'),
+            "/v1/client/heartbeat": ("204 No Content", [], b""),
+        })
+        self.server = self.useFixture(http_server.WSGIServer(self.app))
+        self.api = self.client(self.server.url)
+
+    def client(self, url, **values):
+        cfg = config_mod.Config(broker_url=url, connect_timeout=2,
+                                read_timeout=5, **values)
+        client = api.ThinClientAPI(cfg)
+        self.addCleanup(client.close)
+        return client
+
+    def test_retry_after_and_details_of_a_refused_login(self):
+        outcome = self.api.login("amy", "pw", "tc-1", "SH-1")
+        self.assertEqual((503, 15, "http 503"),
+                         (outcome.status, outcome.retry_after, outcome.kind))
+        self.assertEqual(1, outcome.body["error"]["details"]["building"])
+        self.assertEqual({"username": "amy", "password": "pw",
+                          "client_id": "tc-1", "seat": "SH-1"},
+                         self.app.requests[0][3])
+
+    def test_console_file_text(self):
+        outcome = self.api.console_file(SESSION, expect=(200,))
+        self.assertTrue(outcome.ok)
+        self.assertEqual(VV.decode(), outcome.text)
+        self.assertEqual("t0ken", self.app.requests[0][2])
+
+    def test_fault(self):
+        outcome = self.api.fault(SESSION, "the viewer could not connect")
+        self.assertEqual(202, outcome.status)
+        self.assertEqual(("POST", "/v1/client/sessions/s-1/fault", "t0ken",
+                          {"reason": "the viewer could not connect"}),
+                         self.app.requests[0])
+
+    def test_heartbeats(self):
+        self.assertTrue(self.api.heartbeat("tc-1").ok)
+        self.assertTrue(self.api.heartbeat("tc-1", SESSION, 7).ok)
+        # Not measured: no count at all, rather than a zero.
+        self.assertEqual({"client_id": "tc-1"}, self.app.requests[0][3])
+        self.assertEqual(({"client_id": "tc-1", "session_id": "s-1",
+                           "input_events": 7}, "t0ken"),
+                         (self.app.requests[1][3], self.app.requests[1][2]))
+
+    def test_tls_to_a_server_that_does_not_speak_it(self):
+        client = self.client(self.server.url.replace("http:", "https:"))
+        outcome = client.heartbeat("tc-1")
+        self.assertEqual(("tls", None), (outcome.kind, outcome.status))
+        self.assertEqual([], self.app.requests)
+
+    def test_a_missing_ca_file_is_a_tls_error(self):
+        client = self.client(self.server.url.replace("http:", "https:"),
+                             ca_file="/nonexistent/ca.pem")
+        outcome = client.login("amy", "pw", "tc-1")
+        self.assertFalse(outcome.ok)
+        self.assertIsNone(outcome.status)
