@@ -106,14 +106,9 @@ def register_opts(conf):
     conf.register_group(cfg.OptGroup(
         portal_group.name, title=portal_group.title, help=portal_group.help))
     conf.register_opts(portal_opts, group=PORTAL_GROUP)
-    ks_loading.register_session_conf_options(conf, PORTAL_GROUP)
-    ks_loading.register_adapter_conf_options(conf, PORTAL_GROUP,
-                                             include_deprecated=False)
-    conf.set_default("timeout", DEFAULT_TIMEOUT, group=PORTAL_GROUP)
-    conf.set_default("service_type", DEFAULT_SERVICE_TYPE,
-                     group=PORTAL_GROUP)
-    conf.set_default("valid_interfaces", DEFAULT_VALID_INTERFACES,
-                     group=PORTAL_GROUP)
+    # keystoneauth1's options, with the portal's defaults on the options
+    # themselves (a ConfigOpts.set_default would not survive a reset).
+    conf.register_opts(_ks_opts(), group=PORTAL_GROUP)
 
 
 def list_opts():

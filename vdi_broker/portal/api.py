@@ -113,6 +113,7 @@ class Client:
                             "X-Project-Id": identity["project_id"],
                             "X-Roles": ",".join(identity["roles"])})
         self.base = base_url(endpoint)
+        self.service_type = conf.portal.service_type
         self.adapter = make_adapter(conf, load_session(conf, auth),
                                     endpoint=endpoint, headers=headers)
 
@@ -120,7 +121,8 @@ class Client:
         """One call; the decoded JSON body (None when there is none)."""
         url = self.base + API_PREFIX + path
         kwargs = {"headers": dict(headers or {}, Accept="application/json"),
-                  "raise_exc": False}
+                  "raise_exc": False,
+                  "microversion_service_type": self.service_type}
         if params:
             kwargs["params"] = {k: v for k, v in params.items()
                                 if v not in (None, "")}

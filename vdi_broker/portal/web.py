@@ -106,8 +106,8 @@ class PortalRequest(webob.Request):
 
     # -- language ----------------------------------------------------------
 
-    def gettext(self, message, **kwargs):
-        text = i18n.translations(self.lang).gettext(message)
+    def gettext(self, _message, **kwargs):
+        text = i18n.translations(self.lang).gettext(_message)
         return text % kwargs if kwargs else text
 
     def ngettext(self, singular, plural, n, **kwargs):
@@ -115,10 +115,10 @@ class PortalRequest(webob.Request):
         kwargs.setdefault("num", n)
         return text % kwargs
 
-    def _template_gettext(self, message, **kwargs):
+    def _template_gettext(self, _message, **kwargs):
         # Text is escaped, then the values (escaped by Markup's %).
         text = markupsafe.escape(
-            i18n.translations(self.lang).gettext(message))
+            i18n.translations(self.lang).gettext(_message))
         return text % kwargs if kwargs else text
 
     def _template_ngettext(self, singular, plural, n, **kwargs):
