@@ -312,3 +312,85 @@ class TestCsrf(BrowserTestCase):
         self.assertTrue(session["httpOnly"])
         self.assertEqual("Lax", session["sameSite"])
         self.assertEqual(0, len(re.findall("token", session["value"])))
+
+
+class TestEveryPage(BrowserTestCase):
+    """Every page: a screenshot, and no serious accessibility violation.
+
+    Also keyboard use: the skip link is the first stop of Tab.
+    """
+
+    def test_pages_screenshots_and_accessibility(self):
+        self.broker.login("amy", client_id="tc-sh-1", seat="SH-TR-01")
+        self.broker.login("bob", client_id="tc-nt-1")
+        self.broker.app.post_json("/v1/thin-clients", {
+            "client_id": "tc-sh-9", "site": "shanghai", "seat": "SH-2F-001",
+            "status": "faulty", "description": "display cable loose",
+            "tags": ["2f"]})
+        self.broker.app.post_json("/v1/schedules", {
+            "name": "day-shift", "pool_id": "sh-agents",
+            "days": ["mon", "tue", "wed", "thu", "fri"],
+            "start_time": "08:00", "end_time": "18:00",
+            "timezone": "Asia/Shanghai", "min_ready": 3,
+            "prewarm_minutes": 30})
+        desktop = self.api_get("/v1/desktops",
+                               assigned_user="amy")["desktops"][0]
+        pool = self.pool_by_name("sh-agents")
+        allocator = self.broker.allocators["shanghai-agents"]
+        pages = [
+            ("portal-overview", "/"),
+            ("portal-pools", "/pools"),
+            ("portal-pool", "/pools/" + pool["id"]),
+            ("portal-desktops", "/desktops"),
+            ("portal-desktop", "/desktops/" + desktop["id"]),
+            ("portal-users", "/users?username=amy"),
+            ("portal-sessions", "/sessions"),
+            ("portal-thin-clients", "/thin-clients"),
+            ("portal-seats", "/seats"),
+            ("portal-allocators", "/allocators"),
+            ("portal-allocator", "/allocators/" + allocator["id"]),
+            ("portal-explain", "/explain?username=amy&seat=SH-TR-01"),
+            ("portal-events", "/events"),
+        ]
+        signin = self.browser.new_page()
+        signin.goto(self.portal.url + "/signin")
+        self.browser.screenshot(signin, "portal-signin")
+        self.assertEqual([], browser_fixture.axe_violations(signin))
+        signin.keyboard.press("Tab")
+        self.assertEqual("skip", signin.evaluate(
+            "document.activeElement.className"))
+
+        page = self.sign_in("admin")
+        for name, path in pages:
+            response = page.goto(self.portal.url + path)
+            self.assertEqual(200, response.status, path)
+            page.wait_for_load_state("networkidle")
+            self.browser.screenshot(page, name)
+            self.assertEqual([], browser_fixture.axe_violations(page),
+                             path)
+        # The check finds what it should: a button without a name.
+        page.evaluate("document.querySelector('main').appendChild("
+                      "document.createElement('button'))")
+        self.assertIn("button-name", [v["id"] for v in
+                                      browser_fixture.axe_violations(page)])
+        # A confirmation page, and the Chinese overview.
+        page.goto(self.portal.url + "/desktops/" + desktop["id"])
+        page.click("button[data-action=rebuild]")
+        page.wait_for_selector("form.confirm")
+        self.browser.screenshot(page, "portal-confirm")
+        self.assertEqual([], browser_fixture.axe_violations(page))
+        page.click("form.confirm a.button")
+        page.select_option("#lang-switch", "zh_CN")
+        page.wait_for_selector("html[lang=zh-CN]")
+        page.goto(self.portal.url + "/")
+        self.browser.screenshot(page, "portal-overview-zh")
+        self.assertEqual([], browser_fixture.axe_violations(page))
+
+    def test_wall_display(self):
+        page = self.sign_in("reader", viewport={"width": 2560,
+                                                "height": 1440})
+        size = page.evaluate(
+            "parseFloat(getComputedStyle(document.documentElement)"
+            ".fontSize)")
+        self.assertGreater(size, 20)
+        self.browser.screenshot(page, "portal-overview-wall")

@@ -12,7 +12,8 @@
     try {
       format = new Intl.DateTimeFormat(lang || undefined, {
         year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", second: "2-digit"
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23"
       });
     } catch (e) {
       return;
