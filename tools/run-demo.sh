@@ -93,6 +93,36 @@ CONF
 "$bin/vdi-broker-manage" --config-file "$state/vdi-broker.conf" \
     demo setup --users-file "$state/users.json" --users "$agents"
 
+# --- The operations portal (issue 17): one block, kept together. -------
+# The portal signs in without a password here (noauth: choose a persona)
+# and calls the API above; the personas other than admin need the API's
+# operator project. It stops when this script ends.
+portal_port=${VDI_DEMO_PORTAL_PORT:-8790}
+cat >> "$state/vdi-broker.conf" <<CONF
+
+[api]
+operator_project_id = vdi-operators
+
+[portal]
+auth_strategy = noauth
+endpoint_override = http://127.0.0.1:$port
+session_file = $state/portal-sessions.sqlite
+bind_host = 127.0.0.1
+bind_port = $portal_port
+CONF
+(
+    "$bin/vdi-broker-portal" --config-file "$state/vdi-broker.conf" \
+        > "$state/vdi-broker-portal.out" 2>&1 &
+    portal_pid=$!
+    while kill -0 $$ 2>/dev/null && kill -0 $portal_pid 2>/dev/null; do
+        sleep 2
+    done
+    kill $portal_pid 2>/dev/null
+) &
+echo "The operations portal: http://127.0.0.1:$portal_port/" \
+    "(sign in as admin, operator, helpdesk or reader)"
+# --- end of the portal's block. -----------------------------------------
+
 "$bin/vdi-broker-api" --config-file "$state/vdi-broker.conf" \
     > "$state/vdi-broker-api.out" 2>&1 &
 api_pid=$!

@@ -271,4 +271,20 @@ setup_postgresql
 setup_rabbitmq
 setup_redis
 setup_ldap
+
+# ----------------------------------------------------------- Browser
+# The portal's browser tests (tests/functional/portal) drive Debian's
+# chromium with Playwright (pip; never "playwright install"); the CJK
+# fonts render its Chinese pages.
+setup_browser() {
+    local fonts
+    fonts=$(fc-list 2>/dev/null | grep -ci "Noto Sans CJK" || true)
+    if [ ! -x /usr/bin/chromium ] || [ "${fonts:-0}" = 0 ]; then
+        apt_install chromium fonts-noto-cjk
+    fi
+    log "chromium installed ($(/usr/bin/chromium --version 2>/dev/null |
+        head -n 1))"
+}
+setup_browser
+
 log "done"

@@ -111,6 +111,28 @@ def pool_sizes(count):
     return sizes
 
 
+# A thin client at every seat (the portal's asset pages); a few reported
+# faulty by the asset managers. Their status follows their heartbeats.
+FAULTY_CLIENTS = {"SH-2F-007": "display cable loose",
+                  "NT-1F-013": "network port flapping",
+                  "SH-TR-04": "keyboard missing"}
+
+
+def demo_thin_clients():
+    clients = []
+    for seat in SEATS:
+        client = {"client_id": "tc-" + seat["name"].lower(),
+                  "seat": seat["name"], "site": seat["site"],
+                  "model": ("HP t640" if seat["site"] == "shanghai"
+                            else "Dell Wyse 5070"),
+                  "tags": [seat["name"].split("-")[1].lower()]}
+        if seat["name"] in FAULTY_CLIENTS:
+            client.update(status="faulty",
+                          description=FAULTY_CLIENTS[seat["name"]])
+        clients.append(client)
+    return clients
+
+
 def demo_users(count, password):
     """A directory of ``count`` agents over both sites."""
     users = []
@@ -193,4 +215,12 @@ def setup(ctxt, users_file, count, password):
             db.seat_create(ctxt, seat)
             created += 1
     summary.append("created %d seats" % created)
+    created = 0
+    for client in demo_thin_clients():
+        try:
+            db.thin_client_get(ctxt, client["client_id"])
+        except exception.ThinClientNotFound:
+            db.thin_client_create(ctxt, dict(client))
+            created += 1
+    summary.append("registered %d thin clients" % created)
     return summary

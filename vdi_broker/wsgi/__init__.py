@@ -1,4 +1,9 @@
-"""WSGI application setup: configuration, logging, database, app."""
+"""WSGI application setup: configuration, logging, database, app.
+
+The API's modules (and the database's) are imported when the API is
+built, not with this package: the portal (vdi_broker.wsgi.portal) shares
+the configuration parsing and must not load the database layer.
+"""
 
 import os
 
@@ -8,11 +13,8 @@ from oslo_log import log as logging
 # service module and so picks oslo.service's default, eventlet, backend):
 # uWSGI imports this package from vdi_broker.wsgi.api.
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
-from vdi_broker.api import deploy
 from vdi_broker import conf as vdi_conf
 from vdi_broker.conf import opts
-from vdi_broker.db.sqlalchemy import api as db_api
-from vdi_broker import policy
 from vdi_broker import version
 
 LOG = logging.getLogger(__name__)
@@ -20,27 +22,36 @@ CONFIG_FILE = "vdi-broker.conf"
 CONFIG_DIR = "/etc/vdi-broker"
 
 
-def parse_config(argv, default_config_files=None):
-    """Parse the command line and config files into the global CONF."""
+def parse_config(argv, default_config_files=None, database=True):
+    """Parse the command line and config files into the global CONF.
+
+    ``database``: configure the database layer too (everything but the
+    portal).
+    """
     logging.register_options(vdi_conf.CONF)
     opts.set_lib_defaults()
     vdi_conf.CONF(argv, project="vdi-broker",
                   version=version.version_info.version_string(),
                   default_config_files=default_config_files)
     logging.setup(vdi_conf.CONF, "vdi-broker")
-    db_api.configure(vdi_conf.CONF)
+    if database:
+        from vdi_broker.db.sqlalchemy import api as db_api
+        db_api.configure(vdi_conf.CONF)
     return vdi_conf.CONF
 
 
-def _config_files():
+def _config_files(names=(CONFIG_FILE,)):
     # uWSGI gives no command line: OS_VDI_BROKER_CONFIG_DIR or /etc.
     config_dir = os.environ.get("OS_VDI_BROKER_CONFIG_DIR", CONFIG_DIR)
-    path = os.path.join(config_dir, CONFIG_FILE)
-    return [path] if os.path.exists(path) else []
+    paths = [os.path.join(config_dir, name) for name in names]
+    return [path for path in paths if os.path.exists(path)]
 
 
 def init_application():
     """The WSGI application, configured from the environment."""
+    from vdi_broker.api import deploy
+    from vdi_broker import policy
+    init_backend()
     conf = parse_config([], default_config_files=_config_files())
     policy.init(conf)
     LOG.info("vdi-broker API %s starting",

@@ -352,6 +352,10 @@ class TestDesktopsAndSessions(CallCentreTestCase):
         self.assertEqual("amy", assigned[0]["assigned_user"])
         self.assertEqual(1, len(self.app.get(
             "/v1/desktops?assigned_user=amy").json["desktops"]))
+        # By name (the portal's desktop search).
+        named = self.app.get("/v1/desktops", params={
+            "name": assigned[0]["name"]}).json["desktops"]
+        self.assertEqual([assigned[0]["id"]], [d["id"] for d in named])
         # Unknown filters are ignored, not passed to the database.
         self.assertEqual(8, len(self.app.get(
             "/v1/desktops?token_hash=x&generation=1").json["desktops"]))

@@ -6,7 +6,8 @@ from vdi_broker.db import api as db
 from vdi_broker import policy
 
 SORT_KEYS = ("created_at", "name", "state", "updated_at")
-FILTERS = ("pool_id", "state", "assigned_user", "host", "server_id")
+FILTERS = ("pool_id", "state", "assigned_user", "host", "server_id",
+           "name")
 
 _FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
            "host", "address", "assigned_user", "fault_reason",

@@ -1,0 +1,77 @@
+"""Pure parts of the portal's views: why a pool is short, redirects."""
+
+from tests import base
+from vdi_broker.portal.views import overview
+from vdi_broker.portal import web
+
+
+def _pool(**kw):
+    desktops = dict({"building": 0, "ready": 0, "assigned": 0,
+                     "releasing": 0, "deleting": 0, "error": 0,
+                     "quarantined": 0}, **kw.pop("desktops", {}))
+    desktops["total"] = sum(desktops.values())
+    pool = {"enabled": True, "min_ready": 4, "max_size": 10,
+            "max_concurrent_builds": 2, "status": "active",
+            "status_reason": None,
+            "build": {"failures": 0, "failing_since": None,
+                      "last_error": None},
+            "desktops": desktops}
+    pool.update(kw)
+    return pool
+
+
+class TestShortfall(base.TestCase):
+
+    def codes(self, pool):
+        return [code for code, _values in overview.shortfall(pool)]
+
+    def test_not_short(self):
+        self.assertEqual([], self.codes(_pool(desktops={"ready": 4})))
+
+    def test_disabled(self):
+        self.assertEqual(["disabled"], self.codes(_pool(enabled=False)))
+
+    def test_throttled_and_booting(self):
+        self.assertEqual(["throttle"], self.codes(_pool(
+            desktops={"ready": 1, "building": 2})))
+        self.assertEqual(["booting"], self.codes(_pool(
+            desktops={"ready": 2, "building": 1})))
+
+    def test_degraded_and_capacity_from_the_status(self):
+        reasons = overview.shortfall(_pool(
+            status="degraded", status_reason="3 boots failed",
+            build={"failures": 3, "last_error": "NoValidHost"}))
+        self.assertEqual([("degraded", {"reason": "3 boots failed"})],
+                         reasons[:1])
+        self.assertEqual(["capacity"], self.codes(_pool(
+            status="no_capacity", status_reason="room for 0")))
+        self.assertEqual(["failures"], self.codes(_pool(
+            build={"failures": 2, "last_error": "boom"})))
+
+    def test_max_size(self):
+        self.assertEqual(["max_size"], self.codes(_pool(
+            max_size=4, min_ready=4,
+            desktops={"ready": 1, "assigned": 3})))
+
+    def test_target_capped_by_max_size(self):
+        self.assertEqual([], self.codes(_pool(
+            min_ready=8, max_size=3, desktops={"ready": 3})))
+
+    def test_waiting(self):
+        self.assertEqual(["waiting"], self.codes(_pool(
+            desktops={"ready": 1})))
+
+
+class TestLocalPath(base.TestCase):
+
+    def test_only_paths_of_this_site(self):
+        self.assertEqual("/pools?x=1", web.local_path("/pools?x=1"))
+        for bad in ("https://evil.example/", "//evil.example/x",
+                    "/\\evil.example", "javascript:alert(1)", "", None):
+            self.assertEqual("/", web.local_path(bad), bad)
+
+    def test_tokens_match(self):
+        self.assertTrue(web.tokens_match("abc", "abc"))
+        self.assertFalse(web.tokens_match("abc", "abd"))
+        self.assertFalse(web.tokens_match(None, None))
+        self.assertFalse(web.tokens_match("", ""))

@@ -1,0 +1,65 @@
+"""Personas, and what the portal offers each of them.
+
+The API decides (its policy, vdi_broker/policies): the portal only hides
+what the default policy would refuse, so that a persona does not see
+buttons it cannot use. A deployment that changes the policy may refuse
+what is shown; the portal then shows the API's 403.
+"""
+
+ADMIN = "admin"
+OPERATOR = "operator"
+HELPDESK = "helpdesk"
+READER = "reader"
+
+# Highest first; each includes the ones after it.
+PERSONAS = (ADMIN, OPERATOR, HELPDESK, READER)
+
+# The Keystone roles of each persona in the operator project (what the
+# all-in-one mode sends as X-Roles).
+ROLES = {
+    ADMIN: ["admin", "manager", "member", "reader"],
+    OPERATOR: ["manager", "member", "reader"],
+    HELPDESK: ["member", "reader"],
+    READER: ["reader"],
+}
+
+# What a capability needs, per the default policy
+# (doc/source/configuration/policy.rst).
+NEEDS = {
+    "pool:update": OPERATOR,
+    "schedule:write": OPERATOR,
+    "allocator:write": ADMIN,
+    "allocator:reorder": ADMIN,
+    "allocator:explain": READER,
+    "binding:write": HELPDESK,
+    "session:delete": HELPDESK,
+    "desktop:reboot": HELPDESK,
+    "desktop:quarantine": HELPDESK,
+    "desktop:rebuild": OPERATOR,
+    "desktop:replace": OPERATOR,
+    "desktop:unquarantine": OPERATOR,
+    "seat:write": OPERATOR,
+    "thin_client:write": OPERATOR,
+}
+
+
+def from_roles(roles):
+    """The persona of a token's roles, None when it has none of them."""
+    roles = {r.lower() for r in roles or ()}
+    if "admin" in roles:
+        return ADMIN
+    if "manager" in roles:
+        return OPERATOR
+    if "member" in roles:
+        return HELPDESK
+    if "reader" in roles:
+        return READER
+    return None
+
+
+def can(persona, capability):
+    """Whether the default policy lets ``persona`` do ``capability``."""
+    if persona not in PERSONAS:
+        return False
+    needed = NEEDS[capability]
+    return PERSONAS.index(persona) <= PERSONAS.index(needed)

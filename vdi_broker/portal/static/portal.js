@@ -1,0 +1,123 @@
+/* The portal's small scripts: local times, the language switch, the
+   events filter's time zone and the overview's refresh. The pages work
+   without them. No inline script: the Content-Security-Policy forbids
+   it. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  var lang = document.body ? document.body.getAttribute("data-lang") : "en";
+
+  function localize(root) {
+    var format;
+    try {
+      format = new Intl.DateTimeFormat(lang || undefined, {
+        year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", second: "2-digit",
+        hourCycle: "h23"
+      });
+    } catch (e) {
+      return;
+    }
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when.getTime())) {
+        el.textContent = format.format(when);
+        el.title = el.getAttribute("datetime");
+      }
+    });
+  }
+
+  function get(data, path) {
+    return path.split(".").reduce(function (value, key) {
+      return value === undefined || value === null ? undefined : value[key];
+    }, data);
+  }
+
+  function refreshOverview(box) {
+    var source = box.getAttribute("data-source");
+    var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 15;
+    var stateEl = box.querySelector("[data-refresh-state]");
+    function apply(data) {
+      box.querySelectorAll("[data-bind]").forEach(function (el) {
+        var value = get(data, el.getAttribute("data-bind"));
+        if (value === undefined || value === null) { value = 0; }
+        if (el.tagName === "TIME") {
+          el.setAttribute("datetime", value);
+        }
+        el.textContent = value;
+      });
+      box.querySelectorAll("[data-bind-list]").forEach(function (el) {
+        var items = get(data, el.getAttribute("data-bind-list")) || [];
+        el.textContent = items.map(function (item) {
+          return item.reason + ": " + item.count;
+        }).join("  ");
+      });
+      box.querySelectorAll("[data-warn-when]").forEach(function (el) {
+        var value = get(data, el.getAttribute("data-warn-when"));
+        el.classList.toggle("tile-warn", !!value);
+      });
+      (data.pools || []).forEach(function (pool) {
+        var row = box.querySelector('tr[data-pool="' + pool.id + '"]');
+        if (!row) { return; }
+        ["ready", "target", "building", "failed", "assigned"].forEach(
+          function (key) {
+            var cell = row.querySelector('[data-field="' + key + '"]');
+            if (cell) { cell.textContent = pool[key]; }
+          });
+        var reasons = row.querySelector('[data-field="reasons"]');
+        if (reasons) { reasons.textContent = pool.reasons.join("; "); }
+        var badge = row.querySelector('[data-field="status"] .badge');
+        if (badge) {
+          var status = pool.enabled ? pool.status : "disabled";
+          badge.textContent = status;
+          badge.className = "badge badge-" + status;
+        }
+        row.classList.toggle("short", !!pool.short);
+      });
+      localize(box);
+    }
+    function tick() {
+      fetch(source, {credentials: "same-origin",
+                     headers: {"Accept": "application/json"}})
+        .then(function (resp) {
+          if (resp.status === 401) {
+            window.location.reload();
+            throw new Error("signed out");
+          }
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json();
+        })
+        .then(function (data) {
+          apply(data);
+          if (stateEl) { stateEl.textContent = ""; }
+          box.setAttribute("data-refreshed", data.generated_at);
+        })
+        .catch(function (err) {
+          if (stateEl) { stateEl.textContent = "(" + err.message + ")"; }
+        })
+        .then(function () { window.setTimeout(tick, seconds * 1000); });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    localize(document);
+    document.querySelectorAll("select[data-autosubmit]").forEach(
+      function (el) {
+        el.addEventListener("change", function () { el.form.submit(); });
+      });
+    document.querySelectorAll("input[data-tz-offset]").forEach(
+      function (el) {
+        el.value = String(new Date().getTimezoneOffset());
+      });
+    document.querySelectorAll("input[data-default-timezone]").forEach(
+      function (el) {
+        try {
+          var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+          if (zone && el.value === "UTC") { el.value = zone; }
+        } catch (e) { /* keep UTC */ }
+      });
+    var box = document.querySelector(".overview[data-source]");
+    if (box) { refreshOverview(box); }
+  });
+}());

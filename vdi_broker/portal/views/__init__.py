@@ -1,0 +1,45 @@
+"""The portal's pages: paths and methods to view functions."""
+
+from vdi_broker.portal.views import allocators
+from vdi_broker.portal.views import assets
+from vdi_broker.portal.views import desktops
+from vdi_broker.portal.views import events
+from vdi_broker.portal.views import overview
+from vdi_broker.portal.views import pools
+from vdi_broker.portal.views import signin
+from vdi_broker.portal.views import users
+
+ROUTES = [
+    ("/", {"GET": overview.page}),
+    ("/overview.json", {"GET": overview.data_json}),
+    ("/signin", {"GET": signin.form, "POST": signin.submit}),
+    ("/signout", {"POST": signin.signout}),
+    ("/language", {"GET": signin.language}),
+    ("/healthcheck", {"GET": signin.healthcheck}),
+    ("/pools", {"GET": pools.index}),
+    ("/pools/{pool_id}", {"GET": pools.show, "POST": pools.update}),
+    ("/pools/{pool_id}/schedules", {"POST": pools.create_schedule}),
+    ("/schedules/{schedule_id}", {"POST": pools.update_schedule}),
+    ("/schedules/{schedule_id}/delete", {"POST": pools.delete_schedule}),
+    ("/desktops", {"GET": desktops.index}),
+    ("/desktops/{desktop_id}", {"GET": desktops.show}),
+    ("/desktops/{desktop_id}/action", {"POST": desktops.action}),
+    ("/users", {"GET": users.find}),
+    ("/sessions", {"GET": users.sessions}),
+    ("/sessions/{session_id}/logoff", {"POST": users.logoff}),
+    ("/bindings/{binding_id}/move", {"POST": users.move_binding}),
+    ("/explain", {"GET": allocators.explain}),
+    ("/thin-clients", {"GET": assets.thin_clients,
+                       "POST": assets.register}),
+    ("/thin-clients/{thin_client_id}", {"POST": assets.update_client}),
+    ("/thin-clients/{thin_client_id}/retire",
+     {"POST": assets.retire_client}),
+    ("/seats", {"GET": assets.seats, "POST": assets.create_seat}),
+    ("/seats/{seat_id}", {"POST": assets.update_seat}),
+    ("/seats/{seat_id}/delete", {"POST": assets.delete_seat}),
+    ("/allocators", {"GET": allocators.index}),
+    ("/allocators/reorder", {"POST": allocators.reorder}),
+    ("/allocators/{allocator_id}", {"GET": allocators.show,
+                                    "POST": allocators.update}),
+    ("/events", {"GET": events.index}),
+]

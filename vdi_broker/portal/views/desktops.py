@@ -1,0 +1,133 @@
+"""Desktops: search, and the actions on one."""
+
+from vdi_broker.portal import api
+from vdi_broker.portal.views import common
+from vdi_broker.portal import web
+
+N_ = web.N_
+STATES = ("building", "ready", "assigned", "releasing", "deleting",
+          "error", "quarantined")
+FILTERS = ("assigned_user", "name", "pool_id", "host", "state")
+RESTARTABLE = ("ready", "assigned", "quarantined")
+UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
+
+# action -> (capability, label, question)
+ACTIONS = {
+    "reboot": ("desktop:reboot", N_("Reboot"),
+               N_("Reboot desktop %(name)s? An agent working on it loses "
+                  "their unsaved work.")),
+    "rebuild": ("desktop:rebuild", N_("Rebuild"),
+                N_("Rebuild desktop %(name)s from its pool's image? "
+                   "Everything on its disk is lost.")),
+    "quarantine": ("desktop:quarantine", N_("Quarantine"),
+                   N_("Quarantine desktop %(name)s? Its session is closed, "
+                      "its server locked, its binding moves to a healthy "
+                      "desktop.")),
+    "unquarantine": ("desktop:unquarantine", N_("Put back in service"),
+                     N_("Put desktop %(name)s back in service?")),
+    "replace": ("desktop:replace", N_("Replace"),
+                N_("Replace desktop %(name)s? Its binding moves to a ready "
+                   "desktop of the pool and it is deleted.")),
+    "release": ("session:delete", N_("Release"),
+                N_("Release desktop %(name)s? Its agent is logged off and "
+                   "the pool's release action runs.")),
+}
+
+
+def index(req):
+    page = common.listing(req, "/desktops", "desktops", FILTERS,
+                          sort_key="name")
+    pools = common.pools_by_id(req)
+    return req.render("desktops.html", page=page, pools=pools,
+                      states=STATES)
+
+
+def offered(req, desktop, sessions):
+    """The actions this persona may run on this desktop now."""
+    state = desktop["state"]
+    result = []
+    for name in ("reboot", "rebuild", "quarantine", "unquarantine",
+                 "replace", "release"):
+        capability, label, _question = ACTIONS[name]
+        if not req.can(capability):
+            continue
+        if name in ("reboot", "rebuild") and state not in RESTARTABLE:
+            continue
+        if name == "quarantine" and state in ("quarantined", "deleting"):
+            continue
+        if name == "unquarantine" and state != "quarantined":
+            continue
+        if name == "replace" and state in ("building", "deleting"):
+            continue
+        if name == "release" and not sessions:
+            continue
+        result.append((name, req.gettext(label)))
+    return result
+
+
+def show(req):
+    client = req.api()
+    desktop = client.get("/desktops/" + api.quote(
+        req.urlvars["desktop_id"]), "desktop")
+    pool = client.get("/pools/" + desktop["pool_id"], "pool")
+    sessions, _ = client.page("/sessions", "sessions",
+                              {"desktop_id": desktop["id"],
+                               "state": "active"})
+    bindings, _ = client.page("/bindings", "bindings",
+                              {"desktop_id": desktop["id"]})
+    events, _ = client.page("/events", "events",
+                            {"desktop_id": desktop["id"], "limit": 15})
+    return req.render("desktop.html", desktop=desktop, pool=pool,
+                      sessions=sessions, bindings=bindings, events=events,
+                      actions=offered(req, desktop, sessions),
+                      unquarantine_actions=UNQUARANTINE_ACTIONS)
+
+
+def action(req):
+    desktop_id = req.urlvars["desktop_id"]
+    back = "/desktops/" + api.quote(desktop_id)
+    name = req.POST.get("action")
+    label = req.POST.get("desktop_name") or desktop_id
+    if name not in ACTIONS:
+        return req.done(("error", req.gettext("Unknown action.")), back)
+    _capability, verb, question = ACTIONS[name]
+    asked = req.confirm(req.gettext(verb), req.gettext(question,
+                                                       name=label),
+                        danger=name in ("rebuild", "replace"))
+    if asked:
+        return asked
+    client = req.api()
+    what = req.gettext("%(action)s of desktop %(name)s",
+                       action=req.gettext(verb), name=label)
+    if name == "release":
+        def call():
+            sessions, _ = client.page("/sessions", "sessions",
+                                      {"desktop_id": desktop_id,
+                                       "state": "active"})
+            for session in sessions:
+                client.request("DELETE", "/sessions/" + session["id"])
+            return len(sessions)
+        return common.run(req, what, call, lambda n: req.ngettext(
+            "Desktop %(name)s released: %(num)s session closed.",
+            "Desktop %(name)s released: %(num)s sessions closed.", n,
+            name=label), back)
+    args = {}
+    if name == "reboot":
+        args["hard"] = bool(req.POST.get("hard"))
+    elif name == "quarantine":
+        reason = common.optional(req.POST.get("reason"))
+        if reason:
+            args["reason"] = reason
+    elif name == "unquarantine":
+        choice = req.POST.get("unquarantine_action")
+        if choice in UNQUARANTINE_ACTIONS:
+            args["action"] = choice
+    return common.run(
+        req, what,
+        lambda: client.request("POST", "/desktops/%s/action" %
+                               api.quote(desktop_id), body={name: args}),
+        lambda result: req.gettext(
+            "%(action)s of desktop %(name)s accepted; it is now %(state)s.",
+            action=req.gettext(verb), name=label,
+            state=(result or {}).get("desktop", {}).get("state", "?")),
+        back)

@@ -1,0 +1,155 @@
+"""The overview: every pool at a glance, logins of the last hour.
+
+The page refreshes its figures by itself: static/portal.js polls
+``/overview.json`` (the same figures) every ``[portal]
+refresh_interval`` seconds.
+"""
+
+import datetime
+
+from oslo_utils import timeutils
+import webob
+
+from vdi_broker.portal import web
+
+N_ = web.N_
+# Events read for the login figures, at most (a very busy hour shows
+# "at least").
+EVENT_CAP = 5000
+LIST_CAP = 10000
+
+
+def shortfall(pool):
+    """Why a pool has fewer ready desktops than its target.
+
+    A list of (code, values) from what the API shows of the pool: its
+    status (degraded after failed boots, no_capacity when the cloud
+    cannot fit it), the build throttle's failures and the pool's own
+    limits. Empty when the pool is not short.
+    """
+    desktops = pool["desktops"]
+    reasons = []
+    if not pool["enabled"]:
+        return [("disabled", {})]
+    target = min(pool["min_ready"], pool["max_size"])
+    ready = desktops.get("ready", 0)
+    building = desktops.get("building", 0)
+    if ready >= target:
+        return []
+    if pool["status"] == "no_capacity":
+        reasons.append(("capacity", {"reason": pool["status_reason"]}))
+    if pool["status"] == "degraded":
+        reasons.append(("degraded", {"reason": pool["status_reason"]}))
+    elif (pool.get("build") or {}).get("failures"):
+        reasons.append(("failures", {
+            "count": pool["build"]["failures"],
+            "error": pool["build"].get("last_error") or "-"}))
+    live = desktops.get("total", 0) - desktops.get("deleting", 0) - \
+        desktops.get("error", 0) - desktops.get("quarantined", 0)
+    if live >= pool["max_size"] and not building:
+        reasons.append(("max_size", {"max_size": pool["max_size"]}))
+    if building:
+        if building >= pool["max_concurrent_builds"]:
+            reasons.append(("throttle", {
+                "building": building,
+                "limit": pool["max_concurrent_builds"]}))
+        else:
+            reasons.append(("booting", {"building": building}))
+    if not reasons:
+        reasons.append(("waiting", {}))
+    return reasons
+
+
+REASON_TEXT = {
+    "disabled": N_("disabled"),
+    "capacity": N_("no capacity in the cloud: %(reason)s"),
+    "degraded": N_("boots failing (Nova errors): %(reason)s"),
+    "failures": N_("%(count)s boot(s) failed in a row, last: %(error)s"),
+    "max_size": N_("at its max_size (%(max_size)s)"),
+    "throttle": N_("booting %(building)s, throttled at %(limit)s "
+                   "concurrent builds"),
+    "booting": N_("booting %(building)s"),
+    "waiting": N_("waiting for the pool manager"),
+}
+
+
+def reason_texts(req, pool):
+    return [req.gettext(REASON_TEXT[code], **values)
+            for code, values in shortfall(pool)]
+
+
+def pool_row(req, pool):
+    desktops = pool["desktops"]
+    return {
+        "id": pool["id"], "name": pool["name"], "site": pool["site"],
+        "enabled": pool["enabled"], "status": pool["status"],
+        "ready": desktops.get("ready", 0),
+        "target": min(pool["min_ready"], pool["max_size"])
+        if pool["enabled"] else 0,
+        "building": desktops.get("building", 0),
+        "failed": desktops.get("error", 0) + desktops.get("quarantined", 0),
+        "assigned": desktops.get("assigned", 0),
+        "total": desktops.get("total", 0),
+        "short": bool(shortfall(pool)) and pool["enabled"],
+        "reasons": reason_texts(req, pool),
+    }
+
+
+def login_figures(client, now):
+    since = (now - datetime.timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    events, truncated = client.all("/events", "events",
+                                   {"action": "login", "since": since},
+                                   cap=EVENT_CAP)
+    succeeded = failed = 0
+    reasons = {}
+    for event in events:
+        if event["result"] == "success":
+            succeeded += 1
+            continue
+        count = (event.get("detail") or {}).get("count") or 1
+        failed += count
+        reason = (event.get("detail") or {}).get("reason") or \
+            (event.get("message") or "other")[:60]
+        reasons[reason] = reasons.get(reason, 0) + count
+    top = sorted(reasons.items(), key=lambda kv: -kv[1])[:5]
+    return {"succeeded": succeeded, "failed": failed,
+            "per_minute": round(succeeded / 60.0, 1),
+            "failure_reasons": [{"reason": r, "count": n} for r, n in top],
+            "truncated": truncated, "since": since}
+
+
+def gather(req):
+    client = req.api()
+    now = timeutils.utcnow()
+    pools, _ = client.all("/pools", "pools", cap=LIST_CAP)
+    sessions, sessions_more = client.all(
+        "/sessions", "sessions", {"state": "active"}, cap=LIST_CAP)
+    clients, _ = client.all("/thin-clients", "thin_clients", cap=LIST_CAP)
+    by_status = dict.fromkeys(("online", "offline", "faulty", "unknown"), 0)
+    for item in clients:
+        by_status[item["status"]] = by_status.get(item["status"], 0) + 1
+    rows = [pool_row(req, p) for p in pools]
+    return {
+        "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "pools": rows,
+        "totals": {k: sum(r[k] for r in rows)
+                   for k in ("ready", "target", "building", "failed",
+                             "assigned", "total")},
+        "short_pools": sum(1 for r in rows if r["short"]),
+        "sessions": len(sessions), "sessions_more": sessions_more,
+        "thin_clients": by_status,
+        "logins": login_figures(client, now),
+    }
+
+
+def page(req):
+    return req.render("overview.html", data=gather(req),
+                      refresh=req.portal.conf.portal.refresh_interval)
+
+
+def data_json(req):
+    response = webob.Response(content_type="application/json",
+                              charset="UTF-8")
+    response.json_body = gather(req)
+    return response
