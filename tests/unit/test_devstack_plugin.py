@@ -405,7 +405,7 @@ source ${GITDIR[vdi-broker]}/devstack/plugin.sh "$@"
         self.assertEqual([('vdi_broker',)],
                          self.calls(extra, 'recreate_database'))
         self._assert_schema_at_head()
-        api, conductor = self.calls(extra, 'run_process')
+        api, conductor, portal = self.calls(extra, 'run_process')
         self.assertEqual(('vdi-broker-api',
                           '/usr/bin/uwsgi --procname-prefix vdi-broker-api '
                           '--ini %s' % self.uwsgi_conf), api)
@@ -413,6 +413,9 @@ source ${GITDIR[vdi-broker]}/devstack/plugin.sh "$@"
         program, *args = conductor[1].split()
         self.assertTrue(os.access(program, os.X_OK), program)
         self.assertEqual(['--config-file', self.conf], args)
+        # The operations portal (lib/vdi_broker_portal), after the API.
+        self.assertEqual('vdi-broker-portal', portal[0])
+        self.assertIn('--procname-prefix vdi-broker-portal --ini', portal[1])
         self.assertEqual([('60', 'http://127.0.0.1/vdi-broker/')],
                          self.calls(extra, 'wait_for_service'))
         self.assertEqual([('http://127.0.0.1/vdi-broker/',)],
@@ -421,7 +424,8 @@ source ${GITDIR[vdi-broker]}/devstack/plugin.sh "$@"
 
         # unstack and clean.
         unstack, _ = self.run_phase('unstack')
-        self.assertEqual([('vdi-broker-api',), ('vdi-broker-conductor',)],
+        self.assertEqual([('vdi-broker-portal',), ('vdi-broker-api',),
+                          ('vdi-broker-conductor',)],
                          self.calls(unstack, 'stop_process'))
         clean, _ = self.run_phase('clean')
         self.assertEqual([(self.uwsgi_conf, 'vdi-broker-api')],

@@ -63,7 +63,10 @@ def test_setup_packages():
         match = re.match(r'\s*apt_install\s+(.*)$', line)
         if match:
             found.update(w for w in shlex.split(match.group(1))
-                         if not w.startswith('$'))
+                         if not w.startswith(('$', '-')))
+        # Packages collected when missing: ... || missing+=(xvfb)
+        found.update(re.findall(r'missing\+=\(([a-z0-9][a-z0-9.+-]*)\)',
+                                line))
     return found
 
 
