@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
+from vdi_broker.db.sqlalchemy import keepalive
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 
@@ -139,6 +140,7 @@ def _read_committed_on_mysql(engine):
 
 def prepare_engine(engine):
     """What every engine of the broker needs (also for test engines)."""
+    keepalive.prepare_engine(engine)
     _serialize_sqlite_writers(engine)
     _read_committed_on_mysql(engine)
     _release_user_locks_at_checkin(engine)
