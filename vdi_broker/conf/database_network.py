@@ -36,7 +36,7 @@ database_network_opts = [
                     "handshake) before the attempt fails: a request then "
                     "answers 503 rather than wait. libpq counts at least "
                     "2 s."),
-    cfg.IntOpt("read_timeout", default=15, min=0,
+    cfg.IntOpt("read_timeout", default=10, min=0,
                help="Seconds the broker waits for the answer to one "
                     "statement (and to send it) before it gives the "
                     "connection up as lost; the request answers 503 and "

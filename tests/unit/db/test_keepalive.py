@@ -27,7 +27,7 @@ class ConnectArgumentsTest(testtools.TestCase):
         cparams = {"host": "db"}
         keepalive._mysql_connect_args(cparams, _opts())
         self.assertEqual({"host": "db", "connect_timeout": 5,
-                          "read_timeout": 15, "write_timeout": 15}, cparams)
+                          "read_timeout": 10, "write_timeout": 10}, cparams)
 
     def test_mysql_no_read_timeout(self):
         cparams = {}
@@ -38,7 +38,7 @@ class ConnectArgumentsTest(testtools.TestCase):
         cparams = {"read_timeout": 60}
         keepalive._mysql_connect_args(cparams, _opts())
         self.assertEqual(60, cparams["read_timeout"])
-        self.assertEqual(15, cparams["write_timeout"])
+        self.assertEqual(10, cparams["write_timeout"])
 
     def test_postgresql(self):
         cparams = {"host": "db"}
@@ -46,8 +46,8 @@ class ConnectArgumentsTest(testtools.TestCase):
         self.assertEqual({
             "host": "db", "connect_timeout": 5, "keepalives": 1,
             "keepalives_idle": 60, "keepalives_interval": 15,
-            "keepalives_count": 4, "tcp_user_timeout": 15000,
-            "options": "-c statement_timeout=16000 "
+            "keepalives_count": 4, "tcp_user_timeout": 10000,
+            "options": "-c statement_timeout=11000 "
                        "-c idle_in_transaction_session_timeout=20000"},
             cparams)
 
@@ -55,7 +55,7 @@ class ConnectArgumentsTest(testtools.TestCase):
         cparams = {"options": "-c statement_timeout=0", "keepalives": 0}
         keepalive._pg_connect_args(cparams, _opts(idle_transaction_timeout=0,
                                                   connect_timeout=1))
-        self.assertEqual("-c statement_timeout=16000 -c statement_timeout=0",
+        self.assertEqual("-c statement_timeout=11000 -c statement_timeout=0",
                          cparams["options"])
         self.assertEqual(0, cparams["keepalives"])
         # libpq counts at least 2 s.
@@ -79,7 +79,7 @@ class SocketOptionsTest(testtools.TestCase):
         self.assertEqual(15, wanted[(socket.IPPROTO_TCP,
                                      socket.TCP_KEEPINTVL)])
         self.assertEqual(4, wanted[(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)])
-        self.assertEqual(15000, wanted[(socket.IPPROTO_TCP,
+        self.assertEqual(10000, wanted[(socket.IPPROTO_TCP,
                                         socket.TCP_USER_TIMEOUT)])
 
     def test_zero_leaves_the_socket_alone(self):
