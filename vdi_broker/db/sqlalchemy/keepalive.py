@@ -130,23 +130,24 @@ def _mysql_connect(dbapi_connection, opts):
     set_socket_options(dbapi_connection, opts)
     if "mariadb" not in dbapi_connection.get_server_info().lower():
         return
-    statements = []
+    limits = []
     if opts.read_timeout:
-        statements.append("SET SESSION max_statement_time = %d" %
-                          (opts.read_timeout + SERVER_MARGIN))
+        limits.append("max_statement_time = %d" % (
+            opts.read_timeout + SERVER_MARGIN))
     if opts.idle_transaction_timeout:
-        statements.append("SET SESSION idle_transaction_timeout = %d" %
-                          opts.idle_transaction_timeout)
+        limits.append("idle_transaction_timeout = %d" %
+                      opts.idle_transaction_timeout)
+    if not limits:
+        return
     cursor = dbapi_connection.cursor()
     try:
-        for statement in statements:
-            try:
-                cursor.execute(statement)
-            except dbapi_connection.OperationalError as e:
-                if not e.args or e.args[0] != _UNKNOWN_SYSTEM_VARIABLE:
-                    raise
-                # MariaDB older than 10.3.
-                LOG.debug("%s: %s", statement, e)
+        # One round trip per new connection.
+        cursor.execute("SET SESSION " + ", ".join(limits))
+    except dbapi_connection.OperationalError as e:
+        if not e.args or e.args[0] != _UNKNOWN_SYSTEM_VARIABLE:
+            raise
+        # MariaDB older than 10.3.
+        LOG.debug("MariaDB session limits not set: %s", e)
     finally:
         cursor.close()
 
