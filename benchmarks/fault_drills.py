@@ -18,7 +18,18 @@ the machine's shared RabbitMQ / MariaDB, breaking whatever else uses them
 meanwhile: they run only when named with --drills. Both are always
 restarted at the end (try/finally).
 
+The black-hole drills (mariadb-blackhole, rabbitmq-blackhole,
+ldap-blackhole) leave the servers alone: when one of them is chosen, the
+broker's processes reach MariaDB, RabbitMQ and the slapd replicas through
+tests/fixtures/blackhole_proxy.py proxies in this process, and the drill
+makes the proxies of one kind stop forwarding without closing anything,
+as a firewall that silently drops a connection does; after --hold seconds
+they drop the old connections for good (--blackhole-end drop, only new
+connections work) or deliver what they held (resume).
+
     python benchmarks/fault_drills.py                  # the safe drills
+    python benchmarks/fault_drills.py --drills mariadb-blackhole \\
+        rabbitmq-blackhole ldap-blackhole
     python benchmarks/fault_drills.py --drills rabbitmq-restart \\
         mariadb-restart
 
@@ -38,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 
 import stack as stack_mod  # noqa: E402
 
+from tests.fixtures import blackhole_proxy  # noqa: E402
 from tests.fixtures import nova_emulator  # noqa: E402
 from vdi_broker.loadgen import audit  # noqa: E402
 from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
@@ -45,6 +57,9 @@ from vdi_broker.loadgen import runner  # noqa: E402
 
 SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
         "cloud-timeout")
+# Through proxies: safe, but only chosen by name (the proxies cost CPU).
+BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
+             "ldap-blackhole": "ldap"}
 SHARED = ("rabbitmq-restart", "mariadb-restart")
 CLIENT_TIMEOUT = 30.0
 
@@ -107,7 +122,49 @@ class Drill:
         self.note = note
 
 
-def make_drills(stack, nova):
+class Proxies:
+    """BlackholeProxy instances the stack's processes connect through."""
+
+    NAMES = {"mysql": "MariaDB", "rabbit": "RabbitMQ", "ldap": "slapd"}
+
+    def __init__(self):
+        self.by_kind = {}
+
+    def route(self, kind, host, port):
+        proxy = blackhole_proxy.BlackholeProxy(host, port)
+        proxy.setUp()
+        self.by_kind.setdefault(kind, []).append(proxy)
+        return proxy.host, proxy.port
+
+    def drill(self, name, kind, ending):
+        proxies = self.by_kind[kind]
+
+        def inject():
+            for proxy in proxies:
+                proxy.blackhole()
+
+        def restore():
+            for proxy in proxies:
+                getattr(proxy, ending)()
+
+        return Drill(name, inject, restore,
+                     note="every %s connection black-holed, then %s" % (
+                         self.NAMES[kind],
+                         "dropped for good" if ending == "drop" else
+                         "resumed"))
+
+    def close(self):
+        # First the connections: the server still holds the sessions of
+        # dropped ones (their transactions, a database to drop).
+        for proxies in self.by_kind.values():
+            for proxy in proxies:
+                proxy.close_connections()
+        for proxies in self.by_kind.values():
+            for proxy in proxies:
+                proxy.cleanUp()
+
+
+def make_drills(stack, nova, proxies=None, ending="drop"):
     first, second = stack.ldap[0], stack.ldap[1]
 
     def kill_and_restart():
@@ -123,7 +180,7 @@ def make_drills(stack, nova):
         for kind in ("create", "show", "list", "delete", "placement"):
             nova.inject_fault(kind, delay=8.0, count=None)
 
-    return {
+    drills = {
         "conductor-kill": Drill(
             "conductor-kill", kill_and_restart,
             note="SIGKILL of the conductor, restarted at once"),
@@ -147,6 +204,10 @@ def make_drills(stack, nova):
             "mariadb-restart", mariadb_stop, mariadb_start,
             note="mysqladmin shutdown, started again"),
     }
+    if proxies is not None:
+        for name, kind in BLACKHOLE.items():
+            drills[name] = proxies.drill(name, kind, ending)
+    return drills
 
 
 def recovery(timeline, fault_at, steady):
@@ -246,7 +307,12 @@ def run_drill(stack, nova, drill, users, args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
-                   choices=SAFE + SHARED)
+                   choices=SAFE + tuple(BLACKHOLE) + SHARED)
+    p.add_argument("--blackhole-end", choices=("drop", "resume"),
+                   default="drop",
+                   help="How a black hole ends: the old connections are "
+                        "lost for good (drop) or get what was held "
+                        "(resume).")
     p.add_argument("--rate", type=float, default=10.0,
                    help="Logins per second during each drill.")
     p.add_argument("--before", type=float, default=8.0)
@@ -268,12 +334,16 @@ def main(argv=None):
     nova.setUp()
     nova.add_provider("drill-host", vcpus=1000000, memory_mb=1 << 40)
     users_total = per_drill * len(args.drills)
+    proxies = None
+    if any(name in BLACKHOLE for name in args.drills):
+        proxies = Proxies()
     stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
-                            headroom=300, conductor_timeout=10)
+                            headroom=300, conductor_timeout=10,
+                            route=proxies.route if proxies else None)
     results = []
     try:
         stack.start()
-        drills = make_drills(stack, nova)
+        drills = make_drills(stack, nova, proxies, args.blackhole_end)
         for n, name in enumerate(args.drills):
             users = runner.Users.from_pattern(
                 "agent%05d", per_drill, stack_mod.PASSWORD,
@@ -285,15 +355,17 @@ def main(argv=None):
             # Never leave the shared services down.
             rabbit_start()
             mariadb_start()
+        if proxies is not None:
+            proxies.close()
         stack.stop()
         nova.cleanUp()
     print()
-    print("%-18s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",
+    print("%-19s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",
                                            "max s", "recovery s", "audit"))
     for r in results:
         rec = ("-" if r["recovery"] is None else
                "never" if r["recovery"] < 0 else "%.1f" % r["recovery"])
-        print("%-18s %7d %8d %10.2f %12s %6s" % (
+        print("%-19s %7d %8d %10.2f %12s %6s" % (
             r["drill"], r["count"], r["failed"], r["max"] or 0, rec,
             "OK" if r["audit_ok"] else "FAILED"))
     return 0

@@ -261,9 +261,6 @@ driver = {compute}
 
 [fake_compute]
 boot_time = {boot_time}
-
-[oslo_messaging_rabbit]
-heartbeat_timeout_threshold = 30
 """
 
 
@@ -272,8 +269,12 @@ class Stack:
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
-                 api_server="gunicorn"):
+                 api_server="gunicorn", route=None):
         self.users = users
+        # route(kind, host, port) -> (host, port): where the broker's
+        # processes connect to reach the "mysql", "rabbit" or "ldap"
+        # server at host:port (a drill's proxy); by default, the server.
+        self.route = route or (lambda kind, host, port: (host, port))
         # gunicorn (gthread workers) or uwsgi (what DevStack and Kolla run).
         self.api_server = api_server
         # The MariaDB DB-API driver of the broker's processes: mysqlclient
@@ -329,7 +330,9 @@ class Stack:
                 db_pool=max(10, self.api_threads + 5),
                 conductor_timeout=self.conductor_timeout,
                 topic=self.name,
-                ldap_urls=",".join(s.url for s in self.ldap),
+                ldap_urls=",".join(
+                    "ldap://%s:%d" % self.route("ldap", "127.0.0.1", s.port)
+                    for s in self.ldap),
                 bind_dn=slapd_fixture.SERVICE_DN,
                 bind_password=slapd_fixture.SERVICE_PASSWORD,
                 suffix=SUFFIX, ldap_pool=max(8, self.api_threads),
@@ -388,6 +391,9 @@ class Stack:
         engine.dispose()
         url = sa.engine.make_url(MYSQL_ADMIN.rstrip("/") + "/" + self.name)
         url = url.set(drivername="mysql+%s" % self.db_driver)
+        host, port = self.route("mysql", url.host or "127.0.0.1",
+                                url.port or 3306)
+        url = url.set(host=host, port=port)
         self.db_url = url.render_as_string(hide_password=False) + \
             "?charset=utf8mb4"
         self._cleanups.append(self._drop_database)
@@ -404,8 +410,8 @@ class Stack:
             lambda: _run(["rabbitmqctl", "-q", "delete_vhost", self.name]))
         _run(["rabbitmqctl", "-q", "set_permissions", "-p", self.name,
               "guest", ".*", ".*", ".*"])
-        self.transport_url = "rabbit://guest:guest@127.0.0.1:5672/" + \
-            self.name
+        self.transport_url = "rabbit://guest:guest@%s:%d/%s" % (
+            self.route("rabbit", "127.0.0.1", 5672) + (self.name,))
 
     def fill(self):
         """Pools, allocators and ready desktops, straight into the DB.

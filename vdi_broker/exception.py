@@ -247,6 +247,12 @@ class DatabaseUnavailable(ServiceUnavailable):
     retry_after = 5
 
 
+class LoginInProgress(ServiceUnavailable):
+    msg_fmt = _("Another login of this user is still under way; try again "
+                "shortly.")
+    retry_after = 5
+
+
 class CoordinationUnsupported(VdiBrokerException):
     msg_fmt = _("The coordination backend %(backend)s cannot be used: "
                 "%(reason)s")

@@ -20,6 +20,10 @@ from vdi_broker import wsgi
 
 
 def _db_sync():
+    # A migration may run longer than any statement of the services.
+    vdi_conf.CONF.set_override("read_timeout", 0, "database_network")
+    vdi_conf.CONF.set_override("idle_transaction_timeout", 0,
+                               "database_network")
     migration.db_sync()
     print("Database schema at revision %s" % migration.db_version())
 

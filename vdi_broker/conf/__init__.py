@@ -19,6 +19,7 @@ _MODULES = (
     "conductor",
     "pool_manager",
     "coordination",
+    "database_network",
     "allocator",
     "identity",
     "ldap",

@@ -7,7 +7,11 @@ in the pool.
 """
 
 import datetime
+import threading
 
+import fixtures
+from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 import testscenarios
@@ -17,6 +21,7 @@ from tests.fixtures import database
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -84,3 +89,41 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
             self.assertEqual(1, conn.execute(
                 sa.select(sa.func.get_lock(lock, 0))).scalar())
             conn.execute(sa.select(sa.func.release_lock(lock)))
+
+    def _hold_lock(self, username):
+        """A connection of another login that holds the user's lock."""
+        holder = self.database.engine.connect()
+        self.addCleanup(holder.close)
+        lock = db.IMPL._user_lock_name(username)
+        self.assertEqual(1, holder.execute(
+            sa.select(sa.func.get_lock(lock, 0))).scalar())
+        return holder
+
+    def test_login_behind_a_busy_lock_holder_answers_503_at_once(self):
+        # Another login of the user holds the lock and is busy (a slow
+        # statement): the login waits for it once and answers 503, rather
+        # than wait again at each retry of its transaction.
+        self.useFixture(fixtures.MockPatch(
+            "vdi_broker.db.sqlalchemy.api._USER_LOCK_TIMEOUT", 1))
+        holder = self._hold_lock("alice")
+        busy = threading.Thread(target=holder.execute,
+                                args=(sa.text("SELECT SLEEP(4)"),))
+        busy.start()
+        self.addCleanup(busy.join)
+        watch = timeutils.StopWatch().start()
+        self.assertRaises(exception.LoginInProgress, self._login, "alice")
+        self.assertLess(watch.elapsed(), 3)
+
+    def test_login_takes_the_lock_over_from_a_silent_session(self):
+        # The connection of another login was lost (a firewall dropped
+        # it) right after it took the lock: the server keeps the session,
+        # silent, for hours. The next login ends that session.
+        self.useFixture(fixtures.MockPatch(
+            "vdi_broker.db.sqlalchemy.api._USER_LOCK_TIMEOUT", 1))
+        holder = self._hold_lock("alice")
+        watch = timeutils.StopWatch().start()
+        result = self._login("alice")
+        self.assertLess(watch.elapsed(), 4)
+        self.assertEqual("alice", result["desktop"]["assigned_user"])
+        self.assertRaises(db_exc.DBConnectionError, holder.execute,
+                          sa.text("SELECT 1"))

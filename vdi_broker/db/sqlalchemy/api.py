@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
+from vdi_broker.db.sqlalchemy import keepalive
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 
@@ -139,6 +140,7 @@ def _read_committed_on_mysql(engine):
 
 def prepare_engine(engine):
     """What every engine of the broker needs (also for test engines)."""
+    keepalive.prepare_engine(engine)
     _serialize_sqlite_writers(engine)
     _read_committed_on_mysql(engine)
     _release_user_locks_at_checkin(engine)
@@ -1383,6 +1385,9 @@ _ALL_ALLOCATORS = sa.select(models.Allocator.__table__)
 _ALL_POOLS = sa.select(models.Pool.__table__)
 _GET_LOCK = sa.select(sa.func.get_lock(sa.bindparam("p_name"),
                                        sa.bindparam("p_timeout")))
+_LOCK_HOLDER = sa.text(
+    "SELECT id, command, time FROM information_schema.processlist "
+    "WHERE id = IS_USED_LOCK(:p_name)")
 _PG_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
     sa.bindparam("p_key", type_=sa.BigInteger)))
 
@@ -1470,14 +1475,26 @@ _USER_LOCK_TIMEOUT = 10
 
 
 def _release_user_locks(dbapi_connection, connection_record):
-    """Pool checkin (after commit or rollback): drop the user locks."""
+    """Pool checkin (after commit or rollback): drop the user locks.
+
+    The transaction is over: a connection lost now must neither fail the
+    request (the error would escape oslo.db as a 500) nor stay out of the
+    pool. It is closed instead; the session the server may still keep,
+    with the lock, is ended by the user's next login
+    (_end_lost_lock_holder).
+    """
     if connection_record.info.pop("vdi_user_locks", False) and \
             dbapi_connection is not None:
-        cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("DO RELEASE_ALL_LOCKS()")
-        finally:
-            cursor.close()
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("DO RELEASE_ALL_LOCKS()")
+            finally:
+                cursor.close()
+        except Exception as e:
+            LOG.warning("Could not release a login's user lock, closing "
+                        "its database connection: %s", e)
+            connection_record.invalidate(e)
 
 
 def _user_lock_digest(username):
@@ -1501,8 +1518,11 @@ def _lock_user(connection, username):
     PostgreSQL: a transaction-scoped advisory lock. MariaDB/MySQL: a named
     lock (GET_LOCK), released when the connection goes back to the pool,
     after the commit or rollback; the transaction runs in READ COMMITTED
-    (set on every connection by prepare_engine). SQLite writers are
-    serialized already.
+    (set on every connection by prepare_engine). A login waits for the
+    lock at most _USER_LOCK_TIMEOUT seconds (less with a short
+    ``[database_network] read_timeout``), takes it over from a session
+    whose connection was lost, and otherwise answers 503. SQLite writers
+    are serialized already.
     """
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -1512,11 +1532,48 @@ def _lock_user(connection, username):
     elif dialect == "mysql":
         # prepare_engine() made the pool release the lock at checkin.
         connection.info["vdi_user_locks"] = True
-        got = connection.execute(_GET_LOCK, {
-            "p_name": _user_lock_name(username),
-            "p_timeout": _USER_LOCK_TIMEOUT}).scalar()
+        name = _user_lock_name(username)
+        wait = keepalive.lock_wait(_USER_LOCK_TIMEOUT)
+        got = connection.execute(_GET_LOCK, {"p_name": name,
+                                             "p_timeout": wait}).scalar()
+        if got != 1 and _end_lost_lock_holder(connection, name, wait):
+            got = connection.execute(_GET_LOCK, {"p_name": name,
+                                                 "p_timeout": wait}).scalar()
         if got != 1:
-            raise db_exc.DBDeadlock()
+            # Another login of this user holds the lock and is busy:
+            # answer now rather than wait again at every retry of the
+            # transaction.
+            raise exception.LoginInProgress()
+
+
+def _end_lost_lock_holder(connection, name, idle):
+    """End the session holding a user lock if it is silent (MariaDB).
+
+    A login holds its user's lock from its first statement until its
+    connection is back in the pool, a few milliseconds. When the network
+    loses that connection (a firewall drops it silently) the server keeps
+    the session, and the lock, until its wait_timeout (8 hours by
+    default): every later login of the user would fail. A holder that has
+    run nothing for ``idle`` seconds while a login waited for its lock is
+    such a session: end it (KILL of a session of the same database user
+    needs no privilege). Named locks are per server, so the holder found
+    is on the server this connection talks to. Returns True when the lock
+    may be free now.
+    """
+    holder = connection.execute(_LOCK_HOLDER, {"p_name": name}).first()
+    if holder is None:
+        return True
+    if holder.command != "Sleep" or holder.time < idle:
+        return False
+    LOG.warning("Ending database session %d: it holds a user's login lock "
+                "and has been silent for %d s (connection lost?)",
+                holder.id, holder.time)
+    try:
+        connection.exec_driver_sql("KILL CONNECTION %d" % int(holder.id))
+    except db_exc.DBError as e:
+        # Gone meanwhile, or a session of another database user.
+        LOG.warning("Could not end database session %d: %s", holder.id, e)
+    return True
 
 
 @_retry_on_conflict
