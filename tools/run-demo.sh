@@ -110,15 +110,12 @@ session_file = $state/portal-sessions.sqlite
 bind_host = 127.0.0.1
 bind_port = $portal_port
 CONF
-(
-    "$bin/vdi-broker-portal" --config-file "$state/vdi-broker.conf" \
-        > "$state/vdi-broker-portal.out" 2>&1 &
-    portal_pid=$!
-    while kill -0 $$ 2>/dev/null && kill -0 $portal_pid 2>/dev/null; do
-        sleep 2
-    done
-    kill $portal_pid 2>/dev/null
-) &
+# Its output goes to a file, never to this script's stdout: a process
+# holding the caller's pipe would keep the caller waiting after we exit.
+"$bin/vdi-broker-portal" --config-file "$state/vdi-broker.conf" \
+    > "$state/vdi-broker-portal.out" 2>&1 < /dev/null &
+portal_pid=$!
+trap 'kill $portal_pid 2>/dev/null || true' EXIT
 echo "The operations portal: http://127.0.0.1:$portal_port/" \
     "(sign in as admin, operator, helpdesk or reader)"
 # --- end of the portal's block. -----------------------------------------
@@ -126,7 +123,8 @@ echo "The operations portal: http://127.0.0.1:$portal_port/" \
 "$bin/vdi-broker-api" --config-file "$state/vdi-broker.conf" \
     > "$state/vdi-broker-api.out" 2>&1 &
 api_pid=$!
-trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null' EXIT
+# set -e: a command failing in the trap would become the exit code.
+trap 'kill $api_pid $portal_pid 2>/dev/null || true; wait $api_pid $portal_pid 2>/dev/null || true' EXIT
 
 # Wait for our API: the process must be alive and the server on the port
 # must answer with vdi-broker's version document (not someone else's).

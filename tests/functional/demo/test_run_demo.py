@@ -48,7 +48,8 @@ class RunDemoTestCase(testtools.TestCase):
     def run_demo(self, port, timeout, **env):
         env = dict(os.environ, VDI_DEMO_PORT=str(port),
                    VDI_DEMO_STATE=self.state, VDI_DEMO_VENV=sys.prefix,
-                   VDI_DEMO_EXIT='1', **env)
+                   VDI_DEMO_EXIT='1',
+                   VDI_DEMO_PORTAL_PORT=str(free_port()), **env)
         start = time.monotonic()
         proc = subprocess.run(['bash', SCRIPT], env=env,
                               stdin=subprocess.DEVNULL,
