@@ -28,6 +28,7 @@ _MODULES = (
     "consoles",
     "rdp",
     "client_session",
+    "notifications",
 )
 
 
