@@ -145,10 +145,8 @@ class Notifier:
 
     def __init__(self, conf, publisher="vdi-broker", host=None):
         self.conf = conf
-        drivers = [d.strip() for d in conf.notifications.driver
-                   if d.strip()]
-        self.enabled = bool(drivers) and drivers != ["noop"]
-        self.drivers = drivers
+        self.driver = (conf.notifications.driver or "").strip()
+        self.enabled = self.driver not in ("", "noop")
         self.publisher_id = "%s:%s" % (publisher,
                                        host or socket.gethostname())
         self._queue = queue.Queue(maxsize=conf.notifications.queue_size)
@@ -174,7 +172,7 @@ class Notifier:
                 self.conf, url=opts.transport_url or None)
             self._notifier = messaging.Notifier(
                 self._transport, publisher_id=self.publisher_id,
-                driver=self.drivers, topics=list(opts.topics),
+                driver=self.driver, topics=list(opts.topics),
                 serializer=_ContextSerializer(), retry=opts.retry)
         return self._notifier
 
@@ -314,7 +312,7 @@ _NOTIFIERS_LOCK = threading.Lock()
 
 def _settings(conf):
     opts = conf.notifications
-    return (tuple(opts.driver), tuple(opts.topics), opts.transport_url,
+    return (opts.driver, tuple(opts.topics), opts.transport_url,
             opts.retry, opts.queue_size)
 
 

@@ -19,10 +19,11 @@ notifications_group = cfg.OptGroup(
          "Off by default.")
 
 notifications_opts = [
-    cfg.ListOpt("driver", default=["noop"],
-                help="oslo.messaging notification drivers: noop (none "
-                     "are sent, the default), messagingv2 (the message "
-                     "bus), log (the service's log), routing."),
+    cfg.StrOpt("driver", default="noop",
+               help="The oslo.messaging notification driver: noop (none "
+                    "are sent, the default), messagingv2 (the message "
+                    "bus), log (the service's log), routing (several, "
+                    "by event type: oslo.messaging's routing_config)."),
     cfg.ListOpt("topics", default=["vdi_broker_notifications"],
                 help="Topics the notifications are sent to (with "
                      "messagingv2 each topic's queue is "
