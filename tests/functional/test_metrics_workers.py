@@ -274,5 +274,5 @@ class UwsgiWorkersTest(WorkersTestMixin, base.TestCase):
         with open(ini, "w", encoding="utf-8") as f:
             f.write(text + "\nvirtualenv = %s\n" % sys.prefix)
         # The ini's own PROMETHEUS_MULTIPROC_DIR, not the test's.
-        self.env.pop("PROMETHEUS_MULTIPROC_DIR")
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return ["uwsgi", "--ini", ini]
