@@ -304,7 +304,7 @@ class Notifier:
                   "alert.%s" % state, "AlertPayload", alert)
 
 
-# -- the process's notifier ----------------------------------------------------
+# -- the process's notifier --------------------------------------------------
 
 _NOTIFIERS = {}
 _NOTIFIERS_LOCK = threading.Lock()

@@ -170,8 +170,8 @@ class DayCommandTest(DayTestCase):
         with open(agents, "w", encoding="utf-8") as f:
             f.write("username,department,site\n")
             for agent in _agents():
-                f.write("%s,%s,%s\n" % (agent.username, agent.department,
-                                          agent.site))
+                f.write("%s,%s,%s\n" % (agent.username,
+                                        agent.department, agent.site))
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = loadgen_cmd.main([

@@ -24,6 +24,7 @@ once, not once per worker; a restart starts from an empty directory.
 import concurrent.futures
 import configparser
 import glob
+import json
 import os
 import re
 import shutil
@@ -98,8 +99,8 @@ class ServerProcess(fixtures.Fixture):
             except urllib3.exceptions.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("%s did not answer within %ds" % (self.name,
-                                                              timeout))
+        raise RuntimeError("%s did not answer within %ds"
+                           % (self.name, timeout))
 
     def stop(self):
         self.log.seek(0)
@@ -125,7 +126,6 @@ class WorkersTestMixin:
         os.mkdir(config_dir)
         users = os.path.join(self.tmp, "users.json")
         with open(users, "w") as f:
-            import json
             json.dump(broker_fixture.users_document(), f)
         db_url = "sqlite:///%s/vdi.sqlite" % self.tmp
         engine = sa.create_engine(db_url)
@@ -167,11 +167,12 @@ class WorkersTestMixin:
 
     def logins(self, server, count, first=0):
         def login(i):
+            body = json.dumps({"username": "amy",
+                               "password": broker_fixture.PASSWORD,
+                               "client_id": "tc-%04d" % i})
             return server.http.request(
                 "POST", server.url + "/v1/client/sessions",
-                body=('{"username": "amy", "password": "%s", '
-                      '"client_id": "tc-%04d"}' % (broker_fixture.PASSWORD,
-                                                    i)).encode(),
+                body=body.encode(),
                 headers={"Content-Type": "application/json"}).status
 
         with concurrent.futures.ThreadPoolExecutor(4) as pool:

@@ -142,8 +142,11 @@ class DaySchedule:
         return 0
 
     def expected(self, at):
-        """{(department, site): {"required", "logged_in", "active",
-        "idle", "unreachable"}} at ``at``."""
+        """The agents of every team at ``at``.
+
+        Returns {(department, site): {"required", "logged_in", "active",
+        "idle", "unreachable"}}.
+        """
         result = {team: {"required": self.required_at(team, at),
                          "logged_in": 0, "active": 0, "idle": 0,
                          "unreachable": 0}
