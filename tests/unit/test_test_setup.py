@@ -63,7 +63,7 @@ def test_setup_packages():
         match = re.match(r'\s*apt_install\s+(.*)$', line)
         if match:
             found.update(w for w in shlex.split(match.group(1))
-                         if not w.startswith('$'))
+                         if not w.startswith(('$', '-')))
     return found
 
 
