@@ -18,7 +18,11 @@ unless ``VDI_BROKER_REQUIRE_PROMTOOL`` is set (tox -e functional): then
 they fail.
 """
 
+import json
 import os
+
+import fixtures
+import yaml
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
@@ -29,6 +33,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RULES = os.path.join(ROOT, "etc", "prometheus", "vdi-broker-rules.yml")
 RULE_TESTS = os.path.join(ROOT, "etc", "prometheus", "tests",
                           "vdi-broker-rules.test.yml")
+DASHBOARD = os.path.join(ROOT, "etc", "grafana", "vdi-broker.json")
+# Grafana's variables, as a query would have them.
+VARIABLES = {"$__rate_interval": "1m", "$job": ".*", "$site": ".*",
+             "$department": ".*"}
 
 
 class PromtoolRulesTest(base.TestCase):
@@ -46,6 +54,27 @@ class PromtoolRulesTest(base.TestCase):
                                             RULE_TESTS)
         self.assertEqual(0, code, out)
         self.assertIn("SUCCESS", out)
+
+
+    def test_dashboard_queries_are_valid_promql(self):
+        with open(DASHBOARD, encoding="utf-8") as f:
+            dashboard = json.load(f)
+        rules = []
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", ()):
+                expr = target["expr"]
+                for name, value in VARIABLES.items():
+                    expr = expr.replace(name, value)
+                self.assertNotIn("$", expr, panel["title"])
+                rules.append({"record": "vdi:dashboard_%d_%s" % (
+                    panel["id"], target["refId"]), "expr": expr})
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            "dashboard.yml")
+        with open(path, "w", encoding="utf-8") as f:
+            yaml.safe_dump({"groups": [{"name": "dashboard",
+                                        "rules": rules}]}, f)
+        code, out = prometheus.run_promtool(self, "check", "rules", path)
+        self.assertEqual(0, code, out)
 
 
 class PromtoolScrapeTest(base.TestCase):
