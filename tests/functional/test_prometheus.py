@@ -55,7 +55,6 @@ class PromtoolRulesTest(base.TestCase):
         self.assertEqual(0, code, out)
         self.assertIn("SUCCESS", out)
 
-
     def test_dashboard_queries_are_valid_promql(self):
         with open(DASHBOARD, encoding="utf-8") as f:
             dashboard = json.load(f)

@@ -184,7 +184,8 @@ def generate(plan, date, agents, late_share=0.1, late_minutes=20,
     Agents whose department and site the plan does not name are left
     out. Raises ValueError when the plan has no slot on ``date``.
     """
-    rng = random.Random(seed)
+    # A reproducible simulation (the seed), not security.
+    rng = random.Random(seed)  # nosec B311
     step = datetime.timedelta(minutes=plan.slot_minutes)
     by_team = collections.defaultdict(list)
     for agent in sorted(agents, key=lambda a: a.username):
@@ -325,7 +326,8 @@ class DayReplay:
         self.concurrency = concurrency
         self.clock = clock
         self.stop = stop or threading.Event()
-        self.rng = random.Random(seed)
+        # Simulated input events, not security.
+        self.rng = random.Random(seed)  # nosec B311
         self.sessions = {}
         self.report = DayReport()
         # Called after each tick with its plan time and the UTC time its
