@@ -239,6 +239,19 @@ setup_build_packages() {
     log "build packages installed (${BUILD_PACKAGES[*]})"
 }
 
+# ------------------------------------------------------------- Prometheus
+
+setup_prometheus() {
+    # promtool only, for the alerting rules' tests and "promtool check
+    # metrics" (Debian has it in the server's package). Without the
+    # recommended node exporter and its collectors; the tests start no
+    # Prometheus server.
+    if ! command -v promtool >/dev/null; then
+        apt_install --no-install-recommends prometheus
+    fi
+    log "promtool installed"
+}
+
 setup_build_packages
 
 # ---------------------------------------------------------- Thin client
@@ -287,4 +300,5 @@ setup_browser() {
 }
 setup_browser
 
+setup_prometheus
 log "done"

@@ -64,6 +64,11 @@ class InvalidSessionToken(NotAuthenticated):
     msg_fmt = _("The session token is missing, invalid or expired.")
 
 
+class MetricsUnauthorized(NotAuthenticated):
+    msg_fmt = _("The metrics need a bearer token.")
+    headers = {"WWW-Authenticate": 'Bearer realm="vdi-broker metrics"'}
+
+
 class Forbidden(VdiBrokerException):
     msg_fmt = _("Forbidden.")
     code = 403
@@ -72,6 +77,10 @@ class Forbidden(VdiBrokerException):
 
 class PolicyNotAuthorized(Forbidden):
     msg_fmt = _("Policy does not allow %(action)s to be performed.")
+
+
+class MetricsForbidden(Forbidden):
+    msg_fmt = _("This address may not read the metrics.")
 
 
 class NoAllocatorMatches(Forbidden):

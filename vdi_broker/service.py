@@ -8,6 +8,7 @@ from oslo_service import service
 
 from vdi_broker.conductor import coordination
 from vdi_broker.conductor import manager as conductor_manager
+from vdi_broker.metrics import exposition
 from vdi_broker import rpc
 
 LOG = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class ConductorService(service.Service):
         self.rpcserver = None
         self.periodic = None
         self.ownership = None
+        self.exporter = None
 
     def start(self):
         super().start()
@@ -39,10 +41,21 @@ class ConductorService(service.Service):
         self.rpcserver.start()
         self.periodic = conductor_manager.PeriodicRunner(self.manager)
         self.periodic.start()
+        if self.conf.conductor.metrics_bind_port:
+            # Its Nova calls and notifications, for Prometheus.
+            self.exporter = exposition.Exporter(
+                self.conf, self.conf.conductor.metrics_bind_host,
+                self.conf.conductor.metrics_bind_port).start()
+            LOG.info("Conductor metrics on http://%s:%d/metrics",
+                     self.conf.conductor.metrics_bind_host,
+                     self.exporter.port)
         LOG.info("Conductor %s listening on topic %s", self.host,
                  self.conf.conductor.topic)
 
     def stop(self, graceful=True):
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
         if self.periodic is not None:
             self.periodic.stop()
         if self.rpcserver is not None:
@@ -52,4 +65,6 @@ class ConductorService(service.Service):
             self.ownership.stop()
             self.manager.ownership = None
             self.ownership = None
+        # What is queued goes out before the process ends.
+        self.manager.notifier.stop()
         super().stop(graceful)

@@ -9,11 +9,13 @@ from oslo_middleware import sizelimit
 from vdi_broker.api import auth
 from vdi_broker.api import fault
 from vdi_broker.api import handler
+from vdi_broker.api.handlers import metrics as metrics_handler
 from vdi_broker.api import microversion
 from vdi_broker.api import util
 from vdi_broker import conductor
 from vdi_broker import identity
 from vdi_broker.identity import throttle
+from vdi_broker.metrics import collector as metrics_collector
 
 
 class BrokerApp:
@@ -26,6 +28,8 @@ class BrokerApp:
         self.identity = identity_driver or identity.get_driver(conf)
         self.login_throttle = (login_throttle or
                                throttle.LoginThrottle(conf))
+        # GET /metrics: the database's gauges, cached a few seconds.
+        self.metrics_collector = metrics_collector.DatabaseCollector(conf)
 
 
 class _Dispatch:
@@ -71,10 +75,30 @@ class _HealthcheckPath:
         return self.application(environ, start_response)
 
 
+class _MetricsPath:
+    """``/metrics`` to the Prometheus handler, without Keystone.
+
+    Like ``/healthcheck`` an operations endpoint, not part of the REST
+    API (nor of its OpenAPI document): its own network and bearer-token
+    checks ([api] metrics_*), errors as JSON documents.
+    """
+
+    def __init__(self, application, broker_app):
+        self.application = application
+        self.broker_app = broker_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == metrics_handler.PATH:
+            environ[util.APP_KEY] = self.broker_app
+            return metrics_handler.application(environ, start_response)
+        return self.application(environ, start_response)
+
+
 def build_app(conf, broker_app=None):
     broker_app = broker_app or BrokerApp(conf)
     router = handler.Router()
     app = _Dispatch(broker_app, router, auth.wrap(router, conf))
+    app = _MetricsPath(app, broker_app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     app = cors.CORS(app, conf)

@@ -9,14 +9,28 @@ with --db-url, an audit of the broker's database at the end. Exit status
     vdi-broker-loadgen --url http://127.0.0.1:8783 \\
         --user-pattern agent%05d --users 500 --password demo-Passw0rd \\
         --concurrency 32 --db-url mysql+pymysql://vdi:...@127.0.0.1/vdi
+
+--mode probe logs one probe user in through the whole path every
+--interval seconds and exports the results as Prometheus metrics;
+--mode day replays a shift plan's day in compressed time (see the CLI
+guide).
 """
 
 import argparse
+import datetime
+import signal
+import socket
 import sys
+import threading
+
+import prometheus_client
 
 from vdi_broker.loadgen import audit
 from vdi_broker.loadgen import client as loadgen_client
+from vdi_broker.loadgen import day as day_mode
+from vdi_broker.loadgen import probe as probe_mode
 from vdi_broker.loadgen import runner
+from vdi_broker.loadgen import shift_plan
 
 
 def parse_args(argv):
@@ -25,7 +39,7 @@ def parse_args(argv):
         description=__doc__.split("\n")[0])
     p.add_argument("--url", default="http://127.0.0.1:8783",
                    help="The broker's API endpoint.")
-    who = p.add_mutually_exclusive_group(required=True)
+    who = p.add_mutually_exclusive_group()
     who.add_argument("--users-file",
                      help="One user a line (username, or username TAB "
                           "password), or a static identity JSON file.")
@@ -37,7 +51,11 @@ def parse_args(argv):
     p.add_argument("--first", type=int, default=0,
                    help="First number of --user-pattern.")
     p.add_argument("--password", help="Password of every user.")
-    p.add_argument("--mode", choices=("storm", "ramp"), default="storm")
+    p.add_argument("--mode", choices=("storm", "ramp", "probe", "day"),
+                   default="storm",
+                   help="storm, ramp: many thin clients log in; probe: one "
+                        "probe user round the clock; day: a shift plan's "
+                        "day in compressed time.")
     p.add_argument("--concurrency", type=int, default=16,
                    help="Simulated thin clients talking at the same time.")
     p.add_argument("--rate", type=float,
@@ -59,11 +77,90 @@ def parse_args(argv):
     p.add_argument("--db-url",
                    help="The broker's database (SQLAlchemy URL): audit it "
                         "at the end.")
+    probe = p.add_argument_group("probe mode")
+    probe.add_argument("--username",
+                       help="The probe user (else the first of "
+                            "--users-file).")
+    probe.add_argument("--client-id",
+                       help="The probe's thin-client id (default "
+                            "tc-probe-HOSTNAME).")
+    probe.add_argument("--seat", help="The seat the probe logs in from.")
+    probe.add_argument("--interval", type=float, default=300.0,
+                       help="Seconds between two runs (default 300).")
+    probe.add_argument("--runs", type=int, default=0,
+                       help="Runs before exiting; 0 (the default): until "
+                            "stopped. With runs, the exit status is the "
+                            "last run's.")
+    probe.add_argument("--probe-name",
+                       help="The probe label of its metrics (default the "
+                            "user name).")
+    probe.add_argument("--metrics-port", type=int, default=0,
+                       help="Serve the probe's metrics on this port "
+                            "(GET /metrics); 0: none.")
+    probe.add_argument("--metrics-host", default="127.0.0.1",
+                       help="Address of the metrics port (default "
+                            "127.0.0.1).")
+    probe.add_argument("--textfile",
+                       help="Write the metrics to this file after each run "
+                            "(node_exporter's textfile collector: a .prom "
+                            "file in its directory).")
+    day = p.add_argument_group("day mode")
+    day.add_argument("--plan",
+                     help="The shift plan CSV (date, interval_start, "
+                          "department, site, required_agents).")
+    day.add_argument("--date", type=datetime.date.fromisoformat,
+                     help="The day of the plan to replay (default its "
+                          "first).")
+    day.add_argument("--agents-file",
+                     help="CSV of agents: username, department, site[, "
+                          "password]. Else --user-pattern users are "
+                          "given to the plan's teams in order.")
+    day.add_argument("--speed", type=float, default=60.0,
+                     help="Plan seconds per real second (default 60: an "
+                          "hour a minute).")
+    day.add_argument("--late-share", type=float, default=0.1,
+                     help="Share of shifts that start late (default 0.1).")
+    day.add_argument("--late-minutes", type=int, default=20,
+                     help="At most this late (default 20 minutes).")
+    day.add_argument("--break-minutes", type=int, default=15,
+                     help="A break in each long shift (default 15 "
+                          "minutes; 0: none).")
+    day.add_argument("--break-after", type=int, default=120,
+                     help="Shifts of this many minutes or more get a "
+                          "break (default 120).")
+    day.add_argument("--outage", action="append", default=[],
+                     metavar="SITE@HH:MM-HH:MM",
+                     help="A site's network is down then (no heartbeat, "
+                          "login or logout); repeatable.")
+    day.add_argument("--slot-minutes", type=int, choices=(15, 30),
+                     help="The plan's slot length (default: found in the "
+                          "plan).")
+    day.add_argument("--seed", type=int, default=0,
+                     help="Seed of the day's randomness (default 0).")
     args = p.parse_args(argv)
     if args.mode == "ramp" and not args.rate:
         p.error("--mode ramp needs --rate")
     if args.user_pattern and not args.password:
         p.error("--user-pattern needs --password")
+    if args.mode in ("storm", "ramp") and not (args.users_file or
+                                               args.user_pattern):
+        p.error("one of the arguments --users-file --user-pattern is "
+                "required")
+    if args.mode == "probe":
+        if not (args.username or args.users_file):
+            p.error("--mode probe needs --username (and --password) or "
+                    "--users-file")
+        if args.username and not args.password:
+            p.error("--username needs --password")
+        if args.interval <= 0:
+            p.error("--interval must be positive")
+    if args.mode == "day":
+        if not args.plan:
+            p.error("--mode day needs --plan")
+        if not (args.agents_file or args.user_pattern):
+            p.error("--mode day needs --agents-file or --user-pattern")
+        if args.speed <= 0:
+            p.error("--speed must be positive")
     return args
 
 
@@ -75,8 +172,106 @@ def load_users(args):
     return users[:args.users] if args.users else users
 
 
+def _probe(args):
+    if args.username:
+        username, password = args.username, args.password
+    else:
+        username, password = runner.Users.from_file(args.users_file,
+                                                    args.password)[0]
+    client_id = args.client_id or "tc-probe-%s" % socket.gethostname()
+    name = args.probe_name or username
+    broker = loadgen_client.BrokerClient(
+        args.url, concurrency=1,
+        timeout=(args.connect_timeout, args.timeout))
+    probe = probe_mode.Probe(broker, username, password, client_id,
+                             seat=args.seat,
+                             connect_timeout=args.connect_timeout)
+    metrics = probe_mode.ProbeMetrics(name, args.interval)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    server = None
+    if args.metrics_port:
+        server, _thread = prometheus_client.start_http_server(
+            args.metrics_port, args.metrics_host, metrics.registry)
+        print("probe %s: metrics on http://%s:%d/metrics" % (
+            name, args.metrics_host, args.metrics_port), flush=True)
+    try:
+        result = probe_mode.run(
+            probe, metrics, args.interval, runs=args.runs,
+            textfile=args.textfile, stop=stop,
+            report=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        result = None
+    finally:
+        broker.close()
+        if server is not None:
+            server.shutdown()
+    return 0 if result is None or result.ok else 1
+
+
+def _day_agents(args, plan, date):
+    if args.agents_file:
+        return day_mode.read_agents(args.agents_file, args.password)
+    agents = []
+    number = args.first
+    for department, site in plan.teams(date):
+        wanted = max(plan.required(date)[(department, site)].values())
+        for _ in range(wanted):
+            username = args.user_pattern % number
+            agents.append(day_mode.Agent(
+                username, args.password, department, site,
+                "%s-%05d" % (args.client_prefix, number)))
+            number += 1
+    return agents
+
+
+def _day(args):
+    try:
+        plan = shift_plan.read(args.plan, args.slot_minutes)
+        date = args.date or plan.dates()[0]
+        agents = _day_agents(args, plan, date)
+        outages = [day_mode.parse_outage(value, date)
+                   for value in args.outage]
+        schedule = day_mode.generate(
+            plan, date, agents, late_share=args.late_share,
+            late_minutes=args.late_minutes,
+            break_minutes=args.break_minutes,
+            break_after_minutes=args.break_after, outages=outages,
+            seed=args.seed)
+    except (OSError, ValueError) as e:
+        print("vdi-broker-loadgen: %s" % e, file=sys.stderr)
+        return 2
+    hours = (schedule.end - schedule.start).total_seconds() / 3600.0
+    print("day %s, %s to %s, %d agents in %d teams, %.1f min at speed "
+          "%g" % (date, schedule.start.strftime("%H:%M"),
+                  schedule.end.strftime("%H:%M"), len(schedule.agents),
+                  len(schedule.required), hours * 60.0 / args.speed,
+                  args.speed), flush=True)
+    for team, missing in sorted(schedule.unstaffed.items()):
+        if missing:
+            print("  %s at %s: %d planned agents have nobody" % (
+                team[0], team[1], missing))
+    broker = loadgen_client.BrokerClient(
+        args.url, concurrency=args.concurrency,
+        timeout=(args.connect_timeout, args.timeout))
+    replay = day_mode.DayReplay(
+        broker, schedule, speed=args.speed,
+        heartbeat_interval=args.heartbeat_interval or 1.0,
+        concurrency=args.concurrency, seed=args.seed)
+    try:
+        report = replay.run()
+    finally:
+        broker.close()
+    print(report.format(schedule))
+    return 1 if report.errors else 0
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.mode == "probe":
+        return _probe(args)
+    if args.mode == "day":
+        return _day(args)
     try:
         users = load_users(args)
     except (OSError, ValueError) as e:

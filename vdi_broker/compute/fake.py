@@ -123,8 +123,9 @@ class FakeComputeDriver(base.ComputeDriver):
 
     def _next_address(self):
         if self.cloud._addresses is None:
-            self.cloud._addresses = ipaddress.ip_network(
-                self.conf.address_range).hosts()
+            # (A list for a /32 or /31, an iterator otherwise.)
+            self.cloud._addresses = iter(ipaddress.ip_network(
+                self.conf.address_range).hosts())
         try:
             return str(next(self.cloud._addresses))
         except StopIteration:

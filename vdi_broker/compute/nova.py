@@ -37,6 +37,7 @@ import tenacity
 
 from vdi_broker.compute import base
 from vdi_broker import exception
+from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -372,6 +373,7 @@ class NovaComputeDriver(base.ComputeDriver):
             stop = stop | _stop_at(deadline)
 
         def log_retry(state):
+            metrics.nova_retry(what)
             LOG.warning("Nova call %(what)s failed (%(error)s); retry "
                         "%(n)d of %(max)d",
                         {"what": what, "n": state.attempt_number,
@@ -387,15 +389,17 @@ class NovaComputeDriver(base.ComputeDriver):
                 lambda e: _is_transient(e, idempotent)),
             before_sleep=log_retry,
             reraise=True)
-        try:
-            return retrying(func, *args, **kwargs)
-        except exception.VdiBrokerException:
-            raise
-        except Exception as e:
-            error = self._translate(e, what, server_id, secret)
-            # A console call's chained exception would carry the URL and
-            # its token into tracebacks: drop it.
-            raise error from (None if secret else e)
+        # Timed and counted with its retries, by the translated error.
+        with metrics.nova_request(what):
+            try:
+                return retrying(func, *args, **kwargs)
+            except exception.VdiBrokerException:
+                raise
+            except Exception as e:
+                error = self._translate(e, what, server_id, secret)
+                # A console call's chained exception would carry the URL
+                # and its token into tracebacks: drop it.
+                raise error from (None if secret else e)
 
     def _until(self, func, deadline):
         """``func`` with a request timeout cut to what is left."""

@@ -177,9 +177,9 @@ class BootQueue:
             reason = ("server vanished"
                       if isinstance(e, exception.ServerNotFound)
                       else "%s failed: %s" % (action, e.message))
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  dict(DONE, state=models.ERROR,
-                                       state_reason=reason[:1000]))
+            self.manager.notify_desktop(ctxt, db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                dict(DONE, state=models.ERROR, state_reason=reason[:1000])))
             if operator:
                 raise exception.Conflict(
                     reason="desktop %s: %s" % (desktop["id"], reason))

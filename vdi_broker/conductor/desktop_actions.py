@@ -129,6 +129,7 @@ class DesktopActions:
             ctxt, faults, by, source=source,
             from_states=from_states or db.QUARANTINABLE)
         for desktop in done:
+            self.manager.notify_desktop(ctxt, desktop)
             reason = faults[desktop["id"]]
             if desktop["server_id"]:
                 try:
@@ -197,6 +198,7 @@ class DesktopActions:
                     ctxt, desktop["id"], [models.QUARANTINED],
                     {"state": models.ERROR,
                      "state_reason": "server vanished"})
+                self.manager.notify_desktop(ctxt, moved)
                 db.event_record(ctxt, "admin", "desktop.unquarantine",
                                 result="failure", target_type="desktop",
                                 target_id=desktop["id"],
@@ -206,6 +208,8 @@ class DesktopActions:
                 return moved or db.desktop_get(ctxt, desktop["id"])
         released, taken = db.desktop_unquarantine(ctxt, desktop["id"],
                                                   action)
+        # Back in service as it is (ready, or its owner's again).
+        self.manager.notify_desktop(ctxt, released)
         if released["state"] in (models.RELEASING, models.DELETING):
             self._start_release(ctxt, released)
         elif released["state"] == models.ASSIGNED and \
@@ -303,9 +307,10 @@ class DesktopActions:
                       if isinstance(e, exception.ServerNotFound)
                       else "%s failed: %s" % (action, e.message))
             if desktop["state"] != models.QUARANTINED:
-                db.desktop_transition(
+                self.manager.notify_desktop(ctxt, db.desktop_transition(
                     ctxt, desktop["id"], [desktop["state"]],
-                    {"state": models.ERROR, "state_reason": reason[:1000]})
+                    {"state": models.ERROR,
+                     "state_reason": reason[:1000]}))
             raise exception.Conflict(
                 reason="desktop %s: %s" % (desktop["id"], reason))
         finally:

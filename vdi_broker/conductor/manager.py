@@ -28,6 +28,7 @@ from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker import notifications
 
 LOG = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
         self._consoles = {}
         self.host = socket.gethostname()
         self._lock = threading.Lock()
+        # oslo.messaging notifications ([notifications]; off: one boolean).
+        self.notifier = notifications.get_notifier(conf,
+                                                   "vdi-broker-conductor")
         # ``clock``: aware UTC now for the schedules (tests freeze it).
         self._init_upkeep(clock)
 
@@ -221,6 +225,8 @@ class ConductorManager(pool_manager.PoolUpkeep):
                                     "client_id": login["client_id"]})
             raise
         record = chosen["record"]
+        if self.notifier.enabled:
+            self._notify_login(ctxt, result, record)
         return {
             "session": _public_session(result["session"]),
             "desktop": _public_desktop(result["desktop"]),
@@ -233,6 +239,22 @@ class ConductorManager(pool_manager.PoolUpkeep):
             "reused": result["reused"],
             "connection": connection,
         }
+
+    def _notify_login(self, ctxt, result, record):
+        self.notifier.session(ctxt, "session.login", result["session"],
+                              result["desktop"], result["pool"],
+                              record["name"])
+        if not result["reused"]:
+            self.notifier.desktop(ctxt, result["desktop"])
+
+    def notify_desktop(self, ctxt, desktop, state=None):
+        """A desktop's notification (desktop.ready, .error, ...).
+
+        ``desktop``: the desktop as it is now (None: nothing moved, no
+        notification); ``state`` for a deleted one.
+        """
+        if self.notifier.enabled and desktop:
+            self.notifier.desktop(ctxt, desktop, state)
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def explain(self, ctxt, login):
@@ -305,6 +327,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
         """Log out: close the session and start the release action."""
         session, desktop, release = db.session_close(ctxt, session_id,
                                                      reason)
+        if self.notifier.enabled and desktop is not None:
+            # (None: the session was closed already; nothing changed.)
+            self.notifier.session_closed(ctxt, session, reason, desktop)
         if release in (models.RELEASING, models.DELETING):
             # Start the release now, so that the desktop is back in the
             # pool as soon as possible; the pool manager finishes it (and

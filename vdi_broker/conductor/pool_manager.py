@@ -284,6 +284,7 @@ class PoolUpkeep:
                 self._boot_finished(finished, pool, desktop,
                                     values["ready_at"], values["host"])
                 self._build_succeeded(ctxt, pool)
+                self.notify_desktop(ctxt, dict(desktop, **values))
         if waiting:
             building -= self._probe(ctxt, pool, waiting, finished)
         return building
@@ -315,11 +316,11 @@ class PoolUpkeep:
             if server is None:
                 age = (_now() - desktop["created_at"]).total_seconds()
                 if age > self.conf.conductor.boot_request_grace:
-                    db.desktop_transition(
+                    self.notify_desktop(ctxt, db.desktop_transition(
                         ctxt, desktop["id"], [models.BUILDING],
                         {"state": models.ERROR,
                          "state_reason": desktop["state_reason"] or
-                         "no server"})
+                         "no server"}))
                     return 0
                 return 1
             LOG.info("Pool %s: desktop %s adopts server %s booted for it",
@@ -371,9 +372,11 @@ class PoolUpkeep:
             if promote is not None:
                 promote.append((desktop, values))
                 return 0
-            if db.desktop_transition(ctxt, desktop["id"],
-                                     [models.BUILDING], values):
+            moved = db.desktop_transition(ctxt, desktop["id"],
+                                          [models.BUILDING], values)
+            if moved:
                 self._build_succeeded(ctxt, pool)
+                self.notify_desktop(ctxt, moved)
             return 0
         if desktop["active_at"] is None:
             values["active_at"] = now
@@ -419,18 +422,19 @@ class PoolUpkeep:
                 self._boot_finished(finished, pool, desktop, now)
             if moved and state == models.BUILDING:
                 self._build_succeeded(ctxt, pool)
+            self.notify_desktop(ctxt, moved)
             return 1 if state == models.BUILDING else 0
         waited = (now - desktop["active_at"]).total_seconds()
         timeout = self.conf.pool_manager.ready_timeout
         if waited <= timeout:
             return 0
         if state == models.RELEASING:
-            db.desktop_transition(
+            self.notify_desktop(ctxt, db.desktop_transition(
                 ctxt, desktop["id"], [models.RELEASING],
                 {"state": models.ERROR,
                  "state_reason": ("readiness probe did not pass within "
                                   "%d s after the release: %s" % (
-                                      timeout, failure))[:1000]})
+                                      timeout, failure))[:1000]}))
             return 0
         if not (desktop["state_reason"] or "").startswith(PROBE_REBOOTED):
             # Within the boot it belongs to: the desktop still builds and
@@ -465,8 +469,8 @@ class PoolUpkeep:
         current = db.pool_build_result(ctxt, pool["id"])
         pool.update(build_failures=0, failing_since=None)
         if current["status"] == "degraded":
-            db.pool_set_status(ctxt, pool["id"], "active", None)
-            pool["status"] = "active"
+            pool["status"] = current["status"]
+            self._set_pool_status(ctxt, pool, "active", None)
             LOG.info("Pool %s boots again: active", pool["name"])
             db.event_record(ctxt, "pool", "pool.recovered",
                             pool_id=pool["id"], target_type="pool",
@@ -475,9 +479,9 @@ class PoolUpkeep:
     def _build_failed(self, ctxt, pool, desktop, reason):
         LOG.warning("Pool %s: desktop %s failed to boot: %s", pool["name"],
                     desktop["id"], reason)
-        db.desktop_transition(ctxt, desktop["id"], [models.BUILDING],
-                              {"state": models.ERROR,
-                               "state_reason": reason[:1000]})
+        self.notify_desktop(ctxt, db.desktop_transition(
+            ctxt, desktop["id"], [models.BUILDING],
+            {"state": models.ERROR, "state_reason": reason[:1000]}))
         db.event_record(ctxt, "pool", "desktop.build", result="failure",
                         pool_id=pool["id"], desktop_id=desktop["id"],
                         message=reason[:1000])
@@ -499,8 +503,16 @@ class PoolUpkeep:
             reason = "%d boots failed in a row since %s UTC; last error: " \
                 "%s" % (count, current["failing_since"].isoformat(
                     timespec="seconds"), reason)
-            db.pool_set_status(ctxt, pool["id"], "degraded", reason[:1000])
-            pool.update(status="degraded", status_reason=reason[:1000])
+            self._set_pool_status(ctxt, pool, "degraded", reason[:1000])
+
+    def _set_pool_status(self, ctxt, pool, status, reason):
+        """Set (and announce) a pool's status; ``pool`` is updated."""
+        previous = pool["status"]
+        db.pool_set_status(ctxt, pool["id"], status, reason)
+        pool.update(status=status, status_reason=reason)
+        if status != previous and self.notifier.enabled:
+            self.notifier.pool_status(ctxt, pool, status, reason,
+                                      previous)
 
     def _slow_answer(self, ctxt, pool, seconds):
         db.boot_feedback(ctxt, pools={pool["id"]: lambda row: {
@@ -632,9 +644,9 @@ class PoolUpkeep:
             if pool["status"] != "no_capacity" or \
                     pool["status_reason"] != reason:
                 LOG.warning("Pool %s: %s", pool["name"], reason)
-                db.pool_set_status(ctxt, pool["id"], "no_capacity", reason)
+                self._set_pool_status(ctxt, pool, "no_capacity", reason)
         elif pool["status"] == "no_capacity":
-            db.pool_set_status(ctxt, pool["id"], "active", None)
+            self._set_pool_status(ctxt, pool, "active", None)
         count = min(count, fits)
         # Spend the cached capacity, so that the next pool (or pass) sees
         # what these boots take (_refund gives back what is not booted).
@@ -782,9 +794,10 @@ class PoolUpkeep:
             else:
                 server = self.compute.get_server(desktop["server_id"])
         except exception.ServerNotFound:
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  dict(boot_queue.DONE, state=models.ERROR,
-                                       state_reason="server vanished"))
+            self.notify_desktop(ctxt, db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                dict(boot_queue.DONE, state=models.ERROR,
+                     state_reason="server vanished")))
             return
         if server.status in (compute_base.REBOOT, compute_base.REBUILD,
                              compute_base.BUILD):
@@ -794,10 +807,10 @@ class PoolUpkeep:
                     {"state_reason": "release:%s:seen" % action})
             return
         if server.status == compute_base.ERROR:
-            db.desktop_transition(ctxt, desktop["id"], [models.RELEASING],
-                                  dict(boot_queue.DONE, state=models.ERROR,
-                                       state_reason=server.fault or
-                                       "%s failed" % action))
+            self.notify_desktop(ctxt, db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                dict(boot_queue.DONE, state=models.ERROR,
+                     state_reason=server.fault or "%s failed" % action)))
             return
         if server.status != compute_base.ACTIVE:
             return
@@ -808,14 +821,15 @@ class PoolUpkeep:
                 # ACTIVE right after the request: not restarted yet.
                 return
         if probes.probe_kind(self.conf, pool) == "none":
-            if db.desktop_transition(
-                    ctxt, desktop["id"], [models.RELEASING],
-                    dict(boot_queue.DONE, state=models.READY,
-                         state_reason=None, address=server.address,
-                         active_at=now, ready_at=now)) and \
-                    finished is not None:
+            moved = db.desktop_transition(
+                ctxt, desktop["id"], [models.RELEASING],
+                dict(boot_queue.DONE, state=models.READY,
+                     state_reason=None, address=server.address,
+                     active_at=now, ready_at=now))
+            if moved and finished is not None:
                 self._boot_finished(finished, pool, desktop, now,
                                     server.host)
+            self.notify_desktop(ctxt, moved)
             return
         if phase != "probing":
             desktop = db.desktop_transition(
@@ -875,3 +889,4 @@ class PoolUpkeep:
         if desktop.get("server_id"):
             self.compute.delete_server(desktop["server_id"])
         db.desktop_destroy(ctxt, desktop["id"])
+        self.notify_desktop(ctxt, desktop, "deleted")

@@ -321,6 +321,12 @@ class Reconciler:
         if vanished:
             marked = db.desktops_mark_vanished(ctxt, vanished, before)
             report["vanished"] = len(marked)
+            if marked and self.manager.notifier.enabled:
+                seen = {desktop["id"]: desktop for desktop in desktops}
+                for desktop_id in marked:
+                    self.manager.notify_desktop(ctxt, dict(
+                        seen[desktop_id], state=models.ERROR,
+                        state_reason="server vanished"))
             if marked:
                 LOG.warning("%d desktop(s) lost their server; the pool "
                             "manager replaces them", len(marked))

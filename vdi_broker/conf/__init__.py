@@ -30,6 +30,7 @@ _MODULES = (
     "rdp",
     "client_session",
     "portal",
+    "notifications",
 )
 
 

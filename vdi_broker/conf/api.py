@@ -51,10 +51,40 @@ api_opts = [
 ]
 
 
+# GET /metrics (Prometheus). Served without a Keystone token (Prometheus
+# has none), to the addresses and the bearer token below; the conductor's
+# own exporter ([conductor] metrics_bind_port) applies the same rules.
+metrics_opts = [
+    cfg.BoolOpt("metrics_enabled", default=True,
+                help="Serve GET /metrics, the Prometheus text format. "
+                     "Disabled, the path answers 404."),
+    cfg.ListOpt("metrics_allowed_networks",
+                default=["127.0.0.0/8", "::1/128"],
+                help="Networks (CIDR) whose addresses may scrape "
+                     "/metrics; other callers get 403. An empty list "
+                     "allows every address. Behind a reverse proxy the "
+                     "caller's address is the proxy's unless "
+                     "[oslo_middleware] enable_proxy_headers_parsing is "
+                     "set and the proxy passes X-Forwarded-For."),
+    cfg.StrOpt("metrics_bearer_token", secret=True,
+               help="When set, /metrics also requires the header "
+                    "'Authorization: Bearer <token>' (Prometheus: "
+                    "authorization.credentials_file in the scrape "
+                    "config); a missing or wrong token gets 401."),
+    cfg.FloatOpt("metrics_cache_time", default=5.0, min=0,
+                 help="Seconds the figures read from the database for "
+                      "/metrics (pools, thin clients, sessions, agents, "
+                      "alerts) are reused: scrapes by several Prometheus "
+                      "servers within this time cost one set of "
+                      "queries."),
+]
+
+
 def register_opts(conf):
     conf.register_group(api_group)
     conf.register_opts(api_opts, group=api_group)
+    conf.register_opts(metrics_opts, group=api_group)
 
 
 def list_opts():
-    return {api_group: api_opts}
+    return {api_group: api_opts + metrics_opts}

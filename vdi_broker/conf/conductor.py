@@ -130,11 +130,27 @@ healing_opts = [
 ]
 
 
+# The conductor's Prometheus exporter: its Nova calls, notifications and
+# process figures (the API's /metrics serves the API workers' and the
+# database's).
+metrics_opts = [
+    cfg.PortOpt("metrics_bind_port", default=0,
+                help="Port of the conductor's Prometheus exporter "
+                     "(GET /metrics); 0 (the default) serves none. It "
+                     "applies [api] metrics_allowed_networks and "
+                     "metrics_bearer_token."),
+    cfg.HostAddressOpt("metrics_bind_host", default="127.0.0.1",
+                       help="Address the conductor's Prometheus exporter "
+                            "listens on."),
+]
+
+
 def register_opts(conf):
     conf.register_group(conductor_group)
     conf.register_opts(conductor_opts, group=conductor_group)
     conf.register_opts(healing_opts, group=conductor_group)
+    conf.register_opts(metrics_opts, group=conductor_group)
 
 
 def list_opts():
-    return {conductor_group: conductor_opts + healing_opts}
+    return {conductor_group: conductor_opts + healing_opts + metrics_opts}

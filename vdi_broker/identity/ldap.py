@@ -47,6 +47,7 @@ from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker.identity import base
 from vdi_broker.identity import dn as dn_mod
+from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -506,13 +507,18 @@ class LdapIdentityDriver(base.IdentityDriver):
         reason, retry = self._unavailable_reason()
         raise exception.IdentityUnavailable(reason=reason, retry_after=retry)
 
-    def _run(self, pool, operation):
+    def _run(self, pool, operation, what):
         """Run operation(conn) on a pooled connection, failing over.
 
         A connection the server closed (restart, idle drop) is replaced and
         the operation retried on a fresh one; a server that times out or
         fails on a fresh connection is marked failed and skipped.
+        ``what`` names the operation in the metrics.
         """
+        with metrics.ldap_request(what):
+            return self._run_failing_over(pool, operation)
+
+    def _run_failing_over(self, pool, operation):
         last = None
         for attempt in range(len(self._servers) + 1):
             with pool.connection(fresh=attempt > 0) as pc:
@@ -738,7 +744,8 @@ class LdapIdentityDriver(base.IdentityDriver):
             raise exception.LoginFailed(reason="invalid_password")
 
         found = self._run(self._service_pool,
-                          lambda conn: self._find_user(conn, username))
+                          lambda conn: self._find_user(conn, username),
+                          "find_user")
         if found is None or found is _AMBIGUOUS:
             # Spend a bind as for a real user, so that response times do
             # not tell unknown users from wrong passwords.
@@ -746,19 +753,22 @@ class LdapIdentityDriver(base.IdentityDriver):
                 secrets.token_hex(4), self._user_base)
             self._run(self._auth_pool,
                       lambda conn: self._check_bind(conn, dummy,
-                                                    secrets.token_hex(8)))
+                                                    secrets.token_hex(8)),
+                      "bind")
             LOG.info("LDAP login for %s failed.", username)
             raise exception.LoginFailed(
                 reason="unknown_user" if found is None
                 else "ambiguous_user")
         dn, attrs = found
         refused = self._run(self._auth_pool,
-                            lambda conn: self._check_bind(conn, dn, password))
+                            lambda conn: self._check_bind(conn, dn, password),
+                            "bind")
         if refused:
             LOG.info("LDAP login for %s failed.", username)
             raise exception.LoginFailed(reason=refused)
         groups = self._run(self._service_pool,
-                           lambda conn: self._groups(conn, dn, attrs))
+                           lambda conn: self._groups(conn, dn, attrs),
+                           "groups")
         principal = self._principal(username, dn, attrs, groups)
         LOG.debug("LDAP login of %(user)s (%(dn)s): %(n)d groups.",
                   {"user": principal.username, "dn": dn,
@@ -796,7 +806,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             dn, attrs = found
             return dn, attrs, self._groups(conn, dn, attrs)
 
-        result = self._run(self._service_pool, op)
+        result = self._run(self._service_pool, op, "lookup")
         if result is None:
             raise exception.NotFound(
                 _("User %s was not found in the directory.") % username)
@@ -806,7 +816,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         def op(conn):
             self._search(conn, self._user_base, "(objectClass=*)",
                          ldap3.BASE, ["1.1"])
-        self._run(self._service_pool, op)
+        self._run(self._service_pool, op, "health")
 
     def close(self):
         self._service_pool.close()

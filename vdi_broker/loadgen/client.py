@@ -163,9 +163,16 @@ class BrokerClient:
                           document=body,
                           headers={TOKEN_HEADER: session["token"]})
 
-    def heartbeat(self, client_id, session=None, input_events=0):
-        """Send a heartbeat; None when the broker has no heartbeat API."""
-        if self.heartbeat_supported is False:
+    def heartbeat(self, client_id, session=None, input_events=0,
+                  detect_support=True):
+        """Send a heartbeat; None when the broker has no heartbeat API.
+
+        ``detect_support``: the first 404 or 405 means the broker has no
+        heartbeat API and no more are sent. Without it (the day mode, whose
+        thin clients may be unknown to a broker that does not register
+        them) a 404 is an error like any other.
+        """
+        if detect_support and self.heartbeat_supported is False:
             return None
         body = {"client_id": client_id, "input_events": input_events}
         headers = {}
@@ -175,7 +182,8 @@ class BrokerClient:
         outcome = self._call("heartbeat", "POST", HEARTBEAT,
                              (200, 201, 202, 204), document=body,
                              headers=headers)
-        if outcome.status in (404, 405) and not self.heartbeat_supported:
+        if detect_support and outcome.status in (404, 405) and \
+                not self.heartbeat_supported:
             self.heartbeat_supported = False
             return None
         if outcome.ok:

@@ -78,6 +78,15 @@ class TestFakeCompute(base.TestCase):
         self.assertEqual(compute_base.ERROR, server.status)
         self.assertIn("failure_rate", server.fault)
 
+    def test_single_address_range(self):
+        # A /32 (and a /31) has its addresses as a list in Python 3.11,
+        # not an iterator: the fake cloud gave none (TypeError).
+        self.flags(group="fake_compute", address_range="127.0.0.1/32")
+        self.assertEqual("127.0.0.1",
+                         self.driver.create_server(spec("one")).address)
+        self.assertRaises(exception.ComputeError, self.driver.create_server,
+                          spec("two"))
+
     def test_failure_rate_share(self):
         self.flags(group="fake_compute", failure_rate=0.5,
                    address_range="10.9.0.0/22")

@@ -11,6 +11,7 @@ from vdi_broker.conductor import rpcapi
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
+from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def _client_context(req, username=None):
     return ctxt
 
 
+@metrics.login_observed
 def login(req):
     app = util.app(req)
     body = util.read_json(req, schema.login)
@@ -49,6 +51,8 @@ def login(req):
         "deadline": rpcapi.login_deadline(app.conf),
     }
     result = app.conductor.allocate(ctxt, login)
+    metrics.login_chosen(req, result["allocator"]["name"],
+                         result["pool"]["name"])
     LOG.info("Login of %s from client %s: desktop %s of pool %s "
              "(allocator %s)", principal.username, client_id,
              result["desktop"]["id"], result["pool"]["name"],

@@ -12,7 +12,7 @@ SORT_KEYS = ("name", "created_at", "updated_at", "site")
 FILTERS = ("name", "site", "cloud", "status", "enabled")
 
 
-def _boots(pool, boots):
+def boots_view(pool, boots):
     """The pool's boot queue: what boots, what waits and why (R10)."""
     boots = boots or {}
     limit = max(1, pool["max_concurrent_builds"])
@@ -47,7 +47,7 @@ def _view(pool, counts, boots=None):
     view["desktops"] = dict({s: counts.get(s, 0)
                              for s in models.DESKTOP_STATES},
                             total=sum(counts.values()))
-    view["boots"] = _boots(pool, boots)
+    view["boots"] = boots_view(pool, boots)
     view["created_at"] = util.iso(pool["created_at"])
     view["updated_at"] = util.iso(pool["updated_at"])
     return view
