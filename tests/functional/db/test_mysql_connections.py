@@ -84,17 +84,23 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
                         statements)
         # Another connection takes the user's lock at once: the login's
         # connection let it go when it went back to the pool.
-        lock = db.IMPL._user_lock_name("alice")
+        lock = db.IMPL._user_lock_name(
+            "alice", engine.url.database)
         with engine.connect() as conn:
             self.assertEqual(1, conn.execute(
                 sa.select(sa.func.get_lock(lock, 0))).scalar())
             conn.execute(sa.select(sa.func.release_lock(lock)))
 
-    def _hold_lock(self, username):
-        """A connection of another login that holds the user's lock."""
+    def _hold_lock(self, username, database=None):
+        """A connection of another login that holds the user's lock.
+
+        ``database``: the lock of a broker on another database of the
+        same server (default: this test's).
+        """
         holder = self.database.engine.connect()
         self.addCleanup(holder.close)
-        lock = db.IMPL._user_lock_name(username)
+        lock = db.IMPL._user_lock_name(
+            username, database or self.database.engine.url.database)
         self.assertEqual(1, holder.execute(
             sa.select(sa.func.get_lock(lock, 0))).scalar())
         return holder
@@ -113,6 +119,21 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
         watch = timeutils.StopWatch().start()
         self.assertRaises(exception.LoginInProgress, self._login, "alice")
         self.assertLess(watch.elapsed(), 3)
+
+    def test_brokers_on_one_server_do_not_share_user_locks(self):
+        # Named locks belong to the server: a login of alice on another
+        # database of this server (another broker, another test run) is
+        # busy, and this broker's alice logs in without waiting for it.
+        holder = self._hold_lock(
+            "alice", database="another_%s" % uuidutils.generate_uuid())
+        busy = threading.Thread(target=holder.execute,
+                                args=(sa.text("SELECT SLEEP(3)"),))
+        busy.start()
+        self.addCleanup(busy.join)
+        watch = timeutils.StopWatch().start()
+        result = self._login("alice")
+        self.assertLess(watch.elapsed(), 2)
+        self.assertEqual("alice", result["desktop"]["assigned_user"])
 
     def test_login_takes_the_lock_over_from_a_silent_session(self):
         # The connection of another login was lost (a firewall dropped

@@ -1502,9 +1502,15 @@ def _user_lock_digest(username):
         ("vdi-broker-user:%s" % username).encode("utf-8")).digest()
 
 
-def _user_lock_name(username):
-    """The MariaDB named lock of a user (at most 64 characters)."""
-    return "vdi-user-" + _user_lock_digest(username).hex()[:40]
+def _user_lock_name(username, database):
+    """The MariaDB named lock of a user (at most 64 characters).
+
+    Named locks belong to the server, not to a database: the database's
+    name is part of the lock's, so that two brokers (or two test runs)
+    sharing one server never wait for each other's users.
+    """
+    return "vdi-user-" + _user_lock_digest(
+        "%s/%s" % (database, username)).hex()[:40]
 
 
 def _lock_user(connection, username):
@@ -1532,7 +1538,7 @@ def _lock_user(connection, username):
     elif dialect == "mysql":
         # prepare_engine() made the pool release the lock at checkin.
         connection.info["vdi_user_locks"] = True
-        name = _user_lock_name(username)
+        name = _user_lock_name(username, connection.engine.url.database)
         wait = keepalive.lock_wait(_USER_LOCK_TIMEOUT)
         got = connection.execute(_GET_LOCK, {"p_name": name,
                                              "p_timeout": wait}).scalar()
