@@ -29,16 +29,16 @@ import time
 import uuid
 
 import requests
+import sqlalchemy as sa
 
 # oslo.service's threading backend, before anything imports oslo.service
 # (the conductor manager does): no eventlet in the benchmark either.
 from vdi_broker.cmd import init_backend  # noqa: F401
-import sqlalchemy as sa
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from tests.fixtures import slapd as slapd_fixture  # noqa: E402
+from tests.fixtures import slapd as slapd_fixture  # noqa: E402,I202
 
 PASSWORD = "agent-Pa55word"
 SUFFIX = slapd_fixture.SUFFIX

@@ -29,13 +29,14 @@ from oslo_utils import timeutils
 REASONS = {
     # The identity driver (LoginFailed's reason).
     "unknown_user": "unknown user",
-    "wrong_password": "wrong password",
+    "wrong_password": "wrong password",  # nosec B105: messages
     "invalid_username": "malformed user name",
-    "invalid_password": "empty or malformed password",
+    "invalid_password": "empty or malformed password",  # nosec B105
     "ambiguous_user": "several directory entries have this name",
     "account_locked": "the directory has locked the account",
     "account_disabled": "the account is disabled or expired",
-    "password_expired": "the password has expired or must be changed",
+    "password_expired":
+        "the password has expired or must be changed",  # nosec B105
     "account_refused": "the directory refused the account",
     "invalid_credentials": "invalid user name or password",
     # The broker.

@@ -23,7 +23,7 @@ from urllib3 import exceptions as urllib3_exc
 SESSIONS = "/v1/client/sessions"
 RETRY_AFTER = "Retry-After"
 HEARTBEAT = "/v1/client/heartbeat"
-TOKEN_HEADER = "X-Session-Token"
+TOKEN_HEADER = "X-Session-Token"  # nosec B105: a header name
 
 
 class Outcome:
