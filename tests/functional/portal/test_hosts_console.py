@@ -112,6 +112,7 @@ class TestConsole(HostsConsoleTestCase):
         page.context.route("http://127.0.0.1:6082/**", proxy)
         page.goto(self.portal.url + "/desktops/" + desktop["id"])
         self.browser.screenshot(page, "portal-desktop-console")
+        self.assertEqual([], browser_fixture.axe_violations(page))
         button = page.locator("button[data-action=console]")
         expect(button).to_contain_text("spice-html5")
         with page.context.expect_page() as opened:
@@ -157,6 +158,7 @@ class TestConsole(HostsConsoleTestCase):
                       page.inner_text("#console-none"))
         self.assertIn("rdp", page.inner_text("#console-none"))
         self.browser.screenshot(page, "portal-desktop-no-console")
+        self.assertEqual([], browser_fixture.axe_violations(page))
 
     def test_console_refused_by_nova_is_shown(self):
         desktop = self.html5_desktop()
