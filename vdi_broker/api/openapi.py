@@ -259,6 +259,7 @@ HOSTS = _object({
         "memory_mb": _RESOURCE, "vcpus": _RESOURCE})},
     "capacity_known": BOOLEAN,
     "capacity_error": NULLABLE_STRING,
+    "capacity_read_at": TIMESTAMP,
     "unplaced": _object({"desktops": _STATE_COUNTS, "in_flight": INTEGER,
                          "queued": INTEGER}),
     "boot_queue": _object({"in_flight": INTEGER, "queued_restarts": INTEGER,

@@ -5,13 +5,19 @@ database, as the boot queue counts them), its boot allowance (the
 adaptive throttle and the host's load, as the boot queue applies them)
 and its memory and vCPUs against the limits Placement enforces, which
 include the allocation (overcommit) ratio. Placement is read through the
-compute driver at each call (the pool manager's cached copy may be
-``[conductor] capacity_cache_time`` seconds old, and it spends its free
-figures as it plans); a cloud that does not answer leaves the figures
-out, with the reason, rather than failing the whole answer.
+compute driver at most every ``[conductor] capacity_cache_time`` seconds
+(a page that refreshes itself must not cost 1 + 2 x hosts Placement
+requests each time), in a copy of its own: the pool manager spends the
+free figures of its copy as it plans boots. A cloud that does not answer
+leaves the figures out, with the reason, rather than failing the whole
+answer.
 """
 
+import threading
+import time
+
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from vdi_broker.conductor import boot_queue
 from vdi_broker.db import api as db
@@ -68,15 +74,36 @@ def _resource(provider, name):
     return view
 
 
-def host_status(manager, ctxt):
+class CapacityCache:
+    """Placement's figures, read at most every capacity_cache_time s."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._value = None
+        self._at = None
+
+    def get(self, manager):
+        """(capacity or None, error or None, when it was read)."""
+        ttl = manager.conf.conductor.capacity_cache_time
+        with self._lock:
+            now = time.monotonic()
+            if self._at is None or now - self._at >= ttl:
+                read_at = timeutils.utcnow()
+                try:
+                    self._value = (manager.compute.get_capacity(), None,
+                                   read_at)
+                except exception.VdiBrokerException as e:
+                    LOG.warning("Placement's figures of the hosts "
+                                "unknown: %s", e)
+                    self._value = (None, str(e), read_at)
+                self._at = time.monotonic()
+            return self._value
+
+
+def host_status(manager, ctxt, cache):
     """The hosts, the unplaced boots and the deployment's boot limits."""
     figures = db.host_figures(ctxt)
-    capacity_error = None
-    try:
-        capacity = manager.compute.get_capacity()
-    except exception.VdiBrokerException as e:
-        LOG.warning("Placement's figures of the hosts unknown: %s", e)
-        capacity, capacity_error = None, str(e)
+    capacity, capacity_error, read_at = cache.get(manager)
     known = sorted(figures["hosts"])
     providers = _providers_by_host(capacity, known)
     allowance = manager.boot_queue._host_allowance()
@@ -118,6 +145,7 @@ def host_status(manager, ctxt):
         "hosts": hosts,
         "capacity_known": capacity is not None,
         "capacity_error": capacity_error,
+        "capacity_read_at": read_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "unplaced": {"desktops": dict(unplaced["desktops"],
                                       total=sum(
                                           unplaced["desktops"].values())),

@@ -405,7 +405,11 @@ class ConductorManager(pool_manager.PoolUpkeep):
     @_database_down_is_503
     def host_status(self, ctxt):
         """The compute hosts with their desktops, boots, capacity (1.4)."""
-        return host_status.host_status(self, ctxt)
+        with self._lock:
+            cache = getattr(self, "_host_capacity", None)
+            if cache is None:
+                cache = self._host_capacity = host_status.CapacityCache()
+        return host_status.host_status(self, ctxt, cache)
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     @_database_down_is_503

@@ -230,6 +230,27 @@ class NovaHostsTestCase(base.TestCase):
         self.assertEqual(1.5, by_name["compute-2"]["memory_mb"][
             "allocation_ratio"])
 
+    def test_placement_is_read_once_per_cache_time(self):
+        def placement_requests():
+            return sum(1 for r in self.emulator.requests
+                       if r["kind"] == "placement")
+
+        self.flags(group="conductor", capacity_cache_time=3600)
+        before = placement_requests()
+        first = self.app.get("/v1/hosts", headers=READER).json
+        read = placement_requests() - before
+        # The providers' list, the inventories of the three providers,
+        # the usages of the two compute nodes (not of the sharing
+        # storage provider, which has no memory or vCPUs).
+        self.assertEqual(1 + 3 + 2, read)
+        second = self.app.get("/v1/hosts", headers=READER).json
+        self.assertEqual(read, placement_requests() - before)
+        self.assertEqual(first["capacity_read_at"],
+                         second["capacity_read_at"])
+        self.flags(group="conductor", capacity_cache_time=0)
+        self.app.get("/v1/hosts", headers=READER)
+        self.assertEqual(2 * read, placement_requests() - before)
+
     def test_placement_down_leaves_the_figures_out(self):
         self.emulator.inject_fault("placement", status=503, count=100)
         body = self.app.get("/v1/hosts", headers=READER).json
