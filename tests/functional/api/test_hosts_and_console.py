@@ -25,15 +25,19 @@ HELPDESK = {"X-Roles": "member,reader", "X-User-Id": "hd-1",
 
 
 class HostsTestCase(base.TestCase):
+    """The database's figures on SQLite, MariaDB and PostgreSQL."""
+
+    backend = "sqlite"
 
     def setUp(self):
         super().setUp()
-        self.broker = broker_fixture.use_broker(self, flags={
-            ("fake_compute", "hosts"): ["cn-1.example.org",
-                                        "cn-2.example.org"],
-            ("fake_compute", "capacity_memory_mb"): 40 * 8192,
-            ("fake_compute", "capacity_vcpus"): 64,
-            ("api", "operator_project_id"): "ops"})
+        flags = {("fake_compute", "hosts"): ["cn-1.example.org",
+                                             "cn-2.example.org"],
+                 ("fake_compute", "capacity_memory_mb"): 40 * 8192,
+                 ("fake_compute", "capacity_vcpus"): 64,
+                 ("api", "operator_project_id"): "ops"}
+        self.broker = broker_fixture.use_broker(
+            self, backend=self.backend, flags=flags)
         self.pools, _ = self.broker.setup_call_centre()
         self.broker.fill_pools()
         self.app = self.broker.app
@@ -95,6 +99,29 @@ class HostsTestCase(base.TestCase):
                          body["unplaced"]["in_flight"])
         self.assertEqual(3, body["boot_queue"]["in_flight"])
 
+    def test_queued_restarts_per_host(self):
+        # Every slot taken: an operator's reboot waits in the queue.
+        self.broker.cloud.boot_time = 60
+        self.broker.flags(group="conductor", max_concurrent_builds=1)
+        self.broker.create_pool("growing", min_ready=2, max_size=2)
+        self.broker.manager.pool_upkeep(self.ctxt)
+        ready = db.desktop_list(self.ctxt, {
+            "pool_id": self.pools["sh-agents"]["id"],
+            "state": models.READY})[0]
+        self.app.post_json("/v1/desktops/%s/action" % ready["id"],
+                           {"reboot": {}}, status=202)
+        self.assertIsNotNone(db.desktop_get(self.ctxt, ready["id"])[
+            "boot_queued_at"])
+        body = self.app.get("/v1/hosts", headers=READER).json
+        by_name = {h["name"]: h for h in body["hosts"]}
+        self.assertEqual(1, by_name[ready["host"]]["builds"]["queued"])
+        self.assertEqual(1, sum(h["builds"]["queued"]
+                                for h in body["hosts"]))
+        self.assertEqual(1, body["boot_queue"]["queued_restarts"])
+        self.assertEqual(1, body["boot_queue"]["in_flight"])
+        self.assertEqual(1, body["boot_queue"]["limit"])
+        self.assertEqual(1, body["boot_queue"]["queued_creates"])
+
     def test_no_capacity_known(self):
         self.broker.flags(group="fake_compute", capacity_memory_mb=0)
         body = self.app.get("/v1/hosts", headers=READER).json
@@ -107,6 +134,14 @@ class HostsTestCase(base.TestCase):
     def test_other_projects_are_refused(self):
         self.app.get("/v1/hosts", headers=dict(READER, **{
             "X-Project-Id": "elsewhere"}), status=403)
+
+
+class HostsMySQLTestCase(HostsTestCase):
+    backend = "mysql"
+
+
+class HostsPostgreSQLTestCase(HostsTestCase):
+    backend = "postgresql"
 
 
 class ConsoleTestCase(base.TestCase):
