@@ -305,3 +305,23 @@ class NovaHostsTestCase(base.TestCase):
         after = [r for r in self.emulator.requests
                  if r["kind"] == "console"]
         self.assertEqual(before + 1, len(after))
+
+
+class PoolAllowanceTestCase(base.TestCase):
+    """The pool's boots.allowance is the one the boot queue applies."""
+
+    def test_failing_pool_starts_throttled(self):
+        broker = broker_fixture.use_broker(self)
+        pool = broker.create_pool("p", min_ready=0, max_size=4,
+                                  max_concurrent_builds=8).json["pool"]
+        self.assertEqual(8, pool["boots"]["allowance"])
+        # Two failed boots in a row, the throttle not run yet: halved
+        # twice, as conductor/throttle.py's initial() gives the queue.
+        db.pool_update(broker.ctxt, pool["id"], {"build_failures": 2},
+                       event=False)
+        boots = broker.app.get("/v1/pools/p").json["pool"]["boots"]
+        self.assertEqual((2, 8), (boots["allowance"], boots["limit"]))
+        db.pool_update(broker.ctxt, pool["id"], {"build_allowance": 5},
+                       event=False)
+        boots = broker.app.get("/v1/pools/p").json["pool"]["boots"]
+        self.assertEqual(5, boots["allowance"])

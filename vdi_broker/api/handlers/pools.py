@@ -17,7 +17,10 @@ def boots_view(pool, boots):
     """The pool's boot queue: what boots, what waits and why (R10)."""
     boots = boots or {}
     # As the boot queue applies it (a failing pool starts throttled).
-    allowance = throttle.pool_allowance(pool)
+    # (int(): a pool just created still has the body's 4.0 for 4.)
+    allowance = throttle.current(pool["build_allowance"],
+                                 int(pool["max_concurrent_builds"]),
+                                 pool["build_failures"])
     restarts = boots.get("queued", 0)
     wanted = pool["boots_wanted"] or 0
     return {"in_flight": boots.get("in_flight", 0),
