@@ -86,6 +86,11 @@ driver = fake
 boot_time = 2
 # Where the fake cloud's consoles point (spice-direct: port 5900 + n).
 console_host = 127.0.0.1
+# Four compute hosts, and Placement's figures of them (the portal's
+# Hosts page): room for twice the agents, shared by the hosts.
+hosts = cn-sh-01,cn-sh-02,cn-nt-01,cn-nt-02
+capacity_memory_mb = $(( (agents * 2 + 64) * 8192 ))
+capacity_vcpus = $(( (agents * 2 + 64) * 4 ))
 CONF
 
 "$bin/vdi-broker-manage" --config-file "$state/vdi-broker.conf" db sync \
@@ -173,6 +178,12 @@ set -e
 if [ "${VDI_DEMO_EXIT:-0}" = 1 ]; then
     exit "$checks"
 fi
+# The seats' thin clients keep sending heartbeats (online in the portal).
+"$bin/vdi-broker-shift-demo" --url "http://127.0.0.1:$port" \
+    --users-file "$state/users.json" --heartbeats-every 60 \
+    > "$state/heartbeats.out" 2>&1 < /dev/null &
+beats_pid=$!
+trap 'kill $api_pid $portal_pid $beats_pid 2>/dev/null || true; wait $api_pid $portal_pid $beats_pid 2>/dev/null || true' EXIT
 cat <<TXT
 
 The broker keeps serving on http://127.0.0.1:$port (Ctrl-C stops it).

@@ -46,3 +46,33 @@ class TestAuthorize(base.TestCase):
                                       roles=["admin"], overwrite=False)
         self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
                           ctxt, RULE)
+
+
+class TestHostsAndConsole(base.TestCase):
+    """GET /v1/hosts reads; a desktop's console is the operator's."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(group="api", operator_project_id="ops")
+
+    def allowed(self, roles, rule):
+        try:
+            return bool(policy.authorize(_ctxt(roles, "ops"), rule))
+        except exception.PolicyNotAuthorized:
+            return False
+
+    def test_console_is_for_operators(self):
+        rule = "vdi_broker:desktops:console"
+        self.assertTrue(self.allowed(["manager"], rule))
+        self.assertTrue(self.allowed(["admin"], rule))
+        self.assertFalse(self.allowed(["member", "reader"], rule))
+        self.assertFalse(self.allowed(["reader"], rule))
+        self.assertFalse(self.allowed(["service"], rule))
+
+    def test_hosts_are_for_readers(self):
+        rule = "vdi_broker:hosts:list"
+        self.assertTrue(self.allowed(["reader"], rule))
+        self.assertTrue(self.allowed(["manager"], rule))
+        self.assertFalse(self.allowed(["service"], rule))
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          _ctxt(["reader"], "elsewhere"), rule)

@@ -10,6 +10,7 @@ from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import openapi
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import events
+from vdi_broker.api.handlers import hosts
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
 from vdi_broker.api.handlers import seats
@@ -49,6 +50,7 @@ ROUTE_DECLARATIONS = [
     ("/v1/desktops", {"GET": desktops.list_desktops}),
     ("/v1/desktops/{desktop_id}", {"GET": desktops.show}),
     ("/v1/desktops/{desktop_id}/action", {"POST": desktops.action}),
+    ("/v1/desktops/{desktop_id}/console", {"POST": desktops.console}),
     ("/v1/sessions", {"GET": sessions.list_sessions}),
     ("/v1/sessions/{session_id}", {"GET": sessions.show,
                                    "DELETE": sessions.delete}),
@@ -67,6 +69,7 @@ ROUTE_DECLARATIONS = [
                                      "DELETE": schedules.delete}),
     ("/v1/events", {"GET": events.list_events}),
     ("/v1/events/{event_id}", {"GET": events.show}),
+    ("/v1/hosts", {"GET": hosts.list_hosts}),
 ]
 
 # Paths served without a Keystone token: the version document and the

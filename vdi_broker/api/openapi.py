@@ -17,6 +17,7 @@ from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import events
+from vdi_broker.api.handlers import hosts
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
@@ -236,8 +237,46 @@ EXPLAIN = _object({
     }),
 })
 
+_RESOURCE = _nullable(_object({
+    "total": INTEGER, "reserved": INTEGER,
+    "allocation_ratio": {"type": "number"}, "capacity": INTEGER,
+    "used": INTEGER, "free": INTEGER,
+    "used_percent": {"type": ["number", "null"]}}))
+_STATE_COUNTS = {"type": "object", "additionalProperties": INTEGER,
+                 "required": ["total"]}
+
+HOSTS = _object({
+    "hosts": {"type": "array", "items": _object({
+        "name": STRING,
+        "provider": _nullable(_object({"uuid": STRING,
+                                       "name": NULLABLE_STRING})),
+        "desktops": _STATE_COUNTS,
+        "builds": _object({
+            "in_flight": INTEGER, "queued": INTEGER, "allowance": INTEGER,
+            "limit": INTEGER, "note": NULLABLE_STRING,
+            "average_seconds": {"type": ["number", "null"]}}),
+        "load_percent": {"type": ["number", "null"]},
+        "memory_mb": _RESOURCE, "vcpus": _RESOURCE})},
+    "capacity_known": BOOLEAN,
+    "capacity_error": NULLABLE_STRING,
+    "capacity_read_at": TIMESTAMP,
+    "unplaced": _object({"desktops": _STATE_COUNTS, "in_flight": INTEGER,
+                         "queued": INTEGER}),
+    "boot_queue": _object({"in_flight": INTEGER, "queued_restarts": INTEGER,
+                           "queued_creates": INTEGER, "limit": INTEGER,
+                           "host_limit": INTEGER}),
+})
+
+CONSOLE = _object({"console": _object({
+    "desktop_id": STRING, "type": STRING, "protocol": STRING,
+    "url": {"type": "string",
+            "description": "The console proxy's URL with a one-time "
+                           "token: open it at once."}})})
+
 SCHEMAS = {
     "Error": ERROR,
+    "Hosts": HOSTS,
+    "Console": CONSOLE,
     "Versions": _object({"versions": {"type": "array",
                                       "items": _ref("Version")}}),
     "Version": VERSION,
@@ -569,6 +608,18 @@ def _operations():
                           wrapped("desktop", "Desktop"))},
             _WRITE + ("404", "409", "503"), "desktops",
             body="DesktopAction", params=[_path_param("desktop_id")]),
+        desktops.console: _op(
+            "Open the desktop's browser console (spice-html5, noVNC): "
+            "its URL with a one-time token.",
+            {"200": _json("The console.", _ref("Console"),
+                          headers=("Cache-Control",))},
+            _READ + ("409", "503"), "desktops",
+            params=[_path_param("desktop_id")]),
+        hosts.list_hosts: _op(
+            "List the compute hosts: desktops, boots, Placement's memory "
+            "and vCPUs against the overcommit limit; the boot queue.",
+            {"200": _json("The hosts.", _ref("Hosts"))},
+            _ADMIN_ERRORS + ("503",), "hosts"),
         sessions.list_sessions: _op(
             "List thin-client sessions.",
             {"200": _json("A page of sessions.",

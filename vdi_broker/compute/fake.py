@@ -236,19 +236,42 @@ class FakeComputeDriver(base.ComputeDriver):
         self._restart(server_id, base.REBUILD, 1.0, image=image)
 
     def get_capacity(self):
+        """Placement's figures of the fake cloud, one provider per host.
+
+        ``[fake_compute] capacity_memory_mb`` and ``capacity_vcpus`` are
+        shared evenly by the hosts (allocation ratio 1.0); each server
+        uses a flavor's worth on its host. None when the memory is 0
+        (unlimited).
+        """
         if not self.conf.capacity_memory_mb:
             return None
+        hosts = list(self.conf.hosts) or ["fake"]
         with self.cloud.lock:
-            used = sum(1 for s in self.cloud.servers.values())
-        free_mb = self.conf.capacity_memory_mb - \
-            used * self.conf.flavor_memory_mb
-        free_vcpus = self.conf.capacity_vcpus - used * self.conf.flavor_vcpus
-        provider = {"uuid": "fake-provider", "name": "fake",
-                    "memory_mb": {"free": free_mb},
-                    "vcpus": {"free": free_vcpus}}
-        return {"providers": [provider],
-                "total": {"memory_mb": {"free": free_mb},
-                          "vcpus": {"free": free_vcpus}}}
+            servers = collections.Counter(
+                s["host"] for s in self.cloud.servers.values())
+        wanted = {"memory_mb": (self.conf.capacity_memory_mb,
+                                self.conf.flavor_memory_mb),
+                  "vcpus": (self.conf.capacity_vcpus,
+                            self.conf.flavor_vcpus)}
+        providers = []
+        total = {name: {"free": 0, "capacity": 0, "used": 0}
+                 for name in wanted}
+        for i, host in enumerate(hosts):
+            provider = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, host)),
+                        "name": host}
+            for name, (cloud_total, per_server) in wanted.items():
+                share = cloud_total // len(hosts) + (
+                    1 if i < cloud_total % len(hosts) else 0)
+                used = servers.get(host, 0) * per_server
+                provider[name] = {
+                    "total": share, "reserved": 0, "allocation_ratio": 1.0,
+                    "max_unit": share, "capacity": share, "used": used,
+                    "free": max(0, share - used)}
+                for key in ("free", "capacity", "used"):
+                    total[name][key] += provider[name][key]
+            providers.append(provider)
+        total["providers"] = len(providers)
+        return {"providers": providers, "total": total}
 
     def get_host_load(self, capacity=None):
         with self.cloud.lock:

@@ -20,6 +20,7 @@ from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
 from vdi_broker.conductor import desktop_actions
+from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import login as login_flow
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
@@ -62,7 +63,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
     conductor/pool_manager.py.
     """
 
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.4")
 
     def __init__(self, conf, compute_driver=None, ownership=None,
                  clock=None):
@@ -399,6 +400,48 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def report_fault(self, ctxt, session_id, reason):
         """A thin client reports its desktop faulty (RPC 1.3)."""
         return self.desktop_actions.report_fault(ctxt, session_id, reason)
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
+    def host_status(self, ctxt):
+        """The compute hosts with their desktops, boots, capacity (1.4)."""
+        with self._lock:
+            cache = getattr(self, "_host_capacity", None)
+            if cache is None:
+                cache = self._host_capacity = host_status.CapacityCache()
+        return host_status.host_status(self, ctxt, cache)
+
+    @messaging.expected_exceptions(exception.VdiBrokerException)
+    @_database_down_is_503
+    def desktop_console(self, ctxt, desktop_id):
+        """An operator's browser console of a desktop (RPC 1.4).
+
+        Only for a pool whose console type opens in a browser (a URL of
+        Nova's spice-html5 or noVNC proxy, with a one-time token). The
+        URL is returned, never logged nor recorded: the event says who
+        opened which console.
+        """
+        desktop = db.desktop_get(ctxt, desktop_id)
+        pool = db.pool_get(ctxt, desktop["pool_id"])
+        console_type = pool["console_type"]
+        if not consoles.has_browser_console(console_type):
+            raise exception.Conflict(reason=(
+                "pool %s has console type %s, which has no browser "
+                "console (only spice-html5 and novnc do)" % (
+                    pool["name"], console_type)))
+        if not desktop["server_id"]:
+            raise exception.Conflict(reason=(
+                "desktop %s has no server yet (it is %s)" % (
+                    desktop["id"], desktop["state"])))
+        connection = self._connection(desktop, pool)
+        db.event_record(ctxt, "admin", "desktop.console",
+                        target_type="desktop", target_id=desktop["id"],
+                        desktop_id=desktop["id"], pool_id=pool["id"],
+                        username=desktop["assigned_user"],
+                        message="%s console opened" % console_type)
+        return {"desktop_id": desktop["id"], "type": console_type,
+                "protocol": connection["protocol"],
+                "url": connection["url"]}
 
     def reconcile(self, ctxt=None):
         """One reconciler pass (also run at start and periodically)."""

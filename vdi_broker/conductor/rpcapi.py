@@ -7,6 +7,8 @@ API version history:
 * 1.2 - Add ping (vdi-broker-status).
 * 1.3 - Add desktop_action (reboot, rebuild, replace, move, quarantine,
         unquarantine) and report_fault (a thin client's fault report).
+* 1.4 - Add host_status (GET /v1/hosts) and desktop_console (an
+        operator's browser console, POST /v1/desktops/{id}/console).
 
 Every call is bounded by ``[api] conductor_timeout``: a conductor that
 does not answer in time, or a message bus that cannot be reached, gives a
@@ -119,11 +121,18 @@ class ConductorMethods(metaclass=abc.ABCMeta):
         return self._call(ctxt, "report_fault", version="1.3",
                           session_id=session_id, reason=reason)
 
+    def host_status(self, ctxt):
+        return self._call(ctxt, "host_status", version="1.4")
+
+    def desktop_console(self, ctxt, desktop_id):
+        return self._call(ctxt, "desktop_console", version="1.4",
+                          desktop_id=desktop_id)
+
 
 class ConductorAPI(ConductorMethods):
     """Calls the conductors over RPC."""
 
-    RPC_API_VERSION = "1.3"
+    RPC_API_VERSION = "1.4"
 
     def __init__(self, conf):
         self.conf = conf

@@ -31,3 +31,14 @@ def check_supported(name, conf):
     if refusal:
         raise exception.ConsoleTypeUnsupported(
             console_type=name, driver=conf.compute.driver, reason=refusal)
+
+
+def has_browser_console(name):
+    """Whether console type ``name`` opens in a web browser (a URL).
+
+    False for an unknown name.
+    """
+    try:
+        return bool(plugins.driver_class(NAMESPACE, name).browser)
+    except exception.VdiBrokerException:
+        return False

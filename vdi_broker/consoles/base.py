@@ -21,6 +21,10 @@ class ConsoleDriver(metaclass=abc.ABCMeta):
     #: pool may use the driver only when the compute driver serves it.
     compute_console = None
 
+    #: Whether :meth:`get_connection` gives a URL an operator's web
+    #: browser opens (``url``): the portal's console button.
+    browser = False
+
     def __init__(self, conf, compute):
         """``compute`` is the conductor's loaded compute driver."""
         self.conf = conf

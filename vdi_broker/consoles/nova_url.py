@@ -16,6 +16,7 @@ class NovaUrlConsole(base.ConsoleDriver):
 
     #: Nova's console type.
     console_type = None
+    browser = True
 
     def get_connection(self, desktop):
         console = self.compute.get_console(desktop["server_id"],

@@ -9,8 +9,11 @@ both sites fall through to the default allocator.
 """
 
 import collections
+import datetime
 import json
 import os
+
+from oslo_utils import timeutils
 
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -40,7 +43,10 @@ POOLS = [
                     "for remote-viewer"},
     {"name": "training-room", "site": "shanghai", "min_ready": 8,
      "max_size": 20, "max_concurrent_builds": 8, "release_action": "keep",
-     "description": "Training room seats (seat binding)"},
+     "console_type": "spice-html5",
+     "description": "Training room seats (seat binding); SPICE in the "
+                    "browser, so trainers open a trainee's screen from "
+                    "the portal"},
 ]
 
 ALLOCATORS = [
@@ -112,10 +118,15 @@ def pool_sizes(count):
 
 
 # A thin client at every seat (the portal's asset pages); a few reported
-# faulty by the asset managers. Their status follows their heartbeats.
+# faulty by the asset managers. Their status follows their heartbeats
+# (vdi-broker-shift-demo sends them); a few were last seen yesterday and
+# are offline: switched off, or their network port is down.
 FAULTY_CLIENTS = {"SH-2F-007": "display cable loose",
                   "NT-1F-013": "network port flapping",
                   "SH-TR-04": "keyboard missing"}
+# Every n-th seat's client (not a faulty one) is offline.
+OFFLINE_EVERY = 7
+OFFLINE_SINCE = datetime.timedelta(hours=15)
 
 
 def demo_thin_clients():
@@ -129,6 +140,10 @@ def demo_thin_clients():
         if seat["name"] in FAULTY_CLIENTS:
             client.update(status="faulty",
                           description=FAULTY_CLIENTS[seat["name"]])
+        elif len(clients) % OFFLINE_EVERY == OFFLINE_EVERY - 1:
+            client.update(status="offline",
+                          last_seen_at=timeutils.utcnow() - OFFLINE_SINCE,
+                          last_user="agent%04d" % len(clients))
         clients.append(client)
     return clients
 

@@ -51,6 +51,16 @@ class Broker:
                            timeout=self.timeout)
         return r, time.monotonic() - start
 
+    def heartbeat(self, client_id, session=None):
+        body = {"client_id": client_id}
+        headers = {}
+        if session:
+            body["session_id"] = session["id"]
+            headers["X-Session-Token"] = session["token"]
+        r = self.http.post(self.url + "/v1/client/heartbeat", json=body,
+                           headers=headers, timeout=self.timeout)
+        return r.status_code
+
     def logout(self, session):
         r = self.http.delete(
             "%s/v1/client/sessions/%s" % (self.url, session["id"]),
@@ -107,6 +117,33 @@ def wait_for_pools(broker, timeout):
         time.sleep(2)
 
 
+def heartbeats(broker, sessions=()):
+    """The seats' thin clients say they are alive (the portal's asset page).
+
+    Every registered client that is neither faulty nor offline (the demo
+    set some up so, see demo/setup.py) sends one heartbeat; ``sessions``
+    (login answers) send theirs with their session, so the page shows who
+    works at them. Returns how many were accepted.
+    """
+    sent = 0
+    for client in broker.admin_list("/v1/thin-clients", "thin_clients"):
+        if client["status"] in ("faulty", "offline"):
+            continue
+        sent += broker.heartbeat(client["client_id"]) == 204
+    for answer in sessions:
+        sent += broker.heartbeat(answer["client_id"],
+                                 answer["session"]) == 204
+    return sent
+
+
+def keep_alive(broker, interval):
+    """Heartbeats every ``interval`` seconds until interrupted."""
+    while True:
+        print("  %d thin clients sent a heartbeat" % heartbeats(broker),
+              flush=True)
+        time.sleep(interval)
+
+
 def _seat_for(i):
     if i < 8:
         return "SH-TR-%02d" % (i + 1)
@@ -134,7 +171,7 @@ def run(args):
             errors["%d %s" % (r.status_code,
                               r.json()["error"]["title"])] += 1
             return None
-        return r.json()
+        return dict(r.json(), client_id=client_id)
 
     print("Morning shift: %d agents log in at once ..." % len(users),
           flush=True)
@@ -150,6 +187,10 @@ def run(args):
           "(%.0f logins/s, refused ones included)" % (
               len(ok), len(users) - len(ok), len(users), elapsed,
               len(users) / elapsed))
+
+    print("Thin clients send their heartbeats ...", flush=True)
+    print("  %d heartbeats accepted" % heartbeats(broker, ok.values()),
+          flush=True)
 
     leaving = [u for i, u in enumerate(users)
                if ok.get(u) and i % 3 == 0][:args.agents // 3]
@@ -233,7 +274,17 @@ def main(argv=None):
     parser.add_argument("--break-seconds", type=float, default=10,
                         help="Seconds between the logouts and the "
                              "returns.")
+    parser.add_argument("--heartbeats-every", type=float, default=None,
+                        metavar="SECONDS",
+                        help="Instead of a shift: the thin clients send "
+                             "a heartbeat every SECONDS until "
+                             "interrupted (they stay online).")
     args = parser.parse_args(argv)
+    if args.heartbeats_every:
+        try:
+            keep_alive(Broker(args.url), args.heartbeats_every)
+        except KeyboardInterrupt:
+            return 0
     if args.wait is None:
         args.wait = 120 + max(0, args.agents - 300) * 6 // 100
     return run(args)

@@ -46,6 +46,15 @@ rules = [
         description=description, scope_types=["project"],
         operations=[{"method": "POST", "path": ACTION_PATH}])
     for name, (check, description) in ACTIONS.items()
+] + [
+    # A console URL shows (and drives) the agent's screen: the operator's.
+    policy.DocumentedRuleDefault(
+        name=PREFIX % "console", check_str=base.RULE_OPERATOR,
+        description="Open a desktop's browser console (spice-html5 or "
+                    "noVNC): a URL with a one-time token.",
+        scope_types=["project"],
+        operations=[{"method": "POST",
+                     "path": "/v1/desktops/{desktop_id}/console"}]),
 ]
 
 

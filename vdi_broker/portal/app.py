@@ -30,12 +30,13 @@ LOG = logging.getLogger(__name__)
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 N_ = web.N_
 
-# The sections of the navigation, in order. Shift plans, alerts,
-# maintenance and hosts join here when the API offers them.
+# The sections of the navigation, in order. Shift plans, alerts and
+# maintenance join here when the API offers them.
 NAV = [
     ("overview", "/", N_("Overview")),
     ("pools", "/pools", N_("Pools")),
     ("desktops", "/desktops", N_("Desktops")),
+    ("hosts", "/hosts", N_("Hosts")),
     ("users", "/users", N_("Sessions and users")),
     ("assets", "/thin-clients", N_("Thin clients and seats")),
     ("allocators", "/allocators", N_("Allocators")),

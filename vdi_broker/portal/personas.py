@@ -38,6 +38,7 @@ NEEDS = {
     "desktop:rebuild": OPERATOR,
     "desktop:replace": OPERATOR,
     "desktop:unquarantine": OPERATOR,
+    "desktop:console": OPERATOR,
     "seat:write": OPERATOR,
     "thin_client:write": OPERATOR,
 }

@@ -148,6 +148,20 @@ class TestResponses(base.TestCase):
         self.assertDocumented(self.app.get("/"), "/")
         self.assertDocumented(self.app.get("/v1"), "/v1")
 
+    def test_hosts_and_console(self):
+        self.broker.flags(group="fake_compute",
+                          capacity_memory_mb=16 * 8192)
+        self.broker.create_pool("html5", min_ready=1, max_size=1,
+                                console_type="spice-html5")
+        self.broker.fill_pools()
+        self.assertDocumented(self.app.get("/v1/hosts"), "/v1/hosts")
+        desktop = self.app.get("/v1/desktops").json["desktops"][0]
+        self.assertDocumented(
+            self.app.post("/v1/desktops/%s/console" % desktop["id"]),
+            "/v1/desktops/{desktop_id}/console")
+        self.broker.flags(group="fake_compute", capacity_memory_mb=0)
+        self.assertDocumented(self.app.get("/v1/hosts"), "/v1/hosts")
+
     def test_pools_and_allocators(self):
         resp = self.broker.create_pool("sh-agents", site="shanghai",
                                        min_ready=2, max_size=4,

@@ -77,6 +77,8 @@ MATRIX = {
     "vdi_broker:desktops:action:move": OPERATOR,
     "vdi_broker:desktops:action:quarantine": HELPDESK | SERVICE,
     "vdi_broker:desktops:action:unquarantine": OPERATOR,
+    "vdi_broker:desktops:console": OPERATOR,
+    "vdi_broker:hosts:list": READER,
     "vdi_broker:sessions:list": READER,
     "vdi_broker:sessions:show": READER,
     "vdi_broker:sessions:delete": HELPDESK,
@@ -159,6 +161,10 @@ class PersonaMatrixTestCase(base.TestCase):
         self.spare_pool = self.broker.create_pool(
             "spare", min_ready=12, max_size=12,
             release_action="keep").json["pool"]
+        # A pool with a browser console (the console request).
+        self.html5_pool = self.broker.create_pool(
+            "html5", min_ready=1, max_size=1,
+            console_type="spice-html5").json["pool"]
         self.broker.fill_pools(passes=20)
         # Spare desktops given to a request (not yet sent) in this round.
         self.reserved = set()
@@ -325,6 +331,15 @@ class PersonaMatrixTestCase(base.TestCase):
         self.app.post_json("/v1/desktops/%s/action" % desktop_id,
                            {"quarantine": {}}, status=202)
         return self._action(desktop_id, {"unquarantine": {}})
+
+    def req_desktops_console(self):
+        desktop = db.desktop_list(self.ctxt, {
+            "pool_id": self.html5_pool["id"]})[0]
+        return Request("POST", "/v1/desktops/%s/console" % desktop["id"],
+                       None, 200)
+
+    def req_hosts_list(self):
+        return Request("GET", "/v1/hosts", None, 200)
 
     def req_sessions_list(self):
         return Request("GET", "/v1/sessions", None, 200)

@@ -22,6 +22,7 @@ RULES = {
     "desktop:rebuild": ["vdi_broker:desktops:action:rebuild"],
     "desktop:replace": ["vdi_broker:desktops:action:replace"],
     "desktop:unquarantine": ["vdi_broker:desktops:action:unquarantine"],
+    "desktop:console": ["vdi_broker:desktops:console"],
     "seat:write": ["vdi_broker:seats:create", "vdi_broker:seats:update",
                    "vdi_broker:seats:delete"],
     "thin_client:write": ["vdi_broker:thin_clients:create",

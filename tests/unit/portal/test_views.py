@@ -57,6 +57,24 @@ class TestShortfall(base.TestCase):
         self.assertEqual([], self.codes(_pool(
             min_ready=8, max_size=3, desktops={"ready": 3})))
 
+    def test_boot_queue_allowance_lowered(self):
+        boots = {"in_flight": 1, "queued": 3, "allowance": 1, "limit": 2,
+                 "waiting_reason": "pool allowance: 1 of 1 boots in flight"}
+        reasons = overview.shortfall(_pool(desktops={"ready": 1,
+                                                     "building": 1},
+                                           boots=boots))
+        self.assertEqual(["throttle_lowered", "queued"],
+                         [code for code, _ in reasons])
+        self.assertEqual({"building": 1, "limit": 1, "max": 2},
+                         reasons[0][1])
+        self.assertEqual(boots["waiting_reason"], reasons[1][1]["reason"])
+
+    def test_boot_queue_global_limit(self):
+        boots = {"in_flight": 0, "queued": 2, "allowance": 2, "limit": 2,
+                 "waiting_reason": "global limit: 10 boots in flight"}
+        self.assertEqual(["queued"], self.codes(_pool(
+            desktops={"ready": 1}, boots=boots)))
+
     def test_waiting(self):
         self.assertEqual(["waiting"], self.codes(_pool(
             desktops={"ready": 1})))

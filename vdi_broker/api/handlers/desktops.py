@@ -54,3 +54,18 @@ def action(req):
     desktop = util.app(req).conductor.desktop_action(
         ctxt, req.urlvars["desktop_id"], name, args)
     return util.json_response({"desktop": desktop}, status=202)
+
+
+def console(req):
+    """POST /v1/desktops/{desktop_id}/console: a browser console's URL.
+
+    409 when the pool's console type has no browser console, or the
+    server cannot give one in its state; the URL carries a one-time
+    token, so the answer is not cached.
+    """
+    ctxt = util.context(req)
+    policy.authorize(ctxt, "vdi_broker:desktops:console")
+    console = util.app(req).conductor.desktop_console(
+        ctxt, req.urlvars["desktop_id"])
+    return util.json_response({"console": console},
+                              headers={"Cache-Control": "no-store"})

@@ -2,6 +2,7 @@
 
 from vdi_broker.api.schemas import pools as schema
 from vdi_broker.api import util
+from vdi_broker.conductor import throttle
 from vdi_broker import consoles
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
@@ -15,10 +16,11 @@ FILTERS = ("name", "site", "cloud", "status", "enabled")
 def boots_view(pool, boots):
     """The pool's boot queue: what boots, what waits and why (R10)."""
     boots = boots or {}
-    limit = max(1, pool["max_concurrent_builds"])
-    allowance = pool["build_allowance"]
-    allowance = limit if allowance is None else max(1, min(allowance,
-                                                           limit))
+    # As the boot queue applies it (a failing pool starts throttled).
+    # (int(): a pool just created still has the body's 4.0 for 4.)
+    allowance = throttle.current(pool["build_allowance"],
+                                 int(pool["max_concurrent_builds"]),
+                                 pool["build_failures"])
     restarts = boots.get("queued", 0)
     wanted = pool["boots_wanted"] or 0
     return {"in_flight": boots.get("in_flight", 0),

@@ -1,5 +1,6 @@
 /* The portal's small scripts: local times, the language switch, the
-   events filter's time zone and the overview's refresh. The pages work
+   events filter's time zone, the overview's refresh and the console
+   page's forward to the console. The pages work
    without them. No inline script: the Content-Security-Policy forbids
    it. */
 (function () {
@@ -119,5 +120,8 @@
       });
     var box = document.querySelector(".overview[data-source]");
     if (box) { refreshOverview(box); }
+    // A console page: on to the console (its link stays for no script).
+    var consoleLink = document.querySelector("a[data-console-open]");
+    if (consoleLink) { window.location.replace(consoleLink.href); }
   });
 }());

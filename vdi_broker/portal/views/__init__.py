@@ -4,6 +4,7 @@ from vdi_broker.portal.views import allocators
 from vdi_broker.portal.views import assets
 from vdi_broker.portal.views import desktops
 from vdi_broker.portal.views import events
+from vdi_broker.portal.views import hosts
 from vdi_broker.portal.views import overview
 from vdi_broker.portal.views import pools
 from vdi_broker.portal.views import signin
@@ -24,6 +25,8 @@ ROUTES = [
     ("/desktops", {"GET": desktops.index}),
     ("/desktops/{desktop_id}", {"GET": desktops.show}),
     ("/desktops/{desktop_id}/action", {"POST": desktops.action}),
+    ("/desktops/{desktop_id}/console", {"POST": desktops.console}),
+    ("/hosts", {"GET": hosts.index}),
     ("/users", {"GET": users.find}),
     ("/sessions", {"GET": users.sessions}),
     ("/sessions/{session_id}/logoff", {"POST": users.logoff}),

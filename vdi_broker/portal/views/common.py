@@ -82,3 +82,8 @@ def run(req, what, call, success, next_default):
 def pools_by_id(req):
     pools, _ = req.api().all("/pools", "pools")
     return {p["id"]: p for p in pools}
+
+
+def desktops_on_host(host):
+    """The desktops page, filtered by a compute host."""
+    return "/desktops?" + urllib.parse.urlencode({"host": host})

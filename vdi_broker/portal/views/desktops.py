@@ -9,6 +9,9 @@ STATES = ("building", "ready", "assigned", "releasing", "deleting",
           "error", "quarantined")
 FILTERS = ("assigned_user", "name", "pool_id", "host", "state")
 RESTARTABLE = ("ready", "assigned", "quarantined")
+# Console types that open in a web browser (Nova's proxies); the others
+# (rdp, spice-direct) need the thin client's own viewer.
+BROWSER_CONSOLES = ("spice-html5", "novnc")
 UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
 
 # action -> (capability, label, question)
@@ -80,7 +83,9 @@ def show(req):
     return req.render("desktop.html", desktop=desktop, pool=pool,
                       sessions=sessions, bindings=bindings, events=events,
                       actions=offered(req, desktop, sessions),
-                      unquarantine_actions=UNQUARANTINE_ACTIONS)
+                      unquarantine_actions=UNQUARANTINE_ACTIONS,
+                      browser_console=pool["console_type"] in
+                      BROWSER_CONSOLES)
 
 
 def action(req):
@@ -131,3 +136,30 @@ def action(req):
             action=req.gettext(verb), name=label,
             state=(result or {}).get("desktop", {}).get("state", "?")),
         back)
+
+
+def console(req):
+    """Open a desktop's browser console (in the tab the form opened).
+
+    The API answers with the URL of Nova's spice-html5 or noVNC proxy,
+    with a one-time token: the page sends the browser on to it (its
+    script, or a link), and it is neither stored nor logged here. A
+    redirect would not do: the CSP's form-action stops a form's redirect
+    to another origin.
+    """
+    desktop_id = req.urlvars["desktop_id"]
+    label = req.POST.get("desktop_name") or desktop_id
+    try:
+        body = req.api().request(
+            "POST", "/desktops/%s/console" % api.quote(desktop_id))
+    except api.ApiError as e:
+        if e.status == 401:
+            raise
+        return req.render("error.html", status=e.status if 400 <= e.status
+                          < 600 else 502, status_code=e.status,
+                          message=req.api_failure(e, req.gettext(
+                              "Opening the console of desktop %(name)s",
+                              name=label))[1])
+    console = body["console"]
+    return req.render("console.html", desktop_id=desktop_id, name=label,
+                      console=console)

@@ -24,8 +24,9 @@ def shortfall(pool):
 
     A list of (code, values) from what the API shows of the pool: its
     status (degraded after failed boots, no_capacity when the cloud
-    cannot fit it), the build throttle's failures and the pool's own
-    limits. Empty when the pool is not short.
+    cannot fit it), the build throttle's failures, the boot queue (its
+    allowance, lowered by the adaptive throttle, and why boots wait) and
+    the pool's own limits. Empty when the pool is not short.
     """
     desktops = pool["desktops"]
     reasons = []
@@ -36,6 +37,7 @@ def shortfall(pool):
     building = desktops.get("building", 0)
     if ready >= target:
         return []
+    boots = pool.get("boots") or {}
     if pool["status"] == "no_capacity":
         reasons.append(("capacity", {"reason": pool["status_reason"]}))
     if pool["status"] == "degraded":
@@ -48,13 +50,20 @@ def shortfall(pool):
         desktops.get("error", 0) - desktops.get("quarantined", 0)
     if live >= pool["max_size"] and not building:
         reasons.append(("max_size", {"max_size": pool["max_size"]}))
-    if building:
-        if building >= pool["max_concurrent_builds"]:
-            reasons.append(("throttle", {
-                "building": building,
-                "limit": pool["max_concurrent_builds"]}))
+    in_flight = max(building, boots.get("in_flight") or 0)
+    allowance = boots.get("allowance") or pool["max_concurrent_builds"]
+    if in_flight:
+        if in_flight >= allowance:
+            code = ("throttle" if allowance >= pool["max_concurrent_builds"]
+                    else "throttle_lowered")
+            reasons.append((code, {
+                "building": in_flight, "limit": allowance,
+                "max": pool["max_concurrent_builds"]}))
         else:
-            reasons.append(("booting", {"building": building}))
+            reasons.append(("booting", {"building": in_flight}))
+    if boots.get("queued") and boots.get("waiting_reason"):
+        reasons.append(("queued", {"queued": boots["queued"],
+                                   "reason": boots["waiting_reason"]}))
     if not reasons:
         reasons.append(("waiting", {}))
     return reasons
@@ -68,7 +77,12 @@ REASON_TEXT = {
     "max_size": N_("at its max_size (%(max_size)s)"),
     "throttle": N_("booting %(building)s, throttled at %(limit)s "
                    "concurrent builds"),
+    "throttle_lowered": N_("booting %(building)s, throttled at %(limit)s "
+                           "concurrent builds (of %(max)s: lowered by the "
+                           "adaptive throttle)"),
     "booting": N_("booting %(building)s"),
+    "queued": N_("%(queued)s boot(s) waiting in the boot queue: "
+                 "%(reason)s"),
     "waiting": N_("waiting for the pool manager"),
 }
 
@@ -91,6 +105,7 @@ def pool_row(req, pool):
         "assigned": desktops.get("assigned", 0),
         "total": desktops.get("total", 0),
         "short": bool(shortfall(pool)) and pool["enabled"],
+        "boots": pool.get("boots") or {},
         "reasons": reason_texts(req, pool),
     }
 
