@@ -11,6 +11,7 @@ import logging
 import time
 
 import fixtures
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from tests import base
@@ -84,7 +85,7 @@ class PoolManagerTestCase(base.TestCase):
              "allocator_id": None, "allocator_name": "test"},
             {"id": uuidutils.generate_uuid(),
              "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)},
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)},
             attempts=self.conf.allocator.claim_attempts,
             candidates=self.conf.allocator.claim_candidates)
 

@@ -15,6 +15,7 @@ from futurist import periodics
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_utils import timeutils
 
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
@@ -34,7 +35,7 @@ LOG = logging.getLogger(__name__)
 
 
 def _now():
-    return db.utcnow()
+    return timeutils.utcnow()
 
 
 def _database_down_is_503(method):

@@ -25,6 +25,7 @@ import datetime
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
@@ -50,7 +51,7 @@ PROBE_REBOOTED = "readiness probe: rebooted"
 
 
 def _now():
-    return db.utcnow()
+    return timeutils.utcnow()
 
 
 def _utc_clock():

@@ -4,6 +4,7 @@ import datetime
 import types
 
 import fixtures
+from oslo_utils import timeutils
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
@@ -229,7 +230,7 @@ class TestExpiry(ClientSessionTestCase):
     def test_expired_sessions_closed_by_conductor(self):
         login = self.broker.login("amy")
         desktop_id = login.json["desktop"]["id"]
-        later = db.utcnow() + datetime.timedelta(seconds=61)
+        later = timeutils.utcnow() + datetime.timedelta(seconds=61)
         with fixtures.MockPatch("vdi_broker.conductor.manager._now",
                                 return_value=later):
             self.broker.manager.expire_sessions(self.broker.ctxt)
