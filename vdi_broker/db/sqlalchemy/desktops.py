@@ -13,6 +13,7 @@ from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker import states
 
 __all__ = (
     "desktop_create",
@@ -23,7 +24,6 @@ __all__ = (
     "desktop_list",
     "desktop_transition",
     "desktop_destroy",
-    "QUARANTINABLE",
     "desktops_quarantine",
     "desktop_unquarantine",
     "desktop_retire",
@@ -160,9 +160,6 @@ def desktop_destroy(ctx, desktop_id):
                         .where(models.Desktop.id == desktop_id))
 
 
-# States a desktop can be quarantined from: in service or on its way.
-QUARANTINABLE = (models.READY, models.ASSIGNED, models.RELEASING,
-                 models.ERROR)
 # States whose server must exist: a missing one has vanished.
 _SERVER_EXPECTED = (models.READY, models.ASSIGNED, models.RELEASING,
                     models.QUARANTINED)
@@ -171,7 +168,7 @@ _SERVER_EXPECTED = (models.READY, models.ASSIGNED, models.RELEASING,
 @common.retry_on_conflict
 @engine.main_context_manager.writer
 def desktops_quarantine(ctx, faults, faulted_by, source="operator",
-                        from_states=QUARANTINABLE):
+                        from_states=states.QUARANTINABLE):
     """Take desktops out of service for a fault, in one transaction.
 
     ``faults`` maps desktop ids to the fault's reason. Each desktop still
