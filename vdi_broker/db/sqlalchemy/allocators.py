@@ -16,7 +16,6 @@ __all__ = (
     "allocator_list",
     "allocator_update",
     "allocator_delete",
-    "reorder_ids",
     "allocator_reorder",
 )
 
@@ -96,65 +95,29 @@ def allocator_delete(ctx, ident):
                   target_type="allocator", target_id=row.id, message=row.name)
 
 
-def reorder_ids(allocators, idents):
-    """Resolve an ordered list of allocator ids or names.
-
-    ``allocators`` is every allocator (dicts or rows with id and name);
-    the list must name each exactly once. Raises Invalid otherwise.
-    """
-    by_key = {}
-    for a in allocators:
-        by_key[_field(a, "id")] = _field(a, "id")
-        by_key.setdefault(_field(a, "name"), _field(a, "id"))
-    unknown = [i for i in idents if i not in by_key]
-    if unknown:
-        raise exception.Invalid(reason="unknown allocators: %s" %
-                                ", ".join(unknown[:10]))
-    ids, seen, twice = [], set(), []
-    for ident in idents:
-        allocator_id = by_key[ident]
-        if allocator_id in seen:
-            twice.append(ident)
-        seen.add(allocator_id)
-        ids.append(allocator_id)
-    if twice:
-        raise exception.Invalid(reason="allocators listed more than once: "
-                                       "%s" % ", ".join(twice[:10]))
-    missing = sorted(_field(a, "name") for a in allocators
-                     if _field(a, "id") not in seen)
-    if missing:
-        raise exception.Invalid(reason="the list must name every "
-                                       "allocator; missing: %s" %
-                                       ", ".join(missing[:10]))
-    return ids
-
-
-def _field(item, name):
-    return item[name] if isinstance(item, dict) else getattr(item, name)
-
-
 @common.retry_on_conflict
 @engine.main_context_manager.writer
-def allocator_reorder(ctx, idents, expected_ids=None, step=10):
+def allocator_reorder(ctx, ids, expected_ids, step=10):
     """Give the allocators priorities step, 2*step, ... in this order.
 
-    One transaction with every allocator row locked: all priorities
-    change or none, and a concurrent update of an allocator either waits
-    for the reorder or makes it wait. ``expected_ids`` is the set of
-    allocators the caller checked the list against: when the set is not
-    the same any more (one was created or deleted meanwhile), Conflict.
-    Only allocators whose priority changes get a new revision.
+    ``ids`` is every allocator's id, each once (vdi_broker/services/
+    allocators.py checks an operator's list). One transaction with every
+    allocator row locked: all priorities change or none, and a concurrent
+    update of an allocator either waits for the reorder or makes it wait.
+    ``expected_ids`` is the set of allocators the caller checked the list
+    against: when the set is not the same any more (one was created or
+    deleted meanwhile), Conflict. Only allocators whose priority changes
+    get a new revision.
     """
     session = ctx.session
     rows = session.execute(
         sa.select(models.Allocator).order_by(models.Allocator.id)
         .with_for_update()).scalars().all()
-    if expected_ids is not None and \
-            {r.id for r in rows} != set(expected_ids):
+    if {r.id for r in rows} != set(expected_ids) or \
+            sorted(ids) != sorted(expected_ids):
         raise exception.Conflict(reason="the allocators changed while "
                                         "they were being reordered; list "
                                         "them again")
-    ids = reorder_ids(rows, idents)
     by_id = {r.id: r for r in rows}
     changed = []
     now = timeutils.utcnow()

@@ -102,8 +102,13 @@ def binding_create(ctx, kind, key, desktop_id):
 
 
 @engine.main_context_manager.writer
-def binding_delete(ctx, binding_id, release_desktop=True):
-    """Remove a binding; the desktop goes through its pool's release."""
+def binding_delete(ctx, binding_id, release_desktop):
+    """Remove a binding, and with ``release_desktop`` release its desktop.
+
+    The release starts in the same transaction, and only when the desktop
+    is assigned and no session uses it (whether to release at all is the
+    caller's decision: vdi_broker/services/bindings.py).
+    """
     row = ctx.session.get(models.Binding, binding_id)
     if row is None:
         raise exception.BindingNotFound(binding=binding_id)
