@@ -34,10 +34,6 @@ from vdi_broker import notifications
 LOG = logging.getLogger(__name__)
 
 
-def _now():
-    return timeutils.utcnow()
-
-
 def _database_down_is_503(method):
     """A lost database is a 503 for the thin client, not a 500.
 
@@ -145,7 +141,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         (db.allocate's ``choose``): one transaction per login.
         """
         if login.get("deadline") and \
-                _now() > _parse_time(login["deadline"]):
+                timeutils.utcnow() > _parse_time(login["deadline"]):
             # The API gave up on this login (the bus was down, the
             # conductor too busy): claiming a desktop now would leak it.
             LOG.warning("Dropping a login of %s that arrived after its "
@@ -361,7 +357,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def mark_clients_offline(self, ctxt=None):
         """Thin clients silent for too long go offline (R14)."""
         ctxt = ctxt or vdi_context.get_admin_context()
-        cutoff = _now() - datetime.timedelta(
+        cutoff = timeutils.utcnow() - datetime.timedelta(
             seconds=self.conf.client_session.client_offline_after)
         gone = db.thin_clients_mark_offline(ctxt, cutoff)
         if gone:
@@ -417,7 +413,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     def expire_sessions(self, ctxt=None):
         ctxt = ctxt or vdi_context.get_admin_context()
-        for session_id in db.sessions_expired(ctxt, _now()):
+        for session_id in db.sessions_expired(ctxt, timeutils.utcnow()):
             self.close_session(ctxt, session_id, "expired")
 
     def _owned_pools(self, ctxt):

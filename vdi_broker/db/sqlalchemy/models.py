@@ -5,8 +5,7 @@ site, tags and heartbeat fields; pools carry a site and a cloud; events are
 the audit log (append-only but for aggregated failed logins).
 """
 
-import datetime
-
+from oslo_utils import timeutils
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
@@ -15,7 +14,9 @@ from vdi_broker import states
 
 
 def _utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    # Not timeutils.utcnow itself: SQLAlchemy would pass its execution
+    # context as the with_timezone argument.
+    return timeutils.utcnow()
 
 
 # Microseconds on MariaDB too (its DATETIME keeps whole seconds): the
