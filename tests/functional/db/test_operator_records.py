@@ -24,11 +24,7 @@ from vdi_broker.services import allocators as allocators_service
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-BACKENDS = [
-    ("sqlite", {"backend": "sqlite"}),
-    ("mysql", {"backend": "mysql"}),
-    ("postgresql", {"backend": "postgresql"}),
-]
+BACKENDS = database.BACKENDS
 
 
 class RecordsDbTestCase(testscenarios.WithScenarios, base.TestCase):

@@ -28,11 +28,7 @@ THREADS = 16
 
 class QuarantineConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
 
-    scenarios = [
-        ("sqlite", {"backend": "sqlite"}),
-        ("mysql", {"backend": "mysql"}),
-        ("postgresql", {"backend": "postgresql"}),
-    ]
+    scenarios = database.BACKENDS
 
     def setUp(self):
         super().setUp()

@@ -25,11 +25,7 @@ CLIENTS = 60
 
 class ThinClientSweepTest(testscenarios.WithScenarios, base.TestCase):
 
-    scenarios = [
-        ("sqlite", {"backend": "sqlite"}),
-        ("mysql", {"backend": "mysql"}),
-        ("postgresql", {"backend": "postgresql"}),
-    ]
+    scenarios = database.BACKENDS
 
     def setUp(self):
         super().setUp()

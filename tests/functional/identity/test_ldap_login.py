@@ -137,7 +137,7 @@ class LdapLoginTest(ldap_base.SlapdTestCase):
         self.assertEqual(0, len(driver.group_cache))
 
     def test_directory_change_is_seen_at_next_login(self):
-        # R7.6: change the directory, the next login sees it (a user's
+        # R7: change the directory, the next login sees it (a user's
         # direct groups are never cached).
         driver = self.make_driver()
         self.assertNotIn("supervisors",

@@ -1,7 +1,5 @@
 """Bindings: which user, seat or thin client keeps which desktop."""
 
-import functools
-
 from oslo_db import exception as db_exc
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
@@ -43,10 +41,9 @@ def binding_find(ctx, kind, key):
 @engine.main_context_manager.reader
 def binding_list(ctx, filters=None, limit=None, marker=None,
                  sort_key="created_at", sort_dir="asc"):
-    return common.paginate(ctx.session, models.Binding, filters, limit, marker,
-                           sort_key, sort_dir,
-                           functools.partial(exception.BindingNotFound,
-                                             binding=marker))
+    return common.list_records(ctx.session, models.Binding,
+                               exception.BindingNotFound, "binding", filters,
+                               limit, marker, sort_key, sort_dir)
 
 
 @engine.main_context_manager.writer

@@ -3,8 +3,6 @@
 The login's claim of a desktop lives with the allocation transaction,
 not here."""
 
-import functools
-
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
@@ -113,10 +111,9 @@ def desktop_get(ctx, desktop_id):
 @engine.main_context_manager.reader
 def desktop_list(ctx, filters=None, limit=None, marker=None,
                  sort_key="created_at", sort_dir="asc"):
-    return common.paginate(ctx.session, models.Desktop, filters, limit, marker,
-                           sort_key, sort_dir,
-                           functools.partial(exception.DesktopNotFound,
-                                             desktop=marker))
+    return common.list_records(ctx.session, models.Desktop,
+                               exception.DesktopNotFound, "desktop", filters,
+                               limit, marker, sort_key, sort_dir)
 
 
 @engine.main_context_manager.writer

@@ -22,7 +22,6 @@ __all__ = (
     "thin_client_delete",
     "thin_clients_mark_offline",
     "thin_client_heartbeat",
-    "thin_client_find",
 )
 
 
@@ -194,11 +193,3 @@ def thin_client_heartbeat(ctx, client_id, values, register=False):
                   actor=client_id, target_type="thin_client", target_id=row.id,
                   message=client_id)
     return True
-
-
-@engine.main_context_manager.reader
-def thin_client_find(ctx, client_id):
-    return common.as_dict(ctx.session.execute(
-        sa.select(models.ThinClient)
-        .where(models.ThinClient.client_id == client_id)
-    ).scalar_one_or_none())
