@@ -15,7 +15,7 @@
 :func:`metrics_snapshot` reads, in one read transaction (one connection,
 one consistent view), what the scrape's gauges need, with one grouped
 query per family: the pools' settings and throttle state, their desktops
-by state (:func:`~vdi_broker.db.sqlalchemy.api.pool_desktop_counts`),
+by state (:func:`~vdi_broker.db.sqlalchemy.pools.pool_desktop_counts`),
 their boot queue (:func:`~vdi_broker.db.sqlalchemy.boot_queue.
 pool_boot_counts`, the same figures as the pool's ``boots`` block), the
 enabled schedules (for the effective target), the active sessions by
