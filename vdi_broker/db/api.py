@@ -29,7 +29,7 @@ from vdi_broker.db.sqlalchemy import seats as _seats
 from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
 
 # The public functions of the allocation transaction (db/sqlalchemy/api.py).
-IMPL.__all__ = (
+_ALLOCATION = (
     "allocate",
     "binding_rehome",
     "login_undo",
@@ -40,21 +40,23 @@ IMPL.__all__ = (
     "allocation_inputs",
 )
 
-_MODULES = (IMPL, _pools, _desktops, _allocators, _bindings, _seats,
-            _thin_clients, _schedules, _events, _boot_queue,
-            _login_failures, _metrics)
+# (module, the names it offers).
+_MODULES = ((IMPL, _ALLOCATION),) + tuple(
+    (module, module.__all__) for module in (
+        _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
+        _schedules, _events, _boot_queue, _login_failures, _metrics))
 
 
 def _export(modules):
-    names = {}
-    for module in modules:
-        for name in module.__all__:
-            if name in names:
+    owners = {}
+    for module, names in modules:
+        for name in names:
+            if name in owners:
                 raise ImportError("%s is offered by both %s and %s" % (
-                    name, names[name].__name__, module.__name__))
-            names[name] = module
+                    name, owners[name].__name__, module.__name__))
+            owners[name] = module
             globals()[name] = getattr(module, name)
-    return tuple(sorted(names))
+    return tuple(sorted(owners))
 
 
 __all__ = _export(_MODULES)
