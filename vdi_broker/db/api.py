@@ -29,7 +29,7 @@ from vdi_broker.db.sqlalchemy import seats as _seats
 from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
 
 # The public functions of the allocation transaction (db/sqlalchemy/api.py).
-_ALLOCATION = (
+_ALLOCATION_FUNCTIONS = (
     "allocate",
     "binding_rehome",
     "login_undo",
@@ -41,7 +41,7 @@ _ALLOCATION = (
 )
 
 # (module, the names it offers).
-_MODULES = ((IMPL, _ALLOCATION),) + tuple(
+_MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics))
