@@ -181,7 +181,7 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
     session = ctx.session
     table = models.Desktop.__table__
     now = timeutils.utcnow()
-    states = list(from_states)
+    allowed = list(from_states)
     rows = []
     # Core statements, not ORM ones: a health check may quarantine
     # hundreds of desktops, and the ORM would match every UPDATE against
@@ -190,7 +190,7 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
         rows.extend(session.execute(
             sa.select(table.c.id, table.c.pool_id, table.c.state,
                       table.c.server_id, table.c.assigned_user)
-            .where(table.c.id.in_(part), table.c.state.in_(states))
+            .where(table.c.id.in_(part), table.c.state.in_(allowed))
             .with_for_update()).all())
     if not rows:
         return []
@@ -198,7 +198,7 @@ def desktops_quarantine(ctx, faults, faulted_by, source="operator",
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"),
                # (No IN list in an executemany.)
-               sa.or_(*(table.c.state == state for state in states)))
+               sa.or_(*(table.c.state == state for state in allowed)))
         .values(state=models.QUARANTINED,
                 state_reason=("quarantined by %s" % source)[:1000],
                 # A restart it waited for is dropped (an operator's
