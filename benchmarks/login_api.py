@@ -40,7 +40,7 @@ from vdi_broker.conf import opts
 from vdi_broker import context
 from vdi_broker.db import api as db
 from vdi_broker.db import migration
-from vdi_broker.db.sqlalchemy import api as db_impl
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.identity import static
 
@@ -72,7 +72,7 @@ def build(args, tmp):
     conf.set_override("use_local", True, "conductor")
     conf.set_override("auth_strategy", "noauth", "api")
     conf.set_override("enabled", False, "login_throttle")
-    db_impl.configure(conf)
+    db_engine.configure(conf)
     engine = engines.create_engine(url)
     migration.db_sync(engine)
     engine.dispose()

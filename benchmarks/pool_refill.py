@@ -41,7 +41,7 @@ from vdi_broker.conf import opts
 from vdi_broker import context
 from vdi_broker.db import api as db
 from vdi_broker.db import migration
-from vdi_broker.db.sqlalchemy import api as db_impl
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 
 
@@ -54,7 +54,7 @@ def build(args, tmp):
     conf.set_override("driver", "fake", "compute")
     conf.set_override("boot_time", args.boot_time, "fake_compute")
     conf.set_override("max_concurrent_builds", args.limit, "conductor")
-    db_impl.configure(conf)
+    db_engine.configure(conf)
     engine = engines.create_engine(url)
     migration.db_sync(engine)
     engine.dispose()

@@ -38,6 +38,7 @@ import time
 import uuid
 
 from oslo_db.sqlalchemy import engines
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from vdi_broker.cmd import init_backend  # noqa: F401
@@ -49,7 +50,7 @@ from vdi_broker.conf import opts
 from vdi_broker import context
 from vdi_broker.db import api as db
 from vdi_broker.db import migration
-from vdi_broker.db.sqlalchemy import api as db_impl
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 
 
@@ -81,7 +82,7 @@ def build(args, tmp):
     url = args.db_url or "sqlite:///%s/bench.sqlite" % tmp
     conf.set_override("connection", url, "database")
     conf.set_override("driver", "fake", "compute")
-    db_impl.configure(conf)
+    db_engine.configure(conf)
     engine = engines.create_engine(url)
     migration.db_sync(engine)
 
@@ -98,7 +99,7 @@ def build(args, tmp):
     desktops, bindings = [], []
     kinds = {k: 0 for k in ("healthy", "orphan", "vanished", "drifted",
                             "forgotten")}
-    then = db.utcnow() - datetime.timedelta(hours=1)
+    then = timeutils.utcnow() - datetime.timedelta(hours=1)
     n = 0
     i = -1
     while sum(kinds.values()) - kinds["vanished"] < \

@@ -73,9 +73,11 @@ def _timed(call, n):
 
 def measure_floor(stack, samples, first_user):
     """Each part of a login alone, sequentially, from this process."""
+    from oslo_utils import timeutils
+
     from vdi_broker import context
     from vdi_broker.db import api as db
-    from vdi_broker.db.sqlalchemy import api as db_impl
+    from vdi_broker.db.sqlalchemy import engine as db_engine
     from vdi_broker.identity import ldap as ldap_driver
 
     stack.rpc()  # parses the stack's config into the global CONF
@@ -90,7 +92,7 @@ def measure_floor(stack, samples, first_user):
         samples)
     driver.close()
 
-    db_impl.configure(conf)
+    db_engine.configure(conf)
     ctxt = context.get_admin_context()
     pool_id = stack.pools["floor"]
 
@@ -102,7 +104,7 @@ def measure_floor(stack, samples, first_user):
                      "allocator_name": "floor"},
                     {"id": str(uuid.uuid4()),
                      "token_hash": uuid.uuid4().hex * 2,
-                     "expires_at": db.utcnow()})
+                     "expires_at": timeutils.utcnow()})
 
     _timed(lambda i: claim(samples + i), 10)
     floor["claim transaction (db.allocate)"] = _timed(claim, samples)
@@ -126,7 +128,7 @@ def measure_conductor_path(stack, samples, first_user):
 
     from vdi_broker import context
     from vdi_broker.conductor import manager
-    from vdi_broker.db.sqlalchemy import api as db_impl
+    from vdi_broker.db.sqlalchemy import engine as db_engine
 
     conductor = manager.ConductorManager(stack.conf)
     ctxt = context.get_admin_context()
@@ -152,7 +154,7 @@ def measure_conductor_path(stack, samples, first_user):
             "expires_at": "2099-01-01T00:00:00"})
 
     _timed(login, 10)
-    engine = db_impl.get_engine()
+    engine = db_engine.get_engine()
     sa.event.listen(engine, "before_cursor_execute", count)
     before = resource.getrusage(resource.RUSAGE_SELF)
     wall = _timed(lambda i: login(10 + i), samples)

@@ -25,6 +25,7 @@ import time
 import uuid
 
 import fixtures
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from testtools import content
 from tooz import coordination as tooz_coordination
@@ -166,7 +167,7 @@ class TwoConductorsTestCase(base.TestCase):
             {"id": uuidutils.generate_uuid(),
              "token_hash": hashlib.sha256(
                  username.encode()).hexdigest(),
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)},
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)},
             attempts=self.conf.allocator.claim_attempts,
             candidates=self.conf.allocator.claim_candidates)
 

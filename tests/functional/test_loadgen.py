@@ -14,6 +14,7 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import database
 from tests.fixtures import http_server
 from vdi_broker.api import deploy
 from vdi_broker.cmd import loadgen as loadgen_cmd
@@ -42,11 +43,7 @@ def _users():
 
 class LoadgenTest(testscenarios.WithScenarios, base.TestCase):
 
-    scenarios = [
-        ("sqlite", {"backend": "sqlite"}),
-        ("mysql", {"backend": "mysql"}),
-        ("postgresql", {"backend": "postgresql"}),
-    ]
+    scenarios = database.BACKENDS
     backend = "sqlite"
 
     def setUp(self):

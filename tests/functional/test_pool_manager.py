@@ -11,6 +11,7 @@ import logging
 import time
 
 import fixtures
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from tests import base
@@ -84,7 +85,7 @@ class PoolManagerTestCase(base.TestCase):
              "allocator_id": None, "allocator_name": "test"},
             {"id": uuidutils.generate_uuid(),
              "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)},
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)},
             attempts=self.conf.allocator.claim_attempts,
             candidates=self.conf.allocator.claim_candidates)
 
@@ -344,7 +345,9 @@ class TestRelease(PoolManagerTestCase):
         self._upkeep()
         self.assertEqual(models.RELEASING,
                          db.desktop_get(self.ctxt, desktop["id"])["state"])
-        time.sleep(1.1)
+        # The restart's time passes on the fake cloud's clock.
+        later = time.monotonic() + 1.1
+        self.cloud.clock = lambda: later
         self._upkeep()
         current = db.desktop_get(self.ctxt, desktop["id"])
         self.assertEqual(compute_base.ACTIVE, self._server(desktop).status)

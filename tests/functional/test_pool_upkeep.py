@@ -9,6 +9,7 @@ import datetime
 import socket
 import zoneinfo
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from tests.fixtures import nova_emulator
@@ -40,7 +41,7 @@ class UpkeepTestCase(test_pool_manager.PoolManagerTestCase):
 
     def _backdate(self, desktop_id, **seconds):
         """Move a desktop's timestamps this many seconds into the past."""
-        values = {column: db.utcnow() - datetime.timedelta(seconds=ago)
+        values = {column: timeutils.utcnow() - datetime.timedelta(seconds=ago)
                   for column, ago in seconds.items()}
         with self.database.engine.begin() as conn:
             conn.execute(sa.update(models.Desktop.__table__)

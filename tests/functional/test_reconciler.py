@@ -11,6 +11,7 @@ import logging
 import time
 
 import fixtures
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
@@ -155,7 +156,7 @@ class ReconcilerTestCase(base.TestCase):
 
     def _age(self, minutes=10):
         """Make every desktop row look older than the next listing."""
-        then = db.utcnow() - datetime.timedelta(minutes=minutes)
+        then = timeutils.utcnow() - datetime.timedelta(minutes=minutes)
         with self.database.engine.begin() as conn:
             conn.execute(sa.update(models.Desktop.__table__).values(
                 created_at=then, updated_at=then))
@@ -182,7 +183,7 @@ class ReconcilerTestCase(base.TestCase):
              "allocator_id": None, "allocator_name": "test"},
             {"id": uuidutils.generate_uuid(),
              "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)})
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)})
 
     def _events(self, action):
         return db.event_list(self.ctxt, {"action": action})

@@ -204,6 +204,66 @@ class HackingTestCase(testtools.TestCase):
                      "from ldap3.utils.conv import escape_filter_chars"):
             self.assert_bad(check, 'VB305', line, dn_module)
 
+    def test_vb306_storage_imports_nothing_above_it(self):
+        check = checks.layers_import_downwards
+        for line in ("from vdi_broker.conductor import rpcapi",
+                     "from vdi_broker.conductor.login import chain",
+                     "import vdi_broker.api.wsgi",
+                     "from vdi_broker import api",
+                     "from vdi_broker import exception, allocators",
+                     "from vdi_broker import portal as web",
+                     "from vdi_broker.thinclient import answers",
+                     "from vdi_broker.allocators import base"):
+            for filename in ('./vdi_broker/db/api.py',
+                             '/src/vdi_broker/db/sqlalchemy/pools.py'):
+                self.assert_bad(check, 'VB306', line, filename)
+
+    def test_vb306_allocators_import_neither_db_nor_compute(self):
+        check = checks.layers_import_downwards
+        for line in ("from vdi_broker.db import api as db",
+                     "from vdi_broker.db.sqlalchemy import models",
+                     "from vdi_broker import db",
+                     "import vdi_broker.compute.nova",
+                     "from vdi_broker.compute import nova"):
+            self.assert_bad(check, 'VB306', line,
+                            './vdi_broker/allocators/base.py')
+
+    def test_vb306_good(self):
+        check = checks.layers_import_downwards
+        db_module = './vdi_broker/db/sqlalchemy/bindings.py'
+        for line in ("from vdi_broker.db.sqlalchemy import allocators",
+                     "from vdi_broker.db.sqlalchemy import api as db_api",
+                     "from vdi_broker import states",
+                     "from vdi_broker import exception",
+                     "from vdi_broker import apiary",
+                     "import sqlalchemy as sa"):
+            self.assert_good(check, line, db_module)
+        for line in ("from vdi_broker.allocators import rules",
+                     "from vdi_broker.identity import dn",
+                     "from vdi_broker import states"):
+            self.assert_good(check, line, './vdi_broker/allocators/pool.py')
+        # Layers above may import downwards, tests anything.
+        line = "from vdi_broker.db import api as db"
+        for filename in ('./vdi_broker/conductor/manager.py',
+                         './vdi_broker/api/handlers/pools.py',
+                         './tests/unit/allocators/test_pool.py'):
+            self.assert_good(check, line, filename)
+
+    def test_vb306_holds_in_the_tree(self):
+        """Every module of the two guarded layers passes today."""
+        check = checks.layers_import_downwards
+        for layer in checks.LAYERS:
+            top = os.path.join(ROOT, 'vdi_broker', layer)
+            for dirpath, _dirs, files in os.walk(top):
+                for name in files:
+                    if not name.endswith('.py'):
+                        continue
+                    path = os.path.join(dirpath, name)
+                    with open(path) as f:
+                        for line in f:
+                            self.assert_good(check, line.rstrip('\n'),
+                                             path)
+
     def test_local_plugins_registered(self):
         """Every check named in setup.cfg exists and is a flake8 check."""
         parser = configparser.ConfigParser()
@@ -222,5 +282,5 @@ class HackingTestCase(testtools.TestCase):
                              check.__code__.co_varnames[:2])
             self.assertEqual('VB', code[:2])
             seen.add(code)
-        self.assertEqual({'VB301', 'VB302', 'VB303', 'VB304', 'VB305'},
-                         seen)
+        self.assertEqual({'VB301', 'VB302', 'VB303', 'VB304', 'VB305',
+                          'VB306'}, seen)

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import secrets
 
+from oslo_utils import timeutils
+
 from vdi_broker import exception
 
 HEADER = "X-Session-Token"
@@ -24,8 +26,7 @@ def token_hash(token):
 
 
 def expires_at(ttl):
-    return (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-            + datetime.timedelta(seconds=ttl))
+    return timeutils.utcnow() + datetime.timedelta(seconds=ttl)
 
 
 def check(req, session):
@@ -39,6 +40,6 @@ def check(req, session):
         raise exception.InvalidSessionToken()
     if not hmac.compare_digest(token_hash(token), session["token_hash"]):
         raise exception.InvalidSessionToken()
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    now = timeutils.utcnow()
     if session["state"] != "active" or session["expires_at"] < now:
         raise exception.InvalidSessionToken()

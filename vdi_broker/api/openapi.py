@@ -36,7 +36,7 @@ from vdi_broker.api.schemas import schedules as schedule_schema
 from vdi_broker.api.schemas import seats as seat_schema
 from vdi_broker.api.schemas import thin_clients as thin_client_schema
 from vdi_broker.api import util
-from vdi_broker.db.sqlalchemy import models
+from vdi_broker import states
 
 OPENAPI_VERSION = "3.1.0"
 PATH = "/v1/openapi.json"
@@ -92,7 +92,7 @@ POOL = _object({
     "metadata": {"type": "object", "additionalProperties": STRING},
     "min_ready": INTEGER, "max_size": INTEGER,
     "max_concurrent_builds": INTEGER,
-    "release_action": {"enum": list(models.RELEASE_ACTIONS)},
+    "release_action": {"enum": list(states.RELEASE_ACTIONS)},
     "console_type": STRING, "enabled": BOOLEAN, "status": STRING,
     "status_reason": NULLABLE_STRING, "revision": INTEGER,
     "readiness_probe": NULLABLE_STRING,
@@ -100,7 +100,7 @@ POOL = _object({
                       "failing_since": NULLABLE_TIMESTAMP,
                       "last_error": NULLABLE_STRING}),
     "desktops": _object({s: INTEGER for s in
-                         models.DESKTOP_STATES + ("total",)}),
+                         states.DESKTOP_STATES + ("total",)}),
     "boots": _object({"in_flight": INTEGER, "queued": INTEGER,
                       "queued_restarts": INTEGER,
                       "queued_creates": INTEGER, "allowance": INTEGER,
@@ -118,7 +118,7 @@ ALLOCATOR = _object({
 })
 
 BINDING = _object({
-    "id": STRING, "kind": {"enum": list(models.BINDING_KINDS)},
+    "id": STRING, "kind": {"enum": list(states.BINDING_KINDS)},
     "key": STRING, "desktop_id": STRING, "pool_id": STRING,
     "allocator_id": NULLABLE_STRING, "revision": INTEGER,
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
@@ -168,7 +168,7 @@ EVENT = _object({
 DESKTOP = _object({
     "id": STRING, "name": STRING, "pool_id": STRING,
     "server_id": NULLABLE_STRING,
-    "state": {"enum": list(models.DESKTOP_STATES)},
+    "state": {"enum": list(states.DESKTOP_STATES)},
     "state_reason": NULLABLE_STRING, "host": NULLABLE_STRING,
     "address": NULLABLE_STRING, "assigned_user": NULLABLE_STRING,
     "assigned_at": NULLABLE_TIMESTAMP, "created_at": TIMESTAMP,

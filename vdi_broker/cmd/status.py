@@ -26,7 +26,7 @@ from vdi_broker import conf as vdi_conf
 from vdi_broker.conf import opts
 from vdi_broker import context as vdi_context
 from vdi_broker.db import migration
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker import identity
@@ -64,7 +64,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _check_database(self):
         try:
-            db_api.configure(self.conf)
+            db_engine.configure(self.conf)
             current = migration.db_version()
         except Exception as e:
             return Result(Code.FAILURE,

@@ -38,7 +38,10 @@ from vdi_broker import exception
 class FakeCloud:
     """The shared state of the fake cloud."""
 
-    def __init__(self):
+    def __init__(self, clock=time.monotonic):
+        # Boots and restarts end by this clock (tests move it on instead
+        # of sleeping).
+        self.clock = clock
         self.lock = threading.Lock()
         self.servers = {}
         self._addresses = None
@@ -84,7 +87,7 @@ class FakeCloud:
 
     def booting(self, now=None):
         """Servers booting now: {host: count} (call with the lock held)."""
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         hosts = collections.Counter()
         for server in self.servers.values():
             if server["status"] in BOOTING and now < server["ready_at"]:
@@ -153,7 +156,7 @@ class FakeComputeDriver(base.ComputeDriver):
             # however quick the restart.
             return
         if server["status"] in (base.BUILD, base.REBOOT, base.REBUILD) and \
-                time.monotonic() >= server["ready_at"]:
+                self.cloud.clock() >= server["ready_at"]:
             server["status"] = server.pop("end_status", base.ACTIVE)
 
     def _view(self, server):
@@ -187,7 +190,7 @@ class FakeComputeDriver(base.ComputeDriver):
                 "address": self._next_address(),
                 "metadata": dict(spec.metadata), "tags": list(spec.tags),
                 "image": spec.image, "flavor": spec.flavor,
-                "ready_at": time.monotonic() + self._boot_time(host),
+                "ready_at": self.cloud.clock() + self._boot_time(host),
                 "locked": None, "console_port": self.cloud.take_port(),
             }
             if failed:
@@ -225,7 +228,7 @@ class FakeComputeDriver(base.ComputeDriver):
             server["restart_unseen"] = True
             server["end_status"] = base.ACTIVE
             server.pop("fault", None)
-            server["ready_at"] = time.monotonic() + seconds
+            server["ready_at"] = self.cloud.clock() + seconds
 
     def reboot_server(self, server_id, hard=False):
         self.cloud.calls.append(("reboot", server_id))

@@ -28,19 +28,11 @@ from vdi_broker.conductor import boot_queue
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker import states
 
 LOG = logging.getLogger(__name__)
 
-ACTIONS = ("reboot", "rebuild", "replace", "move", "quarantine",
-           "unquarantine")
-
-# Where each action may start from.
-RESTARTABLE = (models.READY, models.ASSIGNED, models.QUARANTINED)
-REPLACEABLE = (models.READY, models.ASSIGNED, models.RELEASING,
-               models.ERROR, models.QUARANTINED)
-
-# What unquarantine may do with the desktop ("pool": its release action).
-UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
+ACTIONS = states.DESKTOP_ACTIONS
 
 _TIMES = ("assigned_at", "faulted_at", "created_at", "updated_at")
 _FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
@@ -62,8 +54,8 @@ def public_view(desktop):
     return view
 
 
-def _expected(states):
-    return ", ".join(states)
+def _expected(allowed):
+    return ", ".join(allowed)
 
 
 class DesktopActions:
@@ -107,7 +99,7 @@ class DesktopActions:
             desktop = db.desktop_get(ctxt, session["desktop_id"])
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=desktop["state"],
-                expected=_expected(db.QUARANTINABLE))
+                expected=_expected(states.QUARANTINABLE))
         LOG.warning("Thin client %(client)s of user %(user)s reported "
                     "desktop %(desktop)s faulty: %(reason)s",
                     {"client": session["client_id"],
@@ -127,7 +119,7 @@ class DesktopActions:
         """
         done = db.desktops_quarantine(
             ctxt, faults, by, source=source,
-            from_states=from_states or db.QUARANTINABLE)
+            from_states=from_states or states.QUARANTINABLE)
         for desktop in done:
             self.manager.notify_desktop(ctxt, desktop)
             reason = faults[desktop["id"]]
@@ -175,7 +167,7 @@ class DesktopActions:
             current = db.desktop_get(ctxt, desktop["id"])
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=current["state"],
-                expected=_expected(db.QUARANTINABLE))
+                expected=_expected(states.QUARANTINABLE))
         return done[0]
 
     def _unquarantine(self, ctxt, desktop, args):
@@ -185,10 +177,10 @@ class DesktopActions:
                 expected=models.QUARANTINED)
         action = args.get("action") or \
             self.conf.conductor.unquarantine_action
-        if action not in UNQUARANTINE_ACTIONS:
+        if action not in states.UNQUARANTINE_ACTIONS:
             raise exception.Invalid(reason="unquarantine action must be one "
                                            "of %s" % ", ".join(
-                                               UNQUARANTINE_ACTIONS))
+                                               states.UNQUARANTINE_ACTIONS))
         if desktop["server_id"]:
             try:
                 self.compute.unlock_server(desktop["server_id"])
@@ -252,10 +244,10 @@ class DesktopActions:
         refused.
         """
         state = desktop["state"]
-        if state not in RESTARTABLE or not desktop["server_id"]:
+        if state not in states.RESTARTABLE or not desktop["server_id"]:
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=state,
-                expected=_expected(RESTARTABLE))
+                expected=_expected(states.RESTARTABLE))
         values = None
         if state == models.READY:
             values = {"state": models.RELEASING,
@@ -271,7 +263,7 @@ class DesktopActions:
                            "running" % desktop["id"])
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=current["state"],
-                expected=_expected(RESTARTABLE))
+                expected=_expected(states.RESTARTABLE))
         self.manager.boot_queue.start_now(ctxt, queued, operator=True)
         db.event_record(ctxt, "admin", "desktop.%s" % action,
                         target_type="desktop", target_id=desktop["id"],
@@ -336,10 +328,10 @@ class DesktopActions:
         The binding (if any) moves to a ready desktop of the pool first:
         without one the action is refused and nothing changes.
         """
-        if desktop["state"] not in REPLACEABLE:
+        if desktop["state"] not in states.REPLACEABLE:
             raise exception.DesktopNotAvailable(
                 desktop=desktop["id"], state=desktop["state"],
-                expected=_expected(REPLACEABLE))
+                expected=_expected(states.REPLACEABLE))
         moved = db.binding_rehome(
             ctxt, desktop["id"],
             attempts=self.conf.allocator.claim_attempts,
@@ -351,7 +343,7 @@ class DesktopActions:
                        "binding of desktop %s; try again when one is "
                        "ready" % (pool["name"], desktop["id"]))
         retired = db.desktop_retire(
-            ctxt, desktop["id"], REPLACEABLE, "replaced by an operator",
+            ctxt, desktop["id"], states.REPLACEABLE, "replaced by an operator",
             "desktop.replace")
         if desktop["state"] == models.QUARANTINED and desktop["server_id"]:
             try:

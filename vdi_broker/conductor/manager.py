@@ -15,6 +15,7 @@ from futurist import periodics
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_utils import timeutils
 
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
@@ -32,10 +33,6 @@ from vdi_broker import exception
 from vdi_broker import notifications
 
 LOG = logging.getLogger(__name__)
-
-
-def _now():
-    return db.utcnow()
 
 
 def _database_down_is_503(method):
@@ -145,7 +142,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         (db.allocate's ``choose``): one transaction per login.
         """
         if login.get("deadline") and \
-                _now() > _parse_time(login["deadline"]):
+                timeutils.utcnow() > _parse_time(login["deadline"]):
             # The API gave up on this login (the bus was down, the
             # conductor too busy): claiming a desktop now would leak it.
             LOG.warning("Dropping a login of %s that arrived after its "
@@ -361,7 +358,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def mark_clients_offline(self, ctxt=None):
         """Thin clients silent for too long go offline (R14)."""
         ctxt = ctxt or vdi_context.get_admin_context()
-        cutoff = _now() - datetime.timedelta(
+        cutoff = timeutils.utcnow() - datetime.timedelta(
             seconds=self.conf.client_session.client_offline_after)
         gone = db.thin_clients_mark_offline(ctxt, cutoff)
         if gone:
@@ -459,7 +456,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     def expire_sessions(self, ctxt=None):
         ctxt = ctxt or vdi_context.get_admin_context()
-        for session_id in db.sessions_expired(ctxt, _now()):
+        for session_id in db.sessions_expired(ctxt, timeutils.utcnow()):
             self.close_session(ctxt, session_id, "expired")
 
     def _owned_pools(self, ctxt):

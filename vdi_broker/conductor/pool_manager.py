@@ -21,10 +21,10 @@ See doc/source/admin/pool-upkeep.rst.
 """
 
 import concurrent.futures
-import datetime
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
@@ -49,12 +49,8 @@ WORK_STATES = (models.BUILDING, models.RELEASING, models.ERROR,
 PROBE_REBOOTED = "readiness probe: rebooted"
 
 
-def _now():
-    return db.utcnow()
-
-
 def _utc_clock():
-    return datetime.datetime.now(datetime.timezone.utc)
+    return timeutils.utcnow(with_timezone=True)
 
 
 def _halved(pool):
@@ -141,7 +137,7 @@ class PoolUpkeep:
         for pool in owned:
             building[pool["id"]] = self._refresh_pool(
                 ctxt, pool, finished, restarting.get(pool["id"], ()))
-        self.boot_queue.adapt(ctxt, finished, _now())
+        self.boot_queue.adapt(ctxt, finished, timeutils.utcnow())
         # Read again: the refresh may have changed their throttle state.
         fresh = {p["id"]: p for p in db.pool_list(ctxt)}
         pools = [fresh[p["id"]] for p in owned if p["id"] in fresh]
@@ -269,7 +265,7 @@ class PoolUpkeep:
                               state)
                 if state == models.BUILDING:
                     building += 1
-        now = _now()
+        now = timeutils.utcnow()
         for desktop in restarting:
             try:
                 self.boot_queue.track(ctxt, pool, desktop, servers, now)
@@ -314,7 +310,8 @@ class PoolUpkeep:
             # all the same. Adopt it by the desktop id in its metadata.
             server = servers.of_desktop(desktop["id"])
             if server is None:
-                age = (_now() - desktop["created_at"]).total_seconds()
+                age = timeutils.delta_seconds(desktop["created_at"],
+                                              timeutils.utcnow())
                 if age > self.conf.conductor.boot_request_grace:
                     self.notify_desktop(ctxt, db.desktop_transition(
                         ctxt, desktop["id"], [models.BUILDING],
@@ -348,7 +345,8 @@ class PoolUpkeep:
             self._build_failed(ctxt, pool, desktop,
                                server.fault or "server in ERROR")
             return 0
-        age = (_now() - desktop["created_at"]).total_seconds()
+        age = timeutils.delta_seconds(desktop["created_at"],
+                                      timeutils.utcnow())
         if age > self.conf.conductor.build_timeout:
             self._build_failed(ctxt, pool, desktop,
                                "not ACTIVE after %d s" % age)
@@ -362,7 +360,7 @@ class PoolUpkeep:
         Without a probe the desktop is ready: appended to ``promote`` as
         (id, values) when given, else moved at once.
         """
-        now = _now()
+        now = timeutils.utcnow()
         values = {"address": server.address, "host": server.host}
         if probes.probe_kind(self.conf, pool) == "none":
             values.update(boot_queue.DONE, state=models.READY,
@@ -411,7 +409,7 @@ class PoolUpkeep:
 
     def _probed(self, ctxt, pool, desktop, failure, finished=None):
         """Apply one probe result; 1 when the desktop left building."""
-        now = _now()
+        now = timeutils.utcnow()
         state = desktop["state"]
         if failure is None:
             moved = db.desktop_transition(
@@ -814,7 +812,7 @@ class PoolUpkeep:
             return
         if server.status != compute_base.ACTIVE:
             return
-        now = _now()
+        now = timeutils.utcnow()
         if phase == "issued":
             waited = (now - desktop["updated_at"]).total_seconds()
             if waited < self.conf.pool_manager.release_settle_time:
@@ -848,7 +846,7 @@ class PoolUpkeep:
                 # Released by a path that did not queue it: queue it now.
                 desktop = db.desktop_transition(
                     ctxt, desktop["id"], [models.RELEASING],
-                    {"boot_queued_at": _now(),
+                    {"boot_queued_at": timeutils.utcnow(),
                      "boot_action": desktop.get("boot_action") or action})
                 if desktop is None:
                     return
@@ -857,7 +855,8 @@ class PoolUpkeep:
             return
         # Admitted, not sent: its sender may still be at it; after the
         # grace time it stopped (a crash) and the restart is sent again.
-        waited = (_now() - desktop["boot_started_at"]).total_seconds()
+        waited = timeutils.delta_seconds(desktop["boot_started_at"],
+                                         timeutils.utcnow())
         if waited > self.conf.conductor.boot_request_grace:
             LOG.warning("Desktop %s: restart admitted %d s ago but not "
                         "sent; sending it", desktop["id"], waited)

@@ -40,6 +40,7 @@ import datetime
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
@@ -119,7 +120,7 @@ class Reconciler:
         pools = [p for p in db.pool_list(ctxt) if self._owns(p["id"])]
         if not pools:
             return report
-        before = db.utcnow() - CLOCK_MARGIN
+        before = timeutils.utcnow() - CLOCK_MARGIN
         servers = {}
         listed = []
         for pool in pools:
@@ -154,7 +155,7 @@ class Reconciler:
         orphans = self._owns(ORPHANS_KEY)
         if not owned and not orphans:
             return report
-        before = db.utcnow() - CLOCK_MARGIN
+        before = timeutils.utcnow() - CLOCK_MARGIN
         # The cloud first, then the database (see the module docstring).
         listing = self.compute.list_servers(tags=[compute_base.BROKER_TAG])
         desktops = db.reconcile_desktops(ctxt, owned)

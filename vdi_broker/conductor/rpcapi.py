@@ -25,6 +25,7 @@ import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_utils import timeutils
 
 from vdi_broker import exception
 from vdi_broker import rpc
@@ -81,7 +82,7 @@ def _bounded_call(conf, call, timeout):
 
 def login_deadline(conf):
     """When the conductor must stop working on a login (ISO 8601, UTC)."""
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    now = timeutils.utcnow()
     return (now + datetime.timedelta(
         seconds=conf.api.conductor_timeout)).isoformat()
 

@@ -1,23 +1,64 @@
 """The database API the rest of the broker calls.
 
 A thin facade over the SQLAlchemy implementation, so callers never import
-SQLAlchemy and the backend stays replaceable. Storage modules by resource
-(``db/sqlalchemy/login_failures.py``) are reached through it too.
+SQLAlchemy and the backend stays replaceable. Each storage module under
+``db/sqlalchemy/`` lists what it offers in ``__all__``; this module
+re-exports exactly those functions (a name offered twice is an error), so
+``db.pool_get`` is ``db/sqlalchemy/pools.py``'s ``pool_get``.
+
+Where things live (see doc/source/contributor/storage.rst):
+
+- ``engine.py``: engine set-up and the transaction context;
+- ``common.py``: helpers every module shares;
+- ``api.py``: the login's allocation transaction (and sessions);
+- one module per resource: pools, desktops, allocators, bindings, seats,
+  thin clients, schedules, events, the boot queue, login failures, metrics.
 """
 
+from vdi_broker.db.sqlalchemy import allocators as _allocators
 from vdi_broker.db.sqlalchemy import api as IMPL
-from vdi_broker.db.sqlalchemy import boot_queue as _BOOT_QUEUE
-from vdi_broker.db.sqlalchemy import hosts as _HOSTS
-from vdi_broker.db.sqlalchemy import login_failures as _LOGIN_FAILURES
-from vdi_broker.db.sqlalchemy import metrics as _METRICS
+from vdi_broker.db.sqlalchemy import bindings as _bindings
+from vdi_broker.db.sqlalchemy import boot_queue as _boot_queue
+from vdi_broker.db.sqlalchemy import desktops as _desktops
+from vdi_broker.db.sqlalchemy import events as _events
+from vdi_broker.db.sqlalchemy import hosts as _hosts
+from vdi_broker.db.sqlalchemy import login_failures as _login_failures
+from vdi_broker.db.sqlalchemy import metrics as _metrics
+from vdi_broker.db.sqlalchemy import pools as _pools
+from vdi_broker.db.sqlalchemy import schedules as _schedules
+from vdi_broker.db.sqlalchemy import seats as _seats
+from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
 
-_MODULES = (IMPL, _LOGIN_FAILURES, _BOOT_QUEUE, _METRICS, _HOSTS)
+# The public functions of the allocation transaction (db/sqlalchemy/api.py).
+_ALLOCATION_FUNCTIONS = (
+    "allocate",
+    "binding_rehome",
+    "login_undo",
+    "session_close",
+    "session_get",
+    "session_list",
+    "sessions_expired",
+    "allocation_inputs",
+)
+
+# (module, the names it offers).
+_MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
+    (module, module.__all__) for module in (
+        _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
+        _schedules, _events, _boot_queue, _login_failures, _metrics,
+        _hosts))
 
 
-def __getattr__(name):
-    for module in _MODULES:
-        try:
-            return getattr(module, name)
-        except AttributeError:
-            continue
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+def _export(modules):
+    owners = {}
+    for module, names in modules:
+        for name in names:
+            if name in owners:
+                raise ImportError("%s is offered by both %s and %s" % (
+                    name, owners[name].__name__, module.__name__))
+            owners[name] = module
+            globals()[name] = getattr(module, name)
+    return tuple(sorted(owners))
+
+
+__all__ = _export(_MODULES)

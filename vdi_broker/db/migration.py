@@ -7,7 +7,7 @@ from alembic import config as alembic_config
 from alembic import migration as alembic_migration
 from alembic import script as alembic_script
 
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import engine as db_engine
 
 ALEMBIC_INI = os.path.join(os.path.dirname(__file__), "sqlalchemy",
                            "alembic.ini")
@@ -25,14 +25,14 @@ def _config(connection=None):
 
 def db_sync(engine=None, revision="head"):
     """Upgrade the schema to ``revision`` (default: the newest)."""
-    engine = engine or db_api.get_engine()
+    engine = engine or db_engine.get_engine()
     with engine.begin() as connection:
         alembic_command.upgrade(_config(connection), revision)
 
 
 def db_version(engine=None):
     """The schema's current revision, or None for an empty database."""
-    engine = engine or db_api.get_engine()
+    engine = engine or db_engine.get_engine()
     with engine.connect() as connection:
         return alembic_migration.MigrationContext.configure(
             connection).get_current_revision()

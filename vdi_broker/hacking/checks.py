@@ -26,9 +26,11 @@ The checks enforce the house rules in doc/source/contributor/index.rst:
 options live in ``vdi_broker/conf/``, policy defaults in
 ``vdi_broker/policies/``, there is no eventlet, and Nova and LDAP client
 libraries are imported by exactly one adapter module each (plus ldap3's
-DN utilities in the DN parser, see VB305).
+DN utilities in the DN parser, see VB305), and the layers import downwards
+only (VB306: the storage layer imports nothing above it, the allocators
+neither storage nor compute).
 
-VB301, VB302, VB304 and VB305 say where things live inside the service
+VB301, VB302, VB304, VB305 and VB306 say where things live inside the service
 package, so they apply to ``vdi_broker/`` only: tests, tools and
 benchmarks may register throwaway options or rules, and need the client
 libraries (exception classes, raw baselines). VB303 (eventlet) applies
@@ -74,6 +76,30 @@ ldap3_dn_import_re = re.compile(
     r"^\s*(?:(?:from\s+ldap3\.utils\s+import\s+dn"
     r"|import\s+ldap3\.utils\.dn)(?:\s+as\s+\w+)?\s*(?:#.*)?$"
     r"|from\s+ldap3\.utils\.dn\s+import\b)")
+
+# VB306: the packages each layer must not import (see
+# doc/source/contributor/storage.rst). The storage layer sits under
+# everything; allocators decide on inputs read up front, so they need
+# neither storage nor compute.
+LAYERS = {
+    'db': ('api', 'conductor', 'allocators', 'portal', 'thinclient'),
+    'allocators': ('db', 'compute'),
+}
+
+
+def _vdi_import_re(name):
+    # vdi_broker.<name> imported either way: "import vdi_broker.x[.y]",
+    # "from vdi_broker.x[.y] import z" or "from vdi_broker import a, x".
+    return re.compile(
+        r"^\s*(?:import\s+vdi_broker\.%(n)s\b"
+        r"|from\s+vdi_broker\.%(n)s(?:\.[\w.]+)?\s+import\b"
+        r"|from\s+vdi_broker\s+import\s+(?:\(?\s*)?(?:[\w]+(?:\s+as\s+\w+)?"
+        r"\s*,\s*)*%(n)s\b)" % {'n': re.escape(name)})
+
+
+layer_import_res = {
+    layer: [(name, _vdi_import_re(name)) for name in names]
+    for layer, names in LAYERS.items()}
 
 
 def _path(filename):
@@ -185,3 +211,29 @@ def no_ldap3_outside_identity_ldap(logical_line, filename):
     if ldap3_import_re.match(logical_line):
         yield (0, "VB305: ldap3 may only be imported by "
                   "vdi_broker/identity/ldap.py")
+
+
+@core.flake8ext
+def layers_import_downwards(logical_line, filename):
+    """The storage layer and the allocators import no layer above them.
+
+    vdi_broker/db/ imports nothing from api, conductor, allocators, portal
+    or thinclient; vdi_broker/allocators/ imports neither db nor compute.
+
+    VB306: from vdi_broker.conductor import rpcapi (in vdi_broker/db/)
+    VB306: from vdi_broker import api (in vdi_broker/db/)
+    VB306: from vdi_broker.db import api as db (in vdi_broker/allocators/)
+    Okay: from vdi_broker import states (anywhere)
+    Okay: from vdi_broker.db.sqlalchemy import allocators (in vdi_broker/db/)
+    """
+    if not _in_package(filename):
+        return
+    path = _path(filename)
+    for layer, patterns in layer_import_res.items():
+        if '/vdi_broker/%s/' % layer not in path:
+            continue
+        for name, pattern in patterns:
+            if pattern.match(logical_line):
+                yield (0, "VB306: vdi_broker/%s/ must not import "
+                          "vdi_broker.%s (layers import downwards only)"
+                       % (layer, name))

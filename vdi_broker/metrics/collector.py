@@ -51,11 +51,10 @@ from vdi_broker.api.handlers import pools as pool_views
 from vdi_broker.conductor import schedules as schedule_rules
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
-from vdi_broker.db.sqlalchemy import models
+from vdi_broker import states
 
 LOG = logging.getLogger(__name__)
 
-POOL_STATUSES = ("active", "degraded", "no_capacity")
 THIN_CLIENT_STATES = ("online", "offline", "faulty", "unknown")
 
 # The business-monitoring functions (issue 16: departments, shift plans,
@@ -211,12 +210,12 @@ class DatabaseCollector:
         for pool in pools:
             values = [pool["name"], pool["site"] or ""]
             counts = snapshot["desktops"].get(pool["id"], {})
-            for state in models.DESKTOP_STATES:
+            for state in states.DESKTOP_STATES:
                 desktops.add_metric(values + [state], counts.get(state, 0))
             target.add_metric(values, targets[pool["id"]])
             max_size.add_metric(values, pool["max_size"])
             enabled.add_metric(values, 1 if pool["enabled"] else 0)
-            statuses = POOL_STATUSES
+            statuses = states.POOL_STATUSES
             if pool["status"] not in statuses:
                 statuses = statuses + (pool["status"],)
             for name in statuses:

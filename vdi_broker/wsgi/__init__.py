@@ -35,8 +35,8 @@ def parse_config(argv, default_config_files=None, database=True):
                   default_config_files=default_config_files)
     logging.setup(vdi_conf.CONF, "vdi-broker")
     if database:
-        from vdi_broker.db.sqlalchemy import api as db_api
-        db_api.configure(vdi_conf.CONF)
+        from vdi_broker.db.sqlalchemy import engine as db_engine
+        db_engine.configure(vdi_conf.CONF)
     return vdi_conf.CONF
 
 

@@ -326,7 +326,7 @@ class TestUnexpectedErrors(BadInputTestCase):
 
     def test_admin_handler_raising_is_a_generic_500(self):
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api.pool_list",
+            "vdi_broker.db.api.pool_list",
             side_effect=RuntimeError(self.SECRET)))
         resp = self.app.get("/v1/pools", status=500)
         self.assertGeneric500(resp)

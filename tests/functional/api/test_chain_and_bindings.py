@@ -3,11 +3,13 @@ heartbeats, through the API."""
 
 import datetime
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 
@@ -314,11 +316,11 @@ class TestClientsGoOffline(_HeartbeatCase):
     """The conductor sets silent thin clients offline, once each."""
 
     def silence(self, client_id, seconds):
-        with db.IMPL.get_engine().begin() as conn:
+        with db_engine.get_engine().begin() as conn:
             conn.execute(
                 sa.update(models.ThinClient)
                 .where(models.ThinClient.client_id == client_id)
-                .values(last_seen_at=db.utcnow() -
+                .values(last_seen_at=timeutils.utcnow() -
                         datetime.timedelta(seconds=seconds)))
 
     def test_silent_client_goes_offline_and_comes_back(self):

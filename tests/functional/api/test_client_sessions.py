@@ -1,12 +1,10 @@
 """The thin-client path end to end: log in, look, log out (R7)."""
 
 import datetime
-import types
-
-import fixtures
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import clock
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 
@@ -198,18 +196,6 @@ class TestExpiry(ClientSessionTestCase):
         super().setUp()
         self.flags(group="client_session", token_ttl=60)
 
-    def _later(self, seconds):
-        real = datetime.datetime
-
-        class Later(real):
-            @classmethod
-            def now(cls, tz=None):
-                return real.now(tz) + datetime.timedelta(seconds=seconds)
-
-        return types.SimpleNamespace(datetime=Later,
-                                     timezone=datetime.timezone,
-                                     timedelta=datetime.timedelta)
-
     def test_expired_token_is_401(self):
         login = self.broker.login("amy")
         session = login.json["session"]
@@ -219,8 +205,8 @@ class TestExpiry(ClientSessionTestCase):
                                delta=5)
         url = self.broker.session_url(login)
         self.app.get(url, headers=self._token(login), status=200)
-        with fixtures.MockPatch("vdi_broker.api.client_auth.datetime",
-                                self._later(61)):
+        with clock.Clock() as now:
+            now.advance(61)
             resp = self.app.get(url, headers=self._token(login), status=401)
             broker_fixture.assert_error(self, resp, 401)
             self.broker.logout(login, status=401)
@@ -229,9 +215,8 @@ class TestExpiry(ClientSessionTestCase):
     def test_expired_sessions_closed_by_conductor(self):
         login = self.broker.login("amy")
         desktop_id = login.json["desktop"]["id"]
-        later = db.utcnow() + datetime.timedelta(seconds=61)
-        with fixtures.MockPatch("vdi_broker.conductor.manager._now",
-                                return_value=later):
+        with clock.Clock() as now:
+            now.advance(61)
             self.broker.manager.expire_sessions(self.broker.ctxt)
         session = db.session_get(self.broker.ctxt,
                                  login.json["session"]["id"])

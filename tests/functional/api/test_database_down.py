@@ -21,7 +21,7 @@ class DatabaseDownTest(base.TestCase):
 
     def _down(self, name):
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api.%s" % name,
+            "vdi_broker.db.api.%s" % name,
             side_effect=db_exc.DBConnectionError("gone away")))
 
     def _assert_503(self, resp):

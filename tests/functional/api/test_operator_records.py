@@ -8,6 +8,7 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import database
 from vdi_broker.db import api as db
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -481,9 +482,7 @@ class TestNulCharacters(testscenarios.WithScenarios, base.TestCase):
     checks these were database errors, i.e. 500s, there only.
     """
 
-    scenarios = [("sqlite", {"backend": "sqlite"}),
-                 ("mysql", {"backend": "mysql"}),
-                 ("postgresql", {"backend": "postgresql"})]
+    scenarios = database.BACKENDS
 
     def test_nul_is_refused(self):
         broker = broker_fixture.use_broker(self, backend=self.backend)

@@ -22,6 +22,7 @@ import threading
 import time
 
 from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 import testscenarios
@@ -31,6 +32,7 @@ from tests import base
 from tests.fixtures import database
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 
@@ -121,7 +123,7 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
         session_values = {
             "id": uuidutils.generate_uuid(),
             "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "expires_at": db.utcnow() + datetime.timedelta(hours=8)}
+            "expires_at": timeutils.utcnow() + datetime.timedelta(hours=8)}
         if self.choose_in_transaction:
             # As ConductorManager.allocate does it: the chain's inputs
             # are read, and the decision made, inside the claim's
@@ -465,7 +467,7 @@ class DuplicateCheck(base.TestCase):
     def test_duplicate_is_retried(self):
         calls = []
 
-        @db.IMPL._retry_on_conflict
+        @common.retry_on_conflict
         def flaky():
             calls.append(1)
             if len(calls) < 3:

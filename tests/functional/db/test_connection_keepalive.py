@@ -23,7 +23,7 @@ from tests.fixtures import blackhole_proxy
 from tests.fixtures import database
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import keepalive
 from vdi_broker.db.sqlalchemy import models
 
@@ -139,7 +139,7 @@ class UrlParametersTest(base.TestCase):
             {"keepalives_idle": "99"})
         engine = sa.create_engine(url)
         self.addCleanup(engine.dispose)
-        db_api.prepare_engine(engine)
+        db_engine.prepare_engine(engine)
         with engine.connect() as conn:
             options = tcp_options(conn.connection.dbapi_connection)
         self.assertEqual(99, options["idle"])
@@ -183,7 +183,7 @@ class LostAfterCommitTest(base.TestCase):
              "allocator_name": "test"},
             {"id": uuidutils.generate_uuid(),
              "token_hash": uuidutils.generate_uuid(dashed=False) * 2,
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)})
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)})
 
     def test_login_lost_after_its_commit(self):
         engine = self.database.engine

@@ -24,11 +24,7 @@ from vdi_broker.identity import throttle as throttle_mod
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-BACKENDS = [
-    ("sqlite", {"backend": "sqlite"}),
-    ("mysql", {"backend": "mysql"}),
-    ("postgresql", {"backend": "postgresql"}),
-]
+BACKENDS = database.BACKENDS
 
 START = datetime.datetime(2026, 12, 8, 8, 0, 0)
 

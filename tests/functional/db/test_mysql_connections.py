@@ -55,7 +55,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
              "binding_key": None, "allocator_id": None,
              "allocator_name": "test"},
             {"id": uuidutils.generate_uuid(), "token_hash": "h" * 64,
-             "expires_at": db.utcnow() + datetime.timedelta(hours=1)})
+             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)})
 
     def test_every_connection_reads_committed(self):
         engine = self.database.engine

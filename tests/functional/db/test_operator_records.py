@@ -20,14 +20,11 @@ from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.services import allocators as allocators_service
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-BACKENDS = [
-    ("sqlite", {"backend": "sqlite"}),
-    ("mysql", {"backend": "mysql"}),
-    ("postgresql", {"backend": "postgresql"}),
-]
+BACKENDS = database.BACKENDS
 
 
 class RecordsDbTestCase(testscenarios.WithScenarios, base.TestCase):
@@ -264,14 +261,14 @@ class TestReorder(RecordsDbTestCase):
 
     def test_reorder_and_refusals(self):
         order = list(reversed(self.names))
-        result = db.allocator_reorder(self.ctxt, order)
+        result = allocators_service.reorder(self.ctxt, order)
         self.assertEqual(list(zip(order, range(10, 70, 10))),
                          [(a["name"], a["priority"]) for a in result])
         self.assertEqual(list(zip(order, range(10, 70, 10))), self.chain())
         before = self.chain()
         for bad in (order[:-1], order + [order[0]], order + ["nope"]):
-            self.assertRaises(exception.Invalid, db.allocator_reorder,
-                              self.ctxt, bad)
+            self.assertRaises(exception.Invalid,
+                              allocators_service.reorder, self.ctxt, bad)
         ids = [a["id"] for a in db.allocator_list(self.ctxt)]
         self.assertRaises(exception.Conflict, db.allocator_reorder,
                           self.ctxt, ids, expected_ids=ids[:-1] + ["x"])
@@ -288,7 +285,7 @@ class TestReorder(RecordsDbTestCase):
         is its first one plus the reorders that changed it plus the
         updates that succeeded.
         """
-        db.allocator_reorder(self.ctxt, self.names)
+        allocators_service.reorder(self.ctxt, self.names)
         stop = threading.Event()
         seen = []
 
@@ -300,7 +297,7 @@ class TestReorder(RecordsDbTestCase):
         def reorder(seed):
             order = list(self.names)
             random.Random(seed).shuffle(order)
-            return db.allocator_reorder(self._ctx(), order)
+            return allocators_service.reorder(self._ctx(), order)
 
         def update(name):
             current = db.allocator_get(self._ctx(), name)

@@ -10,6 +10,7 @@ import concurrent.futures
 import datetime
 import hashlib
 
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import testscenarios
 
@@ -27,11 +28,7 @@ THREADS = 16
 
 class QuarantineConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
 
-    scenarios = [
-        ("sqlite", {"backend": "sqlite"}),
-        ("mysql", {"backend": "mysql"}),
-        ("postgresql", {"backend": "postgresql"}),
-    ]
+    scenarios = database.BACKENDS
 
     def setUp(self):
         super().setUp()
@@ -57,7 +54,8 @@ class QuarantineConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
                 {"id": uuidutils.generate_uuid(),
                  "token_hash": hashlib.sha256(
                      username.encode()).hexdigest(),
-                 "expires_at": db.utcnow() + datetime.timedelta(hours=1)})
+                 "expires_at": (timeutils.utcnow() +
+                                datetime.timedelta(hours=1))})
         except exception.PoolExhausted:
             return None
 

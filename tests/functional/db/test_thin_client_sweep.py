@@ -8,6 +8,7 @@ import concurrent.futures
 import datetime
 import threading
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 import testscenarios
 
@@ -24,11 +25,7 @@ CLIENTS = 60
 
 class ThinClientSweepTest(testscenarios.WithScenarios, base.TestCase):
 
-    scenarios = [
-        ("sqlite", {"backend": "sqlite"}),
-        ("mysql", {"backend": "mysql"}),
-        ("postgresql", {"backend": "postgresql"}),
-    ]
+    scenarios = database.BACKENDS
 
     def setUp(self):
         super().setUp()
@@ -43,12 +40,12 @@ class ThinClientSweepTest(testscenarios.WithScenarios, base.TestCase):
             conn.execute(
                 sa.update(models.ThinClient)
                 .where(models.ThinClient.client_id.in_(silent))
-                .values(last_seen_at=db.utcnow() -
+                .values(last_seen_at=timeutils.utcnow() -
                         datetime.timedelta(minutes=10)))
         self.silent = set(silent)
 
     def test_concurrent_sweeps_set_each_client_offline_once(self):
-        cutoff = db.utcnow() - datetime.timedelta(minutes=5)
+        cutoff = timeutils.utcnow() - datetime.timedelta(minutes=5)
         gate = threading.Barrier(4)
 
         def sweep():

@@ -20,6 +20,7 @@ import testtools
 from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import database
 from tests.fixtures import nova_emulator
 from vdi_broker.api import handler
 from vdi_broker.api.schemas import pools as pool_schemas
@@ -367,8 +368,7 @@ class TestServerDatabases(testscenarios.WithScenarios,
     the revision and error paths, not every command again.
     """
 
-    scenarios = [("mysql", {"backend": "mysql"}),
-                 ("postgresql", {"backend": "postgresql"})]
+    scenarios = database.SERVER_BACKENDS
 
     def test_round_trip(self):
         self.broker.create_pool("p", max_size=2)

@@ -162,7 +162,7 @@ class ThinClientTestCase(base.TestCase):
         return self.spice.base + server["console_port"]
 
     def thin_client(self):
-        return db.thin_client_find(self.broker.ctxt, CLIENT_ID)
+        return db.thin_client_get(self.broker.ctxt, CLIENT_ID)
 
     def move_session(self, session_id, to_desktop_id, username):
         """Give the session another desktop, as a swap by the broker would.

@@ -1,7 +1,6 @@
 """Unit tests of the fake compute driver (an in-memory cloud)."""
 
 import time
-from unittest import mock
 
 from tests import base
 from vdi_broker.compute import base as compute_base
@@ -23,13 +22,9 @@ class TestFakeCompute(base.TestCase):
         super().setUp()
         self.flags(group="fake_compute", boot_time=0, failure_rate=0.0,
                    address_range="10.9.0.0/29", hosts=["h1", "h2"])
-        self.cloud = fake.FakeCloud()
-        self.driver = fake.FakeComputeDriver(self.conf, cloud=self.cloud)
         self.clock = [1000.0]
-        patcher = mock.patch.object(fake.time, "monotonic",
-                                    side_effect=lambda: self.clock[0])
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        self.cloud = fake.FakeCloud(clock=lambda: self.clock[0])
+        self.driver = fake.FakeComputeDriver(self.conf, cloud=self.cloud)
 
     def test_boot_takes_boot_time(self):
         self.flags(group="fake_compute", boot_time=30)

@@ -7,6 +7,7 @@ from vdi_broker.api import util
 from vdi_broker.db import api as db
 from vdi_broker import exception
 from vdi_broker import policy
+from vdi_broker.services import allocators as allocators_service
 
 SORT_KEYS = ("priority", "name", "created_at")
 FILTERS = ("name", "plugin", "enabled", "is_default", "pool_id")
@@ -115,10 +116,5 @@ def reorder(req):
     ctxt = util.context(req)
     policy.authorize(ctxt, "vdi_broker:allocators:reorder")
     body = util.read_json(req, schema.reorder)
-    # The list is checked against the allocators as they are now (400);
-    # if the set changes before the transaction locks it, that is a 409.
-    current = db.allocator_list(ctxt)
-    ids = db.reorder_ids(current, body["allocators"])
-    items = db.allocator_reorder(ctxt, ids,
-                                 expected_ids=[a["id"] for a in current])
+    items = allocators_service.reorder(ctxt, body["allocators"])
     return util.json_response({"allocators": [_view(a) for a in items]})

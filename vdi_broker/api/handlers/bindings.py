@@ -4,6 +4,7 @@ from vdi_broker.api.schemas import bindings as schema
 from vdi_broker.api import util
 from vdi_broker.db import api as db
 from vdi_broker import policy
+from vdi_broker.services import bindings as bindings_service
 
 SORT_KEYS = ("created_at", "key", "kind")
 FILTERS = ("kind", "key", "desktop_id", "pool_id")
@@ -60,5 +61,5 @@ def create(req):
 def delete(req):
     ctxt = util.context(req)
     policy.authorize(ctxt, "vdi_broker:bindings:delete")
-    db.binding_delete(ctxt, req.urlvars["binding_id"])
+    bindings_service.delete(ctxt, req.urlvars["binding_id"])
     return util.empty_response()

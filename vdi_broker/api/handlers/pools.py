@@ -5,9 +5,9 @@ from vdi_broker.api import util
 from vdi_broker.conductor import throttle
 from vdi_broker import consoles
 from vdi_broker.db import api as db
-from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 from vdi_broker import policy
+from vdi_broker import states
 
 SORT_KEYS = ("name", "created_at", "updated_at", "site")
 FILTERS = ("name", "site", "cloud", "status", "enabled")
@@ -47,7 +47,7 @@ def _view(pool, counts, boots=None):
                      "failing_since": util.iso(pool["failing_since"]),
                      "last_error": pool["last_build_error"]}
     view["desktops"] = dict({s: counts.get(s, 0)
-                             for s in models.DESKTOP_STATES},
+                             for s in states.DESKTOP_STATES},
                             total=sum(counts.values()))
     view["boots"] = boots_view(pool, boots)
     view["created_at"] = util.iso(pool["created_at"])

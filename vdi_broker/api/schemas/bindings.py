@@ -1,10 +1,10 @@
 from vdi_broker.api.schemas import common
-from vdi_broker.db.sqlalchemy import models
+from vdi_broker import states
 
 create = {
     "type": "object",
     "properties": {
-        "kind": {"enum": list(models.BINDING_KINDS)},
+        "kind": {"enum": list(states.BINDING_KINDS)},
         "key": common.name,
         "desktop_id": common.name,
     },

@@ -1,7 +1,7 @@
 """Request schemas of the desktop actions (Nova style: one key)."""
 
 from vdi_broker.api.schemas import common
-from vdi_broker.conductor import desktop_actions
+from vdi_broker import states
 
 _reason = {"type": "string", "minLength": 1, "maxLength": 1000,
            "pattern": common.NAME_PATTERN}
@@ -30,7 +30,7 @@ _ACTIONS = {
     "unquarantine": {
         "type": "object",
         "properties": {
-            "action": {"enum": list(desktop_actions.UNQUARANTINE_ACTIONS)}},
+            "action": {"enum": list(states.UNQUARANTINE_ACTIONS)}},
         "additionalProperties": False,
     },
 }

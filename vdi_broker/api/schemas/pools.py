@@ -1,6 +1,6 @@
 from vdi_broker.api.schemas import common
 from vdi_broker.conf import pool_manager as pool_manager_conf
-from vdi_broker.db.sqlalchemy import models
+from vdi_broker import states
 
 _properties = {
     "name": common.name,
@@ -18,7 +18,7 @@ _properties = {
     "max_size": {"type": "integer", "minimum": 0, "maximum": 100000},
     "max_concurrent_builds": {"type": "integer", "minimum": 1,
                               "maximum": 1000},
-    "release_action": {"enum": list(models.RELEASE_ACTIONS)},
+    "release_action": {"enum": list(states.RELEASE_ACTIONS)},
     "console_type": common.name,
     "enabled": {"type": "boolean"},
     # null: [pool_manager] readiness_probe.

@@ -23,12 +23,14 @@ different Galera nodes conflict at commit; the loser runs again.
 
 import collections
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import common
+from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 
-main_context_manager = db_api.main_context_manager
+main_context_manager = engine.main_context_manager
 
 _DESKTOPS = models.Desktop.__table__
 _POOLS = models.Pool.__table__
@@ -42,6 +44,15 @@ RESTART_STATES = (models.RELEASING, models.ASSIGNED, models.QUARANTINED)
 QUEUE_READ = 10000
 # Sorts after every queue time (pools with only new desktops to boot).
 _LAST = (1, None)
+
+__all__ = (
+    "boot_admit",
+    "boot_feedback",
+    "boot_hosts",
+    "pool_boot_counts",
+    "desktop_boot_request",
+    "desktops_restarting",
+)
 
 
 def _in_flight(session):
@@ -72,7 +83,7 @@ def _queued(session):
 
 def _take_gate(session):
     """Write the gate row: admissions take turns from here on."""
-    now = db_api.utcnow()
+    now = timeutils.utcnow()
     done = session.execute(
         sa.update(_GATES).where(_GATES.c.name == GLOBAL_GATE)
         .values(admissions=_GATES.c.admissions + 1, updated_at=now))
@@ -163,7 +174,7 @@ def _pool_rows(session, pool_ids):
             session.execute(sa.select(table).where(where)).mappings()}
 
 
-@db_api._retry_on_conflict
+@common.retry_on_conflict
 @main_context_manager.writer
 def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
                pools=(), only=None):
@@ -194,7 +205,7 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
     """
     session = ctx.session
     _take_gate(session)
-    now = db_api.utcnow()
+    now = timeutils.utcnow()
     in_flight = _in_flight(session)
     per_pool = collections.Counter()
     for (pool_id, _host), count in in_flight.items():
@@ -352,7 +363,7 @@ def _why(pool, queue, free, room, allowance, global_limit, hosts):
             "hosts")[:1024]
 
 
-@db_api._retry_on_conflict
+@common.retry_on_conflict
 @main_context_manager.writer
 def boot_feedback(ctx, pools=None, hosts=None):
     """Apply the adaptive throttle to pools and hosts, under row locks.
@@ -364,7 +375,7 @@ def boot_feedback(ctx, pools=None, hosts=None):
     turns.
     """
     session = ctx.session
-    now = db_api.utcnow()
+    now = timeutils.utcnow()
     for pool_id in sorted(pools or {}):
         row = session.execute(
             sa.select(_POOLS).where(_POOLS.c.id == pool_id)
@@ -425,7 +436,7 @@ def desktop_boot_request(ctx, desktop_id, from_states, action, values=None):
     queued or in flight for it yet. ``values``: more columns to set (the
     move of a ready desktop to releasing). Returns the desktop, or None.
     """
-    now = db_api.utcnow()
+    now = timeutils.utcnow()
     table = _DESKTOPS
     done = ctx.session.execute(
         sa.update(table)
@@ -449,7 +460,7 @@ def desktops_restarting(ctx, pool_ids):
     """
     table = _DESKTOPS
     found = collections.defaultdict(list)
-    for part in db_api._chunks(list(pool_ids)):
+    for part in common.chunks(list(pool_ids)):
         for row in ctx.session.execute(
                 sa.select(table).where(
                     table.c.pool_id.in_(part),

@@ -10,11 +10,13 @@ import collections
 
 import sqlalchemy as sa
 
-from vdi_broker.db.sqlalchemy import api as db_api
 from vdi_broker.db.sqlalchemy import boot_queue
+from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 
-main_context_manager = db_api.main_context_manager
+__all__ = ("host_figures",)
+
+main_context_manager = engine.main_context_manager
 
 _DESKTOPS = models.Desktop.__table__
 _HOSTS = models.BootHost.__table__

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 
 _FAILURES = models.LoginFailure.__table__
@@ -41,6 +41,13 @@ _CLEAR = sa.delete(_FAILURES).where(
 
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert,
             "mysql": mysql.insert}
+
+__all__ = (
+    "login_failures_get",
+    "login_failure_record",
+    "login_failures_clear",
+    "login_failures_purge",
+)
 
 
 def _upsert(connection, table, rows, index_column, updates):
@@ -68,7 +75,7 @@ def _retry(f):
         max_retry_interval=0.5, jitter=True, retry_on_deadlock=True)(f)
 
 
-@db_api.main_context_manager.reader
+@engine.main_context_manager.reader
 def login_failures_get(ctx, ids):
     """The counters of ``ids`` that exist, as {id: row dict}."""
     rows = ctx.session.connection().execute(_GET, {"p_ids": list(ids)})
@@ -96,7 +103,7 @@ def _advance(row, counter, now):
 
 
 @_retry
-@db_api.main_context_manager.writer
+@engine.main_context_manager.writer
 def login_failure_record(ctx, now, counters=(), event=None):
     """Count a failed login and write (or add to) its aggregated event.
 
@@ -138,7 +145,7 @@ def login_failure_record(ctx, now, counters=(), event=None):
     return result
 
 
-@db_api.main_context_manager.writer
+@engine.main_context_manager.writer
 def login_failures_clear(ctx, ids):
     """Forget counters (a successful login); returns how many existed."""
     return ctx.session.connection().execute(
@@ -146,7 +153,7 @@ def login_failures_clear(ctx, ids):
 
 
 @_retry
-@db_api.main_context_manager.writer
+@engine.main_context_manager.writer
 def login_failures_purge(ctx, before):
     """Delete the counters that expired before ``before``; how many.
 

@@ -15,7 +15,7 @@
 :func:`metrics_snapshot` reads, in one read transaction (one connection,
 one consistent view), what the scrape's gauges need, with one grouped
 query per family: the pools' settings and throttle state, their desktops
-by state (:func:`~vdi_broker.db.sqlalchemy.api.pool_desktop_counts`),
+by state (:func:`~vdi_broker.db.sqlalchemy.pools.pool_desktop_counts`),
 their boot queue (:func:`~vdi_broker.db.sqlalchemy.boot_queue.
 pool_boot_counts`, the same figures as the pool's ``boots`` block), the
 enabled schedules (for the effective target), the active sessions by
@@ -24,9 +24,11 @@ pool, and the thin clients by site and state. Nothing is written.
 
 import sqlalchemy as sa
 
-from vdi_broker.db.sqlalchemy import api as db_api
 from vdi_broker.db.sqlalchemy import boot_queue
+from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker.db.sqlalchemy import pools
+from vdi_broker.db.sqlalchemy import schedules
 
 _POOLS = models.Pool.__table__
 _SESSIONS = models.ClientSession.__table__
@@ -52,8 +54,12 @@ _CLIENTS_STMT = (sa.select(_CLIENT_SITE, _CLIENTS.c.status,
                      _SEATS, _SEATS.c.id == _CLIENTS.c.seat_id))
                  .group_by(_CLIENT_SITE, _CLIENTS.c.status))
 
+__all__ = (
+    "metrics_snapshot",
+)
 
-@db_api.main_context_manager.reader
+
+@engine.main_context_manager.reader
 def metrics_snapshot(ctx):
     """What the scrape's database gauges need, in one read transaction.
 
@@ -66,9 +72,9 @@ def metrics_snapshot(ctx):
     return {
         "pools": [dict(row) for row in
                   session.execute(_POOLS_STMT).mappings()],
-        "desktops": db_api.pool_desktop_counts(ctx),
+        "desktops": pools.pool_desktop_counts(ctx),
         "boots": boot_queue.pool_boot_counts(ctx),
-        "schedules": db_api.schedule_list(ctx, {"enabled": True}),
+        "schedules": schedules.schedule_list(ctx, {"enabled": True}),
         "sessions": dict(session.execute(_SESSIONS_STMT).all()),
         "thin_clients": [tuple(row) for row in
                          session.execute(_CLIENTS_STMT).all()],

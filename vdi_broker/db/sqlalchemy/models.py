@@ -5,15 +5,18 @@ site, tags and heartbeat fields; pools carry a site and a cloud; events are
 the audit log (append-only but for aggregated failed logins).
 """
 
-import datetime
-
+from oslo_utils import timeutils
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy import orm
 
+from vdi_broker import states
+
 
 def _utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    # Not timeutils.utcnow itself: SQLAlchemy would pass its execution
+    # context as the with_timezone argument.
+    return timeutils.utcnow()
 
 
 # Microseconds on MariaDB too (its DATETIME keeps whole seconds): the
@@ -31,21 +34,16 @@ class TimestampMixin:
     updated_at = sa.Column(sa.DateTime, nullable=True, onupdate=_utcnow)
 
 
-# Desktop states (see doc/source/admin/desktops.rst).
-BUILDING = "building"
-READY = "ready"
-ASSIGNED = "assigned"
-RELEASING = "releasing"
-DELETING = "deleting"
-ERROR = "error"
-# Taken out of service for a fault (locked in Nova with the reason); only
-# an operator's release (or delete) brings it back.
-QUARANTINED = "quarantined"
-DESKTOP_STATES = (BUILDING, READY, ASSIGNED, RELEASING, DELETING, ERROR,
-                  QUARANTINED)
-
-RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
-BINDING_KINDS = ("user", "seat", "client")
+# Desktop states (vdi_broker/states.py), under the names the storage code
+# has always used.
+BUILDING = states.BUILDING
+READY = states.READY
+ASSIGNED = states.ASSIGNED
+RELEASING = states.RELEASING
+DELETING = states.DELETING
+ERROR = states.ERROR
+QUARANTINED = states.QUARANTINED
+DESKTOP_STATES = states.DESKTOP_STATES
 
 
 class Pool(TimestampMixin, Base):

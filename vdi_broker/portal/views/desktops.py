@@ -3,16 +3,14 @@
 from vdi_broker.portal import api
 from vdi_broker.portal.views import common
 from vdi_broker.portal import web
+from vdi_broker import states
 
 N_ = web.N_
-STATES = ("building", "ready", "assigned", "releasing", "deleting",
-          "error", "quarantined")
+STATES = states.DESKTOP_STATES
 FILTERS = ("assigned_user", "name", "pool_id", "host", "state")
-RESTARTABLE = ("ready", "assigned", "quarantined")
 # Console types that open in a web browser (Nova's proxies); the others
 # (rdp, spice-direct) need the thin client's own viewer.
 BROWSER_CONSOLES = ("spice-html5", "novnc")
-UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
 
 # action -> (capability, label, question)
 ACTIONS = {
@@ -54,7 +52,7 @@ def offered(req, desktop, sessions):
         capability, label, _question = ACTIONS[name]
         if not req.can(capability):
             continue
-        if name in ("reboot", "rebuild") and state not in RESTARTABLE:
+        if name in ("reboot", "rebuild") and state not in states.RESTARTABLE:
             continue
         if name == "quarantine" and state in ("quarantined", "deleting"):
             continue
@@ -83,7 +81,7 @@ def show(req):
     return req.render("desktop.html", desktop=desktop, pool=pool,
                       sessions=sessions, bindings=bindings, events=events,
                       actions=offered(req, desktop, sessions),
-                      unquarantine_actions=UNQUARANTINE_ACTIONS,
+                      unquarantine_actions=states.UNQUARANTINE_ACTIONS,
                       browser_console=pool["console_type"] in
                       BROWSER_CONSOLES)
 
@@ -125,7 +123,7 @@ def action(req):
             args["reason"] = reason
     elif name == "unquarantine":
         choice = req.POST.get("unquarantine_action")
-        if choice in UNQUARANTINE_ACTIONS:
+        if choice in states.UNQUARANTINE_ACTIONS:
             args["action"] = choice
     return common.run(
         req, what,

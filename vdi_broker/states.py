@@ -1,0 +1,49 @@
+"""The states and action names every layer of the broker shares.
+
+Plain constants with no imports: the API validates against them, the
+storage layer stores them (``db/sqlalchemy/models.py`` takes its names from
+here) and the conductor acts on them, without any of them importing the
+others. See doc/source/admin/desktops.rst for what each state means.
+"""
+
+# -- desktops -----------------------------------------------------------------
+
+BUILDING = "building"
+READY = "ready"
+ASSIGNED = "assigned"
+RELEASING = "releasing"
+DELETING = "deleting"
+ERROR = "error"
+# Taken out of service for a fault (locked in Nova with the reason); only
+# an operator's release (or delete) brings it back.
+QUARANTINED = "quarantined"
+DESKTOP_STATES = (BUILDING, READY, ASSIGNED, RELEASING, DELETING, ERROR,
+                  QUARANTINED)
+
+# States a desktop can be quarantined from: in service or on its way.
+QUARANTINABLE = (READY, ASSIGNED, RELEASING, ERROR)
+# Where an operator's reboot or rebuild may start from.
+RESTARTABLE = (READY, ASSIGNED, QUARANTINED)
+# Where an operator's replace may start from.
+REPLACEABLE = (READY, ASSIGNED, RELEASING, ERROR, QUARANTINED)
+
+# What an operator may do to one desktop.
+DESKTOP_ACTIONS = ("reboot", "rebuild", "replace", "move", "quarantine",
+                   "unquarantine")
+# What unquarantine may do with the desktop ("pool": its release action).
+UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
+
+# -- pools --------------------------------------------------------------------
+
+# What happens to a desktop its user has left.
+RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
+# A pool's status, as the pool manager sets it.
+POOL_STATUSES = ("active", "degraded", "no_capacity")
+
+# -- bindings and sessions ----------------------------------------------------
+
+BINDING_KINDS = ("user", "seat", "client")
+
+SESSION_ACTIVE = "active"
+SESSION_CLOSED = "closed"
+SESSION_STATES = (SESSION_ACTIVE, SESSION_CLOSED)
