@@ -7,10 +7,11 @@ SQLAlchemy and the backend stays replaceable. Storage modules by resource
 
 from vdi_broker.db.sqlalchemy import api as IMPL
 from vdi_broker.db.sqlalchemy import boot_queue as _BOOT_QUEUE
+from vdi_broker.db.sqlalchemy import jobs as _JOBS
 from vdi_broker.db.sqlalchemy import login_failures as _LOGIN_FAILURES
 from vdi_broker.db.sqlalchemy import metrics as _METRICS
 
-_MODULES = (IMPL, _LOGIN_FAILURES, _BOOT_QUEUE, _METRICS)
+_MODULES = (IMPL, _LOGIN_FAILURES, _BOOT_QUEUE, _METRICS, _JOBS)
 
 
 def __getattr__(name):
