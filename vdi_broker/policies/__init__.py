@@ -5,6 +5,7 @@ from vdi_broker.policies import base
 from vdi_broker.policies import bindings
 from vdi_broker.policies import desktops
 from vdi_broker.policies import events
+from vdi_broker.policies import jobs
 from vdi_broker.policies import pools
 from vdi_broker.policies import schedules
 from vdi_broker.policies import seats
@@ -24,4 +25,5 @@ def list_rules():
         thin_clients.list_rules(),
         schedules.list_rules(),
         events.list_rules(),
+        jobs.list_rules(),
     ))
