@@ -220,8 +220,10 @@ setup_ldap() {
 SALT_VENV=${VDI_BROKER_SALT_VENV:-/var/tmp/vdi-broker-salt}
 
 setup_salt() {
-    if [ ! -x "$SALT_VENV/bin/salt-api" ] ||
-            ! "$SALT_VENV/bin/python" -c 'import cherrypy' 2>/dev/null; then
+    local ready=yes
+    [ -x "$SALT_VENV/bin/salt-api" ] || ready=no
+    "$SALT_VENV/bin/python" -c 'import cherrypy' 2>/dev/null || ready=no
+    if [ "$ready" = "no" ]; then
         log "installing Salt and CherryPy into $SALT_VENV"
         python3 -m venv "$SALT_VENV"
         "$SALT_VENV/bin/pip" install -q salt cherrypy

@@ -761,10 +761,10 @@ _COMMON_HEADERS = {
 DESCRIPTION = """\
 The VDI broker's API: the admin API (pools, allocators, bindings,
 desktops, sessions, seats, thin clients, schedules, jobs, events)
-authenticated by a Keystone token in X-Auth-Token, and the thin-client API under
-/v1/client/, where a client logs in with the user's directory credentials
-and then sends the session token it got in X-Session-Token (heartbeats
-send it only with a session_id).
+authenticated by a Keystone token in X-Auth-Token, and the thin-client
+API under /v1/client/, where a client logs in with the user's directory
+credentials and then sends the session token it got in X-Session-Token
+(heartbeats send it only with a session_id).
 
 Every error is a JSON document {"error": {"code", "title", "message",
 "request_id", "details"?}} (schema Error); a path that does not serve the
