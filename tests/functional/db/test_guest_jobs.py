@@ -16,10 +16,13 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import database
+from vdi_broker.conductor import jobs as job_runner
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.executors import fake as fake_executor
+from vdi_broker import notifications
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -124,13 +127,51 @@ class GuestJobsTest(testscenarios.WithScenarios, base.TestCase):
         self.assertEqual(1, len(db.event_list(self.ctxt,
                                               {"action": "job.finish"})))
 
+    def test_two_conductors_runners_call_each_desktop_once(self):
+        # Whole runners (claim, executor call, results) in two threads.
+        fake_executor.reset()
+        self.addCleanup(fake_executor.reset)
+        self.flags(group="fake_executor", delay=0.02)
+        self.flags(group="jobs", workers=2)
+        job = self._job(concurrency=4, kind="message",
+                        parameters={"message": "hello"})
+        runners = [job_runner.JobRunner(
+            self.conf, "conductor-%d" % n,
+            notifications.get_notifier(self.conf, "test"))
+            for n in range(2)]
+        for runner in runners:
+            self.addCleanup(runner.stop)
+
+        def conductor(runner):
+            for _ in range(200):
+                runner.run_once(self.ctxt, wait=True)
+                if db.job_get(self.ctxt, job["id"])["state"] == "finished":
+                    return
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            for f in [pool.submit(conductor, r) for r in runners]:
+                f.result()
+        called = [t for c in fake_executor.calls("send_message")
+                  for t in c["targets"]]
+        self.assertEqual(sorted(d["id"] for d in self.desktops),
+                         sorted(called))
+        self.assertTrue(all(len(c["targets"]) <= 4 for c in
+                            fake_executor.calls()))
+        hosts = {t["claimed_by"] for t in
+                 db.job_target_list(self.ctxt, job["id"])}
+        self.assertLessEqual(hosts, {"conductor-0", "conductor-1"})
+        self.assertEqual(len(self.desktops), db.job_get(
+            self.ctxt, job["id"])["results"]["ok"])
+
     def test_in_use_desktops_skipped_unless_allowed(self):
         session = self._login("amy")
         busy = session["desktop"]["id"]
+        # A ready desktop beside it (the login took any of them).
+        free = next(d["id"] for d in self.desktops if d["id"] != busy)
         for in_use, expected in (("skip", "skipped"), ("run", "running")):
             job = self._job(in_use=in_use, concurrency=100,
                             targets={"desktops": [session["desktop"]["name"],
-                                                  self.desktops[-1]["id"]]})
+                                                  free]})
             db.job_start(self.ctxt, job["id"])
             self._claim(job["id"])
             states = {t["desktop_id"]: (t["state"], t["reason"])
@@ -138,7 +179,7 @@ class GuestJobsTest(testscenarios.WithScenarios, base.TestCase):
             self.assertEqual(expected, states[busy][0], in_use)
             if in_use == "skip":
                 self.assertEqual("in use", states[busy][1])
-            self.assertEqual("running", states[self.desktops[-1]["id"]][0])
+            self.assertEqual("running", states[free][0])
 
     def test_retries_then_failure_with_output(self):
         job = self._job(max_retries=1, concurrency=1,
