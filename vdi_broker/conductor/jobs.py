@@ -149,4 +149,4 @@ class JobRunner:
         self.notifier.job(ctxt, "job.finish", public_job(job))
 
     def stop(self, wait=True):
-        self._pool.shutdown(wait=wait)
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
