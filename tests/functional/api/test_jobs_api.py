@@ -52,7 +52,8 @@ class JobsApiTestCase(base.TestCase):
         amy = self.broker.login("amy").json
         job = self.create(kind="command", name="inventory",
                           parameters={"command": "hostname"}).json["job"]
-        self.assertEqual("scheduled", job["state"])
+        self.assertEqual(("scheduled", "skip"), (job["state"],
+                                                 job["in_use"]))
         self.run_jobs()
         job = self.app.get("/v1/jobs/%s" % job["id"]).json["job"]
         self.assertEqual("finished", job["state"])
@@ -151,6 +152,8 @@ class JobsApiTestCase(base.TestCase):
         job = self.create(kind="message", parameters={"message": "bye"},
                           run_at="2099-01-01T08:00:00+08:00").json["job"]
         self.assertEqual("2099-01-01T00:00:00Z", job["run_at"])
+        # Messages are for the people at work: in-use desktops too.
+        self.assertEqual("run", job["in_use"])
         self.run_jobs()
         self.assertEqual("scheduled", self.app.get(
             "/v1/jobs/%s" % job["id"]).json["job"]["state"])

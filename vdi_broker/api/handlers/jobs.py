@@ -83,7 +83,10 @@ def create(req):
         "kind": kind, "parameters": stored,
         "secret": secrets.seal(util.app(req).conf, secret),
         "targets": body["targets"], "run_at": _run_at(body.get("run_at")),
-        "in_use": body.get("in_use", "skip"),
+        # A message is for the people at the desktops: it runs on
+        # desktops in use unless told otherwise.
+        "in_use": body.get("in_use",
+                           "run" if kind == "message" else "skip"),
         "max_retries": body.get("max_retries", 0),
         "retry_delay": body.get("retry_delay", 60),
         "concurrency": body.get("concurrency", 10),

@@ -103,9 +103,15 @@ class CreateJob(command.ShowOne):
                                      "(repeatable)" % what)
         parser.add_argument("--run-at", metavar="<time>",
                             help="ISO 8601 time (default: now)")
-        parser.add_argument("--touch-in-use", action="store_true",
+        in_use = parser.add_mutually_exclusive_group()
+        in_use.add_argument("--touch-in-use", dest="in_use",
+                            action="store_const", const="run",
                             help="Also run on desktops someone works on "
-                                 "(default: skip them)")
+                                 "(the default of message jobs)")
+        in_use.add_argument("--skip-in-use", dest="in_use",
+                            action="store_const", const="skip",
+                            help="Skip desktops someone works on (the "
+                                 "default of the other kinds)")
         parser.add_argument("--max-retries", metavar="<count>",
                             type=base.non_negative_int)
         parser.add_argument("--retry-delay", metavar="<seconds>",
@@ -133,9 +139,8 @@ class CreateJob(command.ShowOne):
                 "Name the targets: --pool, --site, --department or "
                 "--desktop")
         body = {"kind": a.kind, "parameters": parameters,
-                "targets": targets,
-                "in_use": "run" if a.touch_in_use else "skip"}
-        for key in ("name", "run_at", "max_retries", "retry_delay",
+                "targets": targets}
+        for key in ("name", "in_use", "run_at", "max_retries", "retry_delay",
                     "concurrency", "timeout"):
             value = getattr(a, key)
             if value is not None:
