@@ -212,6 +212,25 @@ setup_ldap() {
     log "slapd and ldap-utils installed"
 }
 
+# ------------------------------------------------------------------- Salt
+# The salt executor's tests (tests/fixtures/salt.py) run a throwaway
+# salt-master, salt-api and minions from Salt's PyPI release, in a
+# virtualenv of its own: Salt's pins conflict with ours. Override the
+# place with VDI_BROKER_SALT_VENV (the fixture reads it too).
+SALT_VENV=${VDI_BROKER_SALT_VENV:-/var/tmp/vdi-broker-salt}
+
+setup_salt() {
+    local ready=yes
+    [ -x "$SALT_VENV/bin/salt-api" ] || ready=no
+    "$SALT_VENV/bin/python" -c 'import cherrypy' 2>/dev/null || ready=no
+    if [ "$ready" = "no" ]; then
+        log "installing Salt and CherryPy into $SALT_VENV"
+        python3 -m venv "$SALT_VENV"
+        "$SALT_VENV/bin/pip" install -q salt cherrypy
+    fi
+    log "Salt installed ($("$SALT_VENV/bin/salt-master" --version))"
+}
+
 # ------------------------------------------------------ build packages
 
 # What tox needs before it installs the Python requirements: venv for
@@ -284,6 +303,7 @@ setup_postgresql
 setup_rabbitmq
 setup_redis
 setup_ldap
+setup_salt
 
 # ----------------------------------------------------------- Browser
 # The portal's browser tests (tests/functional/portal) drive Debian's

@@ -162,6 +162,10 @@ class ScheduleNotFound(NotFound):
     msg_fmt = _("Schedule %(schedule)s could not be found.")
 
 
+class JobNotFound(NotFound):
+    msg_fmt = _("Job %(job)s could not be found.")
+
+
 class EventNotFound(NotFound):
     msg_fmt = _("Event %(event)s could not be found.")
 

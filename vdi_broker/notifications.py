@@ -54,6 +54,9 @@ pool.status                INFO/WARN PoolStatusPayload (WARN when not
 alert.firing               WARN      AlertPayload
 alert.resolved             INFO      AlertPayload
 alert.acknowledged         INFO      AlertPayload
+job.start                  INFO      JobPayload
+job.finish                 INFO/WARN JobPayload (WARN when a target
+                                     failed)
 =========================  ========  ===================
 """
 
@@ -87,6 +90,9 @@ PAYLOADS = {
         "id", "kind", "state", "severity", "department", "site", "pool",
         "started_at", "ended_at", "acknowledged_by", "values",
         "message")),
+    "JobPayload": ("1.0", (
+        "id", "name", "kind", "state", "status_reason", "run_at",
+        "started_at", "finished_at", "results")),
 }
 
 DESKTOP_STATES = ("ready", "assigned", "quarantined", "error", "deleted")
@@ -287,6 +293,14 @@ class Notifier:
                       previous_status=previous)
         self.emit(context, INFO if status == "active" else WARN,
                   "pool.status", "PoolStatusPayload", values)
+
+    def job(self, context, event_type, job):
+        """job.start / job.finish (never the job's parameters)."""
+        if not self.enabled:
+            return
+        failed = (job.get("results") or {}).get("failed")
+        self.emit(context, WARN if failed and event_type == "job.finish"
+                  else INFO, event_type, "JobPayload", job)
 
     def alert(self, context, alert):
         """alert.firing / resolved / acknowledged, from an alert dict.

@@ -58,6 +58,10 @@ class ConductorService(service.Service):
             self.exporter = None
         if self.periodic is not None:
             self.periodic.stop()
+        if "job_runner" in vars(self.manager):
+            # Calls in flight are not waited for: their claims lapse and
+            # another conductor runs those desktops again.
+            self.manager.job_runner.stop(wait=False)
         if self.rpcserver is not None:
             self.rpcserver.stop()
             self.rpcserver.wait()

@@ -47,3 +47,18 @@ BINDING_KINDS = ("user", "seat", "client")
 SESSION_ACTIVE = "active"
 SESSION_CLOSED = "closed"
 SESSION_STATES = (SESSION_ACTIVE, SESSION_CLOSED)
+
+# -- guest jobs (doc/source/admin/maintenance.rst) ----------------------------
+
+JOB_SCHEDULED = "scheduled"
+JOB_RUNNING = "running"
+JOB_FINISHED = "finished"
+JOB_CANCELLED = "cancelled"
+JOB_STATES = (JOB_SCHEDULED, JOB_RUNNING, JOB_FINISHED, JOB_CANCELLED)
+TARGET_PENDING = "pending"
+TARGET_RUNNING = "running"
+TARGET_OK = "ok"
+TARGET_FAILED = "failed"
+TARGET_SKIPPED = "skipped"
+TARGET_STATES = (TARGET_PENDING, TARGET_RUNNING, TARGET_OK, TARGET_FAILED,
+                 TARGET_SKIPPED)

@@ -11,6 +11,7 @@ from vdi_broker.api.handlers import openapi
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
+from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
 from vdi_broker.api.handlers import seats
@@ -62,6 +63,10 @@ ROUTE_DECLARATIONS = [
     ("/v1/thin-clients/{thin_client_id}", {"GET": thin_clients.show,
                                            "PATCH": thin_clients.update,
                                            "DELETE": thin_clients.delete}),
+    ("/v1/jobs", {"GET": jobs.list_jobs, "POST": jobs.create}),
+    ("/v1/jobs/{job_id}", {"GET": jobs.show}),
+    ("/v1/jobs/{job_id}/targets", {"GET": jobs.targets}),
+    ("/v1/jobs/{job_id}/cancel", {"POST": jobs.cancel}),
     ("/v1/schedules", {"GET": schedules.list_schedules,
                        "POST": schedules.create}),
     ("/v1/schedules/{schedule_id}", {"GET": schedules.show,

@@ -18,6 +18,7 @@ from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
+from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
@@ -31,6 +32,7 @@ from vdi_broker.api.schemas import allocators as allocator_schema
 from vdi_broker.api.schemas import bindings as binding_schema
 from vdi_broker.api.schemas import client as client_schema
 from vdi_broker.api.schemas import desktops as desktop_schema
+from vdi_broker.api.schemas import jobs as job_schema
 from vdi_broker.api.schemas import pools as pool_schema
 from vdi_broker.api.schemas import schedules as schedule_schema
 from vdi_broker.api.schemas import seats as seat_schema
@@ -153,6 +155,30 @@ SCHEDULE = _object({
     "min_ready": INTEGER, "prewarm_minutes": INTEGER, "enabled": BOOLEAN,
     "description": NULLABLE_STRING, "revision": INTEGER,
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+})
+
+JOB = _object({
+    "id": STRING, "name": NULLABLE_STRING,
+    "kind": {"enum": sorted(job_schema.kinds.KINDS)},
+    "parameters": dict(OBJECT, description="Secret parameters show as "
+                       "\"***\"."),
+    "targets": OBJECT, "in_use": {"enum": ["skip", "run"]},
+    "max_retries": INTEGER, "retry_delay": INTEGER, "concurrency": INTEGER,
+    "timeout": NULLABLE_INTEGER, "state": {"enum": list(states.JOB_STATES)},
+    "status_reason": NULLABLE_STRING, "created_by": NULLABLE_STRING,
+    "results": _object({s: INTEGER for s in states.TARGET_STATES}),
+    "run_at": TIMESTAMP, "started_at": NULLABLE_TIMESTAMP,
+    "finished_at": NULLABLE_TIMESTAMP, "created_at": TIMESTAMP,
+    "updated_at": NULLABLE_TIMESTAMP,
+})
+
+JOB_TARGET = _object({
+    "desktop_id": STRING, "desktop_name": NULLABLE_STRING,
+    "state": {"enum": list(states.TARGET_STATES)}, "attempts": INTEGER,
+    "reason": NULLABLE_STRING, "output": NULLABLE_STRING,
+    "claimed_by": NULLABLE_STRING, "started_at": NULLABLE_TIMESTAMP,
+    "finished_at": NULLABLE_TIMESTAMP,
+    "next_attempt_at": NULLABLE_TIMESTAMP,
 })
 
 EVENT = _object({
@@ -292,6 +318,10 @@ SCHEMAS = {
     "ThinClient": THIN_CLIENT,
     "Schedule": SCHEDULE,
     "Event": EVENT,
+    "Job": JOB,
+    "JobTargets": _object({"targets": {"type": "array",
+                                       "items": JOB_TARGET}}),
+    "JobCreate": job_schema.create,
     "PoolCreate": pool_schema.create,
     "PoolUpdate": pool_schema.update,
     "AllocatorCreate": allocator_schema.create,
@@ -740,6 +770,30 @@ def _operations():
         schedules.delete: _op(
             "Delete a schedule.", {"204": NO_CONTENT},
             _READ, "schedules", params=[_path_param("schedule_id")]),
+        jobs.list_jobs: _op(
+            "List guest jobs.",
+            {"200": _json("A page of jobs.", listed("jobs", "Job"))},
+            _LIST, "jobs", params=_list_params(jobs, "created_at")),
+        jobs.create: _op(
+            "Schedule a guest job on desktops.",
+            {"201": _json("The job.", wrapped("job", "Job"),
+                          headers=("Location",))},
+            _WRITE, "jobs", body="JobCreate"),
+        jobs.show: _op(
+            "Show a guest job and its result counts.",
+            {"200": _json("The job.", wrapped("job", "Job"))},
+            _READ, "jobs", params=[_path_param("job_id")]),
+        jobs.targets: _op(
+            "The job's result per desktop.",
+            {"200": _json("The targets.", _ref("JobTargets"))},
+            _READ + ("400",), "jobs",
+            params=[_path_param("job_id"),
+                    {"name": "state", "in": "query", "schema": {
+                        "enum": list(states.TARGET_STATES)}}]),
+        jobs.cancel: _op(
+            "Cancel a scheduled or running job.",
+            {"200": _json("The job.", wrapped("job", "Job"))},
+            _READ + ("409",), "jobs", params=[_path_param("job_id")]),
     }
 
 
@@ -757,11 +811,11 @@ _COMMON_HEADERS = {
 
 DESCRIPTION = """\
 The VDI broker's API: the admin API (pools, allocators, bindings,
-desktops, sessions, seats, thin clients, schedules, events) authenticated
-by a Keystone token in X-Auth-Token, and the thin-client API under
-/v1/client/, where a client logs in with the user's directory credentials
-and then sends the session token it got in X-Session-Token (heartbeats
-send it only with a session_id).
+desktops, sessions, seats, thin clients, schedules, jobs, events)
+authenticated by a Keystone token in X-Auth-Token, and the thin-client
+API under /v1/client/, where a client logs in with the user's directory
+credentials and then sends the session token it got in X-Session-Token
+(heartbeats send it only with a session_id).
 
 Every error is a JSON document {"error": {"code", "title", "message",
 "request_id", "details"?}} (schema Error); a path that does not serve the

@@ -22,6 +22,7 @@ from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
 from vdi_broker.conductor import desktop_actions
 from vdi_broker.conductor import hosts as host_status
+from vdi_broker.conductor import jobs as job_runner
 from vdi_broker.conductor import login as login_flow
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
@@ -348,7 +349,8 @@ class ConductorManager(pool_manager.PoolUpkeep):
             (_periodic(self.pool_upkeep, self.conf.conductor.pool_interval),
              (), {}),
             (_periodic(self.expire_sessions, 60), (), {}),
-        ] + self._client_tasks() + self._healing_tasks()
+        ] + self._client_tasks() + self._healing_tasks() + \
+            self._job_tasks()
 
     def _client_tasks(self):
         if not self.conf.client_session.client_offline_after:
@@ -439,6 +441,20 @@ class ConductorManager(pool_manager.PoolUpkeep):
         return {"desktop_id": desktop["id"], "type": console_type,
                 "protocol": connection["protocol"],
                 "url": connection["url"]}
+    # -- guest jobs (conductor/jobs.py) ------------------------------------
+
+    @functools.cached_property
+    def job_runner(self):
+        return job_runner.JobRunner(self.conf, self.host, self.notifier)
+
+    def _job_tasks(self):
+        if not self.conf.jobs.interval:
+            return []
+        return [(_periodic(self.run_jobs, self.conf.jobs.interval), (), {})]
+
+    def run_jobs(self, ctxt=None):
+        """One pass of the guest job runner."""
+        return self.job_runner.run_once(ctxt)
 
     def reconcile(self, ctxt=None):
         """One reconciler pass (also run at start and periodically)."""

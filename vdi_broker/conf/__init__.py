@@ -31,6 +31,8 @@ _MODULES = (
     "client_session",
     "portal",
     "notifications",
+    "executor",
+    "jobs",
 )
 
 

@@ -22,6 +22,7 @@ from vdi_broker.db.sqlalchemy import boot_queue as _boot_queue
 from vdi_broker.db.sqlalchemy import desktops as _desktops
 from vdi_broker.db.sqlalchemy import events as _events
 from vdi_broker.db.sqlalchemy import hosts as _hosts
+from vdi_broker.db.sqlalchemy import jobs as _jobs
 from vdi_broker.db.sqlalchemy import login_failures as _login_failures
 from vdi_broker.db.sqlalchemy import metrics as _metrics
 from vdi_broker.db.sqlalchemy import pools as _pools
@@ -46,7 +47,7 @@ _MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts))
+        _hosts, _jobs))
 
 
 def _export(modules):

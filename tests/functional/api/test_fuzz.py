@@ -106,8 +106,13 @@ class TestFuzz(base.TestCase):
             "name": "weekdays", "pool_id": pools[0]["name"],
             "days": ["mon", "tue"], "start_time": "08:00",
             "end_time": "18:00", "min_ready": 1}).json["schedule"]
+        job = app.post_json("/v1/jobs", {
+            "kind": "command", "parameters": {"command": "hostname"},
+            "targets": {"pools": [pools[0]["name"]]},
+            "run_at": "2099-01-01T00:00:00Z"}).json["job"]
         event = app.get("/v1/events?limit=1").json["events"][0]
         return {
+            "job_id": [job["id"]],
             "seat_id": [seats[1]["name"], seats[2]["id"]],
             "thin_client_id": [client["id"], client["client_id"]],
             "schedule_id": [schedule["id"]],

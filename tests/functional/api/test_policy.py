@@ -99,6 +99,10 @@ MATRIX = {
     "vdi_broker:schedules:delete": OPERATOR,
     "vdi_broker:events:list": READER,
     "vdi_broker:events:show": READER,
+    "vdi_broker:jobs:list": READER,
+    "vdi_broker:jobs:show": READER,
+    "vdi_broker:jobs:create": OPERATOR,
+    "vdi_broker:jobs:cancel": OPERATOR,
 }
 
 # The persona rules the others are built from: no request of their own.
@@ -409,6 +413,29 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_schedules_delete(self):
         return Request("DELETE", "/v1/schedules/%s" %
                        self.new_schedule()["id"], None, 204)
+
+    def new_job(self):
+        return self.app.post_json("/v1/jobs", {
+            "kind": "command", "parameters": {"command": "hostname"},
+            "targets": {"pools": ["spare"]},
+            "run_at": "2099-01-01T00:00:00Z"}).json["job"]
+
+    def req_jobs_list(self):
+        return Request("GET", "/v1/jobs", None, 200)
+
+    def req_jobs_show(self):
+        return Request("GET", "/v1/jobs/%s" % self.new_job()["id"], None,
+                       200)
+
+    def req_jobs_create(self):
+        return Request("POST", "/v1/jobs", {
+            "kind": "message", "parameters": {"message": "break at 10"},
+            "targets": {"pools": ["spare"]},
+            "run_at": "2099-01-01T00:00:00Z"}, 201)
+
+    def req_jobs_cancel(self):
+        return Request("POST", "/v1/jobs/%s/cancel" % self.new_job()["id"],
+                       None, 200)
 
     def req_events_list(self):
         return Request("GET", "/v1/events", None, 200)

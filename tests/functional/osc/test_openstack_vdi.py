@@ -459,6 +459,34 @@ class TestContractResources(OpenStackVdiTestCase):
         self.run_openstack("schedule", "delete", schedule["id"])
         self.assertEqual([], self.api("/v1/schedules")["schedules"])
 
+    @_needs("/v1/jobs")
+    def test_jobs(self):
+        self.broker.create_pool("sh-agents", min_ready=2, max_size=2)
+        self.broker.fill_pools()
+        job = self.openstack_json(
+            "job", "create", "--kind", "command", "--name", "inventory",
+            "--parameter", "command=hostname", "--pool", "sh-agents",
+            "--concurrency", "1", "--run-at", "2099-01-01T00:00:00Z")
+        self.assertEqual(("scheduled", {"command": "hostname"}),
+                         (job["state"], job["parameters"]))
+        listed = self.openstack_json("job", "list", "--state", "scheduled")
+        self.assertEqual([job["id"]], [j["ID"] for j in listed])
+        now = self.openstack_json(
+            "job", "create", "--kind", "message", "--parameters",
+            '{"message": "break at 10", "seconds": 60}', "--pool",
+            "sh-agents")
+        self.broker.manager.job_runner.run_once(self.broker.ctxt, wait=True)
+        targets = self.openstack_json("job", "target", "list", now["id"])
+        self.assertEqual(["ok", "ok"], [t["State"] for t in targets])
+        cancelled = self.openstack_json("job", "cancel", job["id"])
+        self.assertEqual("cancelled", cancelled["state"])
+        _out, err = self.run_openstack("job", "cancel", job["id"], fail=True)
+        self.assertCleanError(err, "(HTTP 409)")
+        _out, err = self.run_openstack("job", "create", "--kind", "command",
+                                       "--parameter", "command=true",
+                                       fail=True)
+        self.assertIn("--pool", err)
+
     @_needs("/v1/events", "GET")
     def test_events(self):
         self.broker.create_pool("sh-agents")

@@ -22,6 +22,7 @@ from vdi_broker.osc.v1 import allocators
 from vdi_broker.osc.v1 import bindings
 from vdi_broker.osc.v1 import desktops
 from vdi_broker.osc.v1 import events
+from vdi_broker.osc.v1 import jobs
 from vdi_broker.osc.v1 import pools
 from vdi_broker.osc.v1 import schedules
 from vdi_broker.osc.v1 import seats
@@ -346,6 +347,46 @@ class TestContractRequests(StubTestCase):
         self.assertEqual({"pool_id": POOL_ID, "enabled": "true",
                           "sort_key": "name", "sort_dir": "asc"},
                          self.last()["query"])
+
+    def test_job_requests(self):
+        self.broker.reply("POST", "/v1/jobs", 201, lambda r: {
+            "job": dict(r["body"], id="job-1")})
+        self.run_command(jobs.CreateJob, [
+            "--kind", "file_push", "--parameter", "path=C:/notice.txt",
+            "--parameter", "contents=shift at 8", "--parameters",
+            '{"mode": "0644"}', "--pool", "sh-agents", "--site", "nantong",
+            "--desktop", "vdi-sh-1", "--skip-in-use", "--max-retries", "2",
+            "--run-at", "2026-12-03T20:00:00Z"])
+        self.assertEqual({
+            "kind": "file_push",
+            "parameters": {"path": "C:/notice.txt", "contents": "shift at 8",
+                           "mode": "0644"},
+            "targets": {"pools": ["sh-agents"], "sites": ["nantong"],
+                        "desktops": ["vdi-sh-1"]},
+            "in_use": "skip", "max_retries": 2,
+            "run_at": "2026-12-03T20:00:00Z"}, self.last()["body"])
+        # A password is asked for, never taken from the command line.
+        self.useFixture(fixtures.MockPatch("getpass.getpass",
+                                           return_value="N3w-Pa55word"))
+        self.run_command(jobs.CreateJob, [
+            "--kind", "password", "--parameter", "username=localadmin",
+            "--pool", "sh-agents"])
+        self.assertEqual({"username": "localadmin",
+                          "password": "N3w-Pa55word"},
+                         self.last()["body"]["parameters"])
+        self.assertNotIn("in_use", self.last()["body"])
+        self.broker.reply("POST", "/v1/jobs/job-1/cancel", 200,
+                          {"job": {"id": "job-1", "state": "cancelled"}})
+        self.run_command(jobs.CancelJob, ["job-1"])
+        self.assertEqual(("POST", "/v1/jobs/job-1/cancel"),
+                         (self.last()["method"], self.last()["path"]))
+        self.broker.reply("GET", "/v1/jobs/job-1/targets", 200,
+                          {"targets": []})
+        self.run_command(jobs.ListJobTarget, ["job-1", "--state", "failed"])
+        self.assertEqual({"state": "failed"}, self.last()["query"])
+        self.assertRaises(exceptions.CommandError, self.run_command,
+                          jobs.CreateJob, ["--kind", "command",
+                                           "--parameter", "command=true"])
 
     def test_event_requests(self):
         self.broker.reply("GET", "/v1/events", 200, {"events": [

@@ -376,3 +376,88 @@ class LoginFailure(Base):
     count = sa.Column(sa.Integer, nullable=False, default=0)
     locked = sa.Column(sa.Boolean, nullable=False, default=False)
     expires_at = sa.Column(sa.DateTime, nullable=False)
+
+
+# Guest jobs (vdi_broker/states.py).
+JOB_SCHEDULED = states.JOB_SCHEDULED
+JOB_RUNNING = states.JOB_RUNNING
+JOB_FINISHED = states.JOB_FINISHED
+JOB_CANCELLED = states.JOB_CANCELLED
+JOB_STATES = states.JOB_STATES
+TARGET_PENDING = states.TARGET_PENDING
+TARGET_RUNNING = states.TARGET_RUNNING
+TARGET_OK = states.TARGET_OK
+TARGET_FAILED = states.TARGET_FAILED
+TARGET_SKIPPED = states.TARGET_SKIPPED
+TARGET_STATES = states.TARGET_STATES
+
+
+class GuestJob(TimestampMixin, Base):
+    """An operator's job on desktops, run by a guest executor.
+
+    ``parameters`` never hold a secret: the secret parameters (a new
+    password) are in ``secret``, encrypted with ``[jobs] secret_keys``,
+    and erased when the job ends. ``claims`` is written by every claim of
+    the job's targets: claims of the job take turns on its row (and
+    conflict at commit on Galera).
+    """
+
+    __tablename__ = "guest_jobs"
+    __table_args__ = (
+        sa.Index("guest_jobs_state_run_at_idx", "state", "run_at"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=True)
+    kind = sa.Column(sa.String(32), nullable=False)
+    parameters = sa.Column(sa.JSON, nullable=False, default=dict)
+    secret = sa.Column(sa.Text, nullable=True)
+    # What to run on: {"pools", "sites", "departments", "desktops"}.
+    targets = sa.Column(sa.JSON, nullable=False, default=dict)
+    run_at = sa.Column(sa.DateTime, nullable=False)
+    # In-use desktops (a session on them): "skip" or "run"; "wait" (for
+    # a maintenance window) comes with the windows.
+    in_use = sa.Column(sa.String(16), nullable=False, default="skip")
+    max_retries = sa.Column(sa.Integer, nullable=False, default=0)
+    retry_delay = sa.Column(sa.Integer, nullable=False, default=60)
+    concurrency = sa.Column(sa.Integer, nullable=False, default=10)
+    timeout = sa.Column(sa.Integer, nullable=True)
+    state = sa.Column(sa.String(16), nullable=False, default=JOB_SCHEDULED)
+    status_reason = sa.Column(sa.String(1024), nullable=True)
+    created_by = sa.Column(sa.String(255), nullable=True)
+    started_at = sa.Column(sa.DateTime, nullable=True)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+    claims = sa.Column(sa.BigInteger, nullable=False, default=0,
+                       server_default="0")
+
+
+class GuestJobTarget(Base):
+    """One desktop of a guest job, and its result."""
+
+    __tablename__ = "guest_job_targets"
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "desktop_id",
+                            name="uniq_guest_job_targets0job_id0desktop_id"),
+        sa.Index("guest_job_targets_job_id_state_idx", "job_id", "state"),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                   primary_key=True, autoincrement=True)
+    job_id = sa.Column(sa.String(36),
+                       sa.ForeignKey("guest_jobs.id", ondelete="CASCADE"),
+                       nullable=False)
+    # No foreign key: the result stays when the desktop is deleted.
+    desktop_id = sa.Column(sa.String(36), nullable=False)
+    desktop_name = sa.Column(sa.String(255), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False, default=TARGET_PENDING)
+    attempts = sa.Column(sa.Integer, nullable=False, default=0)
+    reason = sa.Column(sa.String(1024), nullable=True)
+    output = sa.Column(sa.Text, nullable=True)
+    # The conductor running it, and when its claim lapses (a conductor
+    # that died: the target is tried again or failed).
+    claimed_by = sa.Column(sa.String(255), nullable=True)
+    claim_expires_at = sa.Column(sa.DateTime, nullable=True)
+    next_attempt_at = sa.Column(sa.DateTime, nullable=True)
+    started_at = sa.Column(sa.DateTime, nullable=True)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+    updated_at = sa.Column(sa.DateTime, nullable=True)

@@ -1,0 +1,29 @@
+from vdi_broker.api.schemas import common
+from vdi_broker.jobs import kinds
+
+_names = {"type": "array", "items": common.name, "maxItems": 1000,
+          "uniqueItems": True}
+
+create = {
+    "type": "object",
+    "properties": {
+        "name": common.name,
+        "kind": {"enum": sorted(kinds.KINDS)},
+        # Checked per kind by vdi_broker.jobs.kinds (secrets never echoed).
+        "parameters": {},
+        "targets": {
+            "type": "object",
+            "properties": {"pools": _names, "sites": _names,
+                           "departments": _names, "desktops": _names},
+            "additionalProperties": False, "minProperties": 1},
+        # ISO 8601; absent: now.
+        "run_at": {"type": "string", "minLength": 10, "maxLength": 64},
+        "in_use": {"enum": ["skip", "run"]},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
+        "retry_delay": {"type": "integer", "minimum": 0, "maximum": 86400},
+        "concurrency": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "timeout": {"type": "integer", "minimum": 1, "maximum": 86400},
+    },
+    "required": ["kind", "parameters", "targets"],
+    "additionalProperties": False,
+}

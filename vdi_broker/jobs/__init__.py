@@ -1,0 +1,1 @@
+"""Guest jobs: kinds, parameter schemas and secret parameters."""
