@@ -1,6 +1,7 @@
 /* The portal's small scripts: local times, the language switch, the
-   events filter's time zone, the overview's refresh and the console
-   page's forward to the console. The pages work
+   time zone of the events filter and the job form, the job form's
+   kinds, the overview's refresh and the console page's forward to the
+   console. The pages work
    without them. No inline script: the Content-Security-Policy forbids
    it. */
 (function () {
@@ -110,6 +111,27 @@
     document.querySelectorAll("input[data-tz-offset]").forEach(
       function (el) {
         el.value = String(new Date().getTimezoneOffset());
+      });
+    document.querySelectorAll("input[data-tz-zone]").forEach(
+      function (el) {
+        try {
+          el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+        } catch (e) { /* the offset does */ }
+      });
+    // The job form: only the parameters of the chosen kind (the others
+    // disabled, so neither checked nor sent).
+    document.querySelectorAll("select[data-kind-switch]").forEach(
+      function (select) {
+        function show() {
+          select.form.querySelectorAll("fieldset[data-kind]").forEach(
+            function (set) {
+              var on = set.getAttribute("data-kind") === select.value;
+              set.hidden = !on;
+              set.disabled = !on;
+            });
+        }
+        select.addEventListener("change", show);
+        show();
       });
     document.querySelectorAll("input[data-default-timezone]").forEach(
       function (el) {
