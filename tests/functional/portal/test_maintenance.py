@@ -286,6 +286,21 @@ class TestJobsReader(MaintenanceTestCase):
         self.assertIn("vdi_broker:jobs:create", refusal)
         self.assertEqual(1, len(self.api_get("/v1/jobs")["jobs"]))
 
+    def test_in_chinese(self):
+        job = self.create_job(name="inventory")
+        self.run_jobs()
+        page = self.sign_in("reader", locale="zh-CN",
+                            extra_http_headers={
+                                "Accept-Language": "zh-CN,zh;q=0.9"})
+        self.assertIn("维护", page.inner_text("header nav"))
+        page.goto(self.portal.url + "/jobs")
+        self.assertEqual("维护：客户机作业", page.inner_text("h1"))
+        page.goto(self.portal.url + "/jobs/" + job["id"])
+        self.assertIn("每台桌面的结果", page.content())
+        self.assertIn("按桌面", page.inner_text("#h-targets"))
+        self.browser.screenshot(page, "portal-job-zh")
+        self.assertEqual([], browser_fixture.axe_violations(page))
+
     def test_job_posts_without_the_token_are_refused(self):
         scheduled = self.create_job(run_at="2099-01-01T00:00:00Z")
         page = self.sign_in("admin")
