@@ -229,6 +229,8 @@ class TestJobs(MaintenanceTestCase):
         page.wait_for_selector("form.confirm")
         self.assertNotIn(PASSWORD, page.content())
         self.assertIn(desktop["name"], page.inner_text(".question"))
+        ref = page.get_attribute("form.confirm input[name=secret_ref]",
+                                 "value")
         self.confirm(page)
         self.assertNotIn(PASSWORD, page.content())
         job_id = page.url.rsplit("/", 1)[1]
@@ -239,8 +241,15 @@ class TestJobs(MaintenanceTestCase):
         calls = fake_executor.calls("set_password")
         self.assertEqual([[desktop["id"]]], [c["targets"] for c in calls])
         self.assertEqual("ok", self.targets(job_id)[0]["state"])
-        # The reference is good once: a second confirmation fails.
         self.assertEqual("finished", self.job(job_id)["state"])
+        # The reference is good once: a second confirmation fails.
+        _force_post(page, "/jobs", {
+            "csrf_token": self.csrf_token(page), "confirmed": "1",
+            "kind": "password", "p_password_username": "agent",
+            "desktops": desktop["name"], "secret_ref": ref})
+        page.wait_for_selector(".flash-error")
+        self.assertIn("enter it again", page.inner_text(".flash-error"))
+        self.assertEqual(1, len(self.api_get("/v1/jobs")["jobs"]))
 
     def test_missing_fields_and_targets_are_said(self):
         page = self.sign_in("operator")
