@@ -11,6 +11,8 @@ portal-job, portal-job-cancelled, portal-events-filtered.
 import datetime
 import zoneinfo
 
+from playwright.sync_api import expect
+
 from tests.fixtures import browser as browser_fixture
 from tests.functional.portal import test_browser
 from vdi_broker.executors import fake as fake_executor
@@ -123,9 +125,20 @@ class TestJobs(MaintenanceTestCase):
         self.assertEqual({"pools": [pool["id"]]}, job["targets"])
         self.assertEqual("portal-operator", job["created_by"])
 
+        # The page of a job not finished follows it by itself.
+        page.evaluate("window.__same_page = true")
         self.run_jobs()
-        page.click("text=Reload")
+        expect(page.locator("#job-title [data-job-state]")).to_have_text(
+            "finished", timeout=15000)
+        expect(page.locator("#job-changed")).to_be_visible()
+        self.assertTrue(page.evaluate("window.__same_page === true"))
+        job = self.job(job_id)
+        self.assertEqual(str(job["results"]["ok"]), page.inner_text(
+            "#counts [data-count=ok]"))
+        page.click("#reload")
         page.wait_for_selector("#targets tbody tr[data-state]")
+        # A finished job's page polls no more.
+        self.assertEqual(0, page.locator("#job-title[data-source]").count())
         job = self.job(job_id)
         self.assertEqual("finished", job["state"])
         for state, count in job["results"].items():

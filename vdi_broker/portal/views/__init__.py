@@ -48,6 +48,7 @@ ROUTES = [
     ("/events", {"GET": events.index}),
     ("/jobs", {"GET": jobs.index, "POST": jobs.create}),
     ("/jobs/new", {"GET": jobs.new}),
+    ("/jobs/{job_id}.json", {"GET": jobs.data_json}),
     ("/jobs/{job_id}", {"GET": jobs.show}),
     ("/jobs/{job_id}/cancel", {"POST": jobs.cancel}),
 ]

@@ -15,6 +15,8 @@ import json
 import secrets
 import urllib.parse
 
+import webob
+
 from vdi_broker.portal import api
 from vdi_broker.portal.views import common
 from vdi_broker.portal import web
@@ -299,13 +301,34 @@ def show(req):
     events, _ = client.page("/events", "events",
                             {"target_id": job["id"], "limit": 20})
     pools = common.pools_by_id(req)
+    pools.update({p["name"]: p for p in list(pools.values())})
     return req.render(
-        "job.html", job=job, page=_target_page(req, targets),
+        "job.html", job=job, target_labels={
+            "pools": req.gettext("Pools"), "sites": req.gettext("Sites"),
+            "departments": req.gettext("Departments"),
+            "desktops": req.gettext("Desktops")},
+        refresh=req.portal.conf.portal.refresh_interval,
+        page=_target_page(req, targets),
         state=state if params else "", target_states=TARGET_STATES,
         events=events, pools=pools, kind_label=req.gettext(
             KINDS[job["kind"]][0]) if job["kind"] in KINDS else job["kind"],
         open=job["state"] in OPEN,
         total=sum((job.get("results") or {}).values()))
+
+
+def data_json(req):
+    """A job's state and counts, for its page's refresh while it runs."""
+    job = req.api().get("/jobs/" + api.quote(req.urlvars["job_id"]),
+                        "job")
+    response = webob.Response(content_type="application/json",
+                              charset="UTF-8")
+    response.json_body = {
+        "id": job["id"], "state": job["state"],
+        "open": job["state"] in OPEN,
+        "status_reason": job.get("status_reason"),
+        "results": job.get("results") or {},
+        "total": sum((job.get("results") or {}).values())}
+    return response
 
 
 def cancel(req):
