@@ -21,12 +21,18 @@ that each node has applied every commit first).
 
 import collections
 import concurrent.futures
+import datetime
+import hashlib
 import json
 import os
 import threading
 import time
 
 import fixtures
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import engines
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
 import requests
 import sqlalchemy as sa
 from testtools import content
@@ -37,6 +43,7 @@ from tests.fixtures import broker as broker_fixture
 from tests.fixtures import galera
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 
 NODES = 3
@@ -45,6 +52,76 @@ NODES = 3
 def _users(names):
     return [broker_fixture._user(name, "uid=%s,ou=agents,%s" % (
         name, broker_fixture.BASE_DN), ["agents"], {}) for name in names]
+
+
+def _allocate(pool, username):
+    """One login's transaction, with the arguments the conductor passes."""
+    return db.allocate(
+        vdi_context.get_admin_context(),
+        {"username": username, "client_id": "tc-1", "seat": None},
+        {"pool_id": pool["id"], "binding_kind": None, "binding_key": None,
+         "allocator_id": None, "allocator_name": "test"},
+        {"id": uuidutils.generate_uuid(),
+         "token_hash": hashlib.sha256(
+             uuidutils.generate_uuid().encode()).hexdigest(),
+         "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)})
+
+
+class GaleraEngineTest(base.TestCase):
+    """The broker's connections know a Galera node; what a login writes."""
+
+    def setUp(self):
+        super().setUp()
+        self.database = self.useFixture(galera.GaleraDatabase())
+        self.ctxt = vdi_context.get_admin_context()
+        self.pool = db.pool_create(self.ctxt, {
+            "name": "pool", "flavor": "m1.desktop", "image": "win11",
+            "min_ready": 0, "max_size": 2})
+        for i in range(2):
+            db.desktop_create(self.ctxt, {
+                "pool_id": self.pool["id"], "name": "d-%d" % i,
+                "server_id": uuidutils.generate_uuid(),
+                "state": models.READY})
+
+    def engine(self, node):
+        engine = engines.create_engine(self.database.urls[node])
+        db_engine.prepare_engine(engine)
+        self.addCleanup(engine.dispose)
+        return engine
+
+    def serial(self, username):
+        with self.database.engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT logins FROM login_serials WHERE id = :id"),
+                {"id": db.IMPL._user_lock_digest(username).hex()}).scalar()
+
+    def test_logins_count_in_the_users_row(self):
+        with self.database.engine.connect() as conn:
+            self.assertIs(True, conn.info["vdi_galera"])
+        first = _allocate(self.pool, "alice")
+        self.assertEqual(1, self.serial("alice"))
+        again = _allocate(self.pool, "alice")
+        self.assertEqual(2, self.serial("alice"))
+        self.assertTrue(again["reused"])
+        self.assertEqual(first["desktop"]["id"], again["desktop"]["id"])
+        self.assertIsNone(self.serial("bob"))
+
+    def test_a_concurrent_login_on_another_node_loses_and_is_retried(self):
+        # A login of alice on node 2 has written her row and not yet
+        # committed when a login of alice on node 1 commits: node 2's
+        # transaction fails (certification, or aborted by the applier of
+        # node 1's commit) with a deadlock, which the login's transaction
+        # runs again (retry_on_conflict) and oslo.db reports as such.
+        other = self.engine(1)
+        conn = other.connect()
+        self.addCleanup(conn.close)
+        conn.begin()
+        conn.execute(db.IMPL._LOGIN_SERIAL, {
+            "p_id": db.IMPL._user_lock_digest("alice").hex(),
+            "p_now": timeutils.utcnow()})
+        _allocate(self.pool, "alice")
+        self.assertEqual(1, self.serial("alice"))
+        self.assertRaises(db_exc.DBDeadlock, conn.commit)
 
 
 class GaleraLoginTest(base.TestCase):
@@ -273,8 +350,18 @@ class GaleraLoginTest(base.TestCase):
         self.assertEqual(count, len(rows))
         return conn
 
+    def conflicts(self):
+        """Certification failures and brute-force aborts, all nodes."""
+        total = 0
+        for node in range(NODES):
+            status = self.cluster.status(node) or {}
+            total += int(status.get("wsrep_local_cert_failures", 0))
+            total += int(status.get("wsrep_local_bf_aborts", 0))
+        return total
+
     def test_same_user_on_every_node_at_once(self):
         pool = self._pool(12)
+        conflicts = self.conflicts()
         # Each round: one user logs in six times at once on each node.
         for user in ("solo0", "solo1", "solo2"):
             # The nodes' first ready desktops differ (see
@@ -307,6 +394,12 @@ class GaleraLoginTest(base.TestCase):
             # One login claimed it; the others took the session over.
             self.assertEqual(1, sum(1 for _, body in results
                                     if not body["reused"]))
+        # The nodes' logins did collide, and every failed transaction was
+        # run again (every login above answered 201).
+        conflicts = self.conflicts() - conflicts
+        self.addDetail("conflicts", content.text_content(
+            "%d certification failures and brute-force aborts" % conflicts))
+        self.assertGreater(conflicts, 0)
 
     def test_node_killed_and_rejoined_during_logins(self):
         self._pool(48)

@@ -21,6 +21,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
@@ -100,6 +101,12 @@ _LOCK_HOLDER = sa.text(
     "WHERE id = IS_USED_LOCK(:p_name)")
 _PG_XACT_LOCK = sa.select(sa.func.pg_advisory_xact_lock(
     sa.bindparam("p_key", type_=sa.BigInteger)))
+# Galera: every login of a user writes the user's row (see _lock_user).
+_LOGIN_SERIAL = mysql.insert(models.LoginSerial.__table__).values(
+    id=sa.bindparam("p_id"), logins=1, updated_at=sa.bindparam("p_now"))
+_LOGIN_SERIAL = _LOGIN_SERIAL.on_duplicate_key_update(
+    logins=models.LoginSerial.__table__.c.logins + 1,
+    updated_at=_LOGIN_SERIAL.inserted.updated_at)
 
 
 def _ready_statements(exclude):
@@ -239,6 +246,14 @@ def _lock_user(connection, username):
     ``[database_network] read_timeout``), takes it over from a session
     whose connection was lost, and otherwise answers 503. SQLite writers
     are serialized already.
+
+    Galera (a multi-writer cluster): GET_LOCK is local to the node, so the
+    login also writes the user's row of login_serials. Two logins of one
+    user on two nodes then write the same row: certification lets the
+    first to commit win and fails the other with a deadlock (1213), and
+    the transaction runs again (retry_on_conflict), this time seeing the
+    first one's desktop. On the same node the row lock serializes them
+    too.
     """
     dialect = connection.dialect.name
     if dialect == "postgresql":
@@ -260,6 +275,10 @@ def _lock_user(connection, username):
             # answer now rather than wait again at every retry of the
             # transaction.
             raise exception.LoginInProgress()
+        if connection.info.get("vdi_galera"):
+            connection.execute(_LOGIN_SERIAL, {
+                "p_id": _user_lock_digest(username).hex(),
+                "p_now": utcnow()})
 
 
 def _end_lost_lock_holder(connection, name, idle):
