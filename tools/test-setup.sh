@@ -6,8 +6,9 @@
 # friends are compiled when tox installs them), make sure MariaDB,
 # PostgreSQL, RabbitMQ and Redis (the tooz coordination tests) run, create
 # the oslo.db "opportunistic" test users, and install slapd/ldap-utils for
-# the LDAP fixture. Every package it installs is in bindep.txt's "test"
-# profile ("tox -e bindep" lists what is missing).
+# the LDAP fixture and galera-4/rsync for the Galera fixture. Every
+# package it installs is in bindep.txt's "test" profile ("tox -e bindep"
+# lists what is missing).
 #
 # Idempotent: run it as often as you like; what is installed and running
 # is left alone. Debian and Ubuntu (apt-get) only. Needs root, or sudo
@@ -231,6 +232,22 @@ setup_salt() {
     log "Salt installed ($("$SALT_VENV/bin/salt-master" --version))"
 }
 
+# ----------------------------------------------------------------- Galera
+# The multi-writer tests (tests/fixtures/galera.py) start a throwaway
+# three-node MariaDB Galera cluster on loopback, as the mysql user, with
+# Debian's galera-4 provider; new nodes receive their state by rsync
+# (wsrep_sst_method=rsync). Only the packages: the fixture starts the
+# nodes itself.
+setup_galera() {
+    local missing=()
+    [ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
+    command -v rsync >/dev/null || missing+=(rsync)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+    log "galera-4 and rsync installed"
+}
+
 # ------------------------------------------------------ build packages
 
 # What tox needs before it installs the Python requirements: venv for
@@ -303,6 +320,7 @@ setup_postgresql
 setup_rabbitmq
 setup_redis
 setup_ldap
+setup_galera
 setup_salt
 
 # ----------------------------------------------------------- Browser

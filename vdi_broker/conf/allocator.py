@@ -14,10 +14,14 @@ allocator_opts = [
                     "fail only when another login took the same desktop "
                     "first."),
     cfg.IntOpt("claim_candidates", default=16, min=1,
-               help="SQLite only: how many ready desktops a claim reads "
+               help="SQLite: how many ready desktops a claim reads "
                     "before trying them in turn. MariaDB and PostgreSQL "
                     "lock exactly the row they take (SELECT ... FOR UPDATE "
-                    "SKIP LOCKED LIMIT 1)."),
+                    "SKIP LOCKED LIMIT 1). A Galera cluster (several "
+                    "writers) picks the desktop at random among the first "
+                    "4 x claim_candidates ready ones, so that the nodes' "
+                    "logins rarely take the same one (which one of them "
+                    "would have to run again)."),
     cfg.IntOpt("connect_attempts", default=3, min=1,
                help="How many desktops one login tries when the connection "
                     "details of the desktop it claimed cannot be obtained "

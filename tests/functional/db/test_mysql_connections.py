@@ -91,6 +91,27 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
                 sa.select(sa.func.get_lock(lock, 0))).scalar())
             conn.execute(sa.select(sa.func.release_lock(lock)))
 
+    def test_plain_server_writes_no_login_serial(self):
+        # The per-user row is for Galera clusters only: on a single
+        # server a login is what it was (GET_LOCK alone).
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        engine = self.database.engine
+        with engine.connect() as conn:
+            self.assertIs(False, conn.info["vdi_galera"])
+        sa.event.listen(engine, "before_cursor_execute", record)
+        self.addCleanup(sa.event.remove, engine, "before_cursor_execute",
+                        record)
+        self._login("alice")
+        self.assertFalse([s for s in statements if "login_serials" in s],
+                         statements)
+        with engine.connect() as conn:
+            self.assertEqual(0, conn.execute(sa.text(
+                "SELECT COUNT(*) FROM login_serials")).scalar())
+
     def _hold_lock(self, username, database=None):
         """A connection of another login that holds the user's lock.
 

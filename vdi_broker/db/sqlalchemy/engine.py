@@ -3,8 +3,9 @@
 ``main_context_manager`` is the one enginefacade transaction context every
 storage module decorates its functions with. The listeners here adapt each
 backend to the broker: SQLite writers take turns in the all-in-one mode,
-MariaDB runs in READ COMMITTED like PostgreSQL, and a login's MariaDB user
-lock is dropped when its connection goes back to the pool.
+MariaDB runs in READ COMMITTED like PostgreSQL (and each connection knows
+whether its server is a Galera node), and a login's MariaDB user lock is
+dropped when its connection goes back to the pool.
 """
 
 import threading
@@ -117,6 +118,13 @@ def _read_committed_on_mysql(engine):
         try:
             cursor.execute(
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            # A node of a Galera cluster (wsrep_on): the login's per-user
+            # lock needs a row too (api._lock_user). Asked once per
+            # connection; a plain MariaDB or MySQL has no such variable.
+            cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+            row = cursor.fetchone()
+            connection_record.info["vdi_galera"] = bool(
+                row and str(row[1]).upper() == "ON")
         finally:
             cursor.close()
 

@@ -378,6 +378,24 @@ class LoginFailure(Base):
     expires_at = sa.Column(sa.DateTime, nullable=False)
 
 
+class LoginSerial(Base):
+    """The per-user login counter: serialises a user's logins (Galera).
+
+    ``id``: SHA-256 hex of the user name. Every login of the user on a
+    Galera cluster increments ``logins`` in its transaction (INSERT ... ON
+    DUPLICATE KEY UPDATE), so that two logins of one user on two nodes
+    write the same row and certification lets only one of them commit;
+    the other is rolled back and retried. One small row per user name
+    that ever logged in; nothing else reads it.
+    """
+
+    __tablename__ = "login_serials"
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    logins = sa.Column(sa.BigInteger, nullable=False, default=0)
+    updated_at = sa.Column(sa.DateTime, nullable=False, default=_utcnow)
+
+
 # Guest jobs (vdi_broker/states.py).
 JOB_SCHEDULED = states.JOB_SCHEDULED
 JOB_RUNNING = states.JOB_RUNNING
