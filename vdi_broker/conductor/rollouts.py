@@ -120,15 +120,19 @@ class RolloutKeeper:
         if room <= 0:
             return 0
         ready = counts.get(models.READY, 0)
-        take_ready = min(room, max(0, ready - target))
-        take_in_use = room - take_ready if windows else 0
+        take_ready = min(room, max(0, ready - target),
+                         progress["old_ready"])
+        take_in_use = min(room - take_ready, progress["old_in_use"]) \
+            if windows else 0
         queued = []
         if take_ready or take_in_use:
             queued = db.rollout_rebuild(ctxt, rollout["id"],
                                         ready=take_ready,
                                         in_use=take_in_use)
+        moved = 0
         for desktop in queued:
             if desktop["state"] == models.RELEASING:
+                moved += 1
                 counts[models.READY] = counts.get(models.READY, 0) - 1
                 counts[models.RELEASING] = \
                     counts.get(models.RELEASING, 0) + 1
@@ -136,11 +140,10 @@ class RolloutKeeper:
             LOG.info("Pool %s: roll-out %s: %d desktops queued for a "
                      "rebuild on image %s", pool["name"], rollout["id"],
                      len(queued), rollout["target_image"])
-        # Old desktops left that a rebuild may take without a user
-        # leaving: ready ones (and those in use, in a window).
-        movable = left - progress["in_progress"] - len(queued) - (
-            0 if windows else progress["old_in_use"])
-        return max(0, min(room - len(queued), movable))
+        # The surge: new desktops for the ready ones still to rebuild
+        # (those in use are rebuilt in place, or at their release).
+        return max(0, min(room - len(queued),
+                          progress["old_ready"] - moved))
 
     def _gate(self, ctxt, rollout, pool):
         """Pause a failing roll-out; True if it did."""

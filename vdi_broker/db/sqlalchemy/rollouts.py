@@ -58,8 +58,8 @@ def target_image(rollout):
 def _progress(session, rollout):
     """Counts of the pool's desktops and of the roll-out's rebuilds."""
     image = target_image(rollout)
-    counts = {"total": 0, "old": 0, "new": 0, "old_in_use": 0,
-              "old_quarantined": 0, "in_progress": 0, "done": 0,
+    counts = {"total": 0, "old": 0, "new": 0, "old_ready": 0,
+              "old_in_use": 0, "old_quarantined": 0, "in_progress": 0, "done": 0,
               "failed": 0}
     for state, on_target, count in session.execute(
             sa.select(_DESKTOPS.c.state,
@@ -74,7 +74,9 @@ def _progress(session, rollout):
             counts["new"] += count
         else:
             counts["old"] += count
-            if state == models.ASSIGNED:
+            if state == models.READY:
+                counts["old_ready"] += count
+            elif state == models.ASSIGNED:
                 counts["old_in_use"] += count
             elif state == models.QUARANTINED:
                 counts["old_quarantined"] += count
