@@ -59,8 +59,8 @@ def _progress(session, rollout):
     """Counts of the pool's desktops and of the roll-out's rebuilds."""
     image = target_image(rollout)
     counts = {"total": 0, "old": 0, "new": 0, "old_ready": 0,
-              "old_in_use": 0, "old_quarantined": 0, "in_progress": 0, "done": 0,
-              "failed": 0}
+              "old_in_use": 0, "old_quarantined": 0, "in_progress": 0,
+              "done": 0, "failed": 0}
     for state, on_target, count in session.execute(
             sa.select(_DESKTOPS.c.state,
                       sa.func.coalesce(_DESKTOPS.c.image, "") == image,
