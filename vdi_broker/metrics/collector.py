@@ -152,10 +152,10 @@ class DatabaseCollector:
         snapshot = db.metrics_snapshot(ctxt)
         return self._pool_families(snapshot) + \
             [self._thin_clients(snapshot["thin_clients"])] + \
-            self._rollouts(ctxt, snapshot["pools"])
+            self._rollouts(snapshot["pools"], snapshot.get("rollouts", ()))
 
     @staticmethod
-    def _rollouts(ctxt, pools):
+    def _rollouts(pools, rollouts):
         """The open image roll-outs' progress and state, by pool."""
         names = {p["id"]: (p["name"], p["site"] or "") for p in pools}
         labels = ["pool", "site", "image"]
@@ -169,8 +169,7 @@ class DatabaseCollector:
                        "1 for an open roll-out's state (running, paused, "
                        "rolling_back), 0 for the others.",
                        labels + ["state"])
-        for rollout in db.rollout_list(
-                ctxt, {"state": list(states.ROLLOUT_OPEN)}):
+        for rollout in rollouts:
             if rollout["pool_id"] not in names:
                 continue
             values = list(names[rollout["pool_id"]]) + [rollout["image"]]

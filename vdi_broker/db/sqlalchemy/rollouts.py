@@ -48,7 +48,7 @@ def _reason(text):
     return text[:REASON_LENGTH] if text else text
 
 
-def target_image(rollout):
+def _target_image(rollout):
     """The image a roll-out moves its pool to (the old one on rollback)."""
     if rollout["phase"] == "rollback":
         return rollout["previous_image"]
@@ -57,7 +57,7 @@ def target_image(rollout):
 
 def _progress(session, rollout):
     """Counts of the pool's desktops and of the roll-out's rebuilds."""
-    image = target_image(rollout)
+    image = _target_image(rollout)
     counts = {"total": 0, "old": 0, "new": 0, "old_ready": 0,
               "old_in_use": 0, "old_quarantined": 0, "in_progress": 0,
               "done": 0, "failed": 0}
@@ -92,7 +92,7 @@ def _progress(session, rollout):
 def _view(session, row):
     rollout = dict(row)
     rollout["progress"] = _progress(session, rollout)
-    rollout["target_image"] = target_image(rollout)
+    rollout["target_image"] = _target_image(rollout)
     return rollout
 
 
@@ -132,9 +132,9 @@ def rollout_create(ctx, values):
     session = ctx.session
     now = timeutils.utcnow()
     values = dict(values)
+    ident = values.pop("pool")
     pool = common.get_by_id_or_name(
-        session, models.Pool, values.pop("pool"), exception.PoolNotFound,
-        pool=values.get("pool_id"))
+        session, models.Pool, ident, exception.PoolNotFound, pool=ident)
     # Lock the pool's row: roll-outs of one pool are created in turns.
     pool = dict(session.execute(
         sa.select(_POOLS).where(_POOLS.c.id == pool.id)
@@ -332,7 +332,7 @@ def rollout_rebuild(ctx, rollout_id, ready=0, in_use=0):
     rollout = _row(session, rollout_id)
     if rollout["state"] not in states.ROLLOUT_ACTIVE:
         return []
-    image = target_image(rollout)
+    image = _target_image(rollout)
     queued = []
     for state, count in ((models.READY, ready), (models.ASSIGNED, in_use)):
         if count <= 0:
