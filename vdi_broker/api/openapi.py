@@ -111,6 +111,9 @@ POOL = _object({
                       "queued_creates": INTEGER, "allowance": INTEGER,
                       "limit": INTEGER, "waiting_reason": NULLABLE_STRING,
                       "average_seconds": {"type": ["number", "null"]}}),
+    "draining_until": dict(NULLABLE_TIMESTAMP, description="While a "
+                           "maintenance window that drains the pool is "
+                           "open: its end (no new logins before then)."),
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
 })
 
