@@ -487,7 +487,7 @@ class TestContractResources(OpenStackVdiTestCase):
                                        fail=True)
         self.assertIn("--pool", err)
 
-    @_needs("/v1/rollouts")
+    @_needs("/v1/rollouts", "GET")
     def test_rollouts_and_maintenance_windows(self):
         self.broker.create_pool("sh-agents", min_ready=2, max_size=4)
         self.broker.fill_pools()
