@@ -138,8 +138,10 @@ class RolloutTestCase(testscenarios.WithScenarios, base.TestCase):
         real = db.rollout_rebuild
         seen = []
 
-        def rebuild(ctxt, rollout_id, ready=0, in_use=0):
-            queued = real(ctxt, rollout_id, ready=ready, in_use=in_use)
+        def rebuild(ctxt, rollout_id, ready=0, in_use=0, keep_ready=0):
+            self.assertEqual(target, keep_ready)
+            queued = real(ctxt, rollout_id, ready=ready, in_use=in_use,
+                          keep_ready=keep_ready)
             if queued:
                 seen.append(len(queued))
                 self.assertGreaterEqual(
@@ -280,6 +282,37 @@ class TestRollout(RolloutTestCase):
                                                      rollout["id"]))
         rollout = db.rollout_action(self.ctxt, rollout["id"], "resume")
         self.assertEqual(states.ROLLOUT_RUNNING, rollout["state"])
+        for _ in range(20):
+            self._upkeep()
+            rollout = db.rollout_get(self.ctxt, rollout["id"])
+            if rollout["state"] == states.ROLLOUT_COMPLETED:
+                break
+        self.assertEqual(states.ROLLOUT_COMPLETED, rollout["state"])
+        self.assertEqual({"win11-v2"}, set(self._images().values()))
+
+    def test_rollout_waits_for_its_window(self):
+        self._fill()
+        now = timeutils.utcnow()
+        window = db.window_create(self.ctxt, {
+            "name": "tonight", "pool_id": self.pool["id"],
+            "timezone": "UTC", "starts_at": now + datetime.timedelta(hours=1),
+            "ends_at": now + datetime.timedelta(hours=3)})
+        rollout = self._rollout("win11-v2", window_id=window["id"])
+        self._upkeep(4)
+        self.assertEqual([], db.rollout_desktop_list(self.ctxt,
+                                                     rollout["id"]))
+        self.assertEqual({"win11-v1"}, set(self._images().values()))
+        self.clock.advance(3600)
+        self._upkeep(2)
+        self.assertTrue(db.rollout_desktop_list(self.ctxt, rollout["id"]))
+        # Its window deleted: paused; resumed, it goes on without one.
+        db.window_delete(self.ctxt, window["id"])
+        self._upkeep()
+        rollout = db.rollout_get(self.ctxt, rollout["id"])
+        self.assertEqual(states.ROLLOUT_PAUSED, rollout["state"])
+        self.assertIn("was deleted", rollout["status_reason"])
+        rollout = db.rollout_action(self.ctxt, rollout["id"], "resume")
+        self.assertIsNone(rollout["window_id"])
         for _ in range(20):
             self._upkeep()
             rollout = db.rollout_get(self.ctxt, rollout["id"])

@@ -97,6 +97,7 @@ class RolloutKeeper:
             return 0
         if rollout["window_id"] and not any(
                 w["id"] == rollout["window_id"] for w, _ in windows):
+            self._window_gone(ctxt, rollout, pool)
             return 0
         left = progress["old"] - progress["old_quarantined"]
         if left <= 0 and not progress["in_progress"]:
@@ -128,7 +129,8 @@ class RolloutKeeper:
         if take_ready or take_in_use:
             queued = db.rollout_rebuild(ctxt, rollout["id"],
                                         ready=take_ready,
-                                        in_use=take_in_use)
+                                        in_use=take_in_use,
+                                        keep_ready=target)
         moved = 0
         for desktop in queued:
             if desktop["state"] == models.RELEASING:
@@ -144,6 +146,23 @@ class RolloutKeeper:
         # (those in use are rebuilt in place, or at their release).
         return max(0, min(room - len(queued),
                           progress["old_ready"] - moved))
+
+    def _window_gone(self, ctxt, rollout, pool):
+        """Pause a roll-out whose maintenance window was deleted."""
+        try:
+            db.window_get(ctxt, rollout["window_id"])
+            return
+        except exception.MaintenanceWindowNotFound:
+            pass
+        reason = "its maintenance window %s was deleted" % (
+            rollout["window_id"])
+        try:
+            db.rollout_action(ctxt, rollout["id"], "pause", reason,
+                              kind="pool")
+        except exception.Conflict:
+            return
+        LOG.warning("Pool %s: roll-out %s paused: %s", pool["name"],
+                    rollout["id"], reason)
 
     def _gate(self, ctxt, rollout, pool):
         """Pause a failing roll-out; True if it did."""

@@ -51,6 +51,11 @@ class TestRolloutsApi(RolloutApiTestCase):
         self.error(self.app.post_json("/v1/pools/nt-agents/rollouts", {
             "image": self.broker.pools["nt-agents"]["image"]},
             expect_errors=True), 409)
+        # The pool's image belongs to the roll-out now.
+        self.error(self.app.patch_json("/v1/pools/sh-agents", {
+            "image": "win11-other"}, expect_errors=True), 409)
+        self.app.patch_json("/v1/pools/sh-agents",
+                            {"image": "win11-next", "min_ready": 2})
         listed = self.app.get("/v1/pools/sh-agents/rollouts").json
         self.assertEqual([rollout["id"]],
                          [r["id"] for r in listed["rollouts"]])

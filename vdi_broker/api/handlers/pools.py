@@ -133,6 +133,13 @@ def update(req):
     current = db.pool_get(ctxt, req.urlvars["pool_id"])
     values = _values(body)
     _check(req, values, current)
+    if values.get("image", current["image"]) != current["image"] and \
+            db.rollout_list(ctxt, {"pool_id": current["id"],
+                                   "state": list(states.ROLLOUT_OPEN)}):
+        raise exception.Conflict(
+            reason="pool %s has an open image roll-out: pause, finish or "
+                   "roll it back instead of changing the image" %
+                   current["name"])
     pool = db.pool_update(ctxt, current["id"], values,
                           expected_revision=util.expected_revision(req, body))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])

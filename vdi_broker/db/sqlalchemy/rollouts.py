@@ -247,6 +247,12 @@ def rollout_action(ctx, rollout_id, action, reason=None, kind="admin"):
                              if rollout["phase"] == "rollback"
                              else states.ROLLOUT_RUNNING),
                       status_reason=None)
+        if rollout["window_id"] and session.execute(
+                sa.select(models.MaintenanceWindow.id).where(
+                    models.MaintenanceWindow.id == rollout["window_id"])
+        ).first() is None:
+            # Its window was deleted: it goes on without one.
+            values["window_id"] = None
     else:
         pool = session.execute(sa.select(_POOLS).where(
             _POOLS.c.id == rollout["pool_id"]).with_for_update()
@@ -317,11 +323,13 @@ def _busy(session, desktop_ids):
 
 @common.retry_on_conflict
 @main_context_manager.writer
-def rollout_rebuild(ctx, rollout_id, ready=0, in_use=0):
+def rollout_rebuild(ctx, rollout_id, ready=0, in_use=0, keep_ready=0):
     """Queue the rebuild of desktops not on the roll-out's image.
 
     ``ready``: how many ready desktops to move to releasing
-    (``release:rebuild``: out of the pool until rebuilt). ``in_use``:
+    (``release:rebuild``: out of the pool until rebuilt), at most as many
+    as leave ``keep_ready`` ready desktops in the pool (counted again
+    here, after the logins since the caller counted). ``in_use``:
     how many assigned desktops nobody has a session on (a bound user
     away) to rebuild in place (the conductor asks only in an open
     maintenance window). Each is a compare-and-swap on the desktop: one
@@ -334,6 +342,12 @@ def rollout_rebuild(ctx, rollout_id, ready=0, in_use=0):
         return []
     image = _target_image(rollout)
     queued = []
+    if ready > 0:
+        now_ready = session.execute(
+            sa.select(sa.func.count()).select_from(_DESKTOPS).where(
+                _DESKTOPS.c.pool_id == rollout["pool_id"],
+                _DESKTOPS.c.state == models.READY)).scalar()
+        ready = min(ready, max(0, now_ready - keep_ready))
     for state, count in ((models.READY, ready), (models.ASSIGNED, in_use)):
         if count <= 0:
             continue
