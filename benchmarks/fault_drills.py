@@ -59,8 +59,12 @@ SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
         "cloud-timeout")
 # Through proxies: safe, but only chosen by name (the proxies cost CPU).
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
-             "ldap-blackhole": "ldap"}
-SHARED = ("rabbitmq-restart", "mariadb-restart")
+             "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
+SHARED = ("rabbitmq-restart", "mariadb-restart", "postgresql-restart")
+# Drills that need the stack on that database (--database).
+NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
+                  "postgresql-blackhole": "postgresql",
+                  "postgresql-restart": "postgresql"}
 CLIENT_TIMEOUT = 30.0
 
 
@@ -110,6 +114,33 @@ def mariadb_start():
         time.sleep(0.5)
 
 
+def _pg_cluster():
+    """(version, name) of the machine's PostgreSQL cluster."""
+    out = sh("pg_lsclusters", "--no-header").stdout.split()
+    return out[0], out[1]
+
+
+def pg_ping():
+    return sh("pg_isready", "-q", "-h", "127.0.0.1").returncode == 0
+
+
+def postgresql_stop():
+    # "fast": what a primary's crash or a failover does to its sessions,
+    # every connection cut at once.
+    sh("pg_ctlcluster", "--skip-systemctl-redirect", *_pg_cluster(),
+       "stop", "-m", "fast", timeout=60)
+
+
+def postgresql_start():
+    if pg_ping():
+        return
+    sh("pg_ctlcluster", "--skip-systemctl-redirect", *_pg_cluster(),
+       "start", timeout=60)
+    deadline = time.monotonic() + 60
+    while not pg_ping() and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
 # -- the drills -------------------------------------------------------------
 
 class Drill:
@@ -125,7 +156,8 @@ class Drill:
 class Proxies:
     """BlackholeProxy instances the stack's processes connect through."""
 
-    NAMES = {"mysql": "MariaDB", "rabbit": "RabbitMQ", "ldap": "slapd"}
+    NAMES = {"mysql": "MariaDB", "rabbit": "RabbitMQ", "ldap": "slapd",
+             "postgresql": "PostgreSQL"}
 
     def __init__(self):
         self.by_kind = {}
@@ -203,6 +235,9 @@ def make_drills(stack, nova, proxies=None, ending="drop"):
         "mariadb-restart": Drill(
             "mariadb-restart", mariadb_stop, mariadb_start,
             note="mysqladmin shutdown, started again"),
+        "postgresql-restart": Drill(
+            "postgresql-restart", postgresql_stop, postgresql_start,
+            note="pg_ctlcluster stop -m fast, started again"),
     }
     if proxies is not None:
         for name, kind in BLACKHOLE.items():
@@ -308,6 +343,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
                    choices=SAFE + tuple(BLACKHOLE) + SHARED)
+    p.add_argument("--database", choices=("mariadb", "postgresql"),
+                   default="mariadb",
+                   help="the shared database server the broker uses")
     p.add_argument("--blackhole-end", choices=("drop", "resume"),
                    default="drop",
                    help="How a black hole ends: the old connections are "
@@ -327,6 +365,11 @@ def main(argv=None):
     p.add_argument("--concurrency", type=int, default=128)
     args = p.parse_args(argv)
 
+    wrong = [name for name in args.drills
+             if NEEDS_DATABASE.get(name, args.database) != args.database]
+    if wrong:
+        p.error("%s need(s) --database %s" % (
+            ", ".join(wrong), NEEDS_DATABASE[wrong[0]]))
     per_drill = int(args.rate * (args.before + args.hold + args.after))
     print("fault drills %s, %d logins each; %s" % (
         " ".join(args.drills), per_drill, uptime()), flush=True)
@@ -339,6 +382,7 @@ def main(argv=None):
         proxies = Proxies()
     stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
                             headroom=300, conductor_timeout=10,
+                            database=args.database,
                             route=proxies.route if proxies else None)
     results = []
     try:
@@ -355,6 +399,7 @@ def main(argv=None):
             # Never leave the shared services down.
             rabbit_start()
             mariadb_start()
+            postgresql_start()
         if proxies is not None:
             proxies.close()
         stack.stop()

@@ -244,6 +244,9 @@ def main(argv=None):
     p.add_argument("--conductors", type=int, default=1,
                    help="vdi-broker-conductor processes (more than one "
                         "share the pools through a tooz file backend)")
+    p.add_argument("--database", choices=sorted(stack_mod.DATABASES),
+                   default="mariadb",
+                   help="the shared database server the broker uses")
     p.add_argument("--db-driver", choices=("mysqldb", "pymysql"),
                    help="MariaDB driver of the broker (default: mysqldb, "
                         "i.e. mysqlclient, when it is installed)")
@@ -268,8 +271,8 @@ def main(argv=None):
         args.api_server = "uwsgi" if fits and os.path.exists(
             os.path.join(stack_mod.BIN, "uwsgi")) else "gunicorn"
 
-    print("shift change: %d users, %s, %d thin clients at a time" % (
-        args.users, args.mode, args.concurrency))
+    print("shift change: %d users, %s, %d thin clients at a time, %s" % (
+        args.users, args.mode, args.concurrency, args.database))
     print("  before: %s" % uptime(), flush=True)
     extra = 2 * args.floor_samples + 20 + args.warmup
     stack = stack_mod.Stack(users=args.users + extra,
@@ -277,6 +280,7 @@ def main(argv=None):
                             api_threads=args.api_threads,
                             conductors=args.conductors,
                             db_driver=args.db_driver,
+                            database=args.database,
                             api_server=args.api_server,
                             extra_conf=_read(args.extra_conf))
     result = 1

@@ -45,6 +45,13 @@ SUFFIX = slapd_fixture.SUFFIX
 MYSQL_ADMIN = os.environ.get(
     "VDI_TEST_MYSQL_URL",
     "mysql+pymysql://openstack_citest:openstack_citest@127.0.0.1/")
+POSTGRESQL_ADMIN = os.environ.get(
+    "VDI_TEST_POSTGRESQL_URL",
+    "postgresql+psycopg2://openstack_citest:openstack_citest@"
+    "127.0.0.1/postgres")
+# The database servers a stack can run on: (admin URL, route kind, port).
+DATABASES = {"mariadb": (MYSQL_ADMIN, "mysql", 3306),
+             "postgresql": (POSTGRESQL_ADMIN, "postgresql", 5432)}
 BIN = os.path.dirname(sys.executable)
 VIP_EVERY = 10
 
@@ -269,8 +276,13 @@ class Stack:
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
-                 api_server="gunicorn", route=None):
+                 api_server="gunicorn", route=None, database="mariadb"):
         self.users = users
+        # The shared server the broker's database lives on: "mariadb" or
+        # "postgresql" (psycopg2).
+        if database not in DATABASES:
+            raise ValueError("unknown database %r" % database)
+        self.database = database
         # route(kind, host, port) -> (host, port): where the broker's
         # processes connect to reach the "mysql", "rabbit" or "ldap"
         # server at host:port (a drill's proxy); by default, the server.
@@ -344,9 +356,10 @@ class Stack:
         _run([os.path.join(BIN, "vdi-broker-manage"), "--config-file",
               self.config_file, "db", "sync"])
         self.fill()
-        log("  MariaDB %s (driver %s), RabbitMQ vhost, %d desktops: "
-            "%.1f s" % (self.name, self.db_driver, self.desktop_count,
-                        time.monotonic() - t))
+        log("  %s %s (driver %s), RabbitMQ vhost, %d desktops: %.1f s" % (
+            "PostgreSQL" if self.database == "postgresql" else "MariaDB",
+            self.name, sa.engine.make_url(self.db_url).get_driver_name(),
+            self.desktop_count, time.monotonic() - t))
         t = time.monotonic()
         self.start_conductor()
         self.start_api()
@@ -383,25 +396,34 @@ class Stack:
         with open(self.config_file, "w") as f:
             f.write(text.replace("%(name)s", "manage"))
 
+    def _admin_engine(self):
+        return sa.create_engine(DATABASES[self.database][0],
+                                isolation_level="AUTOCOMMIT")
+
     def _create_database(self):
-        engine = sa.create_engine(MYSQL_ADMIN, isolation_level="AUTOCOMMIT")
+        admin_url, kind, default_port = DATABASES[self.database]
+        engine = self._admin_engine()
         with engine.connect() as conn:
-            conn.execute(sa.text("CREATE DATABASE %s CHARACTER SET utf8mb4"
-                                 % self.name))
+            conn.execute(sa.text(
+                "CREATE DATABASE %s%s" % (self.name, (
+                    " CHARACTER SET utf8mb4" if kind == "mysql" else ""))))
         engine.dispose()
-        url = sa.engine.make_url(MYSQL_ADMIN.rstrip("/") + "/" + self.name)
-        url = url.set(drivername="mysql+%s" % self.db_driver)
-        host, port = self.route("mysql", url.host or "127.0.0.1",
-                                url.port or 3306)
+        url = sa.engine.make_url(admin_url).set(database=self.name)
+        if kind == "mysql":
+            url = url.set(drivername="mysql+%s" % self.db_driver)
+        host, port = self.route(kind, url.host or "127.0.0.1",
+                                url.port or default_port)
         url = url.set(host=host, port=port)
-        self.db_url = url.render_as_string(hide_password=False) + \
-            "?charset=utf8mb4"
+        self.db_url = url.render_as_string(hide_password=False) + (
+            "?charset=utf8mb4" if kind == "mysql" else "")
         self._cleanups.append(self._drop_database)
 
     def _drop_database(self):
-        engine = sa.create_engine(MYSQL_ADMIN, isolation_level="AUTOCOMMIT")
+        engine = self._admin_engine()
         with engine.connect() as conn:
-            conn.execute(sa.text("DROP DATABASE IF EXISTS %s" % self.name))
+            conn.execute(sa.text("DROP DATABASE IF EXISTS %s%s" % (
+                self.name,
+                " WITH (FORCE)" if self.database == "postgresql" else "")))
         engine.dispose()
 
     def _create_vhost(self):
@@ -436,13 +458,13 @@ class Stack:
                     "max_concurrent_builds, release_action, console_type, "
                     "enabled, status, build_failures, revision, created_at)"
                     " VALUES (:id, :name, :flavor, :image, :networks, "
-                    "'{}', :size, :max_size, 50, :release, 'rdp', 1, "
+                    "'{}', :size, :max_size, 50, :release, 'rdp', :yes, "
                     "'active', 0, 1, NOW())"),
                     {"id": pools[name], "name": name, "size": size,
                      "max_size": size + (self.headroom
                                          if name == "floating" else 0),
                      "release": "keep" if name != "floating" else "reboot",
-                     **self._flavor_image()})
+                     "yes": True, **self._flavor_image()})
             for name, plugin, priority, pool, rules in (
                     ("vip", "user", 10, "personal",
                      '{"groups": ["vip-agents"]}'),
@@ -452,10 +474,11 @@ class Stack:
                     "INSERT INTO allocators (id, name, priority, plugin, "
                     "pool_id, rules, options, is_default, enabled, "
                     "revision, created_at) VALUES (:id, :name, :priority, "
-                    ":plugin, :pool, :rules, '{}', 0, 1, 1, NOW())"),
+                    ":plugin, :pool, :rules, '{}', :no, :yes, 1, NOW())"),
                     {"id": str(uuid.uuid4()), "name": name,
                      "priority": priority, "plugin": plugin,
-                     "pool": pools[pool], "rules": rules})
+                     "pool": pools[pool], "rules": rules, "no": False,
+                     "yes": True})
             rows = []
             n = 0
             for name, size in sizes.items():
@@ -618,10 +641,13 @@ class Stack:
                                  stdout=subprocess.PIPE, text=True).stdout
             return [int(p) for p in out.split()]
 
+        database = ({"PostgreSQL (shared)": pgrep("-x", "postgres")}
+                    if self.database == "postgresql" else
+                    {"MariaDB (shared)": pgrep("-x", "mariadbd") or
+                     pgrep("-x", "mysqld")})
         return {"API workers": self.api_worker_pids(),
                 "conductor": self.conductor_pids(),
-                "MariaDB (shared)": pgrep("-x", "mariadbd") or
-                pgrep("-x", "mysqld"),
+                **database,
                 "RabbitMQ (shared)": pgrep("-x", "beam.smp"),
                 "slapd": [s.process.pid for s in self.ldap
                           if s.process and s.process.poll() is None]}

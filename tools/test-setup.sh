@@ -320,5 +320,17 @@ setup_browser() {
 }
 setup_browser
 
+# ----------------------------------------------------------- uWSGI
+# The metrics test serves the API with two uWSGI workers (prometheus
+# multiprocess mode), as devstack and the performance guide run it.
+setup_uwsgi() {
+    if ! command -v uwsgi >/dev/null ||
+            [ ! -e /usr/lib/uwsgi/plugins/python3_plugin.so ]; then
+        apt_install --no-install-recommends uwsgi-core uwsgi-plugin-python3
+    fi
+    log "uWSGI and its python3 plugin installed"
+}
+setup_uwsgi
+
 setup_prometheus
 log "done"

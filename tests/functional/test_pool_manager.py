@@ -328,8 +328,12 @@ class TestRelease(PoolManagerTestCase):
 
     def _assert_restarted(self, action):
         pool, session, desktop = self._logged_in(action)
-        # The fake cloud takes boot_time for a rebuild, half for a reboot.
+        # The fake cloud takes boot_time for a rebuild, half for a reboot;
+        # its clock stands still until the test moves it (a loaded machine
+        # must not finish the restart before the first pass sees it).
         self.flags(group="fake_compute", boot_time=1.0)
+        now = time.monotonic()
+        self.cloud.clock = lambda: now
         out = self.manager.close_session(self.ctxt, session["id"], "logout")
         self.assertEqual(models.RELEASING, out["release"])
         self.assertEqual("closed", out["session"]["state"])
@@ -346,8 +350,7 @@ class TestRelease(PoolManagerTestCase):
         self.assertEqual(models.RELEASING,
                          db.desktop_get(self.ctxt, desktop["id"])["state"])
         # The restart's time passes on the fake cloud's clock.
-        later = time.monotonic() + 1.1
-        self.cloud.clock = lambda: later
+        self.cloud.clock = lambda: now + 1.1
         self._upkeep()
         current = db.desktop_get(self.ctxt, desktop["id"])
         self.assertEqual(compute_base.ACTIVE, self._server(desktop).status)

@@ -14,6 +14,7 @@ import json
 import os
 
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
 
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -238,4 +239,39 @@ def setup(ctxt, users_file, count, password):
             db.thin_client_create(ctxt, dict(client))
             created += 1
     summary.append("registered %d thin clients" % created)
+    summary.extend(_demo_jobs(ctxt))
+    return summary
+
+
+# Guest jobs of the portal's maintenance page: an inventory that the
+# conductor runs at once on the training room (fake executor), and a
+# message to the Shanghai agents due in two hours.
+DEMO_JOBS = [
+    {"name": "training-room inventory", "kind": "command",
+     "parameters": {"command": "systeminfo"},
+     "targets": {"pools": ["training-room"]}, "in_use": "skip",
+     "hours": 0},
+    {"name": "shift change notice", "kind": "message",
+     "parameters": {"message": "Desktops of the day shift restart at "
+                               "20:00. Save your work.", "seconds": 600},
+     "targets": {"pools": ["sh-agents"]}, "in_use": "run", "hours": 2},
+]
+
+
+def _demo_jobs(ctxt):
+    known = {j["name"] for j in db.job_list(ctxt)}
+    summary = []
+    for job in DEMO_JOBS:
+        if job["name"] in known:
+            summary.append("kept existing job %s" % job["name"])
+            continue
+        values = {k: v for k, v in job.items() if k != "hours"}
+        values.update(
+            id=uuidutils.generate_uuid(), secret=None, max_retries=1,
+            retry_delay=60, concurrency=10, timeout=None,
+            created_by="demo",
+            run_at=timeutils.utcnow() + datetime.timedelta(
+                hours=job["hours"]))
+        db.job_create(ctxt, values)
+        summary.append("created job %s" % job["name"])
     return summary

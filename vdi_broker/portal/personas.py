@@ -41,6 +41,8 @@ NEEDS = {
     "desktop:console": OPERATOR,
     "seat:write": OPERATOR,
     "thin_client:write": OPERATOR,
+    "job:create": OPERATOR,
+    "job:cancel": OPERATOR,
 }
 
 

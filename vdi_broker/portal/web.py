@@ -207,16 +207,19 @@ class PortalRequest(webob.Request):
             text += " [%s]" % error.request_id
         return ("error", text)
 
-    def confirm(self, title, question, danger=False):
+    def confirm(self, title, question, danger=False, omit=(), extra=()):
         """Ask before doing: None once confirmed, else the question page.
 
         The question page repeats the posted fields as a form with
-        ``confirmed`` set, and offers a way back.
+        ``confirmed`` set, and offers a way back. Fields named in
+        ``omit`` (a secret) are not repeated; ``extra`` (name, value)
+        pairs are added.
         """
         if self.POST.get("confirmed") == "1":
             return None
         fields = [(k, v) for k, v in self.POST.items()
-                  if k not in (CSRF_FIELD, "confirmed")]
+                  if k not in (CSRF_FIELD, "confirmed") and k not in omit]
+        fields.extend(extra)
         return self.render("confirm.html", title=title, question=question,
                            fields=fields, action=self.path, danger=danger,
                            back=local_path(self.POST.get("next"), "/"))

@@ -533,6 +533,39 @@ class TestContractResources(OpenStackVdiTestCase):
         self.assertEqual([], self.api("/v1/maintenance-windows")[
             "maintenance_windows"])
 
+    @_needs("/v1/hosts", "GET")
+    @_needs("/v1/desktops/{desktop_id}/console")
+    def test_hosts_and_console(self):
+        html5 = self.broker.create_pool(
+            "html5-agents", min_ready=1, max_size=1,
+            console_type="spice-html5").json["pool"]
+        rdp = self.broker.create_pool("rdp-agents", min_ready=1,
+                                      max_size=1).json["pool"]
+        self.broker.fill_pools()
+        body = self.api("/v1/hosts")
+        listed = self.openstack_json("host", "list")
+        self.assertEqual(sorted(h["name"] for h in body["hosts"]),
+                         [h["Name"] for h in listed])
+        self.assertEqual(sum(h["desktops"]["total"] for h in body["hosts"]),
+                         sum(h["Desktops"] for h in listed))
+        name = body["hosts"][0]["name"]
+        host = self.openstack_json("host", "show", name)
+        self.assertEqual(body["hosts"][0]["desktops"], host["desktops"])
+        _out, err = self.run_openstack("host", "show", "no-such-host",
+                                       fail=True)
+        self.assertCleanError(err, "No compute host no-such-host")
+
+        desktop = self.api("/v1/desktops?pool_id=%s" %
+                           html5["id"])["desktops"][0]
+        console = self.openstack_json("desktop", "console", desktop["id"])
+        self.assertEqual("spice-html5", console["type"])
+        self.assertTrue(console["url"].startswith("http"), console)
+        other = self.api("/v1/desktops?pool_id=%s" %
+                         rdp["id"])["desktops"][0]
+        _out, err = self.run_openstack("desktop", "console", other["id"],
+                                       fail=True)
+        self.assertCleanError(err, "(HTTP 409)")
+
     @_needs("/v1/events", "GET")
     def test_events(self):
         self.broker.create_pool("sh-agents")

@@ -49,6 +49,10 @@ class TestDemoData(base.TestCase):
             rows = re.findall(r"<tr[ >]", page.text.split("<tbody>")[1])
             self.assertGreater(len(rows), 1, status)
             self.assertIn("badge-" + status, page.text)
+        # The maintenance page: a job to run now, one later.
+        jobs = http.get(portal.url + "/jobs").text
+        self.assertIn("training-room inventory", jobs)
+        self.assertIn("shift change notice", jobs)
         hosts = http.get(portal.url + "/hosts").text
         for name in ("cn-sh-01", "cn-nt-02"):
             self.assertIn('data-host="%s"' % name, hosts)

@@ -22,6 +22,7 @@ from vdi_broker.osc.v1 import allocators
 from vdi_broker.osc.v1 import bindings
 from vdi_broker.osc.v1 import desktops
 from vdi_broker.osc.v1 import events
+from vdi_broker.osc.v1 import hosts
 from vdi_broker.osc.v1 import jobs
 from vdi_broker.osc.v1 import maintenance
 from vdi_broker.osc.v1 import pools
@@ -447,6 +448,112 @@ class TestContractRequests(StubTestCase):
         self.run_command(maintenance.DeleteMaintenanceWindow, ["w-1"])
         self.assertEqual(("DELETE", "/v1/maintenance-windows/w-1"),
                          (self.last()["method"], self.last()["path"]))
+
+    def test_desktop_console(self):
+        url = "https://console.example.org:6082/spice_auto.html?token=8c1e"
+        self.broker.reply("POST", "/v1/desktops/d 1/console", 200, {
+            "console": {"desktop_id": "d 1", "type": "spice-html5",
+                        "protocol": "spice-html5", "url": url}},
+            headers={"Cache-Control": "no-store"})
+        (columns, values), _out = self.run_command(desktops.ConsoleDesktop,
+                                                   ["d 1"])
+        shown = dict(zip(columns, values))
+        self.assertEqual(url, shown["url"])
+        self.assertEqual("spice-html5", shown["type"])
+        request = self.last()
+        self.assertEqual(("POST", "/v1/desktops/d 1/console", None),
+                         (request["method"], request["path"],
+                          request["body"]))
+
+    def test_desktop_console_refused(self):
+        self.broker.reply("POST", "/v1/desktops/d-1/console", 409, {
+            "error": {"code": 409, "title": "Conflict",
+                      "message": "Pool sh-agents's console type rdp has "
+                                 "no browser console.",
+                      "request_id": "req-9"}})
+        e = self.assertRaises(exceptions.CommandError, self.run_command,
+                              desktops.ConsoleDesktop, ["d-1"])
+        self.assertIn("409", str(e))
+        self.assertIn("no browser console", str(e))
+
+    HOSTS = {
+        "hosts": [
+            {"name": "cn-sh-02",
+             "provider": {"uuid": "p2", "name": "cn-sh-02.example.org"},
+             "desktops": {"building": 1, "total": 1},
+             "builds": {"in_flight": 1, "queued": 0, "allowance": 10,
+                        "limit": 10, "note": None},
+             "load_percent": None, "memory_mb": None, "vcpus": None},
+            {"name": "cn-sh-01",
+             "provider": {"uuid": "p1", "name": "cn-sh-01.example.org"},
+             "desktops": {"ready": 12, "assigned": 61, "total": 73},
+             "builds": {"in_flight": 2, "queued": 1, "allowance": 5,
+                        "limit": 10, "note": "load 82%"},
+             "load_percent": 82.4,
+             "memory_mb": {"used": 614400, "capacity": 774144,
+                           "allocation_ratio": 1.5, "used_percent": 79.4},
+             "vcpus": {"used": 300, "capacity": 256,
+                       "used_percent": 117.2}}],
+        "capacity_known": True, "capacity_error": None,
+        "capacity_read_at": "2026-12-02T08:14:03Z",
+        "boot_queue": {"in_flight": 3, "limit": 50}}
+
+    def test_host_list(self):
+        self.broker.reply("GET", "/v1/hosts", 200, self.HOSTS)
+        (headings, rows), _out = self.run_command(hosts.ListHost, [])
+        self.assertEqual(("Name", "Desktops", "Ready", "Assigned", "Boots",
+                          "Allowance", "Queued", "Memory Used %",
+                          "vCPUs Used %"), headings)
+        rows = list(rows)
+        self.assertEqual(("cn-sh-01", 73, 12, 61, 2, 5, 1, 79.4, 117.2),
+                         rows[0])
+        # States without desktops are 0; no Placement figures: empty.
+        self.assertEqual(("cn-sh-02", 1, 0, 0, 1, 10, 0, None, None),
+                         rows[1])
+        self.assertEqual(("GET", "/v1/hosts"),
+                         (self.last()["method"], self.last()["path"]))
+        (headings, rows), _out = self.run_command(hosts.ListHost,
+                                                  ["--long"])
+        long_row = dict(zip(headings, list(rows)[0]))
+        self.assertEqual((774144, 1.5, "load 82%", "cn-sh-01.example.org"),
+                         (long_row["Memory Limit MB"], long_row["RAM Ratio"],
+                          long_row["Note"], long_row["Provider"]))
+
+    def test_host_list_without_placement(self):
+        body = dict(self.HOSTS, capacity_known=False,
+                    capacity_error="Placement timed out")
+        self.broker.reply("GET", "/v1/hosts", 200, body)
+        self.run_command(hosts.ListHost, [])
+        self.assertIn("Placement timed out", self.logger.output)
+
+    def test_host_show(self):
+        self.broker.reply("GET", "/v1/hosts", 200, self.HOSTS)
+        for name in ("cn-sh-01", "cn-sh-01.example.org",
+                     "cn-sh-01.other.domain"):
+            (columns, values), _out = self.run_command(hosts.ShowHost,
+                                                       [name])
+            shown = dict(zip(columns, values))
+            self.assertEqual("cn-sh-01", shown["name"], name)
+            self.assertEqual("2026-12-02T08:14:03Z",
+                             shown["capacity_read_at"])
+            self.assertEqual(774144,
+                             shown["memory_mb"].machine_readable()[
+                                 "capacity"])
+        e = self.assertRaises(exceptions.CommandError, self.run_command,
+                              hosts.ShowHost, ["cn-bj-01"])
+        self.assertIn("No compute host cn-bj-01", str(e))
+
+    def test_host_show_ambiguous_label(self):
+        body = {"hosts": [dict(self.HOSTS["hosts"][1], name="cn-1.a"),
+                          dict(self.HOSTS["hosts"][1], name="cn-1.b",
+                               provider=None)]}
+        self.broker.reply("GET", "/v1/hosts", 200, body)
+        e = self.assertRaises(exceptions.CommandError, self.run_command,
+                              hosts.ShowHost, ["cn-1"])
+        self.assertIn("More than one host", str(e))
+        (columns, values), _out = self.run_command(hosts.ShowHost,
+                                                   ["cn-1.b"])
+        self.assertEqual("cn-1.b", dict(zip(columns, values))["name"])
 
     def test_event_requests(self):
         self.broker.reply("GET", "/v1/events", 200, {"events": [

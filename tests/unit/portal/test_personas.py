@@ -28,6 +28,8 @@ RULES = {
     "thin_client:write": ["vdi_broker:thin_clients:create",
                           "vdi_broker:thin_clients:update",
                           "vdi_broker:thin_clients:delete"],
+    "job:create": ["vdi_broker:jobs:create"],
+    "job:cancel": ["vdi_broker:jobs:cancel"],
 }
 
 

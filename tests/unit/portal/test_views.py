@@ -1,6 +1,8 @@
 """Pure parts of the portal's views: why a pool is short, redirects."""
 
 from tests import base
+from vdi_broker.portal.views import common
+from vdi_broker.portal.views import jobs
 from vdi_broker.portal.views import overview
 from vdi_broker.portal import web
 
@@ -93,3 +95,50 @@ class TestLocalPath(base.TestCase):
         self.assertFalse(web.tokens_match("abc", "abd"))
         self.assertFalse(web.tokens_match(None, None))
         self.assertFalse(web.tokens_match("", ""))
+
+
+class TestLocalToUtc(base.TestCase):
+
+    def test_zone_name_gives_the_offset_of_that_day(self):
+        utc = common.local_to_utc
+        self.assertEqual("2026-12-03T12:00:00Z",
+                         utc("2026-12-03T20:00", "Asia/Shanghai", "-480"))
+        # Berlin: UTC+1 in winter, UTC+2 in summer, whatever the offset
+        # of the browser today.
+        self.assertEqual("2026-12-03T07:00:00Z",
+                         utc("2026-12-03T08:00", "Europe/Berlin", "-120"))
+        self.assertEqual("2026-07-03T06:00:00Z",
+                         utc("2026-07-03T08:00", "Europe/Berlin", "-60"))
+
+    def test_offset_without_a_zone(self):
+        utc = common.local_to_utc
+        self.assertEqual("2026-12-03T12:00:00Z",
+                         utc("2026-12-03T20:00", None, "-480"))
+        self.assertEqual("2026-12-03T12:00:00Z",
+                         utc("2026-12-03T20:00", "No/Such_Zone", "-480"))
+        self.assertEqual("2026-12-03T20:00:00Z",
+                         utc("2026-12-03T20:00", "../../etc/passwd", "x"))
+        self.assertEqual("2026-12-03T20:00:00Z",
+                         utc("2026-12-03T20:00", "", "99999"))
+
+    def test_not_a_time(self):
+        for value in ("", None, "yesterday", "2026-13-01T00:00"):
+            self.assertIsNone(common.local_to_utc(value, "UTC"))
+        self.assertIsNone(common.local_to_utc("0001-01-01T00:00",
+                                              "Asia/Shanghai"))
+
+
+class TestJobKinds(base.TestCase):
+
+    def test_every_kind_of_the_api_has_a_form(self):
+        from vdi_broker.jobs import kinds
+        self.assertEqual(set(kinds.KINDS), set(jobs.KINDS))
+        for kind, (_label, fields) in jobs.KINDS.items():
+            schema, secret = kinds.KINDS[kind]
+            names = {name for name, _l, _i, _r in fields}
+            self.assertEqual(set(schema["properties"]), names, kind)
+            required = {name for name, _l, _i, req in fields if req}
+            self.assertEqual(set(schema.get("required", ())) - {
+                "contents"}, required, kind)
+            self.assertEqual(set(secret), set(jobs.SECRET.get(kind, ())),
+                             kind)

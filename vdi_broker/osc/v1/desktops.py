@@ -162,3 +162,24 @@ class UnquarantineDesktop(_DesktopAction):
 
     def action_body(self, parsed_args):
         return base.body_from(parsed_args, {"action": "then"})
+
+
+class ConsoleDesktop(command.ShowOne):
+    """Open a desktop's browser console: its URL (spice-html5, noVNC).
+
+    The URL carries a one-time token of Nova's console proxy that
+    expires quickly: open it at once, from a browser that reaches the
+    proxy. Only pools whose console type opens in a browser have one.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("desktop", metavar="<desktop>",
+                            help="Desktop ID")
+        return parser
+
+    def take_action(self, parsed_args):
+        body = base.client(self).request(
+            "POST", "%s/%s/console" % (PATH,
+                                       vdi_client.quote(parsed_args.desktop)))
+        return base.show_item((body or {}).get("console") or {})

@@ -1,5 +1,6 @@
 /* The portal's small scripts: local times, the language switch, the
-   events filter's time zone, the overview's refresh and the console
+   time zone of the events filter and the job form, the job form's
+   kinds, the overview's and a running job's refresh and the console
    page's forward to the console. The pages work
    without them. No inline script: the Content-Security-Policy forbids
    it. */
@@ -101,6 +102,45 @@
     window.setTimeout(tick, seconds * 1000);
   }
 
+  // A running job's page: its state and counts, polled; the rows of
+  // each desktop come with a reload (the link is pointed out).
+  function refreshJob(title) {
+    var source = title.getAttribute("data-source");
+    var seconds = parseInt(title.getAttribute("data-refresh"), 10) || 15;
+    var changed = document.getElementById("job-changed");
+    function tick() {
+      fetch(source, {credentials: "same-origin",
+                     headers: {"Accept": "application/json"}})
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json();
+        })
+        .then(function (data) {
+          var moved = false;
+          Object.keys(data.results).forEach(function (key) {
+            var cell = document.querySelector(
+              '#counts [data-count="' + key + '"]');
+            if (cell && cell.textContent !== String(data.results[key])) {
+              cell.textContent = data.results[key];
+              moved = true;
+            }
+          });
+          var total = document.querySelector('#counts [data-count="total"]');
+          if (total) { total.textContent = data.total; }
+          var badge = title.querySelector("[data-job-state] .badge");
+          if (badge && badge.textContent !== data.state) {
+            badge.textContent = data.state;
+            badge.className = "badge badge-" + data.state;
+            moved = true;
+          }
+          if (moved && changed) { changed.hidden = false; }
+          if (data.open) { window.setTimeout(tick, seconds * 1000); }
+        })
+        .catch(function () { window.setTimeout(tick, seconds * 1000); });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     document.querySelectorAll("select[data-autosubmit]").forEach(
@@ -111,6 +151,27 @@
       function (el) {
         el.value = String(new Date().getTimezoneOffset());
       });
+    document.querySelectorAll("input[data-tz-zone]").forEach(
+      function (el) {
+        try {
+          el.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+        } catch (e) { /* the offset does */ }
+      });
+    // The job form: only the parameters of the chosen kind (the others
+    // disabled, so neither checked nor sent).
+    document.querySelectorAll("select[data-kind-switch]").forEach(
+      function (select) {
+        function show() {
+          select.form.querySelectorAll("fieldset[data-kind]").forEach(
+            function (set) {
+              var on = set.getAttribute("data-kind") === select.value;
+              set.hidden = !on;
+              set.disabled = !on;
+            });
+        }
+        select.addEventListener("change", show);
+        show();
+      });
     document.querySelectorAll("input[data-default-timezone]").forEach(
       function (el) {
         try {
@@ -118,6 +179,8 @@
           if (zone && el.value === "UTC") { el.value = zone; }
         } catch (e) { /* keep UTC */ }
       });
+    var jobTitle = document.querySelector("#job-title[data-source]");
+    if (jobTitle) { refreshJob(jobTitle); }
     var box = document.querySelector(".overview[data-source]");
     if (box) { refreshOverview(box); }
     // A console page: on to the console (its link stays for no script).

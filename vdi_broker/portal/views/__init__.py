@@ -5,6 +5,7 @@ from vdi_broker.portal.views import assets
 from vdi_broker.portal.views import desktops
 from vdi_broker.portal.views import events
 from vdi_broker.portal.views import hosts
+from vdi_broker.portal.views import jobs
 from vdi_broker.portal.views import overview
 from vdi_broker.portal.views import pools
 from vdi_broker.portal.views import signin
@@ -45,4 +46,9 @@ ROUTES = [
     ("/allocators/{allocator_id}", {"GET": allocators.show,
                                     "POST": allocators.update}),
     ("/events", {"GET": events.index}),
+    ("/jobs", {"GET": jobs.index, "POST": jobs.create}),
+    ("/jobs/new", {"GET": jobs.new}),
+    ("/jobs/{job_id}.json", {"GET": jobs.data_json}),
+    ("/jobs/{job_id}", {"GET": jobs.show}),
+    ("/jobs/{job_id}/cancel", {"POST": jobs.cancel}),
 ]

@@ -1,11 +1,13 @@
 """Helpers of the views: lists a page at a time, form fields, actions."""
 
+import datetime
 import urllib.parse
+import zoneinfo
 
 from vdi_broker.portal import api
 
 
-def listing(req, path, key, filters, sort_key=None):
+def listing(req, path, key, filters, sort_key=None, sort_dir=None):
     """One page of a collection, with the query to fetch the next.
 
     ``filters``: names of query parameters passed on to the API. Returns
@@ -17,6 +19,8 @@ def listing(req, path, key, filters, sort_key=None):
     params["limit"] = req.portal.conf.portal.page_size
     if sort_key:
         params["sort_key"] = sort_key
+    if sort_dir:
+        params["sort_dir"] = sort_dir
     marker = req.GET.get("marker")
     if marker:
         params["marker"] = marker
@@ -87,3 +91,41 @@ def pools_by_id(req):
 def desktops_on_host(host):
     """The desktops page, filtered by a compute host."""
     return "/desktops?" + urllib.parse.urlencode({"host": host})
+
+
+def local_to_utc(value, zone=None, offset=None):
+    """A datetime-local value (the viewer's time) as UTC ISO 8601.
+
+    ``zone``: the browser's IANA time zone (the page's script sends it),
+    which gives the right offset on the day named, summer time or not;
+    else ``offset``, the browser's getTimezoneOffset() now (minutes,
+    UTC minus local); without either the time is UTC. None when
+    ``value`` is empty or not a time.
+    """
+    if not value:
+        return None
+    try:
+        local = datetime.datetime.strptime(value[:16], "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+    tz = None
+    if zone:
+        try:
+            tz = zoneinfo.ZoneInfo(zone)
+        except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+            tz = None
+    try:
+        if tz is not None:
+            utc = local.replace(tzinfo=tz).astimezone(
+                datetime.timezone.utc)
+        else:
+            try:
+                minutes = int(offset or 0)
+            except ValueError:
+                minutes = 0
+            if abs(minutes) > 24 * 60:
+                minutes = 0
+            utc = local + datetime.timedelta(minutes=minutes)
+    except OverflowError:
+        return None
+    return utc.strftime("%Y-%m-%dT%H:%M:00Z")

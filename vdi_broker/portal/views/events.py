@@ -1,39 +1,29 @@
-"""Events: the audit log, filtered."""
+"""Events: the audit log, filtered by user, pool, action, result, time."""
 
-import datetime
 import urllib.parse
 
 from vdi_broker.portal.views import common
 
 FILTERS = ("username", "pool_id", "action", "result", "kind", "actor")
-KINDS = ("allocation", "admin", "client", "pool")
+KINDS = ("allocation", "admin", "client", "pool", "job")
 RESULTS = ("success", "failure")
-
-
-def _utc(value, offset):
-    """A datetime-local value (the viewer's zone) as UTC ISO 8601.
-
-    ``offset``: the browser's getTimezoneOffset() in minutes (UTC minus
-    local), sent by the page's script; without it the time is UTC.
-    """
-    if not value:
-        return None
-    try:
-        local = datetime.datetime.strptime(value[:16], "%Y-%m-%dT%H:%M")
-        minutes = int(offset or 0)
-    except ValueError:
-        return None
-    utc = local + datetime.timedelta(minutes=minutes)
-    return utc.strftime("%Y-%m-%dT%H:%M:00Z")
+# Suggestions of the action filter (any action may be typed).
+ACTIONS = ("login", "logout", "binding.move", "desktop.build",
+           "desktop.reboot", "desktop.rebuild", "desktop.quarantine",
+           "desktop.console", "pool.update", "allocator.reorder",
+           "job.create", "job.start", "job.finish", "job.cancel")
 
 
 def index(req):
     values = {name: req.GET.get(name, "").strip() for name in FILTERS}
     params = {k: v for k, v in values.items() if v}
     times = {k: req.GET.get(k, "").strip() for k in ("since", "until")}
-    offset = req.GET.get("tz_offset", "")
+    # The viewer's time zone (its name, else its offset now), sent by
+    # the page's script: the filter's times are the viewer's.
+    zone = req.GET.get("tz", "").strip()[:64]
+    offset = req.GET.get("tz_offset", "").strip()[:6]
     for key, value in times.items():
-        converted = _utc(value, offset)
+        converted = common.local_to_utc(value, zone, offset)
         if converted:
             params[key] = converted
     params["limit"] = req.portal.conf.portal.page_size
@@ -41,7 +31,7 @@ def index(req):
     if marker:
         params["marker"] = marker
     items, next_marker = req.api().page("/events", "events", params)
-    query = {k: v for k, v in dict(values, tz_offset=offset,
+    query = {k: v for k, v in dict(values, tz=zone, tz_offset=offset,
                                    **times).items() if v}
     next_url = (req.path + "?" + urllib.parse.urlencode(
         dict(query, marker=next_marker))) if next_marker else None
@@ -50,5 +40,7 @@ def index(req):
     page = {"items": items, "next_url": next_url, "first_url": first_url,
             "filters": dict(values, **times)}
     return req.render("events.html", page=page, kinds=KINDS,
-                      results=RESULTS, pools=common.pools_by_id(req),
-                      tz_offset=offset)
+                      results=RESULTS, actions=ACTIONS,
+                      pools=common.pools_by_id(req), tz_offset=offset,
+                      tz=zone, since_utc=params.get("since"),
+                      until_utc=params.get("until"))
