@@ -166,6 +166,14 @@ class JobNotFound(NotFound):
     msg_fmt = _("Job %(job)s could not be found.")
 
 
+class RolloutNotFound(NotFound):
+    msg_fmt = _("Roll-out %(rollout)s could not be found.")
+
+
+class MaintenanceWindowNotFound(NotFound):
+    msg_fmt = _("Maintenance window %(window)s could not be found.")
+
+
 class EventNotFound(NotFound):
     msg_fmt = _("Event %(event)s could not be found.")
 

@@ -62,3 +62,27 @@ TARGET_FAILED = "failed"
 TARGET_SKIPPED = "skipped"
 TARGET_STATES = (TARGET_PENDING, TARGET_RUNNING, TARGET_OK, TARGET_FAILED,
                  TARGET_SKIPPED)
+# What a job does on a desktop in use: skip it, run anyway, or wait for a
+# maintenance window of the desktop's pool or site.
+JOB_IN_USE = ("skip", "run", "wait")
+
+# -- image roll-outs and maintenance windows (admin/maintenance.rst) ----------
+
+ROLLOUT_RUNNING = "running"
+ROLLOUT_PAUSED = "paused"
+ROLLOUT_ROLLING_BACK = "rolling_back"
+ROLLOUT_COMPLETED = "completed"
+ROLLOUT_ROLLED_BACK = "rolled_back"
+ROLLOUT_STATES = (ROLLOUT_RUNNING, ROLLOUT_PAUSED, ROLLOUT_ROLLING_BACK,
+                  ROLLOUT_COMPLETED, ROLLOUT_ROLLED_BACK)
+# A pool has at most one roll-out in these states.
+ROLLOUT_OPEN = (ROLLOUT_RUNNING, ROLLOUT_PAUSED, ROLLOUT_ROLLING_BACK)
+# The conductor works on roll-outs in these states.
+ROLLOUT_ACTIVE = (ROLLOUT_RUNNING, ROLLOUT_ROLLING_BACK)
+ROLLOUT_ACTIONS = ("pause", "resume", "rollback")
+ROLLOUT_CANARY = "canary"
+ROLLOUT_WAVES = "waves"
+# One desktop rebuilt by a roll-out.
+ROLLOUT_DESKTOP_IN_PROGRESS = "in_progress"
+ROLLOUT_DESKTOP_DONE = "done"
+ROLLOUT_DESKTOP_FAILED = "failed"

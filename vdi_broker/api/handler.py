@@ -12,6 +12,8 @@ from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
 from vdi_broker.api.handlers import jobs
+from vdi_broker.api.handlers import maintenance
+from vdi_broker.api.handlers import rollouts
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
 from vdi_broker.api.handlers import seats
@@ -67,6 +69,16 @@ ROUTE_DECLARATIONS = [
     ("/v1/jobs/{job_id}", {"GET": jobs.show}),
     ("/v1/jobs/{job_id}/targets", {"GET": jobs.targets}),
     ("/v1/jobs/{job_id}/cancel", {"POST": jobs.cancel}),
+    ("/v1/pools/{pool_id}/rollouts", {"GET": rollouts.list_pool_rollouts,
+                                      "POST": rollouts.create}),
+    ("/v1/rollouts", {"GET": rollouts.list_rollouts}),
+    ("/v1/rollouts/{rollout_id}", {"GET": rollouts.show}),
+    ("/v1/rollouts/{rollout_id}/desktops", {"GET": rollouts.desktops}),
+    ("/v1/rollouts/{rollout_id}/action", {"POST": rollouts.action}),
+    ("/v1/maintenance-windows", {"GET": maintenance.list_windows,
+                                 "POST": maintenance.create}),
+    ("/v1/maintenance-windows/{window_id}", {"GET": maintenance.show,
+                                             "DELETE": maintenance.delete}),
     ("/v1/schedules", {"GET": schedules.list_schedules,
                        "POST": schedules.create}),
     ("/v1/schedules/{schedule_id}", {"GET": schedules.show,

@@ -19,7 +19,9 @@ from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
 from vdi_broker.api.handlers import jobs
+from vdi_broker.api.handlers import maintenance
 from vdi_broker.api.handlers import pools
+from vdi_broker.api.handlers import rollouts
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
 from vdi_broker.api.handlers import seats
@@ -34,6 +36,7 @@ from vdi_broker.api.schemas import client as client_schema
 from vdi_broker.api.schemas import desktops as desktop_schema
 from vdi_broker.api.schemas import jobs as job_schema
 from vdi_broker.api.schemas import pools as pool_schema
+from vdi_broker.api.schemas import rollouts as rollout_schema
 from vdi_broker.api.schemas import schedules as schedule_schema
 from vdi_broker.api.schemas import seats as seat_schema
 from vdi_broker.api.schemas import thin_clients as thin_client_schema
@@ -108,6 +111,9 @@ POOL = _object({
                       "queued_creates": INTEGER, "allowance": INTEGER,
                       "limit": INTEGER, "waiting_reason": NULLABLE_STRING,
                       "average_seconds": {"type": ["number", "null"]}}),
+    "draining_until": dict(NULLABLE_TIMESTAMP, description="While a "
+                           "maintenance window that drains the pool is "
+                           "open: its end (no new logins before then)."),
     "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
 })
 
@@ -162,7 +168,7 @@ JOB = _object({
     "kind": {"enum": sorted(job_schema.kinds.KINDS)},
     "parameters": dict(OBJECT, description="Secret parameters show as "
                        "\"***\"."),
-    "targets": OBJECT, "in_use": {"enum": ["skip", "run"]},
+    "targets": OBJECT, "in_use": {"enum": list(states.JOB_IN_USE)},
     "max_retries": INTEGER, "retry_delay": INTEGER, "concurrency": INTEGER,
     "timeout": NULLABLE_INTEGER, "state": {"enum": list(states.JOB_STATES)},
     "status_reason": NULLABLE_STRING, "created_by": NULLABLE_STRING,
@@ -170,6 +176,54 @@ JOB = _object({
     "run_at": TIMESTAMP, "started_at": NULLABLE_TIMESTAMP,
     "finished_at": NULLABLE_TIMESTAMP, "created_at": TIMESTAMP,
     "updated_at": NULLABLE_TIMESTAMP,
+})
+
+_ROLLOUT_COUNTS = ("total", "old", "new", "old_ready", "old_in_use",
+                   "old_quarantined", "in_progress", "done", "failed")
+
+ROLLOUT = _object({
+    "id": STRING, "pool_id": STRING, "image": STRING,
+    "previous_image": STRING,
+    "target_image": dict(STRING, description="The image the pool moves "
+                         "to: image, or previous_image once rolled back."),
+    "state": {"enum": list(states.ROLLOUT_STATES)},
+    "status_reason": NULLABLE_STRING,
+    "phase": {"enum": [states.ROLLOUT_CANARY, states.ROLLOUT_WAVES,
+                       "rollback"]},
+    "canary_share": {"type": "number"}, "canary_size": INTEGER,
+    "wave_size": INTEGER, "max_failures": INTEGER,
+    "window_id": NULLABLE_STRING, "created_by": NULLABLE_STRING,
+    "progress": dict(_object({k: INTEGER for k in _ROLLOUT_COUNTS}),
+                     description="The pool's desktops on another image "
+                     "than the target (old: ready, in use, quarantined) "
+                     "or on it (new), and the roll-out's rebuilds to the "
+                     "target (in progress, done, failed)."),
+    "revision": INTEGER, "created_at": TIMESTAMP,
+    "updated_at": NULLABLE_TIMESTAMP, "finished_at": NULLABLE_TIMESTAMP,
+})
+
+ROLLOUT_DESKTOP = _object({
+    "desktop_id": STRING, "desktop_name": NULLABLE_STRING, "image": STRING,
+    "from_state": STRING,
+    "state": {"enum": [states.ROLLOUT_DESKTOP_IN_PROGRESS,
+                       states.ROLLOUT_DESKTOP_DONE,
+                       states.ROLLOUT_DESKTOP_FAILED]},
+    "reason": NULLABLE_STRING, "started_at": TIMESTAMP,
+    "finished_at": NULLABLE_TIMESTAMP,
+})
+
+MAINTENANCE_WINDOW = _object({
+    "id": STRING, "name": STRING, "description": NULLABLE_STRING,
+    "pool_id": NULLABLE_STRING, "site": NULLABLE_STRING,
+    "cron": NULLABLE_STRING, "timezone": STRING,
+    "duration_minutes": NULLABLE_INTEGER,
+    "starts_at": NULLABLE_TIMESTAMP, "ends_at": NULLABLE_TIMESTAMP,
+    "drain": BOOLEAN, "enabled": BOOLEAN, "revision": INTEGER,
+    "open": dict(BOOLEAN, description="Open now."),
+    "opens_at": dict(NULLABLE_TIMESTAMP, description="The current opening's"
+                     " start, else the next one's (null: none)."),
+    "closes_at": NULLABLE_TIMESTAMP,
+    "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
 })
 
 JOB_TARGET = _object({
@@ -201,6 +255,8 @@ DESKTOP = _object({
     "updated_at": NULLABLE_TIMESTAMP,
     "fault_reason": NULLABLE_STRING, "faulted_at": NULLABLE_TIMESTAMP,
     "faulted_by": NULLABLE_STRING,
+    "image": dict(NULLABLE_STRING, description="The image the desktop's "
+                  "server was built or last rebuilt from."),
 })
 
 SESSION = _object({
@@ -322,6 +378,13 @@ SCHEMAS = {
     "JobTargets": _object({"targets": {"type": "array",
                                        "items": JOB_TARGET}}),
     "JobCreate": job_schema.create,
+    "Rollout": ROLLOUT,
+    "RolloutDesktops": _object({"desktops": {"type": "array",
+                                             "items": ROLLOUT_DESKTOP}}),
+    "RolloutCreate": rollout_schema.create,
+    "RolloutAction": rollout_schema.action,
+    "MaintenanceWindow": MAINTENANCE_WINDOW,
+    "MaintenanceWindowCreate": rollout_schema.window_create,
     "PoolCreate": pool_schema.create,
     "PoolUpdate": pool_schema.update,
     "AllocatorCreate": allocator_schema.create,
@@ -794,6 +857,65 @@ def _operations():
             "Cancel a scheduled or running job.",
             {"200": _json("The job.", wrapped("job", "Job"))},
             _READ + ("409",), "jobs", params=[_path_param("job_id")]),
+        rollouts.list_pool_rollouts: _op(
+            "List a pool's image roll-outs, newest first.",
+            {"200": _json("A page of roll-outs.",
+                          listed("rollouts", "Rollout"))},
+            _LIST + ("404",), "rollouts",
+            params=[_path_param("pool_id")] +
+            _list_params(rollouts, "created_at")),
+        rollouts.create: _op(
+            "Roll a pool out to a new image (sets the pool's image).",
+            {"201": _json("The roll-out.", wrapped("rollout", "Rollout"),
+                          headers=("Location",))},
+            _WRITE + ("404", "409"), "rollouts", body="RolloutCreate",
+            params=[_path_param("pool_id")]),
+        rollouts.list_rollouts: _op(
+            "List every pool's image roll-outs, newest first.",
+            {"200": _json("A page of roll-outs.",
+                          listed("rollouts", "Rollout"))},
+            _LIST, "rollouts", params=_list_params(rollouts, "created_at")),
+        rollouts.show: _op(
+            "Show an image roll-out and its progress.",
+            {"200": _json("The roll-out.", wrapped("rollout", "Rollout"))},
+            _READ, "rollouts", params=[_path_param("rollout_id")]),
+        rollouts.desktops: _op(
+            "The desktops a roll-out rebuilt, and how each ended.",
+            {"200": _json("The desktops.", _ref("RolloutDesktops"))},
+            _READ + ("400",), "rollouts",
+            params=[_path_param("rollout_id"),
+                    {"name": "state", "in": "query", "schema": {
+                        "enum": [states.ROLLOUT_DESKTOP_IN_PROGRESS,
+                                 states.ROLLOUT_DESKTOP_DONE,
+                                 states.ROLLOUT_DESKTOP_FAILED]}}]),
+        rollouts.action: _op(
+            "Pause, resume or roll back a roll-out.",
+            {"200": _json("The roll-out.", wrapped("rollout", "Rollout"))},
+            _WRITE + ("404", "409"), "rollouts", body="RolloutAction",
+            params=[_path_param("rollout_id")]),
+        maintenance.list_windows: _op(
+            "List maintenance windows.",
+            {"200": _json("A page of windows.",
+                          listed("maintenance_windows",
+                                 "MaintenanceWindow"))},
+            _LIST, "maintenance_windows",
+            params=_list_params(maintenance, "name")),
+        maintenance.create: _op(
+            "Create a maintenance window of a pool or a site.",
+            {"201": _json("The window.", wrapped("maintenance_window",
+                                                 "MaintenanceWindow"),
+                          headers=("Location",))},
+            _WRITE + ("404", "409"), "maintenance_windows",
+            body="MaintenanceWindowCreate"),
+        maintenance.show: _op(
+            "Show a maintenance window, whether it is open and its next "
+            "opening.",
+            {"200": _json("The window.", wrapped("maintenance_window",
+                                                 "MaintenanceWindow"))},
+            _READ, "maintenance_windows", params=[_path_param("window_id")]),
+        maintenance.delete: _op(
+            "Delete a maintenance window.", {"204": NO_CONTENT},
+            _READ, "maintenance_windows", params=[_path_param("window_id")]),
     }
 
 
@@ -811,7 +933,8 @@ _COMMON_HEADERS = {
 
 DESCRIPTION = """\
 The VDI broker's API: the admin API (pools, allocators, bindings,
-desktops, sessions, seats, thin clients, schedules, jobs, events)
+desktops, sessions, seats, thin clients, schedules, jobs, roll-outs,
+maintenance windows, events)
 authenticated by a Keystone token in X-Auth-Token, and the thin-client
 API under /v1/client/, where a client logs in with the user's directory
 credentials and then sends the session token it got in X-Session-Token

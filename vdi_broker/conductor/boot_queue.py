@@ -184,14 +184,16 @@ class BootQueue:
                 raise exception.Conflict(
                     reason="desktop %s: %s" % (desktop["id"], reason))
             return desktop
+        values = {"state_reason": "release:%s:issued" % action}
+        if action == "rebuild":
+            values["image"] = pool["image"]
         return db.desktop_transition(
-            ctxt, desktop["id"], [models.RELEASING],
-            {"state_reason": "release:%s:issued" % action}) or desktop
+            ctxt, desktop["id"], [models.RELEASING], values) or desktop
 
     def _issue_in_place(self, ctxt, desktop, operator):
         action = (desktop.get("boot_action") or "reboot").split(":")[0]
         try:
-            self.manager.desktop_actions.server_restart(
+            image = self.manager.desktop_actions.server_restart(
                 ctxt, desktop, "rebuild" if action == "rebuild" else
                 "reboot", hard=action == "reboot-hard")
         except exception.ComputeUnavailable as e:
@@ -205,9 +207,11 @@ class BootQueue:
             if operator:
                 raise
             return desktop
+        values = {"boot_action": action + ":issued"}
+        if image:
+            values["image"] = image
         return db.desktop_transition(
-            ctxt, desktop["id"], [desktop["state"]],
-            {"boot_action": action + ":issued"}) or desktop
+            ctxt, desktop["id"], [desktop["state"]], values) or desktop
 
     # -- restarts in place ---------------------------------------------------
 

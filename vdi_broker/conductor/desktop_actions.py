@@ -277,9 +277,11 @@ class DesktopActions:
 
         A quarantined server is unlocked for it and locked again. Raises
         ComputeUnavailable, or Conflict when Nova refuses (the desktop,
-        unless quarantined, is then marked error).
+        unless quarantined, is then marked error). Returns the image of a
+        rebuild (the pool's), None for a reboot.
         """
         server_id = desktop["server_id"]
+        image = None
         locked = desktop["state"] == models.QUARANTINED
         try:
             if locked:
@@ -287,7 +289,8 @@ class DesktopActions:
                 self.compute.unlock_server(server_id)
             if action == "rebuild":
                 pool = db.pool_get(ctxt, desktop["pool_id"])
-                self.compute.rebuild_server(server_id, pool["image"])
+                image = pool["image"]
+                self.compute.rebuild_server(server_id, image)
             else:
                 self.compute.reboot_server(server_id, hard=hard)
         except exception.ComputeUnavailable:
@@ -308,6 +311,7 @@ class DesktopActions:
         finally:
             if locked:
                 self._relock(desktop)
+        return image
 
     def _relock(self, desktop):
         try:

@@ -6,7 +6,9 @@ Every ``[jobs] interval`` seconds a pass (:meth:`JobRunner.run_once`):
    notifies ``job.start``;
 2. claims, for every running job, the targets it may run now
    (``db.job_claim``: atomic, within the job's concurrency, skipping
-   desktops in use, gone or not ready);
+   desktops in use, gone or not ready; a job with ``in_use: wait`` runs
+   on desktops in use only while a maintenance window of their pool or
+   site is open, conductor/maintenance.py);
 3. hands each claimed batch to a thread pool (``[jobs] workers``) that
    calls the guest executor once for the batch, bounded by the job's
    timeout, and records each target's result
@@ -24,6 +26,7 @@ import threading
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from vdi_broker.conductor import maintenance
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -77,13 +80,16 @@ class JobRunner:
                 if job["state"] == "finished":
                     self.notifier.job(ctxt, "job.finish", public_job(job))
         futures = []
-        for job_id in db.jobs_running(ctxt):
+        running = db.jobs_running(ctxt)
+        open_pools = self._open_pools(ctxt) if running else set()
+        for job_id in running:
             with self._lock:
                 if len(self._busy) >= self.conf.jobs.workers:
                     break
             claimed = db.job_claim(ctxt, job_id, self.host,
                                    self.conf.executor.timeout,
-                                   self.conf.jobs.claim_grace)
+                                   self.conf.jobs.claim_grace,
+                                   open_pools=open_pools)
             if claimed["finished"]:
                 self._finished(ctxt, job_id)
             if not claimed["targets"]:
@@ -93,6 +99,15 @@ class JobRunner:
         if wait:
             concurrent.futures.wait(futures)
         return futures
+
+    def _open_pools(self, ctxt):
+        """Ids of the pools with a maintenance window open now."""
+        windows = db.window_list(ctxt, {"enabled": True})
+        if not windows:
+            return set()
+        return set(maintenance.open_pools(
+            windows, db.pool_list(ctxt),
+            timeutils.utcnow(with_timezone=True)))
 
     def _submit(self, ctxt, job, targets):
         key = object()

@@ -24,6 +24,7 @@ from vdi_broker.conductor import desktop_actions
 from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import jobs as job_runner
 from vdi_broker.conductor import login as login_flow
+from vdi_broker.conductor import maintenance
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
 from vdi_broker import consoles
@@ -170,6 +171,13 @@ class ConductorManager(pool_manager.PoolUpkeep):
                 raise exception.PoolExhausted(
                     pool=pool["name"], status="disabled",
                     status_reason="pool is disabled")
+            # -- maintenance drain (conductor/maintenance.py): a pool in
+            # a draining maintenance window takes no new logins.
+            if maintenance.pool_draining(pool, timeutils.utcnow()):
+                raise exception.PoolExhausted(
+                    pool=pool["name"], status="draining",
+                    status_reason="maintenance window until %s UTC" % (
+                        pool["drain_until"].isoformat(timespec="minutes")))
             return {"pool_id": pool["id"],
                     "binding_kind": decision.binding_kind,
                     "binding_key": decision.binding_key,

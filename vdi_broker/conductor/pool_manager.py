@@ -10,10 +10,13 @@ conductor keeps:
    desktop;
 2. runs the readiness probes of desktops whose server is ACTIVE;
 3. feeds the boots that finished to the adaptive throttle;
-4. works out each pool's new desktops toward its effective min_ready
-   (raised by its schedules) within the pool's size and the cloud's free
-   capacity, or shrinks a pool above its target;
-5. starts, in one admission (conductor/boot_queue.py), the new desktops
+4. opens and closes maintenance windows (conductor/maintenance.py) and
+   runs the image roll-outs (conductor/rollouts.py), which queue rebuilds
+   and may raise a pool's target by a surge;
+5. works out each pool's new desktops toward its effective min_ready
+   (raised by its schedules and roll-outs) within the pool's size and the
+   cloud's free capacity, or shrinks a pool above its target;
+6. starts, in one admission (conductor/boot_queue.py), the new desktops
    and the queued restarts the boot limits allow: the deployment's, the
    pool's allowance and each compute host's, over every conductor.
 
@@ -30,7 +33,9 @@ from oslo_utils import uuidutils
 from vdi_broker.compute import base as compute_base
 from vdi_broker import context as vdi_context
 from vdi_broker.conductor import boot_queue
+from vdi_broker.conductor import maintenance
 from vdi_broker.conductor import probes
+from vdi_broker.conductor import rollouts
 from vdi_broker.conductor import schedules as schedule_rules
 from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
@@ -107,8 +112,10 @@ class PoolUpkeep:
 
     def _init_upkeep(self, clock=None):
         self.boot_queue = boot_queue.BootQueue(self)
+        self.rollouts = rollouts.RolloutKeeper(self)
         # Aware UTC "now" for the schedules: tests freeze it.
         self._clock = clock or _utc_clock
+        self.windows = maintenance.WindowKeeper(db, self._clock)
         self._capacity = None
         self._capacity_at = None
         self._loads = None
@@ -143,6 +150,10 @@ class PoolUpkeep:
         pools = [fresh[p["id"]] for p in owned if p["id"] in fresh]
         targets = self._targets(ctxt, pools)
         counts = db.pool_desktop_counts(ctxt)
+        # Maintenance windows (drains, announcements) and image
+        # roll-outs: their rebuilds join this pass's admission.
+        windows = self._maintenance_pass(ctxt, list(fresh.values()))
+        self._rollout_pass(ctxt, pools, targets, counts, windows)
 
         def fill(pool):
             states = counts.get(pool["id"], {})
@@ -178,6 +189,27 @@ class PoolUpkeep:
             for pool_id, spent in self._spent.items():
                 self._refund(pool_id, len(spent) - sent.get(pool_id, 0))
             self._spent = {}
+
+    def _maintenance_pass(self, ctxt, pools):
+        """Open windows by pool (conductor/maintenance.py); {} on error."""
+        try:
+            return self.windows.run(ctxt, pools)
+        except Exception:
+            LOG.exception("Maintenance windows not checked in this pass")
+            return {}
+
+    def _rollout_pass(self, ctxt, pools, targets, counts, windows):
+        """Run the roll-outs; raise the targets by their surges."""
+        try:
+            surges = self.rollouts.run(
+                ctxt, pools, {p: t[0] for p, t in targets.items()}, counts,
+                windows)
+        except Exception:
+            LOG.exception("Image roll-outs not run in this pass")
+            return
+        for pool_id, surge in surges.items():
+            target, scheduled = targets[pool_id]
+            targets[pool_id] = (target + surge, scheduled)
 
     def _start_boots(self, ctxt, pools, plan, sent):
         """Admit what the boot limits allow, then send it to the cloud.
@@ -567,7 +599,7 @@ class PoolUpkeep:
             rows.append({"id": desktop_id, "pool_id": pool["id"],
                          "name": "vdi-%s-%s" % (pool["name"][:40],
                                                 desktop_id[:8]),
-                         "state": models.BUILDING})
+                         "state": models.BUILDING, "image": pool["image"]})
         return rows
 
     # -- capacity (R11) ----------------------------------------------------

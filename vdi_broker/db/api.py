@@ -12,7 +12,8 @@ Where things live (see doc/source/contributor/storage.rst):
 - ``common.py``: helpers every module shares;
 - ``api.py``: the login's allocation transaction (and sessions);
 - one module per resource: pools, desktops, allocators, bindings, seats,
-  thin clients, schedules, events, the boot queue, login failures, metrics.
+  thin clients, schedules, events, the boot queue, login failures, metrics,
+  hosts, guest jobs, image roll-outs, maintenance windows.
 """
 
 from vdi_broker.db.sqlalchemy import allocators as _allocators
@@ -24,8 +25,10 @@ from vdi_broker.db.sqlalchemy import events as _events
 from vdi_broker.db.sqlalchemy import hosts as _hosts
 from vdi_broker.db.sqlalchemy import jobs as _jobs
 from vdi_broker.db.sqlalchemy import login_failures as _login_failures
+from vdi_broker.db.sqlalchemy import maintenance as _maintenance
 from vdi_broker.db.sqlalchemy import metrics as _metrics
 from vdi_broker.db.sqlalchemy import pools as _pools
+from vdi_broker.db.sqlalchemy import rollouts as _rollouts
 from vdi_broker.db.sqlalchemy import schedules as _schedules
 from vdi_broker.db.sqlalchemy import seats as _seats
 from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
@@ -47,7 +50,7 @@ _MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts, _jobs))
+        _hosts, _jobs, _rollouts, _maintenance))
 
 
 def _export(modules):

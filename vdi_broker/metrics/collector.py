@@ -27,6 +27,7 @@ Families:
   in a row, recent boot time, the throttle's allowance and the boot
   queue (the figures of the pool's ``boots`` block);
 * active sessions by pool; thin clients by site and state;
+* open image roll-outs: their progress and state by pool;
 * agents active, idle and expected by department and site, and alerts
   by kind and state: from the business-monitoring modules
   (``vdi_broker.monitoring.current_counts(ctxt)`` and
@@ -150,7 +151,36 @@ class DatabaseCollector:
     def _database(self, ctxt):
         snapshot = db.metrics_snapshot(ctxt)
         return self._pool_families(snapshot) + \
-            [self._thin_clients(snapshot["thin_clients"])]
+            [self._thin_clients(snapshot["thin_clients"])] + \
+            self._rollouts(snapshot["pools"], snapshot.get("rollouts", ()))
+
+    @staticmethod
+    def _rollouts(pools, rollouts):
+        """The open image roll-outs' progress and state, by pool."""
+        names = {p["id"]: (p["name"], p["site"] or "") for p in pools}
+        labels = ["pool", "site", "image"]
+        progress = _gauge("vdi_rollout_desktops",
+                          "Desktops of a pool with an open image roll-out:"
+                          " on another image (old, old_in_use), on the "
+                          "target (new), and the roll-out's rebuilds "
+                          "(in_progress, done, failed).",
+                          labels + ["count"])
+        state = _gauge("vdi_rollout_state",
+                       "1 for an open roll-out's state (running, paused, "
+                       "rolling_back), 0 for the others.",
+                       labels + ["state"])
+        for rollout in rollouts:
+            if rollout["pool_id"] not in names:
+                continue
+            values = list(names[rollout["pool_id"]]) + [rollout["image"]]
+            for key in ("old", "old_in_use", "new", "in_progress", "done",
+                        "failed"):
+                progress.add_metric(values + [key],
+                                    rollout["progress"][key])
+            for name in states.ROLLOUT_OPEN:
+                state.add_metric(values + [name],
+                                 1 if name == rollout["state"] else 0)
+        return [progress, state]
 
     def _targets(self, pools, schedules):
         """{pool_id: effective min_ready} (as the pool manager has it)."""

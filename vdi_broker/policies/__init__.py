@@ -8,6 +8,7 @@ from vdi_broker.policies import events
 from vdi_broker.policies import hosts
 from vdi_broker.policies import jobs
 from vdi_broker.policies import pools
+from vdi_broker.policies import rollouts
 from vdi_broker.policies import schedules
 from vdi_broker.policies import seats
 from vdi_broker.policies import sessions
@@ -28,4 +29,5 @@ def list_rules():
         events.list_rules(),
         hosts.list_rules(),
         jobs.list_rules(),
+        rollouts.list_rules(),
     ))

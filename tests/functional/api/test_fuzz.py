@@ -110,9 +110,17 @@ class TestFuzz(base.TestCase):
             "kind": "command", "parameters": {"command": "hostname"},
             "targets": {"pools": [pools[0]["name"]]},
             "run_at": "2099-01-01T00:00:00Z"}).json["job"]
+        rollout = app.post_json("/v1/pools/%s/rollouts" % pools[1]["id"], {
+            "image": "fuzz-image-2", "wave_size": 1}).json["rollout"]
+        window = app.post_json("/v1/maintenance-windows", {
+            "name": "nights", "pool_id": pools[0]["name"],
+            "cron": "0 22 * * *", "duration_minutes": 120}
+        ).json["maintenance_window"]
         event = app.get("/v1/events?limit=1").json["events"][0]
         return {
             "job_id": [job["id"]],
+            "rollout_id": [rollout["id"]],
+            "window_id": [window["id"], window["name"]],
             "seat_id": [seats[1]["name"], seats[2]["id"]],
             "thin_client_id": [client["id"], client["client_id"]],
             "schedule_id": [schedule["id"]],

@@ -175,6 +175,30 @@ class TestScrape(MetricsTestCase):
             (("site", ""), ("state", "faulty")): 0,
             (("site", ""), ("state", "unknown")): 1}, found)
 
+    def test_rollout_progress_and_state(self):
+        pool = self.broker.pools["sh-agents"]
+        ready = db.pool_desktop_counts(self.broker.ctxt, [pool["id"]])[
+            pool["id"]][models.READY]
+        rollout = self.app.post_json(
+            "/v1/pools/sh-agents/rollouts",
+            {"image": "win11-next", "wave_size": 2}).json["rollout"]
+        found = self.scrape()
+        labels = {"pool": "sh-agents", "site": pool["site"] or "",
+                  "image": "win11-next"}
+        self.assertEqual(ready, prometheus.sample(
+            found, "vdi_rollout_desktops", count="old", **labels))
+        self.assertEqual(0, prometheus.sample(
+            found, "vdi_rollout_desktops", count="new", **labels))
+        self.assertEqual(1, prometheus.sample(
+            found, "vdi_rollout_state", state="running", **labels))
+        self.app.post_json("/v1/rollouts/%s/action" % rollout["id"],
+                           {"action": "pause"})
+        found = self.scrape()
+        self.assertEqual(1, prometheus.sample(
+            found, "vdi_rollout_state", state="paused", **labels))
+        self.assertEqual(0, prometheus.sample(
+            found, "vdi_rollout_state", state="running", **labels))
+
     def test_database_down_leaves_its_families_out(self):
         self.broker.login("amy")
         before = self.scrape()

@@ -103,6 +103,16 @@ MATRIX = {
     "vdi_broker:jobs:show": READER,
     "vdi_broker:jobs:create": OPERATOR,
     "vdi_broker:jobs:cancel": OPERATOR,
+    "vdi_broker:rollouts:list": READER,
+    "vdi_broker:rollouts:show": READER,
+    "vdi_broker:rollouts:create": OPERATOR,
+    "vdi_broker:rollouts:pause": OPERATOR,
+    "vdi_broker:rollouts:resume": OPERATOR,
+    "vdi_broker:rollouts:rollback": OPERATOR,
+    "vdi_broker:maintenance_windows:list": READER,
+    "vdi_broker:maintenance_windows:show": READER,
+    "vdi_broker:maintenance_windows:create": OPERATOR,
+    "vdi_broker:maintenance_windows:delete": OPERATOR,
 }
 
 # The persona rules the others are built from: no request of their own.
@@ -436,6 +446,67 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_jobs_cancel(self):
         return Request("POST", "/v1/jobs/%s/cancel" % self.new_job()["id"],
                        None, 200)
+
+    def new_rollout(self, action=None):
+        """A roll-out of a pool of its own (one open roll-out a pool)."""
+        pool = self.broker.create_pool(self.unique("rolled"), min_ready=0,
+                                       max_size=1).json["pool"]
+        rollout = self.app.post_json("/v1/pools/%s/rollouts" % pool["id"], {
+            "image": "win11-next"}).json["rollout"]
+        if action:
+            self.app.post_json("/v1/rollouts/%s/action" % rollout["id"],
+                               {"action": action})
+        return rollout
+
+    def req_rollouts_list(self):
+        return Request("GET", "/v1/pools/%s/rollouts" %
+                       self.new_rollout()["pool_id"], None, 200)
+
+    def req_rollouts_show(self):
+        return Request("GET", "/v1/rollouts/%s" % self.new_rollout()["id"],
+                       None, 200)
+
+    def req_rollouts_create(self):
+        pool = self.broker.create_pool(self.unique("rolled"), min_ready=0,
+                                       max_size=1).json["pool"]
+        return Request("POST", "/v1/pools/%s/rollouts" % pool["id"],
+                       {"image": "win11-next", "wave_size": 2}, 201)
+
+    def req_rollouts_pause(self):
+        return Request("POST", "/v1/rollouts/%s/action" %
+                       self.new_rollout()["id"], {"action": "pause"}, 200)
+
+    def req_rollouts_resume(self):
+        return Request("POST", "/v1/rollouts/%s/action" %
+                       self.new_rollout("pause")["id"],
+                       {"action": "resume"}, 200)
+
+    def req_rollouts_rollback(self):
+        return Request("POST", "/v1/rollouts/%s/action" %
+                       self.new_rollout()["id"], {"action": "rollback"}, 200)
+
+    def new_window(self):
+        return self.app.post_json("/v1/maintenance-windows", {
+            "name": self.unique("window"), "site": "shanghai",
+            "cron": "0 22 * * sat", "timezone": "Asia/Shanghai",
+            "duration_minutes": 240}).json["maintenance_window"]
+
+    def req_maintenance_windows_list(self):
+        return Request("GET", "/v1/maintenance-windows", None, 200)
+
+    def req_maintenance_windows_show(self):
+        return Request("GET", "/v1/maintenance-windows/%s" %
+                       self.new_window()["id"], None, 200)
+
+    def req_maintenance_windows_create(self):
+        return Request("POST", "/v1/maintenance-windows", {
+            "name": self.unique("window"), "pool_id": "spare",
+            "starts_at": "2099-01-01T22:00:00Z",
+            "ends_at": "2099-01-02T02:00:00Z", "drain": True}, 201)
+
+    def req_maintenance_windows_delete(self):
+        return Request("DELETE", "/v1/maintenance-windows/%s" %
+                       self.new_window()["id"], None, 204)
 
     def req_events_list(self):
         return Request("GET", "/v1/events", None, 200)

@@ -182,6 +182,43 @@ class GuestJobsTest(testscenarios.WithScenarios, base.TestCase):
                 self.assertEqual("in use", states[busy][1])
             self.assertEqual("running", states[free][0])
 
+    def test_in_use_desktops_wait_for_a_maintenance_window(self):
+        fake_executor.reset()
+        self.addCleanup(fake_executor.reset)
+        session = self._login("amy")
+        busy = session["desktop"]["id"]
+        free = next(d["id"] for d in self.desktops if d["id"] != busy)
+        job = self._job(in_use="wait", concurrency=100,
+                        targets={"desktops": [busy, free]})
+        runner = job_runner.JobRunner(
+            self.conf, "conductor-0",
+            notifications.get_notifier(self.conf, "test"))
+        self.addCleanup(runner.stop)
+        for _ in range(3):
+            runner.run_once(self.ctxt, wait=True)
+        targets = {t["desktop_id"]: t
+                   for t in db.job_target_list(self.ctxt, job["id"])}
+        self.assertEqual("ok", targets[free]["state"])
+        self.assertEqual("pending", targets[busy]["state"])
+        self.assertEqual("in use: waiting for a maintenance window",
+                         targets[busy]["reason"])
+        self.assertEqual("running", db.job_get(self.ctxt, job["id"])["state"])
+        # A window of another site changes nothing; one of the pool's
+        # site lets the job run on the desktop in use.
+        now = timeutils.utcnow()
+        for name, site in (("elsewhere", "bj"), ("here", "sh")):
+            db.window_create(self.ctxt, {
+                "name": name, "site": site, "timezone": "UTC",
+                "starts_at": now - datetime.timedelta(minutes=5),
+                "ends_at": now + datetime.timedelta(hours=1)})
+            runner.run_once(self.ctxt, wait=True)
+            state = {t["desktop_id"]: t["state"] for t in
+                     db.job_target_list(self.ctxt, job["id"])}[busy]
+            self.assertEqual("pending" if name == "elsewhere" else "ok",
+                             state, name)
+        self.assertEqual("finished",
+                         db.job_get(self.ctxt, job["id"])["state"])
+
     def test_retries_then_failure_with_output(self):
         job = self._job(max_retries=1, concurrency=1,
                         targets={"desktops": ["d00"]})

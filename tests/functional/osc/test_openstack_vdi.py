@@ -487,6 +487,52 @@ class TestContractResources(OpenStackVdiTestCase):
                                        fail=True)
         self.assertIn("--pool", err)
 
+    @_needs("/v1/rollouts", "GET")
+    def test_rollouts_and_maintenance_windows(self):
+        self.broker.create_pool("sh-agents", min_ready=2, max_size=4)
+        self.broker.fill_pools()
+        window = self.openstack_json(
+            "maintenance", "window", "create", "saturday-night", "--pool",
+            "sh-agents", "--cron", "0 22 * * sat", "--timezone",
+            "Asia/Shanghai", "--duration", "240", "--drain")
+        self.assertEqual(("0 22 * * sat", True),
+                         (window["cron"], window["drain"]))
+        listed = self.openstack_json("maintenance", "window", "list",
+                                     "--pool", "sh-agents")
+        self.assertEqual([window["id"]], [w["ID"] for w in listed])
+        shown = self.openstack_json("maintenance", "window", "show",
+                                    "saturday-night")
+        self.assertEqual(window["id"], shown["id"])
+        _out, err = self.run_openstack(
+            "maintenance", "window", "create", "bad", "--pool", "sh-agents",
+            "--cron", "99 * * * *", "--duration", "5", fail=True)
+        self.assertCleanError(err, "(HTTP 400)")
+        rollout = self.openstack_json(
+            "rollout", "create", "sh-agents", "--image", "win11-next",
+            "--canary-share", "0.5", "--wave-size", "1")
+        self.assertEqual(("running", "win11-next"),
+                         (rollout["state"], rollout["image"]))
+        listed = self.openstack_json("rollout", "list", "--pool",
+                                     "sh-agents")
+        self.assertEqual([rollout["id"]], [r["ID"] for r in listed])
+        paused = self.openstack_json("rollout", "pause", rollout["id"],
+                                     "--reason", "ticket 7")
+        self.assertEqual(("paused", "ticket 7"),
+                         (paused["state"], paused["status_reason"]))
+        _out, err = self.run_openstack("rollout", "pause", rollout["id"],
+                                       fail=True)
+        self.assertCleanError(err, "(HTTP 409)")
+        resumed = self.openstack_json("rollout", "resume", rollout["id"])
+        self.assertEqual("running", resumed["state"])
+        back = self.openstack_json("rollout", "rollback", rollout["id"])
+        self.assertEqual("rolling_back", back["state"])
+        shown = self.openstack_json("rollout", "show", rollout["id"])
+        self.assertEqual(back["previous_image"], shown["target_image"])
+        self.run_openstack("maintenance", "window", "delete",
+                           "saturday-night")
+        self.assertEqual([], self.api("/v1/maintenance-windows")[
+            "maintenance_windows"])
+
     @_needs("/v1/hosts", "GET")
     @_needs("/v1/desktops/{desktop_id}/console")
     def test_hosts_and_console(self):

@@ -24,7 +24,9 @@ from vdi_broker.osc.v1 import desktops
 from vdi_broker.osc.v1 import events
 from vdi_broker.osc.v1 import hosts
 from vdi_broker.osc.v1 import jobs
+from vdi_broker.osc.v1 import maintenance
 from vdi_broker.osc.v1 import pools
+from vdi_broker.osc.v1 import rollouts
 from vdi_broker.osc.v1 import schedules
 from vdi_broker.osc.v1 import seats
 from vdi_broker.osc.v1 import thin_clients
@@ -388,6 +390,64 @@ class TestContractRequests(StubTestCase):
         self.assertRaises(exceptions.CommandError, self.run_command,
                           jobs.CreateJob, ["--kind", "command",
                                            "--parameter", "command=true"])
+
+    def test_rollout_requests(self):
+        self.broker.reply("POST", "/v1/pools/sh-agents/rollouts", 201,
+                          lambda r: {"rollout": dict(r["body"], id="r-1")})
+        self.run_command(rollouts.CreateRollout, [
+            "sh-agents", "--image", "win11-2026-12", "--canary-share",
+            "0.05", "--wave-size", "20", "--max-failures", "3",
+            "--window", "saturday-night"])
+        self.assertEqual({"image": "win11-2026-12", "canary_share": 0.05,
+                          "wave_size": 20, "max_failures": 3,
+                          "window": "saturday-night"}, self.last()["body"])
+        for command_class, action in ((rollouts.PauseRollout, "pause"),
+                                      (rollouts.ResumeRollout, "resume"),
+                                      (rollouts.RollbackRollout,
+                                       "rollback")):
+            self.broker.reply("POST", "/v1/rollouts/r-1/action", 200,
+                              {"rollout": {"id": "r-1"}})
+            self.run_command(command_class, ["r-1", "--reason", "ticket 7"])
+            self.assertEqual({"action": action, "reason": "ticket 7"},
+                             self.last()["body"])
+        self.broker.reply("GET", "/v1/pools/sh-agents/rollouts", 200,
+                          {"rollouts": []})
+        self.run_command(rollouts.ListRollout, ["--pool", "sh-agents",
+                                                "--state", "paused"])
+        self.assertEqual("paused", self.last()["query"]["state"])
+        self.broker.reply("GET", "/v1/rollouts/r-1", 200,
+                          {"rollout": {"id": "r-1"}})
+        self.run_command(rollouts.ShowRollout, ["r-1"])
+        self.assertEqual(("GET", "/v1/rollouts/r-1"),
+                         (self.last()["method"], self.last()["path"]))
+
+    def test_maintenance_window_requests(self):
+        self.broker.reply("POST", "/v1/maintenance-windows", 201,
+                          lambda r: {"maintenance_window": dict(
+                              r["body"], id="w-1")})
+        self.run_command(maintenance.CreateMaintenanceWindow, [
+            "saturday-night", "--site", "nantong", "--cron", "0 22 * * sat",
+            "--timezone", "Asia/Shanghai", "--duration", "240", "--drain"])
+        self.assertEqual({"name": "saturday-night", "site": "nantong",
+                          "cron": "0 22 * * sat",
+                          "timezone": "Asia/Shanghai",
+                          "duration_minutes": 240, "drain": True},
+                         self.last()["body"])
+        self.run_command(maintenance.CreateMaintenanceWindow, [
+            "patch-day", "--pool", "sh-agents", "--start",
+            "2026-12-24T22:00:00Z", "--end", "2026-12-25T02:00:00Z"])
+        self.assertEqual({"name": "patch-day", "pool_id": "sh-agents",
+                          "starts_at": "2026-12-24T22:00:00Z",
+                          "ends_at": "2026-12-25T02:00:00Z"},
+                         self.last()["body"])
+        self.assertRaises(exceptions.CommandError, self.run_command,
+                          maintenance.CreateMaintenanceWindow,
+                          ["no-time", "--pool", "sh-agents"])
+        self.broker.reply("DELETE", "/v1/maintenance-windows/w-1", 204,
+                          None)
+        self.run_command(maintenance.DeleteMaintenanceWindow, ["w-1"])
+        self.assertEqual(("DELETE", "/v1/maintenance-windows/w-1"),
+                         (self.last()["method"], self.last()["path"]))
 
     def test_desktop_console(self):
         url = "https://console.example.org:6082/spice_auto.html?token=8c1e"

@@ -11,7 +11,7 @@ FILTERS = ("pool_id", "state", "assigned_user", "host", "server_id",
 
 _FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
            "host", "address", "assigned_user", "fault_reason",
-           "faulted_by")
+           "faulted_by", "image")
 _TIMES = ("assigned_at", "faulted_at", "created_at", "updated_at")
 
 

@@ -1,5 +1,7 @@
 """Admin API: pools (R5)."""
 
+from oslo_utils import timeutils
+
 from vdi_broker.api.schemas import pools as schema
 from vdi_broker.api import util
 from vdi_broker.conductor import throttle
@@ -50,6 +52,10 @@ def _view(pool, counts, boots=None):
                              for s in states.DESKTOP_STATES},
                             total=sum(counts.values()))
     view["boots"] = boots_view(pool, boots)
+    # A draining maintenance window: no new logins before then.
+    until = pool.get("drain_until")
+    view["draining_until"] = util.iso(until) if until is not None and \
+        until > timeutils.utcnow() else None
     view["created_at"] = util.iso(pool["created_at"])
     view["updated_at"] = util.iso(pool["updated_at"])
     return view
@@ -127,6 +133,13 @@ def update(req):
     current = db.pool_get(ctxt, req.urlvars["pool_id"])
     values = _values(body)
     _check(req, values, current)
+    if values.get("image", current["image"]) != current["image"] and \
+            db.rollout_list(ctxt, {"pool_id": current["id"],
+                                   "state": list(states.ROLLOUT_OPEN)}):
+        raise exception.Conflict(
+            reason="pool %s has an open image roll-out: pause, finish or "
+                   "roll it back instead of changing the image" %
+                   current["name"])
     pool = db.pool_update(ctxt, current["id"], values,
                           expected_revision=util.expected_revision(req, body))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])

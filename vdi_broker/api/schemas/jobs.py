@@ -18,7 +18,7 @@ create = {
             "additionalProperties": False, "minProperties": 1},
         # ISO 8601; absent: now.
         "run_at": {"type": "string", "minLength": 10, "maxLength": 64},
-        "in_use": {"enum": ["skip", "run"]},
+        "in_use": {"enum": ["skip", "run", "wait"]},
         "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "retry_delay": {"type": "integer", "minimum": 0, "maximum": 86400},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 10000},

@@ -767,6 +767,7 @@ def _fail_login_event(session, ctx, row, reason, detail):
 def _start_release(session, desktop, pool):
     """Move a desktop that nobody uses any more into its release action."""
     action = pool.release_action if pool is not None else "delete"
+    action = _rollout_release_action(action, desktop, pool)
     if action == "keep":
         new_state, values = models.READY, {}
     elif action == "delete":
@@ -785,6 +786,18 @@ def _start_release(session, desktop, pool):
                 updated_at=utcnow(),
                 generation=models.Desktop.generation + 1, **values))
     return new_state
+
+
+def _rollout_release_action(action, desktop, pool):
+    """A desktop left on another image than its pool's is rebuilt.
+
+    (An image roll-out: the desktop its user leaves goes to the new
+    image; see db/sqlalchemy/rollouts.py.) Deleted ones stay deleted.
+    """
+    if action in ("keep", "reboot") and pool is not None and \
+            desktop.image is not None and desktop.image != pool.image:
+        return "rebuild"
+    return action
 
 
 @_retry_on_conflict

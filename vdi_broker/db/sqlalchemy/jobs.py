@@ -44,6 +44,8 @@ _UNDONE = (models.TARGET_PENDING, models.TARGET_RUNNING)
 # Desktops a job may run on; the others are skipped with their state.
 _RUNNABLE = (models.READY, models.ASSIGNED)
 REASON_LENGTH = 1024
+# A target of an ``in_use: wait`` job whose desktop is in use.
+_WAITING = "in use: waiting for a maintenance window"
 
 
 def _reason(text):
@@ -289,11 +291,17 @@ def _in_use(session, desktop_ids):
 
 @common.retry_on_conflict
 @main_context_manager.writer
-def job_claim(ctx, job_id, host, default_timeout, grace, now=None):
+def job_claim(ctx, job_id, host, default_timeout, grace, now=None,
+              open_pools=()):
     """Take the job's next targets for ``host``, within its concurrency.
 
     A claim lapses after the job's timeout (``default_timeout`` when it
     has none) and ``grace`` seconds.
+
+    ``open_pools``: ids of the pools with a maintenance window open now.
+    A job with ``in_use: wait`` runs on a desktop in use only there; its
+    other in-use desktops stay pending ("waiting for a maintenance
+    window") until a later claim finds their window open.
 
     Skips (with why) the targets whose desktop is gone, not ready or
     assigned, or in use when the job may not touch in-use desktops.
@@ -321,14 +329,17 @@ def job_claim(ctx, job_id, host, default_timeout, grace, now=None):
             _TARGETS.c.job_id == job_id,
             _TARGETS.c.state == models.TARGET_RUNNING)).scalar()
     free = job["concurrency"] - running
+    waiting = set()
     while free > 0:
+        stmt = sa.select(_TARGETS).where(
+            _TARGETS.c.job_id == job_id,
+            _TARGETS.c.state == models.TARGET_PENDING,
+            sa.or_(_TARGETS.c.next_attempt_at.is_(None),
+                   _TARGETS.c.next_attempt_at <= now))
+        if waiting:
+            stmt = stmt.where(_TARGETS.c.id.not_in(sorted(waiting)))
         batch = session.execute(
-            sa.select(_TARGETS).where(
-                _TARGETS.c.job_id == job_id,
-                _TARGETS.c.state == models.TARGET_PENDING,
-                sa.or_(_TARGETS.c.next_attempt_at.is_(None),
-                       _TARGETS.c.next_attempt_at <= now))
-            .order_by(_TARGETS.c.id).limit(free * 2)).mappings().all()
+            stmt.order_by(_TARGETS.c.id).limit(free * 2)).mappings().all()
         if not batch:
             break
         ids = [t["desktop_id"] for t in batch]
@@ -345,6 +356,15 @@ def job_claim(ctx, job_id, host, default_timeout, grace, now=None):
                 skip = "desktop deleted"
             elif desktop["state"] not in _RUNNABLE:
                 skip = "desktop %s" % desktop["state"]
+            elif desktop["id"] in busy and job["in_use"] == "wait":
+                if desktop["pool_id"] not in open_pools:
+                    waiting.add(target["id"])
+                    if target["reason"] != _WAITING:
+                        session.execute(
+                            sa.update(_TARGETS)
+                            .where(_TARGETS.c.id == target["id"])
+                            .values(reason=_WAITING, updated_at=now))
+                    continue
             elif desktop["id"] in busy:
                 skip = "in use"
             if skip:

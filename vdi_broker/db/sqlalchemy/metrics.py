@@ -28,7 +28,9 @@ from vdi_broker.db.sqlalchemy import boot_queue
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.db.sqlalchemy import pools
+from vdi_broker.db.sqlalchemy import rollouts
 from vdi_broker.db.sqlalchemy import schedules
+from vdi_broker import states
 
 _POOLS = models.Pool.__table__
 _SESSIONS = models.ClientSession.__table__
@@ -66,7 +68,8 @@ def metrics_snapshot(ctx):
     Returns {"pools": [pool dicts with the columns of _POOL_COLUMNS],
     "desktops": {pool_id: {state: count}}, "boots": {pool_id: {"queued",
     "in_flight"}}, "schedules": [enabled schedules], "sessions":
-    {pool_id: active sessions}, "thin_clients": [(site, status, count)]}.
+    {pool_id: active sessions}, "thin_clients": [(site, status, count)],
+    "rollouts": [open image roll-outs, with their progress]}.
     """
     session = ctx.session
     return {
@@ -78,4 +81,6 @@ def metrics_snapshot(ctx):
         "sessions": dict(session.execute(_SESSIONS_STMT).all()),
         "thin_clients": [tuple(row) for row in
                          session.execute(_CLIENTS_STMT).all()],
+        "rollouts": rollouts.rollout_list(
+            ctx, {"state": list(states.ROLLOUT_OPEN)}),
     }

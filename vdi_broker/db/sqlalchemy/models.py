@@ -91,6 +91,9 @@ class Pool(TimestampMixin, Base):
     boots_wanted = sa.Column(sa.Integer, nullable=False, default=0,
                              server_default="0")
     boot_wait_reason = sa.Column(sa.String(1024), nullable=True)
+    # Until when a maintenance window that drains the pool is open (no
+    # new logins before then); set by the conductor as the window opens.
+    drain_until = sa.Column(sa.DateTime, nullable=True)
 
 
 class Desktop(TimestampMixin, Base):
@@ -131,6 +134,8 @@ class Desktop(TimestampMixin, Base):
     boot_queued_at = sa.Column(PreciseDateTime, nullable=True)
     boot_started_at = sa.Column(PreciseDateTime, nullable=True)
     boot_action = sa.Column(sa.String(32), nullable=True)
+    # The image its server was built (or last rebuilt) from.
+    image = sa.Column(sa.String(255), nullable=True)
 
 
 class BootHost(Base):
@@ -479,3 +484,111 @@ class GuestJobTarget(Base):
     started_at = sa.Column(sa.DateTime, nullable=True)
     finished_at = sa.Column(sa.DateTime, nullable=True)
     updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+# Image roll-outs (vdi_broker/states.py).
+ROLLOUT_RUNNING = states.ROLLOUT_RUNNING
+ROLLOUT_PAUSED = states.ROLLOUT_PAUSED
+ROLLOUT_ROLLING_BACK = states.ROLLOUT_ROLLING_BACK
+ROLLOUT_COMPLETED = states.ROLLOUT_COMPLETED
+ROLLOUT_ROLLED_BACK = states.ROLLOUT_ROLLED_BACK
+
+
+class Rollout(TimestampMixin, Base):
+    """A pool's move to a new image (doc/source/admin/maintenance.rst).
+
+    ``image`` is the new image, ``previous_image`` the pool's image before
+    (a rollback goes back to it). ``canary_size`` desktops are rebuilt
+    first; once they are all ready on the new image, waves of at most
+    ``wave_size`` desktops at once follow. ``max_failures`` failed
+    desktops pause it. ``window_id``: its rebuilds run only while that
+    maintenance window is open.
+    """
+
+    __tablename__ = "rollouts"
+    __table_args__ = (
+        sa.Index("rollouts_pool_id_state_idx", "pool_id", "state"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    pool_id = sa.Column(sa.String(36),
+                        sa.ForeignKey("pools.id", ondelete="CASCADE"),
+                        nullable=False)
+    image = sa.Column(sa.String(255), nullable=False)
+    previous_image = sa.Column(sa.String(255), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False, default=ROLLOUT_RUNNING)
+    status_reason = sa.Column(sa.String(1024), nullable=True)
+    phase = sa.Column(sa.String(16), nullable=False,
+                      default=states.ROLLOUT_CANARY)
+    canary_share = sa.Column(sa.Float, nullable=False, default=0.1)
+    canary_size = sa.Column(sa.Integer, nullable=False, default=1)
+    wave_size = sa.Column(sa.Integer, nullable=False, default=5)
+    max_failures = sa.Column(sa.Integer, nullable=False, default=1)
+    window_id = sa.Column(sa.String(36), nullable=True)
+    created_by = sa.Column(sa.String(255), nullable=True)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)
+
+
+class RolloutDesktop(Base):
+    """One rebuild of a roll-out, and how it ended."""
+
+    __tablename__ = "rollout_desktops"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "rollout_id", "desktop_id", "image",
+            name="uniq_rollout_desktops0rollout_id0desktop_id0image"),
+        sa.Index("rollout_desktops_rollout_id_state_idx", "rollout_id",
+                 "state"),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                   primary_key=True, autoincrement=True)
+    rollout_id = sa.Column(sa.String(36),
+                           sa.ForeignKey("rollouts.id", ondelete="CASCADE"),
+                           nullable=False)
+    # No foreign key: the record stays when the desktop is deleted.
+    desktop_id = sa.Column(sa.String(36), nullable=False)
+    desktop_name = sa.Column(sa.String(255), nullable=True)
+    image = sa.Column(sa.String(255), nullable=False)
+    # The state the desktop was in (ready: rebuilt at once; assigned:
+    # rebuilt in place in a maintenance window).
+    from_state = sa.Column(sa.String(16), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+    reason = sa.Column(sa.String(1024), nullable=True)
+    started_at = sa.Column(sa.DateTime, nullable=False)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class MaintenanceWindow(TimestampMixin, Base):
+    """When desktops in use may be taken for maintenance.
+
+    Of one pool (``pool_id``) or of every pool of a ``site``. Recurring:
+    ``cron`` (five fields, local to ``timezone``) gives each opening, and
+    the window lasts ``duration_minutes``; one-off: from ``starts_at`` to
+    ``ends_at`` (UTC). ``drain``: no new logins to the pool while it is
+    open. ``announced_start``: the opening the conductors last announced
+    (events; bound users warned), so that each opening is announced once.
+    """
+
+    __tablename__ = "maintenance_windows"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uniq_maintenance_windows0name"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(1024), nullable=True)
+    pool_id = sa.Column(sa.String(36),
+                        sa.ForeignKey("pools.id", ondelete="CASCADE"),
+                        nullable=True)
+    site = sa.Column(sa.String(255), nullable=True)
+    cron = sa.Column(sa.String(255), nullable=True)
+    timezone = sa.Column(sa.String(64), nullable=False, default="UTC")
+    duration_minutes = sa.Column(sa.Integer, nullable=True)
+    starts_at = sa.Column(sa.DateTime, nullable=True)
+    ends_at = sa.Column(sa.DateTime, nullable=True)
+    drain = sa.Column(sa.Boolean, nullable=False, default=False)
+    enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+    announced_start = sa.Column(sa.DateTime, nullable=True)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)

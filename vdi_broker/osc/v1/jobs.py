@@ -112,6 +112,11 @@ class CreateJob(command.ShowOne):
                             action="store_const", const="skip",
                             help="Skip desktops someone works on (the "
                                  "default of the other kinds)")
+        in_use.add_argument("--wait-for-window", dest="in_use",
+                            action="store_const", const="wait",
+                            help="Run on desktops someone works on only "
+                                 "while a maintenance window of their "
+                                 "pool or site is open")
         parser.add_argument("--max-retries", metavar="<count>",
                             type=base.non_negative_int)
         parser.add_argument("--retry-delay", metavar="<seconds>",
