@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_rollouts'
-down_revision = '0006_guest_jobs'
+down_revision = '0009_login_serials'
 branch_labels = None
 depends_on = None
 
