@@ -9,7 +9,7 @@ from vdi_broker.osc.v1 import base
 PATH = "/pools"
 SORT_KEYS = ("name", "created_at", "updated_at", "site")
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
-READINESS_PROBES = ("none", "tcp")
+READINESS_PROBES = ("none", "tcp", "port", "agent", "both")
 
 COLUMNS = (("id", "ID"), ("name", "Name"), ("site", "Site"),
            ("min_ready", "Min Ready"), ("max_size", "Max Size"),
