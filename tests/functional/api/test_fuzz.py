@@ -111,7 +111,10 @@ class TestFuzz(base.TestCase):
             "targets": {"pools": [pools[0]["name"]]},
             "run_at": "2099-01-01T00:00:00Z"}).json["job"]
         event = app.get("/v1/events?limit=1").json["events"][0]
+        incident, _ = db.incident_open(self.broker.ctxt, desktops[1]["id"],
+                                       "client_fault", "fuzz", 300)
         return {
+            "incident_id": [incident["id"]],
             "job_id": [job["id"]],
             "seat_id": [seats[1]["name"], seats[2]["id"]],
             "thin_client_id": [client["id"], client["client_id"]],

@@ -103,6 +103,8 @@ MATRIX = {
     "vdi_broker:jobs:show": READER,
     "vdi_broker:jobs:create": OPERATOR,
     "vdi_broker:jobs:cancel": OPERATOR,
+    "vdi_broker:incidents:list": READER,
+    "vdi_broker:incidents:show": READER,
 }
 
 # The persona rules the others are built from: no request of their own.
@@ -436,6 +438,16 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_jobs_cancel(self):
         return Request("POST", "/v1/jobs/%s/cancel" % self.new_job()["id"],
                        None, 200)
+
+    def req_incidents_list(self):
+        return Request("GET", "/v1/incidents", None, 200)
+
+    def req_incidents_show(self):
+        incident, _ = db.incident_open(
+            self.ctxt, self.amy.json["desktop"]["id"], "client_fault",
+            "policy test", 300)
+        return Request("GET", "/v1/incidents/%s" % incident["id"], None,
+                       200)
 
     def req_events_list(self):
         return Request("GET", "/v1/events", None, 200)

@@ -1,0 +1,110 @@
+"""vdi-broker-loadgen --mode agents against a broker over HTTP.
+
+Desktops booted on the fake cloud with their agent secrets in the
+servers' metadata; the simulator plays their agents through sockets,
+with a hang, a display drop and a crash on a schedule. On SQLite,
+MariaDB and PostgreSQL.
+"""
+
+import contextlib
+import io
+import os
+
+import fixtures
+import sqlalchemy as sa
+import testscenarios
+
+from tests import base
+from tests.fixtures import broker as broker_fixture
+from tests.fixtures import database
+from tests.fixtures import http_server
+from vdi_broker.api import deploy
+from vdi_broker.cmd import loadgen as loadgen_cmd
+from vdi_broker.db import api as db
+from vdi_broker.loadgen import agents as agents_mode
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+DESKTOPS = 12
+
+
+class LoadgenAgentsTest(testscenarios.WithScenarios, base.TestCase):
+
+    scenarios = database.BACKENDS
+
+    def setUp(self):
+        super().setUp()
+        self.broker = broker_fixture.use_broker(
+            self, backend=self.backend,
+            flags={("agent", "broker_url"): "http://broker.example",
+                   ("agent", "min_report_interval"): 0.1})
+        pool = self.broker.create_pool(
+            "agents", min_ready=DESKTOPS, max_size=DESKTOPS,
+            max_concurrent_builds=DESKTOPS).json["pool"]
+        self.broker.fill_pools()
+        self.desktops = db.desktop_list(self.broker.ctxt,
+                                        {"pool_id": pool["id"]})
+        self.server = self.useFixture(http_server.WSGIServer(
+            deploy.build_app(self.conf, self.broker.broker_app)))
+
+    def _registrations(self, desktop_id):
+        with self.broker.database.engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT COUNT(*) FROM events WHERE action = "
+                "'agent.register' AND desktop_id = :d"),
+                {"d": desktop_id}).scalar()
+
+    def test_agents_report_with_faults(self):
+        agents = agents_mode.agents_from_servers(
+            self.broker.cloud.servers.values())
+        self.assertEqual(DESKTOPS, len(agents))
+        faults = agents_mode.schedule_faults(
+            agents, {"hang": 1 / DESKTOPS, "display": 1 / DESKTOPS,
+                     "crash": 1 / DESKTOPS}, start=1.0, window=0.2,
+            duration=1.0, seed=1)
+        self.assertEqual(["crash", "display", "hang"],
+                         sorted(f[0] for f in faults))
+        report = agents_mode.AgentSimulation(
+            self.server.url, agents, interval=0.4, duration=3.5,
+            concurrency=4).run()
+        summary = report.summary()
+        self.assertEqual(0, summary["errors"], report.format())
+        self.assertGreater(summary["requests"], DESKTOPS * 5)
+        by_fault = {a.fault: a for a in agents}
+        rows = {d["id"]: db.agent_get(self.broker.ctxt, d["id"])
+                for d in self.desktops}
+        # Everyone registered; the hung desktop stopped reporting at its
+        # fault, the others went on.
+        self.assertTrue(all(r["registered_at"] for r in rows.values()))
+        hung = by_fault["hang"]
+        healthy = by_fault[None]
+        self.assertLess(hung.reports, healthy.reports - 2)
+        self.assertLess(rows[hung.desktop_id]["reports"],
+                        rows[healthy.desktop_id]["reports"])
+        # The crashed agent registered again after its restart.
+        self.assertEqual(2, self._registrations(by_fault["crash"].desktop_id))
+        self.assertEqual(1, self._registrations(healthy.desktop_id))
+        # The display is back at the end.
+        self.assertEqual("running",
+                         rows[by_fault["display"].desktop_id]["display"])
+
+    def test_command_line(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, "desktops.csv")
+        with open(path, "w") as f:
+            f.write("desktop_id,secret\n")
+            for agent in agents_mode.agents_from_servers(
+                    self.broker.cloud.servers.values()):
+                f.write("%s,%s\n" % (agent.desktop_id, agent.secret))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = loadgen_cmd.main([
+                "--url", self.server.url, "--mode", "agents",
+                "--desktops-file", path, "--report-interval", "0.5",
+                "--duration", "1.5", "--hang-share", "0.25",
+                "--fault-start", "0.5", "--fault-window", "0.1",
+                "--concurrency", "4"])
+        self.assertEqual(0, status, out.getvalue())
+        self.assertIn("%d guest agents" % DESKTOPS, out.getvalue())
+        self.assertIn("faults hang", out.getvalue())
+        self.assertIn(", 0 errors", out.getvalue())
