@@ -97,12 +97,6 @@ def _rate_limit(now, min_interval):
                   _AGENTS.c.last_report_at <= earliest)
 
 
-def _since(table, state, now):
-    """connection_since: kept while the state stays, else now."""
-    return sa.case((table.c.connection_state == state,
-                    table.c.connection_since), else_=now)
-
-
 @engine.main_context_manager.writer
 def agent_register(ctx, desktop_id, secret_hash, values, min_interval=0):
     """An agent registers its desktop (after every boot of the guest).
@@ -133,6 +127,46 @@ def agent_register(ctx, desktop_id, secret_hash, values, min_interval=0):
                         populate_existing=True)))
 
 
+# A report's statements, built once: SQLAlchemy then only looks their
+# compiled form up (building a statement and its cache key at every
+# report cost more than running it). connection_since comes first:
+# MariaDB evaluates SET from left to right, so it must read the state
+# before the statement changes it.
+_P_NOW = sa.bindparam("p_now", type_=sa.DateTime())
+_P_STATE = sa.bindparam("p_state", type_=sa.String())
+
+
+def _report_since(table):
+    return sa.case((table.c.connection_state == _P_STATE,
+                    table.c.connection_since), else_=_P_NOW)
+
+
+_REPORT = (
+    sa.update(_AGENTS)
+    .where(_AGENTS.c.desktop_id == sa.bindparam("p_id"),
+           _AGENTS.c.secret_hash == sa.bindparam("p_hash"),
+           _AGENTS.c.registered_at.is_not(None),
+           sa.or_(_AGENTS.c.last_report_at.is_(None),
+                  _AGENTS.c.last_report_at <= sa.bindparam(
+                      "p_earliest", type_=sa.DateTime())))
+    .ordered_values(
+        (_AGENTS.c.connection_since, _report_since(_AGENTS)),
+        (_AGENTS.c.connection_state, _P_STATE),
+        (_AGENTS.c.last_report_at, _P_NOW),
+        (_AGENTS.c.reports, _AGENTS.c.reports + 1),
+        *[(_AGENTS.c[k], sa.bindparam("p_" + k, type_=_AGENTS.c[k].type))
+          for k in REPORT_FIELDS if k != "connection_state"]))
+_REPORT_SESSION = (
+    sa.update(_SESSIONS)
+    .where(_SESSIONS.c.desktop_id == sa.bindparam("p_id"),
+           _SESSIONS.c.state == states.SESSION_ACTIVE)
+    .ordered_values(
+        (_SESSIONS.c.connection_since, _report_since(_SESSIONS)),
+        (_SESSIONS.c.connection_state, _P_STATE),
+        (_SESSIONS.c.idle_seconds, sa.bindparam("p_idle_seconds",
+                                                type_=sa.Integer()))))
+
+
 @engine.main_context_manager.writer
 def agent_report(ctx, desktop_id, secret_hash, values, min_interval=0):
     """One report of a registered agent; its session's state with it.
@@ -142,35 +176,16 @@ def agent_report(ctx, desktop_id, secret_hash, values, min_interval=0):
     """
     connection = ctx.session.connection()
     now = timeutils.utcnow()
-    fields = {k: values.get(k) for k in REPORT_FIELDS}
-    state = fields["connection_state"]
-    # connection_since first: MariaDB evaluates SET from left to right,
-    # so it must read the state before this statement changes it.
-    result = connection.execute(
-        sa.update(_AGENTS)
-        .where(_AGENTS.c.desktop_id == desktop_id,
-               _AGENTS.c.secret_hash == secret_hash,
-               _AGENTS.c.registered_at.is_not(None),
-               _rate_limit(now, min_interval))
-        .ordered_values(
-            (_AGENTS.c.connection_since, _since(_AGENTS, state, now)),
-            (_AGENTS.c.connection_state, state),
-            (_AGENTS.c.last_report_at, now),
-            (_AGENTS.c.reports, _AGENTS.c.reports + 1),
-            *[(_AGENTS.c[k], v) for k, v in fields.items()
-              if k != "connection_state"]))
-    if result.rowcount != 1:
+    params = {"p_" + k: values.get(k) for k in REPORT_FIELDS}
+    params.update(p_id=desktop_id, p_hash=secret_hash, p_now=now,
+                  p_state=params.pop("p_connection_state"),
+                  p_earliest=now - datetime.timedelta(
+                      seconds=min_interval))
+    if connection.execute(_REPORT, params).rowcount != 1:
         _refused(connection, desktop_id, secret_hash, now, min_interval)
-    if state is None:
+    if params["p_state"] is None:
         return 0
-    return connection.execute(
-        sa.update(_SESSIONS)
-        .where(_SESSIONS.c.desktop_id == desktop_id,
-               _SESSIONS.c.state == states.SESSION_ACTIVE)
-        .ordered_values(
-            (_SESSIONS.c.connection_since, _since(_SESSIONS, state, now)),
-            (_SESSIONS.c.connection_state, state),
-            (_SESSIONS.c.idle_seconds, fields["idle_seconds"]))).rowcount
+    return connection.execute(_REPORT_SESSION, params).rowcount
 
 
 @engine.main_context_manager.reader
