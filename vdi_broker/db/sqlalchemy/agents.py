@@ -167,14 +167,15 @@ _REPORT_SESSION = (
                                                 type_=sa.Integer()))))
 
 
-@engine.main_context_manager.writer
+@engine.main_context_manager.writer.connection
 def agent_report(ctx, desktop_id, secret_hash, values, min_interval=0):
     """One report of a registered agent; its session's state with it.
 
     Raises InvalidAgentSecret, AgentNotRegistered or AgentReportTooSoon.
-    Returns how many active sessions of the desktop were updated.
+    Returns how many active sessions of the desktop were updated. A
+    Core connection, no ORM session: the statements are all it needs.
     """
-    connection = ctx.session.connection()
+    connection = ctx.connection
     now = timeutils.utcnow()
     params = {"p_" + k: values.get(k) for k in REPORT_FIELDS}
     params.update(p_id=desktop_id, p_hash=secret_hash, p_now=now,
