@@ -253,6 +253,15 @@ class TestSessionTimeouts(GuestAgentTestCase):
 
     pool_values = {"disconnect_timeout": 120, "idle_timeout": 900}
 
+    def test_the_watch_is_a_periodic_task_unless_turned_off(self):
+        tasks = {task.__name__: task for task, _a, _k in
+                 self.broker.manager.periodic_tasks()}
+        self.assertEqual(15, tasks["watch_agents"]._periodic_spacing)
+        self.broker.flags(group="agent", interval=0)
+        self.assertNotIn("watch_agents", [
+            task.__name__ for task, _a, _k in
+            self.broker.manager.periodic_tasks()])
+
     def test_session_state_from_the_reports(self):
         self.fill()
         login, desktop = self.login()
