@@ -20,6 +20,7 @@ from tests.fixtures import database
 from tests.fixtures import http_server
 from vdi_broker.api import deploy
 from vdi_broker.cmd import loadgen as loadgen_cmd
+from vdi_broker.cmd import manage
 from vdi_broker.db import api as db
 from vdi_broker.loadgen import agents as agents_mode
 
@@ -91,11 +92,11 @@ class LoadgenAgentsTest(testscenarios.WithScenarios, base.TestCase):
     def test_command_line(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         path = os.path.join(tmp, "desktops.csv")
-        with open(path, "w") as f:
-            f.write("desktop_id,secret\n")
-            for agent in agents_mode.agents_from_servers(
-                    self.broker.cloud.servers.values()):
-                f.write("%s,%s\n" % (agent.desktop_id, agent.secret))
+        # The desktops file of vdi-broker-manage agent rekey (new secrets:
+        # no other process reads the fake cloud's metadata).
+        pool, count = manage.agent_rekey(self.broker.ctxt, "agents", path)
+        self.assertEqual(DESKTOPS, count)
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             status = loadgen_cmd.main([
