@@ -21,7 +21,6 @@ from vdi_broker import states
 __all__ = (
     "agent_secret_set",
     "agent_get",
-    "agent_list",
     "agent_register",
     "agent_report",
     "agents_registered",
@@ -54,18 +53,6 @@ def agent_get(ctx, desktop_id):
     """The agent row of a desktop (a dict without the secret), or None."""
     row = ctx.session.get(models.DesktopAgent, desktop_id)
     return _public(common.as_dict(row))
-
-
-@engine.main_context_manager.reader
-def agent_list(ctx, desktop_ids):
-    """{desktop_id: agent} of these desktops (those with an agent row)."""
-    result = {}
-    for part in common.chunks(desktop_ids):
-        for row in ctx.session.execute(
-                sa.select(models.DesktopAgent)
-                .where(models.DesktopAgent.desktop_id.in_(part))).scalars():
-            result[row.desktop_id] = _public(common.as_dict(row))
-    return result
 
 
 def _public(agent):
