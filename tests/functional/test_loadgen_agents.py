@@ -9,6 +9,8 @@ MariaDB and PostgreSQL.
 import contextlib
 import io
 import os
+import threading
+import time
 
 import fixtures
 import sqlalchemy as sa
@@ -109,3 +111,73 @@ class LoadgenAgentsTest(testscenarios.WithScenarios, base.TestCase):
         self.assertIn("%d guest agents" % DESKTOPS, out.getvalue())
         self.assertIn("faults hang", out.getvalue())
         self.assertIn(", 0 errors", out.getvalue())
+
+
+class FiveMinuteRuleEndToEndTest(testscenarios.WithScenarios, base.TestCase):
+    """The rule in small, in real time: a hung desktop's user moves.
+
+    A user is logged in; the simulator plays every desktop's agent and
+    hangs the user's desktop; the conductor's watch (called here as its
+    periodic task would) opens the incident once the agent has been
+    silent for silent_after, and at the fix time moves the session: the
+    thin client's next poll, with the same token, shows another desktop.
+    """
+
+    scenarios = database.BACKENDS
+
+    def setUp(self):
+        super().setUp()
+        self.broker = broker_fixture.use_broker(
+            self, backend=self.backend,
+            flags={("agent", "broker_url"): "http://broker.example",
+                   ("agent", "min_report_interval"): 0.1,
+                   ("agent", "silent_after"): 2,
+                   ("agent", "fix_time"): 2})
+        self.broker.create_pool("agents", min_ready=6, max_size=6,
+                                max_concurrent_builds=6)
+        self.broker.create_allocator("everyone", plugin="pool",
+                                     pool="agents", is_default=True)
+        self.broker.fill_pools()
+        self.server = self.useFixture(http_server.WSGIServer(
+            deploy.build_app(self.conf, self.broker.broker_app)))
+
+    def test_hung_desktop_session_moves_with_the_same_token(self):
+        login = self.broker.login("amy")
+        url = self.broker.session_url(login)
+        token = {"X-Session-Token": login.json["session"]["token"]}
+        desktop_id = login.json["desktop"]["id"]
+        agents = agents_mode.agents_from_servers(
+            self.broker.cloud.servers.values())
+        for agent in agents:
+            if agent.desktop_id == desktop_id:
+                agent.fault, agent.fault_at = "hang", 1.0
+        simulation = agents_mode.AgentSimulation(
+            self.server.url, agents, interval=0.3, duration=30,
+            concurrency=4)
+        thread = threading.Thread(target=simulation.run, daemon=True)
+        thread.start()
+        started = time.monotonic()
+        moved_to = None
+        try:
+            while time.monotonic() - started < 25:
+                self.broker.manager.watch_agents(self.broker.ctxt)
+                shown = self.app_get(url, token)
+                if shown["desktop"]["id"] != desktop_id:
+                    moved_to = shown["desktop"]["id"]
+                    break
+                time.sleep(0.2)
+        finally:
+            simulation.stop()
+            thread.join(10)
+        self.assertIsNotNone(moved_to, "the session did not move")
+        incident = db.incident_list(self.broker.ctxt,
+                                    {"desktop_id": desktop_id})[0]
+        self.assertEqual("moved", incident["state"])
+        self.assertEqual(moved_to, incident["new_desktop_id"])
+        # Opened after silent_after, moved at the fix time (and a pass).
+        self.assertGreaterEqual(incident["seconds"], 2.0)
+        self.assertEqual("active", db.session_get(
+            self.broker.ctxt, login.json["session"]["id"])["state"])
+
+    def app_get(self, url, headers):
+        return self.broker.app.get(url, headers=headers, status=200).json

@@ -28,10 +28,12 @@ agent_opts = [
     cfg.IntOpt("max_body", default=8192, min=512,
                help="Largest body (bytes) of an agent request; a larger "
                     "one gets a 413."),
-    cfg.IntOpt("silent_after", default=90, min=10,
+    cfg.IntOpt("silent_after", default=90, min=1,
                help="Seconds without a report after which a ready or "
                     "assigned desktop whose agent had registered opens "
-                    "an incident (agent_silent)."),
+                    "an incident (agent_silent). Several report "
+                    "intervals: a report delayed by a busy broker must "
+                    "not open one."),
     cfg.IntOpt("fix_time", default=300, min=0,
                help="Seconds an incident may stay open before the "
                     "desktop's session moves to a healthy desktop of the "

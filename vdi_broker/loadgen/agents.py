@@ -167,6 +167,11 @@ class AgentSimulation:
             timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
             retries=False)
         self.report = Report()
+        self.stopped = threading.Event()
+
+    def stop(self):
+        """End the run early (from another thread)."""
+        self.stopped.set()
 
     def _post(self, op, path, agent, body):
         started = self.clock()
@@ -251,7 +256,7 @@ class AgentSimulation:
             pending = set()
             while True:
                 now = self.clock()
-                if now >= end:
+                if now >= end or self.stopped.is_set():
                     break
                 with lock:
                     due = queue and queue[0][0] <= now
