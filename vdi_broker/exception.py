@@ -69,6 +69,11 @@ class MetricsUnauthorized(NotAuthenticated):
     headers = {"WWW-Authenticate": 'Bearer realm="vdi-broker metrics"'}
 
 
+class InvalidAgentSecret(NotAuthenticated):
+    # The same message for an unknown desktop and a wrong secret.
+    msg_fmt = _("The desktop id or its agent secret is missing or invalid.")
+
+
 class Forbidden(VdiBrokerException):
     msg_fmt = _("Forbidden.")
     code = 403
@@ -176,6 +181,10 @@ class MaintenanceWindowNotFound(NotFound):
 
 class EventNotFound(NotFound):
     msg_fmt = _("Event %(event)s could not be found.")
+
+
+class IncidentNotFound(NotFound):
+    msg_fmt = _("Incident %(incident)s could not be found.")
 
 
 class Conflict(VdiBrokerException):
@@ -287,6 +296,28 @@ class ServerNotFound(ComputeError):
     msg_fmt = _("Server %(server)s does not exist in the cloud.")
     code = 404
     title = "Not Found"
+
+
+class AgentNotRegistered(Conflict):
+    msg_fmt = _("The agent of desktop %(desktop)s has not registered since "
+                "its secret was set: register first.")
+
+
+class RequestTooLarge(VdiBrokerException):
+    msg_fmt = _("The request body is larger than %(limit)d bytes.")
+    code = 413
+    title = "Payload Too Large"
+
+
+class AgentReportTooSoon(VdiBrokerException):
+    msg_fmt = _("Reports of desktop %(desktop)s are too frequent; try "
+                "again in %(retry_after)s seconds.")
+    code = 429
+    title = "Too Many Requests"
+
+    @property
+    def headers(self):
+        return {"Retry-After": str(self.kwargs.get("retry_after", 1))}
 
 
 class LoginThrottled(VdiBrokerException):

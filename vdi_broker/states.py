@@ -86,3 +86,31 @@ ROLLOUT_WAVES = "waves"
 ROLLOUT_DESKTOP_IN_PROGRESS = "in_progress"
 ROLLOUT_DESKTOP_DONE = "done"
 ROLLOUT_DESKTOP_FAILED = "failed"
+
+# -- guest agents and incidents (doc/source/admin/guest-agent.rst) ------------
+
+# The remote display's connection, as the desktop's agent reports it.
+CONNECTED = "connected"
+DISCONNECTED = "disconnected"
+CONNECTION_STATES = (CONNECTED, DISCONNECTED)
+# The remote display service in the desktop (RDP, SPICE agent).
+DISPLAY_RUNNING = "running"
+DISPLAY_STOPPED = "stopped"
+DISPLAY_STATES = (DISPLAY_RUNNING, DISPLAY_STOPPED)
+
+# Why an incident was opened: the agent stopped reporting, the display
+# service stopped, the thin client reported a fault.
+INCIDENT_AGENT_SILENT = "agent_silent"
+INCIDENT_DISPLAY_STOPPED = "display_stopped"
+INCIDENT_CLIENT_FAULT = "client_fault"
+INCIDENT_KINDS = (INCIDENT_AGENT_SILENT, INCIDENT_DISPLAY_STOPPED,
+                  INCIDENT_CLIENT_FAULT)
+# An incident is open until the desktop is healthy again (recovered),
+# its session moved to another desktop (moved), or it ended without
+# either (closed: the session ended, the desktop went away).
+INCIDENT_OPEN = "open"
+INCIDENT_RECOVERED = "recovered"
+INCIDENT_MOVED = "moved"
+INCIDENT_CLOSED = "closed"
+INCIDENT_STATES = (INCIDENT_OPEN, INCIDENT_RECOVERED, INCIDENT_MOVED,
+                   INCIDENT_CLOSED)

@@ -20,6 +20,7 @@ from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.guest_agent import protocol
 
 TOKEN = "X-Session-Token"
 
@@ -32,6 +33,9 @@ POLL = 0.5
 class RealCloudTestCase(base.TestCase):
 
     release_action = "keep"
+    # More options of the broker ((group, name): value) and of the pool.
+    broker_flags = {}
+    pool_values = {}
 
     def setUp(self):
         # Before the base class's timeout: this may start the cloud.
@@ -40,7 +44,8 @@ class RealCloudTestCase(base.TestCase):
         self.logger = self.useFixture(
             fixtures.FakeLogger(level=logging.INFO))
         self.broker = self.useFixture(
-            cloud_fixture.RealCloudBroker(self.conf, self.cloud))
+            cloud_fixture.RealCloudBroker(self.conf, self.cloud,
+                                          flags=self.broker_flags))
         self.compute = self.broker.compute
         self.manager = self.broker.manager
         self.ctxt = self.broker.ctxt
@@ -49,7 +54,8 @@ class RealCloudTestCase(base.TestCase):
             name, flavor=self.cloud.flavor, image=self.cloud.image_id,
             networks=self.cloud.networks, console_type="spice-direct",
             min_ready=2, max_size=3, release_action=self.release_action,
-            metadata={cloud_fixture.TEST_META: "1"}).json["pool"]
+            metadata={cloud_fixture.TEST_META: "1"},
+            **self.pool_values).json["pool"]
         # After the broker's cleanups are registered, so it runs first.
         self.addCleanup(cloud_fixture.delete_pool_servers,
                         self.broker.new_compute(), self.pool["id"])
@@ -276,3 +282,44 @@ class TestLogoutDelete(RealCloudTestCase):
         self.assertNotIn(server_id, {d["server_id"] for d in ready})
         self.assertEqual({d["server_id"] for d in self.desktops()},
                          self.server_ids())
+
+
+class TestGuestAgent(RealCloudTestCase):
+    """An agent registers with the metadata the broker put on the server.
+
+    Nova's fake virt driver runs no guest, so no agent can run inside the
+    server and read its metadata service: the test plays the agent with
+    the server's metadata as Nova's API returns it (the ``meta`` the
+    metadata service and the config drive would show the guest).
+    """
+
+    broker_flags = {("agent", "broker_url"): "http://broker.example:8780",
+                    ("agent", "min_report_interval"): 0}
+    pool_values = {"readiness_probe": "agent"}
+
+    def test_desktop_ready_once_its_agent_registered(self):
+        def active():
+            building = self.desktops(state=models.BUILDING)
+            return len(building) == 2 and all(d["active_at"]
+                                              for d in building)
+        self.upkeep_until("servers ACTIVE", active)
+        # ACTIVE, but no agent yet: not ready.
+        self.manager.pool_upkeep(self.ctxt)
+        self.assertEqual(0, self.counts().get(models.READY, 0))
+        for desktop in self.desktops(state=models.BUILDING):
+            meta = self.compute.get_server(desktop["server_id"]).metadata
+            self.assertEqual("http://broker.example:8780",
+                             meta[protocol.META_BROKER_URL])
+            self.assertEqual(desktop["id"], meta[protocol.META_DESKTOP])
+            resp = self.broker.app.post_json(
+                "/v1/agent/register",
+                {"desktop_id": meta[protocol.META_DESKTOP],
+                 "os": "Linux"},
+                headers={protocol.SECRET_HEADER:
+                         meta[protocol.META_SECRET]})
+            self.assertEqual(desktop["id"], resp.json["desktop_id"])
+        self.fill()
+        ready = self.desktops(state=models.READY)
+        self.assertEqual(2, len(ready))
+        self.assertTrue(all(db.agent_get(self.ctxt, d["id"])[
+            "registered_at"] for d in ready))

@@ -3,6 +3,7 @@
 import routes
 import webob.dec
 
+from vdi_broker.api.handlers import agent
 from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
@@ -11,6 +12,7 @@ from vdi_broker.api.handlers import openapi
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
+from vdi_broker.api.handlers import incidents
 from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import maintenance
 from vdi_broker.api.handlers import rollouts
@@ -35,6 +37,8 @@ ROUTE_DECLARATIONS = [
      {"GET": client.console_file}),
     ("/v1/client/heartbeat", {"POST": client.heartbeat}),
     ("/v1/client/sessions/{session_id}/fault", {"POST": client.fault}),
+    ("/v1/agent/register", {"POST": agent.register}),
+    ("/v1/agent/report", {"POST": agent.report}),
     ("/v1/pools", {"GET": pools.list_pools, "POST": pools.create}),
     ("/v1/pools/{pool_id}", {"GET": pools.show, "PATCH": pools.update,
                              "DELETE": pools.delete}),
@@ -87,12 +91,14 @@ ROUTE_DECLARATIONS = [
     ("/v1/events", {"GET": events.list_events}),
     ("/v1/events/{event_id}", {"GET": events.show}),
     ("/v1/hosts", {"GET": hosts.list_hosts}),
+    ("/v1/incidents", {"GET": incidents.list_incidents}),
+    ("/v1/incidents/{incident_id}", {"GET": incidents.show}),
 ]
 
 # Paths served without a Keystone token: the version document and the
-# thin-client API (thin clients log in with directory credentials), and
-# the OpenAPI document.
-PUBLIC_PREFIXES = ("/v1/client/",)
+# thin-client API (thin clients log in with directory credentials), the
+# guest agents' API (a per-desktop secret), and the OpenAPI document.
+PUBLIC_PREFIXES = ("/v1/client/", "/v1/agent/")
 PUBLIC_PATHS = ("/", "/v1", "/v1/", "/v1/openapi.json")
 
 

@@ -12,12 +12,14 @@ schemas (``"type": ["string", "null"]``) already are.
 
 import copy
 
+from vdi_broker.api.handlers import agent
 from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
 from vdi_broker.api.handlers import desktops
 from vdi_broker.api.handlers import events
 from vdi_broker.api.handlers import hosts
+from vdi_broker.api.handlers import incidents
 from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import maintenance
 from vdi_broker.api.handlers import pools
@@ -30,6 +32,7 @@ from vdi_broker.api.handlers import thin_clients
 from vdi_broker.api import client_auth
 from vdi_broker.api.handlers import openapi as openapi_handler
 from vdi_broker.api import microversion
+from vdi_broker.api.schemas import agent as agent_schema
 from vdi_broker.api.schemas import allocators as allocator_schema
 from vdi_broker.api.schemas import bindings as binding_schema
 from vdi_broker.api.schemas import client as client_schema
@@ -101,6 +104,9 @@ POOL = _object({
     "console_type": STRING, "enabled": BOOLEAN, "status": STRING,
     "status_reason": NULLABLE_STRING, "revision": INTEGER,
     "readiness_probe": NULLABLE_STRING,
+    "disconnect_timeout": INTEGER, "idle_timeout": INTEGER,
+    "expiry_when_connected": BOOLEAN,
+    "fix_time": {"type": ["integer", "null"]},
     "build": _object({"failures": INTEGER,
                       "failing_since": NULLABLE_TIMESTAMP,
                       "last_error": NULLABLE_STRING}),
@@ -266,6 +272,24 @@ SESSION = _object({
     "binding_id": NULLABLE_STRING, "state": STRING,
     "close_reason": NULLABLE_STRING, "created_at": TIMESTAMP,
     "expires_at": TIMESTAMP, "closed_at": NULLABLE_TIMESTAMP,
+    "connection_state": {"type": ["string", "null"],
+                         "enum": list(states.CONNECTION_STATES) + [None]},
+    "connection_since": NULLABLE_TIMESTAMP,
+    "idle_seconds": {"type": ["integer", "null"]},
+})
+
+INCIDENT = _object({
+    "id": STRING, "kind": {"enum": list(states.INCIDENT_KINDS)},
+    "state": {"enum": list(states.INCIDENT_STATES)},
+    "reason": NULLABLE_STRING, "desktop_id": STRING,
+    "pool_id": NULLABLE_STRING, "session_id": NULLABLE_STRING,
+    "username": NULLABLE_STRING, "probe_result": NULLABLE_STRING,
+    "new_desktop_id": NULLABLE_STRING,
+    "seconds": {"type": ["number", "null"],
+                "description": "From the fault to a working desktop "
+                               "(recovered or moved)."},
+    "opened_at": TIMESTAMP, "deadline": TIMESTAMP,
+    "probed_at": NULLABLE_TIMESTAMP, "resolved_at": NULLABLE_TIMESTAMP,
 })
 
 # The console driver's connection details (protocol-specific fields).
@@ -403,6 +427,14 @@ SCHEMAS = {
     "Heartbeat": client_schema.heartbeat,
     "DesktopAction": desktop_schema.action,
     "ClientFault": client_schema.fault,
+    "Incident": INCIDENT,
+    "AgentRegister": agent_schema.register,
+    "AgentReport": agent_schema.report,
+    "AgentRegistered": _object({
+        "desktop_id": STRING, "registered_at": TIMESTAMP,
+        "report_interval": INTEGER,
+        "min_report_interval": {"type": "number"}}),
+    "AgentReported": _object({"report_interval": INTEGER}),
     "ClientFaultAccepted": _object({"desktop": _object({
         "id": STRING, "name": STRING, "state": STRING})}),
 }
@@ -423,8 +455,9 @@ ERRORS = {
            "state does not allow the action), or the desktop's console is "
            "not available.",
     "413": "The request body is larger than [oslo_middleware] "
-           "max_request_body_size.",
-    "429": "Too many failed logins: try again after Retry-After seconds.",
+           "max_request_body_size (an agent's: [agent] max_body).",
+    "429": "Too many failed logins, or an agent's reports too frequent: "
+           "try again after Retry-After seconds.",
     "503": "A service the broker needs is unavailable, or the pool has no "
            "desktop ready: try again after Retry-After seconds.",
 }
@@ -530,6 +563,7 @@ IF_MATCH = {"name": "If-Match", "in": "header",
 PUBLIC = []
 ADMIN = [{"keystone": []}]
 CLIENT_SESSION_TOKEN = [{"session_token": []}]
+AGENT_SECRET = [{"agent_secret": []}]
 # No token, or the session token of the session_id in the body.
 OPTIONAL_SESSION_TOKEN = [{}, {"session_token": []}]
 
@@ -853,6 +887,32 @@ def _operations():
             params=[_path_param("job_id"),
                     {"name": "state", "in": "query", "schema": {
                         "enum": list(states.TARGET_STATES)}}]),
+        agent.register: _op(
+            "A desktop's guest agent registers (at every start of the "
+            "guest); X-Agent-Secret is the secret of the server's "
+            "metadata.",
+            {"200": _json("Registered: how often to report.",
+                          _ref("AgentRegistered"))},
+            ("400", "401", "413", "429", "503"), "agent",
+            security=AGENT_SECRET, body="AgentRegister"),
+        agent.report: _op(
+            "A guest agent's report: display connection and service, "
+            "logged-on user, idle seconds, CPU, memory, disk free.",
+            {"200": _json("Recorded.", _ref("AgentReported"))},
+            ("400", "401", "409", "413", "429", "503"), "agent",
+            security=AGENT_SECRET, body="AgentReport"),
+        incidents.list_incidents: _op(
+            "List incidents (desktop faults under the five-minute rule), "
+            "newest first.",
+            {"200": _json("A page of incidents.",
+                          listed("incidents", "Incident"))},
+            _LIST, "incidents",
+            params=_list_params(incidents, "opened_at")),
+        incidents.show: _op(
+            "Show an incident.",
+            {"200": _json("The incident.",
+                          wrapped("incident", "Incident"))},
+            _READ, "incidents", params=[_path_param("incident_id")]),
         jobs.cancel: _op(
             "Cancel a scheduled or running job.",
             {"200": _json("The job.", wrapped("job", "Job"))},
@@ -938,7 +998,9 @@ maintenance windows, events)
 authenticated by a Keystone token in X-Auth-Token, and the thin-client
 API under /v1/client/, where a client logs in with the user's directory
 credentials and then sends the session token it got in X-Session-Token
-(heartbeats send it only with a session_id).
+(heartbeats send it only with a session_id), and the guest agents' API
+under /v1/agent/, authenticated by the desktop's agent secret in
+X-Agent-Secret.
 
 Every error is a JSON document {"error": {"code", "title", "message",
 "request_id", "details"?}} (schema Error); a path that does not serve the
@@ -985,6 +1047,11 @@ def build(server_url="/", declarations=None):
                 "keystone": {"type": "apiKey", "in": "header",
                              "name": "X-Auth-Token",
                              "description": "A Keystone token."},
+                "agent_secret": {"type": "apiKey", "in": "header",
+                                 "name": "X-Agent-Secret",
+                                 "description": "The desktop's agent "
+                                                "secret (server metadata "
+                                                "vdi_agent_secret)."},
                 "session_token": {"type": "apiKey", "in": "header",
                                   "name": client_auth.HEADER,
                                   "description": "The token returned by "

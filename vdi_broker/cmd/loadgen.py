@@ -12,8 +12,9 @@ with --db-url, an audit of the broker's database at the end. Exit status
 
 --mode probe logs one probe user in through the whole path every
 --interval seconds and exports the results as Prometheus metrics;
---mode day replays a shift plan's day in compressed time (see the CLI
-guide).
+--mode day replays a shift plan's day in compressed time; --mode agents
+plays the guest agents of many desktops (--desktops-file), with hangs,
+display drops and crashes on a schedule (see the CLI guide).
 """
 
 import argparse
@@ -25,6 +26,7 @@ import threading
 
 import prometheus_client
 
+from vdi_broker.loadgen import agents as agents_mode
 from vdi_broker.loadgen import audit
 from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.loadgen import day as day_mode
@@ -51,11 +53,13 @@ def parse_args(argv):
     p.add_argument("--first", type=int, default=0,
                    help="First number of --user-pattern.")
     p.add_argument("--password", help="Password of every user.")
-    p.add_argument("--mode", choices=("storm", "ramp", "probe", "day"),
+    p.add_argument("--mode", choices=("storm", "ramp", "probe", "day",
+                                      "agents"),
                    default="storm",
                    help="storm, ramp: many thin clients log in; probe: one "
                         "probe user round the clock; day: a shift plan's "
-                        "day in compressed time.")
+                        "day in compressed time; agents: desktops' guest "
+                        "agents report.")
     p.add_argument("--concurrency", type=int, default=16,
                    help="Simulated thin clients talking at the same time.")
     p.add_argument("--rate", type=float,
@@ -137,7 +141,38 @@ def parse_args(argv):
                           "plan).")
     day.add_argument("--seed", type=int, default=0,
                      help="Seed of the day's randomness (default 0).")
+    agents = p.add_argument_group("agents mode")
+    agents.add_argument("--desktops-file",
+                        help="CSV of the simulated desktops: desktop_id, "
+                             "agent secret (the servers' vdi_desktop and "
+                             "vdi_agent_secret metadata).")
+    agents.add_argument("--report-interval", type=float, default=30.0,
+                        help="Seconds between two reports of an agent "
+                             "(default 30).")
+    agents.add_argument("--duration", type=float, default=60.0,
+                        help="Seconds to run (default 60).")
+    agents.add_argument("--connected", action="store_true",
+                        help="The agents report a connected display.")
+    for kind, what in (("hang", "hang (the agent falls silent for good)"),
+                       ("display", "lose their display service for "
+                                   "--fault-duration seconds"),
+                       ("crash", "crash (silent for --fault-duration "
+                                 "seconds, then register again)")):
+        agents.add_argument("--%s-share" % kind, type=float, default=0.0,
+                            help="Share of the desktops that %s." % what)
+    agents.add_argument("--fault-start", type=float, default=10.0,
+                        help="Seconds after the start when faults begin.")
+    agents.add_argument("--fault-window", type=float, default=30.0,
+                        help="Faults start at random within this many "
+                             "seconds.")
+    agents.add_argument("--fault-duration", type=float, default=60.0,
+                        help="Seconds a display drop or a crash lasts.")
     args = p.parse_args(argv)
+    if args.mode == "agents":
+        if not args.desktops_file:
+            p.error("--mode agents needs --desktops-file")
+        if args.report_interval <= 0 or args.duration <= 0:
+            p.error("--report-interval and --duration must be positive")
     if args.mode == "ramp" and not args.rate:
         p.error("--mode ramp needs --rate")
     if args.user_pattern and not args.password:
@@ -266,8 +301,39 @@ def _day(args):
     return 1 if report.errors else 0
 
 
+def _agents(args):
+    try:
+        agents = agents_mode.read_agents(args.desktops_file)
+    except (OSError, ValueError) as e:
+        print("vdi-broker-loadgen: %s" % e, file=sys.stderr)
+        return 2
+    for agent in agents:
+        agent.connected = args.connected
+    faults = agents_mode.schedule_faults(
+        agents, {"hang": args.hang_share, "display": args.display_share,
+                 "crash": args.crash_share},
+        args.fault_start, args.fault_window, args.fault_duration,
+        seed=args.seed)
+    print("%d guest agents against %s, a report every %g s, for %g s; "
+          "%d faults scheduled" % (len(agents), args.url,
+                                   args.report_interval, args.duration,
+                                   len(faults)), flush=True)
+    for kind, desktop_id, at in faults:
+        print("  fault %s of desktop %s at +%.1f s" % (kind, desktop_id,
+                                                       at))
+    simulation = agents_mode.AgentSimulation(
+        args.url, agents, interval=args.report_interval,
+        duration=args.duration, concurrency=args.concurrency,
+        timeout=(args.connect_timeout, args.timeout))
+    report = simulation.run()
+    print(report.format())
+    return 0
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.mode == "agents":
+        return _agents(args)
     if args.mode == "probe":
         return _probe(args)
     if args.mode == "day":

@@ -3,10 +3,13 @@
     vdi-broker-manage db sync | db version
     vdi-broker-manage identity hash-password
     vdi-broker-manage demo setup --users-file FILE [--users N]
+    vdi-broker-manage agent rekey --pool POOL --output FILE
 """
 
 import getpass
 import logging
+import os
+import secrets
 import sys
 
 from oslo_config import cfg
@@ -14,7 +17,9 @@ from oslo_config import cfg
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker import conf as vdi_conf
 from vdi_broker import context as vdi_context
+from vdi_broker.db import api as db
 from vdi_broker.db import migration
+from vdi_broker.guest_agent import protocol
 from vdi_broker.identity import static
 from vdi_broker import wsgi
 
@@ -54,6 +59,36 @@ def _demo_setup():
         print(line)
 
 
+def agent_rekey(ctxt, pool_ident, output):
+    """New agent secrets for a pool's desktops, written to a CSV file.
+
+    For simulated agents (vdi-broker-loadgen --mode agents) on the fake
+    cloud, whose servers' metadata no other process can read. A real
+    desktop's agent keeps the secret of its metadata and is refused
+    afterwards: never on a pool of real desktops. Returns the pool and
+    how many desktops got a secret.
+    """
+    pool = db.pool_get(ctxt, pool_ident)
+    desktops = db.desktop_list(ctxt, {"pool_id": pool["id"]})
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("desktop_id,secret\n")
+        for desktop in desktops:
+            secret = secrets.token_urlsafe(32)
+            db.agent_secret_set(ctxt, desktop["id"],
+                                protocol.secret_hash(secret))
+            f.write("%s,%s\n" % (desktop["id"], secret))
+    return pool, len(desktops)
+
+
+def _agent_rekey():
+    command = vdi_conf.CONF.command
+    pool, count = agent_rekey(vdi_context.get_admin_context(),
+                              command.pool, command.output)
+    print("%d desktops of pool %s have new agent secrets, in %s" % (
+        count, pool["name"], command.output))
+
+
 def add_command_parsers(subparsers):
     db = subparsers.add_parser("db", help="Database schema.")
     db_sub = db.add_subparsers(dest="action")
@@ -85,6 +120,20 @@ def add_command_parsers(subparsers):
     ds.add_argument("--password", default="demo-Passw0rd",
                     help="The password every demo user gets.")
     ds.set_defaults(func=_demo_setup)
+
+    agent = subparsers.add_parser("agent", help="Guest agents.")
+    agent_sub = agent.add_subparsers(dest="action")
+    agent_sub.required = True
+    rk = agent_sub.add_parser(
+        "rekey", help="Give a pool's desktops new agent secrets and write "
+                      "them (desktop_id,secret) to a file, for simulated "
+                      "agents on the fake cloud. Real desktops' agents "
+                      "keep their metadata's secret and are refused "
+                      "afterwards.")
+    rk.add_argument("--pool", required=True, help="Pool name or ID.")
+    rk.add_argument("--output", required=True,
+                    help="The CSV file to write (mode 0600).")
+    rk.set_defaults(func=_agent_rekey)
 
 
 command_opt = cfg.SubCommandOpt("command", title="Commands",

@@ -92,6 +92,16 @@ class DesktopActions:
                 reason="session %s is %s; only an active session's desktop "
                        "can be reported" % (session_id, session["state"]))
         reason = reason or "reported faulty by the thin client"
+        agent = db.agent_get(ctxt, session["desktop_id"])
+        if agent is not None and agent["registered_at"] is not None:
+            # A desktop with a guest agent: an incident of the five-minute
+            # rule. The session stays; if the desktop is not healthy again
+            # within the fix time the session moves to another desktop
+            # with the same token (conductor/agents.py).
+            self.manager.agent_watch.open_incident(
+                ctxt, session["desktop_id"], states.INCIDENT_CLIENT_FAULT,
+                "thin client %s: %s" % (session["client_id"], reason))
+            return public_view(db.desktop_get(ctxt, session["desktop_id"]))
         by = ("client:%s" % session["client_id"])[:255]
         done = self.quarantine_many(ctxt, {session["desktop_id"]: reason},
                                     by, source="client")

@@ -20,6 +20,7 @@ from oslo_utils import timeutils
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
+from vdi_broker.conductor import agents as agent_watch
 from vdi_broker.conductor import desktop_actions
 from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import jobs as job_runner
@@ -358,7 +359,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
              (), {}),
             (_periodic(self.expire_sessions, 60), (), {}),
         ] + self._client_tasks() + self._healing_tasks() + \
-            self._job_tasks()
+            self._job_tasks() + self._agent_tasks()
 
     def _client_tasks(self):
         if not self.conf.client_session.client_offline_after:
@@ -479,9 +480,45 @@ class ConductorManager(pool_manager.PoolUpkeep):
         return self.reconciler.health_check(ctxt)
 
     def expire_sessions(self, ctxt=None):
+        """Close expired sessions, but those a user is connected to.
+
+        A session whose desktop's agent says (in a recent report) that
+        the display is connected is kept, unless its pool's
+        ``expiry_when_connected`` says otherwise: ending it would restart
+        a desktop someone works on. It is closed once the agent says
+        disconnected (or falls silent).
+        """
         ctxt = ctxt or vdi_context.get_admin_context()
-        for session_id in db.sessions_expired(ctxt, timeutils.utcnow()):
+        now = timeutils.utcnow()
+        expired = db.sessions_expired(ctxt, now)
+        kept = set()
+        if expired:
+            kept = db.sessions_kept_connected(
+                ctxt, expired, now - datetime.timedelta(
+                    seconds=self.conf.agent.silent_after))
+        for session_id in expired:
+            if session_id in kept:
+                LOG.debug("Session %s expired but its user is connected: "
+                          "kept", session_id)
+                continue
             self.close_session(ctxt, session_id, "expired")
+        return len(expired) - len(kept)
+
+    # -- guest agents and incidents (conductor/agents.py) ------------------
+
+    @functools.cached_property
+    def agent_watch(self):
+        return agent_watch.AgentWatch(self)
+
+    def _agent_tasks(self):
+        if not self.conf.agent.interval:
+            return []
+        return [(_periodic(self.watch_agents, self.conf.agent.interval),
+                 (), {})]
+
+    def watch_agents(self, ctxt=None):
+        """One pass of session timeouts and incidents."""
+        return self.agent_watch.run_once(ctxt)
 
     def _owned_pools(self, ctxt):
         pools = db.pool_list(ctxt)

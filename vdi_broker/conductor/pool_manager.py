@@ -24,6 +24,7 @@ See doc/source/admin/pool-upkeep.rst.
 """
 
 import concurrent.futures
+import secrets
 import time
 
 from oslo_log import log as logging
@@ -41,6 +42,7 @@ from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.guest_agent import protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -423,9 +425,13 @@ class PoolUpkeep:
     def _probe(self, ctxt, pool, desktops, finished=None):
         """Probe desktops at once; return how many stopped building."""
         workers = min(len(desktops), self.conf.pool_manager.probe_workers)
+        registered = None
+        if probes.probe_kind(self.conf, pool) in probes.AGENT_PROBES:
+            registered = db.agents_registered(ctxt, desktops)
         with concurrent.futures.ThreadPoolExecutor(workers) as executor:
             results = list(executor.map(
-                lambda d: probes.run(self.conf, pool, d), desktops))
+                lambda d: probes.run(self.conf, pool, d, registered),
+                desktops))
         done = 0
         for desktop, failure in zip(desktops, results):
             try:
@@ -745,6 +751,19 @@ class PoolUpkeep:
                                         [r["id"] for r in rows[sent:]])
         return sent
 
+    def _agent_metadata(self, ctxt, desktop_id):
+        """The guest agent's metadata of a new server: URL and secret.
+
+        A new secret per boot; the database keeps only its hash. None
+        without ``[agent] broker_url``.
+        """
+        url = self.conf.agent.broker_url
+        if not url:
+            return {}
+        secret = secrets.token_urlsafe(32)
+        db.agent_secret_set(ctxt, desktop_id, protocol.secret_hash(secret))
+        return {protocol.META_BROKER_URL: url, protocol.META_SECRET: secret}
+
     def _create_server(self, ctxt, pool, row):
         """Send one boot request: (server or None, go on with the batch)."""
         desktop_id = row["id"]
@@ -753,6 +772,7 @@ class PoolUpkeep:
             networks=pool["networks"] or [],
             availability_zone=pool["availability_zone"],
             metadata=dict(pool["server_metadata"] or {},
+                          **self._agent_metadata(ctxt, desktop_id),
                           **{compute_base.META_BROKER: "1",
                              compute_base.META_POOL: pool["id"],
                              compute_base.META_DESKTOP: desktop_id}),

@@ -6,12 +6,13 @@ has finished booting and its console service answers. A pool's
 more the pool manager waits for:
 
 * ``none``: ACTIVE is ready;
-* ``tcp``: the desktop's console port (``[rdp] port`` for rdp pools, or
-  ``[pool_manager] probe_ports``) accepts a TCP connection at the
-  desktop's address within ``[pool_manager] probe_connect_timeout``.
-
-A guest check-in (an agent in the desktop calling the broker) is not
-available yet.
+* ``tcp`` (or ``port``): the desktop's console port (``[rdp] port`` for
+  rdp pools, or ``[pool_manager] probe_ports``) accepts a TCP connection
+  at the desktop's address within ``[pool_manager]
+  probe_connect_timeout``;
+* ``agent``: the desktop's guest agent (vdi-broker-agent) registered
+  since the boot, so Windows is up and its user session usable;
+* ``both``: the agent registered and the console port answers.
 """
 
 import socket
@@ -19,6 +20,9 @@ import socket
 from vdi_broker.conf import pool_manager as pool_manager_conf
 
 PROBES = pool_manager_conf.PROBES
+PORT_PROBES = ("tcp", "port", "both")
+AGENT_PROBES = ("agent", "both")
+NOT_REGISTERED = "the guest agent has not registered since the boot"
 
 
 def probe_kind(conf, pool):
@@ -50,12 +54,20 @@ def tcp_probe(address, port, timeout):
             address, port, e.strerror or e)
 
 
-def run(conf, pool, desktop):
-    """Probe one desktop: None when it passed, else the reason."""
+def run(conf, pool, desktop, registered=None):
+    """Probe one desktop: None when it passed, else the reason.
+
+    ``registered``: the ids of the desktops whose agent registered since
+    their boot (agents_registered), for the agent probes.
+    """
     kind = probe_kind(conf, pool)
     if kind is None:
         return "unknown readiness probe %r" % pool.get("readiness_probe")
     if kind == "none":
+        return None
+    if kind in AGENT_PROBES and desktop["id"] not in (registered or ()):
+        return NOT_REGISTERED
+    if kind not in PORT_PROBES:
         return None
     port = probe_port(conf, pool["console_type"])
     if port is None:

@@ -33,6 +33,7 @@ _MODULES = (
     "notifications",
     "executor",
     "jobs",
+    "agent",
 )
 
 

@@ -8,14 +8,19 @@ pool_manager_group = cfg.OptGroup(
          "for a user. A pool's readiness_probe overrides "
          "readiness_probe here.")
 
-PROBES = ("none", "tcp")
+PROBES = ("none", "tcp", "port", "agent", "both")
 
 pool_manager_opts = [
     cfg.StrOpt("readiness_probe", default="none",
                choices=[("none", "ready as soon as Nova reports the server "
                                  "ACTIVE"),
                         ("tcp", "ready once the desktop's console port "
-                                "accepts a TCP connection")],
+                                "accepts a TCP connection"),
+                        ("port", "the same as tcp"),
+                        ("agent", "ready once the desktop's guest agent "
+                                  "registered (vdi-broker-agent)"),
+                        ("both", "ready once the agent registered and "
+                                 "the console port answers")],
                help="The readiness probe of pools that do not set their "
                     "own. A desktop whose server is ACTIVE but whose probe "
                     "has not passed yet counts as building."),

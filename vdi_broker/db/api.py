@@ -13,9 +13,11 @@ Where things live (see doc/source/contributor/storage.rst):
 - ``api.py``: the login's allocation transaction (and sessions);
 - one module per resource: pools, desktops, allocators, bindings, seats,
   thin clients, schedules, events, the boot queue, login failures, metrics,
-  hosts, guest jobs, image roll-outs, maintenance windows.
+  hosts, guest jobs, image roll-outs, maintenance windows, guest agents
+  (agents.py) and incidents (incidents.py).
 """
 
+from vdi_broker.db.sqlalchemy import agents as _agents
 from vdi_broker.db.sqlalchemy import allocators as _allocators
 from vdi_broker.db.sqlalchemy import api as IMPL
 from vdi_broker.db.sqlalchemy import bindings as _bindings
@@ -23,6 +25,7 @@ from vdi_broker.db.sqlalchemy import boot_queue as _boot_queue
 from vdi_broker.db.sqlalchemy import desktops as _desktops
 from vdi_broker.db.sqlalchemy import events as _events
 from vdi_broker.db.sqlalchemy import hosts as _hosts
+from vdi_broker.db.sqlalchemy import incidents as _incidents
 from vdi_broker.db.sqlalchemy import jobs as _jobs
 from vdi_broker.db.sqlalchemy import login_failures as _login_failures
 from vdi_broker.db.sqlalchemy import maintenance as _maintenance
@@ -50,7 +53,7 @@ _MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts, _jobs, _rollouts, _maintenance))
+        _hosts, _jobs, _rollouts, _maintenance, _agents, _incidents))
 
 
 def _export(modules):

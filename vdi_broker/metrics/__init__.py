@@ -22,7 +22,9 @@ instrumented place makes:
 * :func:`ldap_request` (``identity/ldap.py``, ``_run``): every directory
   operation (failover included), by operation and result;
 * :func:`notification` (``notifications.py``): notifications sent,
-  failed or dropped.
+  failed or dropped;
+* :func:`incident_fixed` (``conductor/agents.py``): the five-minute
+  rule, each incident's time from the fault to a working desktop.
 
 Recording costs a label lookup and an increment (a few microseconds);
 nothing here reads the database. The gauges read from the database
@@ -81,6 +83,19 @@ LDAP_DURATION = prom.Histogram(
     "Directory operations of the LDAP identity driver (failover and "
     "reconnection included): seconds, by operation and result (_count: "
     "the operations).", ["operation", "result"], buckets=CALL_BUCKETS)
+
+# The five-minute rule: seconds from a desktop's fault to a working
+# desktop (the same one recovered, or another one the session moved to).
+INCIDENT_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 180.0, 240.0, 300.0,
+                    360.0, 480.0, 600.0, 900.0, 1800.0, 3600.0)
+
+INCIDENT_FIX = prom.Histogram(
+    "vdi_incident_fix_seconds",
+    "Incidents (a desktop's agent fell silent, its display stopped, its "
+    "thin client reported a fault): seconds from the fault to a working "
+    "desktop, by kind and outcome (recovered: the desktop is healthy "
+    "again; moved: the session moved to another desktop).",
+    ["kind", "outcome"], buckets=INCIDENT_BUCKETS)
 
 NOTIFICATIONS = prom.Counter(
     "vdi_notifications",
@@ -198,6 +213,11 @@ def ldap_request(operation):
 
 def notification(result):
     NOTIFICATIONS.labels(result).inc()
+
+
+def incident_fixed(kind, outcome, seconds):
+    """An incident ended with a working desktop after ``seconds``."""
+    INCIDENT_FIX.labels(kind, outcome).observe(seconds)
 
 
 # -- multiprocess mode -------------------------------------------------------

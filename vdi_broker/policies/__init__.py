@@ -6,6 +6,7 @@ from vdi_broker.policies import bindings
 from vdi_broker.policies import desktops
 from vdi_broker.policies import events
 from vdi_broker.policies import hosts
+from vdi_broker.policies import incidents
 from vdi_broker.policies import jobs
 from vdi_broker.policies import pools
 from vdi_broker.policies import rollouts
@@ -30,4 +31,5 @@ def list_rules():
         hosts.list_rules(),
         jobs.list_rules(),
         rollouts.list_rules(),
+        incidents.list_rules(),
     ))

@@ -117,7 +117,10 @@ class TestFuzz(base.TestCase):
             "cron": "0 22 * * *", "duration_minutes": 120}
         ).json["maintenance_window"]
         event = app.get("/v1/events?limit=1").json["events"][0]
+        incident, _ = db.incident_open(self.broker.ctxt, desktops[1]["id"],
+                                       "client_fault", "fuzz", 300)
         return {
+            "incident_id": [incident["id"]],
             "job_id": [job["id"]],
             "rollout_id": [rollout["id"]],
             "window_id": [window["id"], window["name"]],

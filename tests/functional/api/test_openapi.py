@@ -84,6 +84,12 @@ class TestDocument(base.TestCase):
                     self.assertEqual([{}, {"session_token": []}],
                                      op["security"], where)
                     self.assertIn("401", responses, where)
+                elif path.startswith("/v1/agent/"):
+                    # The desktop's agent secret.
+                    self.assertEqual([{"agent_secret": []}],
+                                     op["security"], where)
+                    self.assertIn("401", responses, where)
+                    self.assertIn("429", responses, where)
                 elif handler.is_public(path):
                     self.assertEqual([], op["security"], where)
                 else:
@@ -105,6 +111,7 @@ class TestDocument(base.TestCase):
         schemes = self.document["components"]["securitySchemes"]
         self.assertEqual("X-Auth-Token", schemes["keystone"]["name"])
         self.assertEqual("X-Session-Token", schemes["session_token"]["name"])
+        self.assertEqual("X-Agent-Secret", schemes["agent_secret"]["name"])
 
     def test_built_fresh(self):
         # Callers may change their copy without changing the handlers'

@@ -113,6 +113,8 @@ MATRIX = {
     "vdi_broker:maintenance_windows:show": READER,
     "vdi_broker:maintenance_windows:create": OPERATOR,
     "vdi_broker:maintenance_windows:delete": OPERATOR,
+    "vdi_broker:incidents:list": READER,
+    "vdi_broker:incidents:show": READER,
 }
 
 # The persona rules the others are built from: no request of their own.
@@ -507,6 +509,15 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_maintenance_windows_delete(self):
         return Request("DELETE", "/v1/maintenance-windows/%s" %
                        self.new_window()["id"], None, 204)
+    def req_incidents_list(self):
+        return Request("GET", "/v1/incidents", None, 200)
+
+    def req_incidents_show(self):
+        incident, _ = db.incident_open(
+            self.ctxt, self.amy.json["desktop"]["id"], "client_fault",
+            "policy test", 300)
+        return Request("GET", "/v1/incidents/%s" % incident["id"], None,
+                       200)
 
     def req_events_list(self):
         return Request("GET", "/v1/events", None, 200)

@@ -23,6 +23,7 @@ from vdi_broker.osc.v1 import bindings
 from vdi_broker.osc.v1 import desktops
 from vdi_broker.osc.v1 import events
 from vdi_broker.osc.v1 import hosts
+from vdi_broker.osc.v1 import incidents
 from vdi_broker.osc.v1 import jobs
 from vdi_broker.osc.v1 import maintenance
 from vdi_broker.osc.v1 import pools
@@ -581,6 +582,27 @@ class TestContractRequests(StubTestCase):
         self.assertEqual({"changes": ["min_ready"]},
                          dict(zip(columns, values))["detail"]
                          .machine_readable())
+
+    def test_incident_requests(self):
+        self.broker.reply("GET", "/v1/incidents", 200, {"incidents": [
+            {"id": "i-1", "opened_at": "2026-12-08T09:00:00Z",
+             "kind": "agent_silent", "state": "moved",
+             "desktop_id": "d-1", "username": "amy", "seconds": 301.0}],
+            "links": []})
+        (headings, rows), _out = self.run_command(incidents.ListIncident, [
+            "--state", "moved", "--kind", "agent_silent", "--user", "amy",
+            "--pool", POOL_ID, "--limit", "5"])
+        self.assertEqual({"state": "moved", "kind": "agent_silent",
+                          "username": "amy", "pool_id": POOL_ID,
+                          "limit": "5"}, self.last()["query"])
+        self.assertEqual(("ID", "Opened At", "Kind", "State", "Desktop ID",
+                          "User", "Seconds"), headings)
+        self.assertEqual(301.0, rows[0][6])
+        self.broker.reply("GET", "/v1/incidents/i-1", 200, {"incident": {
+            "id": "i-1", "new_desktop_id": "d-2"}})
+        (columns, values), _out = self.run_command(incidents.ShowIncident,
+                                                   ["i-1"])
+        self.assertEqual("d-2", dict(zip(columns, values))["new_desktop_id"])
 
     def test_explain_formats(self):
         document = {"request": {"principal": {"username": "amy"}},

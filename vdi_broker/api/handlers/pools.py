@@ -42,7 +42,8 @@ def _view(pool, counts, boots=None):
         "networks", "availability_zone", "min_ready", "max_size",
         "max_concurrent_builds", "release_action", "console_type",
         "enabled", "status", "status_reason", "readiness_probe",
-        "revision")}
+        "disconnect_timeout", "idle_timeout", "expiry_when_connected",
+        "fix_time", "revision")}
     view["metadata"] = pool["server_metadata"]
     # The build throttle's state (see the pool manager).
     view["build"] = {"failures": pool["build_failures"],

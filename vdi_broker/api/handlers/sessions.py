@@ -12,8 +12,10 @@ FILTERS = ("username", "client_id", "seat", "state", "desktop_id",
 def _view(session):
     view = {k: session[k] for k in (
         "id", "username", "client_id", "seat", "desktop_id", "pool_id",
-        "allocator_id", "binding_id", "state", "close_reason")}
-    for key in ("created_at", "expires_at", "closed_at"):
+        "allocator_id", "binding_id", "state", "close_reason",
+        "connection_state", "idle_seconds")}
+    for key in ("created_at", "expires_at", "closed_at",
+                "connection_since"):
         view[key] = util.iso(session[key])
     return view
 

@@ -23,6 +23,14 @@ _properties = {
     "enabled": {"type": "boolean"},
     # null: [pool_manager] readiness_probe.
     "readiness_probe": {"enum": list(pool_manager_conf.PROBES) + [None]},
+    # Session state from the guest agents (0: off).
+    "disconnect_timeout": {"type": "integer", "minimum": 0,
+                           "maximum": 604800},
+    "idle_timeout": {"type": "integer", "minimum": 0, "maximum": 604800},
+    "expiry_when_connected": {"type": "boolean"},
+    # null: [agent] fix_time.
+    "fix_time": {"type": ["integer", "null"], "minimum": 0,
+                 "maximum": 86400},
 }
 
 create = {

@@ -98,6 +98,11 @@ def desktop_destroy_unbooted(ctx, desktop_ids):
             .where(models.Desktop.id.in_(list(desktop_ids)),
                    models.Desktop.state == models.BUILDING,
                    models.Desktop.server_id.is_(None)))
+        ctx.session.execute(
+            sa.delete(models.DesktopAgent)
+            .where(models.DesktopAgent.desktop_id.in_(list(desktop_ids)),
+                   models.DesktopAgent.desktop_id.not_in(
+                       sa.select(models.Desktop.id).scalar_subquery())))
 
 
 @engine.main_context_manager.reader
@@ -153,6 +158,8 @@ def desktop_destroy(ctx, desktop_id):
         sa.update(models.ClientSession)
         .where(models.ClientSession.desktop_id == desktop_id)
         .values(desktop_id=None))
+    ctx.session.execute(sa.delete(models.DesktopAgent)
+                        .where(models.DesktopAgent.desktop_id == desktop_id))
     ctx.session.execute(sa.delete(models.Desktop)
                         .where(models.Desktop.id == desktop_id))
 

@@ -94,6 +94,20 @@ class Pool(TimestampMixin, Base):
     # Until when a maintenance window that drains the pool is open (no
     # new logins before then); set by the conductor as the window opens.
     drain_until = sa.Column(sa.DateTime, nullable=True)
+    # Session state from the guest agents (0: off): a session whose
+    # display has been disconnected, or whose user has been idle, this
+    # many seconds is logged off and its desktop released; whether
+    # session expiry may end a session the agent says is connected; the
+    # seconds an incident may stay open before the session moves (None:
+    # [agent] fix_time).
+    disconnect_timeout = sa.Column(sa.Integer, nullable=False, default=0,
+                                   server_default="0")
+    idle_timeout = sa.Column(sa.Integer, nullable=False, default=0,
+                             server_default="0")
+    expiry_when_connected = sa.Column(sa.Boolean, nullable=False,
+                                      default=False,
+                                      server_default=sa.false())
+    fix_time = sa.Column(sa.Integer, nullable=True)
 
 
 class Desktop(TimestampMixin, Base):
@@ -241,6 +255,12 @@ class ClientSession(TimestampMixin, Base):
     expires_at = sa.Column(sa.DateTime, nullable=False)
     closed_at = sa.Column(sa.DateTime, nullable=True)
     close_reason = sa.Column(sa.String(255), nullable=True)
+    # From the desktop's guest agent: the remote display's connection
+    # (connected / disconnected, None: no agent said), since when, and
+    # the user's idle seconds at the last report.
+    connection_state = sa.Column(sa.String(16), nullable=True)
+    connection_since = sa.Column(sa.DateTime, nullable=True)
+    idle_seconds = sa.Column(sa.Integer, nullable=True)
 
 
 class Seat(TimestampMixin, Base):
@@ -592,3 +612,77 @@ class MaintenanceWindow(TimestampMixin, Base):
     enabled = sa.Column(sa.Boolean, nullable=False, default=True)
     announced_start = sa.Column(sa.DateTime, nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1)
+# Guest agents and incidents (vdi_broker/states.py).
+CONNECTED = states.CONNECTED
+DISCONNECTED = states.DISCONNECTED
+INCIDENT_OPEN = states.INCIDENT_OPEN
+
+
+class DesktopAgent(Base):
+    """The guest agent of one desktop: its secret and its last report.
+
+    ``secret_hash``: SHA-256 hex of the per-desktop secret the broker put
+    into the server's metadata at boot (the secret itself is kept
+    nowhere else). The row is deleted with its desktop (desktops.py).
+    """
+
+    __tablename__ = "desktop_agents"
+    __table_args__ = (
+        sa.Index("desktop_agents_last_report_at_idx", "last_report_at"),
+    )
+
+    desktop_id = sa.Column(sa.String(36), primary_key=True)
+    secret_hash = sa.Column(sa.String(64), nullable=False)
+    registered_at = sa.Column(sa.DateTime, nullable=True)
+    last_report_at = sa.Column(PreciseDateTime, nullable=True)
+    version = sa.Column(sa.String(64), nullable=True)
+    os = sa.Column(sa.String(64), nullable=True)
+    hostname = sa.Column(sa.String(255), nullable=True)
+    # The remote display: its connection and its service.
+    connection_state = sa.Column(sa.String(16), nullable=True)
+    connection_since = sa.Column(sa.DateTime, nullable=True)
+    display = sa.Column(sa.String(16), nullable=True)
+    username = sa.Column(sa.String(255), nullable=True)
+    idle_seconds = sa.Column(sa.Integer, nullable=True)
+    cpu_percent = sa.Column(sa.Float, nullable=True)
+    memory_percent = sa.Column(sa.Float, nullable=True)
+    disk_free_mb = sa.Column(sa.Integer, nullable=True)
+    reports = sa.Column(sa.BigInteger, nullable=False, default=0,
+                        server_default="0")
+    created_at = sa.Column(sa.DateTime, nullable=False, default=_utcnow)
+
+
+class Incident(Base):
+    """A desktop fault under the five-minute rule.
+
+    Opened when the agent goes silent, the display stops or the thin
+    client reports a fault; ended when the desktop is healthy again
+    (recovered), when its session moved to another desktop (moved), or
+    without either (closed). ``seconds``: from the fault to a working
+    desktop (recovered or moved).
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        sa.Index("incidents_state_deadline_idx", "state", "deadline"),
+        sa.Index("incidents_desktop_id_state_idx", "desktop_id", "state"),
+        sa.Index("incidents_opened_at_idx", "opened_at"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    kind = sa.Column(sa.String(32), nullable=False)
+    state = sa.Column(sa.String(16), nullable=False, default=INCIDENT_OPEN)
+    reason = sa.Column(sa.String(1024), nullable=True)
+    # No foreign keys: the record stays when the desktop is deleted.
+    desktop_id = sa.Column(sa.String(36), nullable=False)
+    pool_id = sa.Column(sa.String(36), nullable=True)
+    session_id = sa.Column(sa.String(36), nullable=True)
+    username = sa.Column(sa.String(255), nullable=True)
+    opened_at = sa.Column(PreciseDateTime, nullable=False)
+    deadline = sa.Column(PreciseDateTime, nullable=False)
+    probed_at = sa.Column(sa.DateTime, nullable=True)
+    probe_result = sa.Column(sa.String(1024), nullable=True)
+    resolved_at = sa.Column(PreciseDateTime, nullable=True)
+    new_desktop_id = sa.Column(sa.String(36), nullable=True)
+    seconds = sa.Column(sa.Float, nullable=True)
+    updated_at = sa.Column(sa.DateTime, nullable=True)

@@ -9,7 +9,7 @@ from vdi_broker.osc.v1 import base
 PATH = "/pools"
 SORT_KEYS = ("name", "created_at", "updated_at", "site")
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
-READINESS_PROBES = ("none", "tcp")
+READINESS_PROBES = ("none", "tcp", "port", "agent", "both")
 
 COLUMNS = (("id", "ID"), ("name", "Name"), ("site", "Site"),
            ("min_ready", "Min Ready"), ("max_size", "Max Size"),
@@ -30,7 +30,11 @@ FIELDS = {"description": "description", "site": "site", "cloud": "cloud",
           "max_concurrent_builds": "max_concurrent_builds",
           "release_action": "release_action",
           "console_type": "console_type", "enabled": "enabled",
-          "readiness_probe": "readiness_probe"}
+          "readiness_probe": "readiness_probe",
+          "disconnect_timeout": "disconnect_timeout",
+          "idle_timeout": "idle_timeout",
+          "expiry_when_connected": "expiry_when_connected",
+          "fix_time": "fix_time"}
 
 
 def _add_fields(parser, create):
@@ -66,9 +70,34 @@ def _add_fields(parser, create):
                         help="Console protocol (rdp, spice-direct, ...)")
     parser.add_argument("--readiness-probe", choices=READINESS_PROBES,
                         help="How a new desktop is found ready: none (its "
-                             "server is ACTIVE) or tcp (its console port "
-                             "answers); default: the broker's "
+                             "server is ACTIVE), tcp or port (its console "
+                             "port answers), agent (its guest agent "
+                             "registered), both; default: the broker's "
                              "[pool_manager] readiness_probe")
+    parser.add_argument("--disconnect-timeout", metavar="<seconds>",
+                        type=base.non_negative_int,
+                        help="Log off a session whose display has been "
+                             "disconnected this long (the guest agent "
+                             "says); 0: never")
+    parser.add_argument("--idle-timeout", metavar="<seconds>",
+                        type=base.non_negative_int,
+                        help="Log off a session whose user has been idle "
+                             "this long; 0: never")
+    expiry = parser.add_mutually_exclusive_group()
+    expiry.add_argument("--expiry-when-connected",
+                        dest="expiry_when_connected", action="store_true",
+                        default=None,
+                        help="Session expiry may end a session whose agent "
+                             "says a viewer is connected")
+    expiry.add_argument("--no-expiry-when-connected",
+                        dest="expiry_when_connected", action="store_false",
+                        help="Expiry waits until the viewer disconnects "
+                             "(the default)")
+    parser.add_argument("--fix-time", metavar="<seconds>",
+                        type=base.non_negative_int,
+                        help="Seconds an incident may stay open before the "
+                             "session moves to another desktop (default: "
+                             "the broker's [agent] fix_time)")
     base.add_enabled(parser, "pool")
 
 

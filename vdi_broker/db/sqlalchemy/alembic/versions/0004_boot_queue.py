@@ -9,7 +9,7 @@ reboot) or given the slot they hold (those restarting), so that an
 upgrade in the middle of a release storm keeps counting them.
 
 Revision ID: 0004_boot_queue
-Revises: 0002_upkeep_records
+Revises: 0003_login_failures
 Create Date: 2026-12-14
 """
 

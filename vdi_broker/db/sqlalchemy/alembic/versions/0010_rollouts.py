@@ -4,7 +4,7 @@ The image a desktop was built from, pools' drain time, roll-outs and the
 desktops they rebuilt, and maintenance windows.
 
 Revision ID: 0010_rollouts
-Revises: 0006_guest_jobs
+Revises: 0009_login_serials
 Create Date: 2026-12-03
 """
 

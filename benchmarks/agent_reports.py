@@ -1,0 +1,214 @@
+"""Guest-agent reports and thin-client heartbeats through the API stack.
+
+The issue's target: 10,000 desktops reporting every 30 seconds, with the
+thin clients' heartbeats beside them, in under 15% of one core. Builds a
+broker on a fresh database (SQLite file by default, or a MariaDB /
+PostgreSQL URL) with DESKTOPS desktops (an agent secret each, half of
+them with an active session) and as many registered thin clients, then
+sends one round of reports (every agent once) and one round of
+heartbeats through the real WSGI application (middleware, schema, the
+secret and rate-limit check, the writes) from THREADS threads, at full
+speed. It prints the API process's CPU seconds per request and what a
+round every INTERVAL seconds costs as a share of one core; with
+--db-pid, also the database server's CPU.
+
+    python benchmarks/agent_reports.py --desktops 10000
+    python benchmarks/agent_reports.py --desktops 10000 --db-url \\
+        mysql+pymysql://USER:PASSWORD@127.0.0.1/vdi_bench \\
+        --db-pid $(pidof mariadbd)
+
+Run by hand; it prints figures and checks that every request got a 2xx.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import datetime
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+
+from oslo_db.sqlalchemy import engines
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from vdi_broker.cmd import init_backend  # noqa: F401
+from vdi_broker.api import deploy
+from vdi_broker import conf as vdi_conf
+from vdi_broker.conf import opts
+from vdi_broker import context
+from vdi_broker.db import api as db
+from vdi_broker.db import migration
+from vdi_broker.db.sqlalchemy import engine as db_engine
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker.guest_agent import protocol
+
+
+def cpu_seconds(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / float(
+        os.sysconf("SC_CLK_TCK"))
+
+
+def build(args, tmp):
+    conf = vdi_conf.CONF
+    opts.set_lib_defaults()
+    conf([], project="vdi-broker", default_config_files=[])
+    url = args.db_url or "sqlite:///%s/bench.sqlite" % tmp
+    conf.set_override("connection", url, "database")
+    conf.set_override("max_pool_size", args.threads + 5, "database")
+    conf.set_override("driver", "fake", "compute")
+    conf.set_override("use_local", True, "conductor")
+    conf.set_override("auth_strategy", "noauth", "api")
+    conf.set_override("min_report_interval", 0, "agent")
+    db_engine.configure(conf)
+    engine = engines.create_engine(url)
+    migration.db_sync(engine)
+    ctxt = context.get_admin_context()
+    pool = db.pool_create(ctxt, {"name": "agents", "flavor": "f",
+                                 "image": "i", "console_type": "rdp",
+                                 "max_size": args.desktops})
+    now = timeutils.utcnow()
+    desktops, agents, sessions, clients = [], [], [], []
+    secrets = {}
+    for i in range(args.desktops):
+        desktop_id = uuidutils.generate_uuid()
+        secret = "bench-secret-%06d" % i
+        secrets[desktop_id] = secret
+        assigned = i % 2 == 0
+        desktops.append({
+            "id": desktop_id, "pool_id": pool["id"], "name": "d%05d" % i,
+            "state": models.ASSIGNED if assigned else models.READY,
+            "assigned_user": "agent%05d" % i if assigned else None,
+            "generation": 1, "created_at": now})
+        agents.append({"desktop_id": desktop_id,
+                       "secret_hash": protocol.secret_hash(secret),
+                       "registered_at": now, "last_report_at": None,
+                       "reports": 1, "created_at": now})
+        clients.append({"id": uuidutils.generate_uuid(),
+                        "client_id": "tc-%05d" % i, "status": "online",
+                        "tags": [], "revision": 1, "created_at": now})
+        if assigned:
+            sessions.append({
+                "id": uuidutils.generate_uuid(),
+                "token_hash": uuidutils.generate_uuid(),
+                "username": "agent%05d" % i, "client_id": "tc-%05d" % i,
+                "desktop_id": desktop_id, "pool_id": pool["id"],
+                "state": "active", "created_at": now,
+                "expires_at": now + datetime.timedelta(hours=12)})
+    with engine.begin() as conn:
+        for table, rows in ((models.Desktop, desktops),
+                            (models.DesktopAgent, agents),
+                            (models.ThinClient, clients),
+                            (models.ClientSession, sessions)):
+            for start in range(0, len(rows), 1000):
+                conn.execute(sa.insert(table.__table__),
+                             rows[start:start + 1000])
+    engine.dispose()
+    return conf, secrets
+
+
+def call(app, path, body, headers=()):
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path,
+        "SERVER_NAME": "bench", "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+    }
+    for name, value in headers:
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    status = []
+    b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+    return status[0][:3]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--desktops", type=int, default=10000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--interval", type=float, default=30.0,
+                        help="Seconds between two reports of an agent "
+                             "(and two heartbeats of a thin client).")
+    parser.add_argument("--db-url")
+    parser.add_argument("--db-pid", type=int,
+                        help="The database server's process, to count its "
+                             "CPU too.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conf, secrets = build(args, tmp)
+        app = deploy.build_app(conf)
+        statuses = collections.Counter()
+        items = list(secrets.items())
+
+        def report(item):
+            desktop_id, secret = item
+            n = int(secret.rsplit("-", 1)[1])
+            body = json.dumps({
+                "desktop_id": desktop_id, "display": "running",
+                "connection_state": ("connected" if n % 4 == 0
+                                     else "disconnected"),
+                "username": "agent%05d" % n, "idle_seconds": n % 600,
+                "cpu_percent": 12.5, "memory_percent": 40.0,
+                "disk_free_mb": 20480}).encode()
+            statuses["report " + call(app, "/v1/agent/report", body, (
+                (protocol.SECRET_HEADER, secret),))] += 1
+
+        def heartbeat(i):
+            body = json.dumps({"client_id": "tc-%05d" % i,
+                               "input_events": i % 50}).encode()
+            statuses["heartbeat " + call(app, "/v1/client/heartbeat",
+                                         body)] += 1
+
+        results = {}
+        for name, function, work in (
+                ("reports", report, items),
+                ("heartbeats", heartbeat, range(args.desktops))):
+            # A warm-up of a few requests (imports, compiled statements).
+            for item in list(work)[:20]:
+                function(item)
+            own = time.process_time()
+            db_cpu = cpu_seconds(args.db_pid) if args.db_pid else 0.0
+            start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(args.threads) as ex:
+                list(ex.map(function, work))
+            wall = time.perf_counter() - start
+            own = time.process_time() - own
+            db_cpu = (cpu_seconds(args.db_pid) - db_cpu) if args.db_pid \
+                else None
+            results[name] = (own, db_cpu, wall)
+
+        print("backend %s, %d desktops and thin clients, %d threads" % (
+            conf.database.connection.split(":")[0], args.desktops,
+            args.threads))
+        print("  statuses: %s" % dict(sorted(statuses.items())))
+        total_share = 0.0
+        for name, (own, db_cpu, wall) in results.items():
+            per = own / args.desktops
+            share = own / args.interval
+            total_share += share
+            line = ("  %-10s %.0f/s at full speed; API CPU %.3f ms each: "
+                    "a round every %g s = %.1f%% of one core" % (
+                        name, args.desktops / wall, per * 1000,
+                        args.interval, 100 * share))
+            if db_cpu is not None:
+                line += "; database %.1f%%" % (100 * db_cpu / args.interval)
+            print(line)
+        print("  together: %.1f%% of one core (API process)" % (
+            100 * total_share))
+        bad = sum(n for k, n in statuses.items()
+                  if not k.split()[1].startswith("2"))
+        return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Guest agents: their secrets, registrations, reports; session state.
+
+An agent proves its desktop with the secret the broker put into the
+server's metadata at boot; only the secret's SHA-256 is stored. A report
+is one UPDATE of the agent's row (the secret and the rate limit are in
+its WHERE clause) and one of the desktop's active session: cheap enough
+for ten thousand desktops every 30 seconds.
+"""
+
+import datetime
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from vdi_broker.db.sqlalchemy import common
+from vdi_broker.db.sqlalchemy import engine
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker import exception
+from vdi_broker import states
+
+__all__ = (
+    "agent_secret_set",
+    "agent_get",
+    "agent_register",
+    "agent_report",
+    "agents_registered",
+    "sessions_timed_out",
+    "sessions_kept_connected",
+)
+
+_AGENTS = models.DesktopAgent.__table__
+_SESSIONS = models.ClientSession.__table__
+
+# What a report may set on the agent's row.
+REPORT_FIELDS = ("connection_state", "display", "username", "idle_seconds",
+                 "cpu_percent", "memory_percent", "disk_free_mb")
+REGISTER_FIELDS = ("version", "os", "hostname")
+
+
+@engine.main_context_manager.writer
+def agent_secret_set(ctx, desktop_id, secret_hash):
+    """A desktop's new agent secret (at boot): it must register again."""
+    session = ctx.session
+    session.execute(sa.delete(models.DesktopAgent)
+                    .where(models.DesktopAgent.desktop_id == desktop_id))
+    session.execute(sa.insert(_AGENTS).values(
+        desktop_id=desktop_id, secret_hash=secret_hash, reports=0,
+        created_at=timeutils.utcnow()))
+
+
+@engine.main_context_manager.reader
+def agent_get(ctx, desktop_id):
+    """The agent row of a desktop (a dict without the secret), or None."""
+    row = ctx.session.get(models.DesktopAgent, desktop_id)
+    return _public(common.as_dict(row))
+
+
+def _public(agent):
+    if agent is not None:
+        agent.pop("secret_hash", None)
+    return agent
+
+
+def _refused(connection, desktop_id, secret_hash, now, min_interval):
+    """Why an agent's write changed no row: raise the right error."""
+    row = connection.execute(
+        sa.select(_AGENTS.c.secret_hash, _AGENTS.c.registered_at,
+                  _AGENTS.c.last_report_at)
+        .where(_AGENTS.c.desktop_id == desktop_id)).first()
+    if row is None or row.secret_hash != secret_hash:
+        raise exception.InvalidAgentSecret()
+    if row.registered_at is None:
+        raise exception.AgentNotRegistered(desktop=desktop_id)
+    wait = min_interval - (now - row.last_report_at).total_seconds()
+    raise exception.AgentReportTooSoon(desktop=desktop_id,
+                                       retry_after=max(1, int(wait + 0.999)))
+
+
+def _rate_limit(now, min_interval):
+    if not min_interval:
+        return sa.true()
+    earliest = now - datetime.timedelta(seconds=min_interval)
+    return sa.or_(_AGENTS.c.last_report_at.is_(None),
+                  _AGENTS.c.last_report_at <= earliest)
+
+
+@engine.main_context_manager.writer
+def agent_register(ctx, desktop_id, secret_hash, values, min_interval=0):
+    """An agent registers its desktop (after every boot of the guest).
+
+    Raises InvalidAgentSecret (unknown desktop or wrong secret) or
+    AgentReportTooSoon. Returns the agent (without its secret).
+    """
+    connection = ctx.session.connection()
+    now = timeutils.utcnow()
+    fields = {k: values.get(k) for k in REGISTER_FIELDS}
+    result = connection.execute(
+        sa.update(_AGENTS)
+        .where(_AGENTS.c.desktop_id == desktop_id,
+               _AGENTS.c.secret_hash == secret_hash,
+               _rate_limit(now, min_interval))
+        .values(registered_at=now, last_report_at=now,
+                connection_state=None, connection_since=None, display=None,
+                username=None, idle_seconds=None,
+                reports=_AGENTS.c.reports + 1, **fields))
+    if result.rowcount != 1:
+        _refused(connection, desktop_id, secret_hash, now, min_interval)
+    common.insert_event(connection, ctx, "agent", "agent.register",
+                        target_type="desktop", target_id=desktop_id,
+                        desktop_id=desktop_id,
+                        detail={k: v for k, v in fields.items() if v})
+    return _public(common.as_dict(
+        ctx.session.get(models.DesktopAgent, desktop_id,
+                        populate_existing=True)))
+
+
+# A report's statements, built once: SQLAlchemy then only looks their
+# compiled form up (building a statement and its cache key at every
+# report cost more than running it). connection_since comes first:
+# MariaDB evaluates SET from left to right, so it must read the state
+# before the statement changes it.
+_P_NOW = sa.bindparam("p_now", type_=sa.DateTime())
+_P_STATE = sa.bindparam("p_state", type_=sa.String())
+
+
+def _report_since(table):
+    return sa.case((table.c.connection_state == _P_STATE,
+                    table.c.connection_since), else_=_P_NOW)
+
+
+_REPORT = (
+    sa.update(_AGENTS)
+    .where(_AGENTS.c.desktop_id == sa.bindparam("p_id"),
+           _AGENTS.c.secret_hash == sa.bindparam("p_hash"),
+           _AGENTS.c.registered_at.is_not(None),
+           sa.or_(_AGENTS.c.last_report_at.is_(None),
+                  _AGENTS.c.last_report_at <= sa.bindparam(
+                      "p_earliest", type_=sa.DateTime())))
+    .ordered_values(
+        (_AGENTS.c.connection_since, _report_since(_AGENTS)),
+        (_AGENTS.c.connection_state, _P_STATE),
+        (_AGENTS.c.last_report_at, _P_NOW),
+        (_AGENTS.c.reports, _AGENTS.c.reports + 1),
+        *[(_AGENTS.c[k], sa.bindparam("p_" + k, type_=_AGENTS.c[k].type))
+          for k in REPORT_FIELDS if k != "connection_state"]))
+_REPORT_SESSION = (
+    sa.update(_SESSIONS)
+    .where(_SESSIONS.c.desktop_id == sa.bindparam("p_id"),
+           _SESSIONS.c.state == states.SESSION_ACTIVE)
+    .ordered_values(
+        (_SESSIONS.c.connection_since, _report_since(_SESSIONS)),
+        (_SESSIONS.c.connection_state, _P_STATE),
+        (_SESSIONS.c.idle_seconds, sa.bindparam("p_idle_seconds",
+                                                type_=sa.Integer()))))
+
+
+@engine.main_context_manager.writer.connection
+def agent_report(ctx, desktop_id, secret_hash, values, min_interval=0):
+    """One report of a registered agent; its session's state with it.
+
+    Raises InvalidAgentSecret, AgentNotRegistered or AgentReportTooSoon.
+    Returns how many active sessions of the desktop were updated. A
+    Core connection, no ORM session: the statements are all it needs.
+    """
+    connection = ctx.connection
+    now = timeutils.utcnow()
+    params = {"p_" + k: values.get(k) for k in REPORT_FIELDS}
+    params.update(p_id=desktop_id, p_hash=secret_hash, p_now=now,
+                  p_state=params.pop("p_connection_state"),
+                  p_earliest=now - datetime.timedelta(
+                      seconds=min_interval))
+    if connection.execute(_REPORT, params).rowcount != 1:
+        _refused(connection, desktop_id, secret_hash, now, min_interval)
+    if params["p_state"] is None:
+        return 0
+    return connection.execute(_REPORT_SESSION, params).rowcount
+
+
+@engine.main_context_manager.reader
+def agents_registered(ctx, desktops):
+    """Which desktops' agents registered since the desktop's boot.
+
+    ``desktops``: dicts with ``id`` and ``boot_started_at`` (a restart's
+    start: a registration before it was the previous boot's; None for a
+    new desktop, whose secret was set at its boot). Returns the set of
+    those desktop ids.
+    """
+    by_id = {d["id"]: d for d in desktops}
+    done = set()
+    for part in common.chunks(by_id):
+        for desktop_id, registered_at in ctx.session.execute(
+                sa.select(_AGENTS.c.desktop_id, _AGENTS.c.registered_at)
+                .where(_AGENTS.c.desktop_id.in_(part),
+                       _AGENTS.c.registered_at.is_not(None))):
+            booted = by_id[desktop_id].get("boot_started_at")
+            if booted is None or registered_at >= booted.replace(
+                    microsecond=0):
+                done.add(desktop_id)
+    return done
+
+
+@engine.main_context_manager.reader
+def sessions_timed_out(ctx, now, limit=500):
+    """Active sessions past their pool's disconnect or idle timeout.
+
+    Returns [{"id", "username", "desktop_id", "pool_id", "reason"}];
+    reason is "disconnected" or "idle".
+    """
+    pools = models.Pool.__table__
+    rows = ctx.session.execute(
+        sa.select(_SESSIONS.c.id, _SESSIONS.c.username,
+                  _SESSIONS.c.desktop_id, _SESSIONS.c.pool_id,
+                  _SESSIONS.c.connection_state,
+                  _SESSIONS.c.connection_since, _SESSIONS.c.idle_seconds,
+                  pools.c.disconnect_timeout, pools.c.idle_timeout)
+        .join(pools, pools.c.id == _SESSIONS.c.pool_id)
+        .where(_SESSIONS.c.state == states.SESSION_ACTIVE,
+               sa.or_(
+                   sa.and_(pools.c.disconnect_timeout > 0,
+                           _SESSIONS.c.connection_state ==
+                           states.DISCONNECTED),
+                   sa.and_(pools.c.idle_timeout > 0,
+                           _SESSIONS.c.idle_seconds >=
+                           pools.c.idle_timeout)))
+        .order_by(_SESSIONS.c.connection_since)
+        .limit(limit)).all()
+    result = []
+    for row in rows:
+        reason = None
+        if row.disconnect_timeout and \
+                row.connection_state == states.DISCONNECTED and \
+                row.connection_since is not None and \
+                (now - row.connection_since).total_seconds() >= \
+                row.disconnect_timeout:
+            reason = "disconnected"
+        elif row.idle_timeout and row.idle_seconds is not None and \
+                row.idle_seconds >= row.idle_timeout:
+            reason = "idle"
+        if reason:
+            result.append({"id": row.id, "username": row.username,
+                           "desktop_id": row.desktop_id,
+                           "pool_id": row.pool_id, "reason": reason})
+    return result
+
+
+@engine.main_context_manager.reader
+def sessions_kept_connected(ctx, session_ids, fresh_since):
+    """The sessions expiry must not end: a user is connected.
+
+    Of ``session_ids``: those whose desktop's agent, in a report since
+    ``fresh_since``, says the display is connected, in a pool whose
+    ``expiry_when_connected`` is off.
+    """
+    pools = models.Pool.__table__
+    kept = set()
+    for part in common.chunks(session_ids):
+        kept.update(ctx.session.execute(
+            sa.select(_SESSIONS.c.id)
+            .join(_AGENTS, _AGENTS.c.desktop_id == _SESSIONS.c.desktop_id)
+            .join(pools, pools.c.id == _SESSIONS.c.pool_id)
+            .where(_SESSIONS.c.id.in_(part),
+                   _AGENTS.c.connection_state == states.CONNECTED,
+                   _AGENTS.c.last_report_at >= fresh_since,
+                   pools.c.expiry_when_connected == sa.false())).scalars())
+    return kept

@@ -1,0 +1,13 @@
+"""vdi-broker-agent: the guest agent that runs inside a desktop.
+
+Standard library only, so that it installs into a golden image with
+nothing but Python (``pip install --no-deps vdi-broker`` or a copy of
+this package). It reads the broker's URL and the desktop's secret from
+the server's metadata (Nova's metadata service or the config drive; see
+:mod:`.metadata`), registers the desktop (``POST /v1/agent/register``)
+and reports every N seconds (``POST /v1/agent/report``): the remote
+display's connection and service, the logged-on user, idle seconds, CPU,
+memory and free disk (:mod:`.host`).
+
+See doc/source/admin/guest-agent.rst.
+"""
