@@ -509,6 +509,7 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_maintenance_windows_delete(self):
         return Request("DELETE", "/v1/maintenance-windows/%s" %
                        self.new_window()["id"], None, 204)
+
     def req_incidents_list(self):
         return Request("GET", "/v1/incidents", None, 200)
 

@@ -612,6 +612,8 @@ class MaintenanceWindow(TimestampMixin, Base):
     enabled = sa.Column(sa.Boolean, nullable=False, default=True)
     announced_start = sa.Column(sa.DateTime, nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1)
+
+
 # Guest agents and incidents (vdi_broker/states.py).
 CONNECTED = states.CONNECTED
 DISCONNECTED = states.DISCONNECTED
