@@ -33,6 +33,8 @@ _MODULES = (
     "notifications",
     "executor",
     "jobs",
+    "monitoring",
+    "alerts",
 )
 
 

@@ -12,9 +12,11 @@ Where things live (see doc/source/contributor/storage.rst):
 - ``common.py``: helpers every module shares;
 - ``api.py``: the login's allocation transaction (and sessions);
 - one module per resource: pools, desktops, allocators, bindings, seats,
-  thin clients, schedules, events, the boot queue, login failures, metrics.
+  thin clients, schedules, events, the boot queue, login failures, metrics,
+  business monitoring (departments, shift plans, agent counts), alerts.
 """
 
+from vdi_broker.db.sqlalchemy import alerts as _alerts
 from vdi_broker.db.sqlalchemy import allocators as _allocators
 from vdi_broker.db.sqlalchemy import api as IMPL
 from vdi_broker.db.sqlalchemy import bindings as _bindings
@@ -25,6 +27,7 @@ from vdi_broker.db.sqlalchemy import hosts as _hosts
 from vdi_broker.db.sqlalchemy import jobs as _jobs
 from vdi_broker.db.sqlalchemy import login_failures as _login_failures
 from vdi_broker.db.sqlalchemy import metrics as _metrics
+from vdi_broker.db.sqlalchemy import monitoring as _monitoring
 from vdi_broker.db.sqlalchemy import pools as _pools
 from vdi_broker.db.sqlalchemy import schedules as _schedules
 from vdi_broker.db.sqlalchemy import seats as _seats
@@ -47,7 +50,7 @@ _MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts, _jobs))
+        _hosts, _jobs, _monitoring, _alerts))
 
 
 def _export(modules):

@@ -7,6 +7,7 @@ from vdi_broker.policies import desktops
 from vdi_broker.policies import events
 from vdi_broker.policies import hosts
 from vdi_broker.policies import jobs
+from vdi_broker.policies import monitoring
 from vdi_broker.policies import pools
 from vdi_broker.policies import schedules
 from vdi_broker.policies import seats
@@ -28,4 +29,5 @@ def list_rules():
         events.list_rules(),
         hosts.list_rules(),
         jobs.list_rules(),
+        monitoring.list_rules(),
     ))

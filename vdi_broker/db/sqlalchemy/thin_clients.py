@@ -174,7 +174,11 @@ def thin_client_heartbeat(ctx, client_id, values, register=False):
     With ``register``, an unknown client is created (and that is an
     event). Returns True when the client was created.
     """
-    values = dict(values, status="online", last_seen_at=timeutils.utcnow())
+    now = timeutils.utcnow()
+    values = dict(values, status="online", last_seen_at=now)
+    if values.get("input_events") and values.get("last_user"):
+        # Input in a logged-in session: the agent is active (R15).
+        values["last_input_at"] = now
     result = ctx.session.execute(
         sa.update(models.ThinClient)
         .where(models.ThinClient.client_id == client_id)
