@@ -302,7 +302,8 @@ def export(rows):
     """CSV text of stored slots, in the shape :func:`parse` reads.
 
     ``rows``: dicts with local_date, local_start, department, site,
-    expected, starts_at. Both occurrences of a repeated local hour are written, in order.
+    expected, starts_at. Both occurrences of a repeated local hour are
+    written, in order.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

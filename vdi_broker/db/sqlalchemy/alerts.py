@@ -37,7 +37,7 @@ _ALERTS = models.Alert.__table__
 _EVENTS = models.Event.__table__
 
 
-def open_key(kind, subject):
+def _open_key(kind, subject):
     return ("%s:%s" % (kind, subject))[:255]
 
 
@@ -81,7 +81,7 @@ def alert_open(ctx, values):
                   **values)
     values.update(id=uuidutils.generate_uuid(), started_at=now,
                   updated_at=now,
-                  open_key=open_key(values["kind"], values["subject"]))
+                  open_key=_open_key(values["kind"], values["subject"]))
     if values["state"] == states.ALERT_FIRING:
         values["fired_at"] = now
     try:
