@@ -3,13 +3,16 @@
     vdi-broker-manage db sync | db version
     vdi-broker-manage identity hash-password
     vdi-broker-manage demo setup --users-file FILE [--users N]
+    vdi-broker-manage monitoring purge [--days N]
 """
 
+import datetime
 import getpass
 import logging
 import sys
 
 from oslo_config import cfg
+from oslo_utils import timeutils
 
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker import conf as vdi_conf
@@ -54,6 +57,24 @@ def _demo_setup():
         print(line)
 
 
+def _monitoring_purge():
+    """Delete old agent counts and resolved alerts.
+
+    Agent counts older than [monitoring] history_days (or --days), alerts
+    resolved more than [alerts] resolved_days ago.
+    """
+    from vdi_broker.db import api as db
+    conf = vdi_conf.CONF
+    ctxt = vdi_context.get_admin_context()
+    now = timeutils.utcnow()
+    days = conf.command.days or conf.monitoring.history_days
+    counts = db.agent_counts_purge(ctxt, now - datetime.timedelta(days=days))
+    alerts = db.alerts_purge(ctxt, now - datetime.timedelta(
+        days=conf.alerts.resolved_days))
+    print("Deleted %d agent counts older than %d days and %d resolved "
+          "alerts" % (counts, days, alerts))
+
+
 def add_command_parsers(subparsers):
     db = subparsers.add_parser("db", help="Database schema.")
     db_sub = db.add_subparsers(dest="action")
@@ -85,6 +106,18 @@ def add_command_parsers(subparsers):
     ds.add_argument("--password", default="demo-Passw0rd",
                     help="The password every demo user gets.")
     ds.set_defaults(func=_demo_setup)
+
+    monitoring = subparsers.add_parser("monitoring",
+                                       help="Business monitoring.")
+    mon_sub = monitoring.add_subparsers(dest="action")
+    mon_sub.required = True
+    purge = mon_sub.add_parser(
+        "purge", help="Delete the agent counts older than [monitoring] "
+                      "history_days and the alerts resolved before "
+                      "[alerts] resolved_days.")
+    purge.add_argument("--days", type=int, default=None,
+                       help="Keep this many days of agent counts instead.")
+    purge.set_defaults(func=_monitoring_purge)
 
 
 command_opt = cfg.SubCommandOpt("command", title="Commands",
