@@ -228,8 +228,8 @@ class TransitionsTest(testtools.TestCase):
                          self.actions([below], []))
         pending = _alert("agents_below_plan", "h@s", "pending")
         # Not long enough yet; then long enough.
-        self.assertEqual([], self.actions([below], [pending],
-                                          later - datetime.timedelta(seconds=1)))
+        almost = later - datetime.timedelta(seconds=1)
+        self.assertEqual([], self.actions([below], [pending], almost))
         self.assertEqual([("fire", pending["id"], "agents_below_plan")],
                          self.actions([below], [pending], later))
         firing = dict(pending, state="firing", values={})
