@@ -52,7 +52,8 @@ def _demo_setup():
     ctxt = vdi_context.get_admin_context()
     summary = demo_setup.setup(ctxt, vdi_conf.CONF.command.users_file,
                                vdi_conf.CONF.command.users,
-                               vdi_conf.CONF.command.password)
+                               vdi_conf.CONF.command.password,
+                               vdi_conf.CONF.monitoring.timezone)
     for line in summary:
         print(line)
 
