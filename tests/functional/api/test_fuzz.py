@@ -111,7 +111,15 @@ class TestFuzz(base.TestCase):
             "targets": {"pools": [pools[0]["name"]]},
             "run_at": "2099-01-01T00:00:00Z"}).json["job"]
         event = app.get("/v1/events?limit=1").json["events"][0]
+        department = app.post_json("/v1/departments", {
+            "name": "hotel", "rules": {"groups": ["hotel-agents"]}}
+        ).json["department"]
+        alert = db.alert_open(self.broker.ctxt, {
+            "kind": "boots_failing", "subject": "sh-agents",
+            "state": "firing", "values": {"failures": 3}})
         return {
+            "department_id": [department["id"], department["name"]],
+            "alert_id": [alert["id"]],
             "job_id": [job["id"]],
             "seat_id": [seats[1]["name"], seats[2]["id"]],
             "thin_client_id": [client["id"], client["client_id"]],
