@@ -146,6 +146,11 @@ THIN_CLIENT = _object({
     "status": STRING, "last_seen_at": NULLABLE_TIMESTAMP,
     "last_address": NULLABLE_STRING, "last_user": NULLABLE_STRING,
     "input_events": NULLABLE_INTEGER, "description": NULLABLE_STRING,
+    "health": dict({"type": ["object", "null"]},
+                   description="What the thin client reports of itself: "
+                               "display, network, last_connection_error, "
+                               "connection_failures."),
+    "fault_reason": NULLABLE_STRING,
     "revision": INTEGER, "created_at": TIMESTAMP,
     "updated_at": NULLABLE_TIMESTAMP,
 })

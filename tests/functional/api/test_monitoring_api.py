@@ -281,3 +281,43 @@ class TestAgentsAndAlerts(MonitoringApiTestCase):
         # The totals and the pool row.
         self.assertEqual(2, db.agent_counts_purge(
             self.ctxt, timeutils.utcnow() - datetime.timedelta(days=14)))
+
+
+class TestThinClientHealth(MonitoringApiTestCase):
+
+    def health(self, client_id, failures, error=None, status=204):
+        return self.app.post_json("/v1/client/heartbeat", {
+            "client_id": client_id, "health": {
+                "display": "ok", "network": "1000baseT",
+                "last_connection_error": error,
+                "connection_failures": failures}}, status=status,
+            expect_errors=status >= 400)
+
+    def test_repeated_connection_failures_flag_the_client_faulty(self):
+        self.app.post_json("/v1/thin-clients", {
+            "client_id": "tc-h1", "model": "t640", "site": "shanghai"})
+        self.health("tc-h1", 1, "RDP: connection refused")
+        client = self.app.get("/v1/thin-clients/tc-h1").json["thin_client"]
+        self.assertEqual(("online", None), (client["status"],
+                                            client["fault_reason"]))
+        self.assertEqual("1000baseT", client["health"]["network"])
+        self.health("tc-h1", 3, "RDP: connection refused")
+        client = self.app.get("/v1/thin-clients/tc-h1").json["thin_client"]
+        self.assertEqual(("faulty", "3 connections failed in a row: RDP: "
+                          "connection refused"),
+                         (client["status"], client["fault_reason"]))
+        listed = self.app.get(
+            "/v1/thin-clients?site=shanghai&model=t640&status=faulty"
+        ).json["thin_clients"]
+        self.assertEqual(["tc-h1"], [c["client_id"] for c in listed])
+        # A connection that works: online again.
+        self.health("tc-h1", 0)
+        client = self.app.get("/v1/thin-clients/tc-h1").json["thin_client"]
+        self.assertEqual(("online", None), (client["status"],
+                                            client["fault_reason"]))
+        # A new client registering faulty at its first heartbeat.
+        self.health("tc-h2", 5)
+        client = self.app.get("/v1/thin-clients/tc-h2").json["thin_client"]
+        self.assertEqual("faulty", client["status"])
+        resp = self.health("tc-h2", -1, status=400)
+        self.assertIn("connection_failures", resp.json["error"]["message"])

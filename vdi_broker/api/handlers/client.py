@@ -139,6 +139,15 @@ def heartbeat(req):
     values = {"last_address": (req.remote_addr or "")[:64] or None,
               "last_user": None,
               "input_events": body.get("input_events")}
+    health = body.get("health")
+    if health is not None:
+        values["health"] = health
+        failures = health.get("connection_failures") or 0
+        if failures >= app.conf.client_session.faulty_after_failures:
+            values["fault_reason"] = (
+                "%d connections failed in a row: %s" % (
+                    failures, health.get("last_connection_error") or
+                    "no error reported"))[:1024]
     db.thin_client_heartbeat(
         util.context(req), body["client_id"], values,
         register=app.conf.client_session.register_unknown_clients,

@@ -280,6 +280,11 @@ class ThinClient(TimestampMixin, Base):
     input_events = sa.Column(sa.Integer, nullable=True)
     # The last heartbeat that reported input (an active agent).
     last_input_at = sa.Column(sa.DateTime, nullable=True)
+    # The health the thin client reports (display, network, last
+    # connection error, failed connections in a row), and why it is
+    # faulty.
+    health = sa.Column(sa.JSON, nullable=True)
+    fault_reason = sa.Column(sa.String(1024), nullable=True)
     description = sa.Column(sa.String(1024), nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1,
                          server_default="1")

@@ -180,14 +180,25 @@ _HEARTBEAT_VALUES = {
     "input_events": sa.bindparam("p_input_events"),
     # Not an edit: revision and updated_at stay as they are.
     "updated_at": _CLIENTS.c.updated_at}
-_HEARTBEAT = (sa.update(_CLIENTS)
-              .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"))
-              .values(**_HEARTBEAT_VALUES))
-_HEARTBEAT_INPUT = (sa.update(_CLIENTS)
-                    .where(_CLIENTS.c.client_id ==
-                           sa.bindparam("p_client_id"))
-                    .values(last_input_at=sa.bindparam("p_now"),
-                            **_HEARTBEAT_VALUES))
+
+
+@functools.lru_cache(maxsize=None)
+def _heartbeat_statement(active, health):
+    """The heartbeat's UPDATE, built once per kind.
+
+    With input: last_input_at; with health: health, fault_reason and the
+    status they give.
+    """
+    values = dict(_HEARTBEAT_VALUES)
+    if active:
+        values["last_input_at"] = sa.bindparam("p_now")
+    if health:
+        values.update(health=sa.bindparam("p_health", type_=sa.JSON()),
+                      fault_reason=sa.bindparam("p_fault_reason"),
+                      status=sa.bindparam("p_status"))
+    return (sa.update(_CLIENTS)
+            .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"))
+            .values(**values))
 
 
 def _heartbeat_user(connection, client_id, session, now):
@@ -218,6 +229,8 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
     the session is read and its token checked in this transaction
     (InvalidSessionToken), and its user is the client's ``last_user``.
     Input events in a session set ``last_input_at`` (an active agent).
+    ``values["health"]`` (what the client reports of itself) is stored,
+    and ``values["fault_reason"]`` sets the client faulty (none: online).
     With ``register``, an unknown client is created (and that is an
     event). Returns True when the client was created.
 
@@ -231,19 +244,25 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
         values["last_user"] = _heartbeat_user(connection, client_id,
                                               session, now)
     active = bool(values.get("input_events") and values.get("last_user"))
+    health = "health" in values
+    status = "faulty" if values.get("fault_reason") else "online"
     result = connection.execute(
-        _HEARTBEAT_INPUT if active else _HEARTBEAT,
+        _heartbeat_statement(active, health),
         {"p_client_id": client_id, "p_now": now,
          "p_address": values.get("last_address"),
          "p_user": values.get("last_user"),
-         "p_input_events": values.get("input_events")})
+         "p_input_events": values.get("input_events"),
+         "p_health": values.get("health"),
+         "p_fault_reason": values.get("fault_reason"), "p_status": status})
     if result.rowcount == 1:
         return False
     if not register:
         raise exception.ThinClientNotFound(client=client_id)
     row = {"id": uuidutils.generate_uuid(), "client_id": client_id,
            "seat_id": None, "site": None, "model": None, "tags": [],
-           "status": "online", "last_seen_at": now,
+           "status": status, "last_seen_at": now,
+           "health": values.get("health"),
+           "fault_reason": values.get("fault_reason"),
            "last_address": values.get("last_address"),
            "last_user": values.get("last_user"),
            "input_events": values.get("input_events"),

@@ -1,7 +1,7 @@
 """Business monitoring
 
 Departments, shift plans, one-minute agent counts, alerts; the session's
-department and the thin client's last input.
+department and the thin client's last input, health and fault reason.
 
 Revision ID: 0007_monitoring
 Revises: 0006_guest_jobs
@@ -25,6 +25,11 @@ def upgrade():
     op.add_column('sessions', sa.Column('department', sa.String(length=255),
                                         nullable=True))
     op.add_column('thin_clients', sa.Column('last_input_at', sa.DateTime(),
+                                            nullable=True))
+    op.add_column('thin_clients', sa.Column('health', sa.JSON(),
+                                            nullable=True))
+    op.add_column('thin_clients', sa.Column('fault_reason',
+                                            sa.String(length=1024),
                                             nullable=True))
     op.create_table(
         'departments',
