@@ -167,6 +167,14 @@ class ScheduleNotFound(NotFound):
     msg_fmt = _("Schedule %(schedule)s could not be found.")
 
 
+class DepartmentNotFound(NotFound):
+    msg_fmt = _("Department %(department)s could not be found.")
+
+
+class AlertNotFound(NotFound):
+    msg_fmt = _("Alert %(alert)s could not be found.")
+
+
 class JobNotFound(NotFound):
     msg_fmt = _("Job %(job)s could not be found.")
 

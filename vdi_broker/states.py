@@ -114,3 +114,23 @@ INCIDENT_MOVED = "moved"
 INCIDENT_CLOSED = "closed"
 INCIDENT_STATES = (INCIDENT_OPEN, INCIDENT_RECOVERED, INCIDENT_MOVED,
                    INCIDENT_CLOSED)
+
+# -- business monitoring (doc/source/admin/monitoring.rst) --------------------
+
+# An agent in a logged-in session: input within [monitoring]
+# active_interval, none, or their thin client is offline.
+AGENT_ACTIVE = "active"
+AGENT_IDLE = "idle"
+AGENT_OFFLINE = "offline"
+AGENT_STATES = (AGENT_ACTIVE, AGENT_IDLE, AGENT_OFFLINE)
+
+ALERT_PENDING = "pending"
+ALERT_FIRING = "firing"
+ALERT_RESOLVED = "resolved"
+ALERT_STATES = (ALERT_PENDING, ALERT_FIRING, ALERT_RESOLVED)
+
+ALERT_KINDS = (
+    "agents_below_plan", "agents_above_plan", "agents_dropped",
+    "login_failures", "pool_short_of_ready", "boots_failing", "boots_slow",
+    "nova_errors", "nova_slow", "directory_errors", "desktops_in_error",
+    "thin_clients_offline", "thin_clients_faulty")

@@ -40,7 +40,7 @@ from vdi_broker.cmd import loadgen as loadgen_cmd
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.loadgen import day as day_mode
-from vdi_broker.loadgen import shift_plan
+from vdi_broker.monitoring import shift_plan
 
 BASE_DN = broker_fixture.BASE_DN
 DATE = datetime.date(2026, 12, 1)

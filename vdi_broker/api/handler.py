@@ -4,6 +4,7 @@ import routes
 import webob.dec
 
 from vdi_broker.api.handlers import agent
+from vdi_broker.api.handlers import alerts
 from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
@@ -16,6 +17,7 @@ from vdi_broker.api.handlers import incidents
 from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import maintenance
 from vdi_broker.api.handlers import rollouts
+from vdi_broker.api.handlers import monitoring
 from vdi_broker.api.handlers import root
 from vdi_broker.api.handlers import schedules
 from vdi_broker.api.handlers import seats
@@ -93,6 +95,20 @@ ROUTE_DECLARATIONS = [
     ("/v1/hosts", {"GET": hosts.list_hosts}),
     ("/v1/incidents", {"GET": incidents.list_incidents}),
     ("/v1/incidents/{incident_id}", {"GET": incidents.show}),
+    ("/v1/departments", {"GET": monitoring.list_departments,
+                         "POST": monitoring.create_department}),
+    ("/v1/departments/{department_id}",
+     {"GET": monitoring.show_department,
+      "PATCH": monitoring.update_department,
+      "DELETE": monitoring.delete_department}),
+    ("/v1/shift-plans", {"GET": monitoring.list_shift_plans,
+                         "PUT": monitoring.replace_shift_plan,
+                         "POST": monitoring.import_shift_plan}),
+    ("/v1/agents/history", {"GET": monitoring.agent_history}),
+    ("/v1/agents", {"GET": monitoring.list_agents}),
+    ("/v1/alerts", {"GET": alerts.list_alerts}),
+    ("/v1/alerts/{alert_id}", {"GET": alerts.show}),
+    ("/v1/alerts/{alert_id}/acknowledge", {"POST": alerts.acknowledge}),
 ]
 
 # Paths served without a Keystone token: the version document and the

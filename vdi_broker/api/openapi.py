@@ -13,6 +13,7 @@ schemas (``"type": ["string", "null"]``) already are.
 import copy
 
 from vdi_broker.api.handlers import agent
+from vdi_broker.api.handlers import alerts
 from vdi_broker.api.handlers import allocators
 from vdi_broker.api.handlers import bindings
 from vdi_broker.api.handlers import client
@@ -22,6 +23,7 @@ from vdi_broker.api.handlers import hosts
 from vdi_broker.api.handlers import incidents
 from vdi_broker.api.handlers import jobs
 from vdi_broker.api.handlers import maintenance
+from vdi_broker.api.handlers import monitoring
 from vdi_broker.api.handlers import pools
 from vdi_broker.api.handlers import rollouts
 from vdi_broker.api.handlers import root
@@ -38,6 +40,7 @@ from vdi_broker.api.schemas import bindings as binding_schema
 from vdi_broker.api.schemas import client as client_schema
 from vdi_broker.api.schemas import desktops as desktop_schema
 from vdi_broker.api.schemas import jobs as job_schema
+from vdi_broker.api.schemas import monitoring as monitoring_schema
 from vdi_broker.api.schemas import pools as pool_schema
 from vdi_broker.api.schemas import rollouts as rollout_schema
 from vdi_broker.api.schemas import schedules as schedule_schema
@@ -155,6 +158,11 @@ THIN_CLIENT = _object({
     "status": STRING, "last_seen_at": NULLABLE_TIMESTAMP,
     "last_address": NULLABLE_STRING, "last_user": NULLABLE_STRING,
     "input_events": NULLABLE_INTEGER, "description": NULLABLE_STRING,
+    "health": dict({"type": ["object", "null"]},
+                   description="What the thin client reports of itself: "
+                               "display, network, last_connection_error, "
+                               "connection_failures."),
+    "fault_reason": NULLABLE_STRING,
     "revision": INTEGER, "created_at": TIMESTAMP,
     "updated_at": NULLABLE_TIMESTAMP,
 })
@@ -437,6 +445,47 @@ SCHEMAS = {
     "AgentReported": _object({"report_interval": INTEGER}),
     "ClientFaultAccepted": _object({"desktop": _object({
         "id": STRING, "name": STRING, "state": STRING})}),
+    "Department": _object({
+        "id": STRING, "name": STRING, "description": NULLABLE_STRING,
+        "priority": INTEGER, "rules": OBJECT, "revision": INTEGER,
+        "created_at": TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP}),
+    "DepartmentCreate": monitoring_schema.department_create,
+    "DepartmentUpdate": monitoring_schema.department_update,
+    "ShiftPlanSlots": _object({
+        "timezone": STRING,
+        "slots": {"type": "array", "items": _object({
+            "department": STRING, "site": STRING,
+            "date": {"type": "string", "format": "date"},
+            "slot_start": STRING, "repeated_hour": BOOLEAN,
+            "slot_minutes": INTEGER, "starts_at": TIMESTAMP,
+            "ends_at": TIMESTAMP, "expected": INTEGER})}}),
+    "ShiftPlanImported": _object({"shift_plan": _object({
+        "slots": INTEGER, "replaced": INTEGER, "days": INTEGER,
+        "slot_minutes": INTEGER, "timezone": STRING,
+        "dates": {"type": "array", "items": STRING}})}),
+    "Agents": _object({
+        "at": TIMESTAMP, "active_interval": INTEGER,
+        "agents": {"type": "array", "items": _object({
+            "department": STRING, "site": STRING, "active": INTEGER,
+            "idle": INTEGER, "offline": INTEGER,
+            "expected": NULLABLE_INTEGER,
+            "pools": {"type": "array", "items": _object({
+                "pool": STRING, "active": INTEGER, "idle": INTEGER,
+                "offline": INTEGER})}})}}),
+    "AgentHistory": _object({"history": {"type": "array", "items": _object({
+        "minute": TIMESTAMP, "department": STRING, "site": STRING,
+        "pool": STRING, "active": INTEGER, "idle": INTEGER,
+        "offline": INTEGER, "expected": NULLABLE_INTEGER})}}),
+    "Alert": _object({
+        "id": STRING, "kind": {"enum": list(states.ALERT_KINDS)},
+        "subject": STRING, "severity": STRING,
+        "state": {"enum": list(states.ALERT_STATES)},
+        "department": NULLABLE_STRING, "site": NULLABLE_STRING,
+        "pool": NULLABLE_STRING, "values": {"type": ["object", "null"]},
+        "message": NULLABLE_STRING, "acknowledged_by": NULLABLE_STRING,
+        "started_at": TIMESTAMP, "fired_at": NULLABLE_TIMESTAMP,
+        "ended_at": NULLABLE_TIMESTAMP, "updated_at": NULLABLE_TIMESTAMP,
+        "acknowledged_at": NULLABLE_TIMESTAMP}),
 }
 
 # -- responses ----------------------------------------------------------------
@@ -589,7 +638,7 @@ _WRITE = _ADMIN_ERRORS + ("400", "413")
 _LIST = _ADMIN_ERRORS + ("400", "404")
 
 
-def _operations():
+def _base_operations():
     wrapped, listed = _wrapped, _listed
     return {
         root.versions: _op(
@@ -979,6 +1028,116 @@ def _operations():
     }
 
 
+def _query(name, description, schema=STRING):
+    return {"name": name, "in": "query", "description": description,
+            "schema": schema}
+
+
+_CSV_BODY = {"required": True, "content": {"text/csv": {
+    "schema": STRING,
+    "example": "date,slot_start,department,site,expected\r\n"
+               "2026-12-08,08:00,hotel,shanghai,12\r\n"}}}
+
+
+def _monitoring_operations():
+    wrapped, listed = _wrapped, _listed
+    plan_import = _op(
+        "Import a shift plan (CSV, local times of [monitoring] timezone): "
+        "the slots of each department, site and date of the file replace "
+        "the stored ones. A 400 names the line of a malformed row.",
+        {"200": _json("What was imported.", _ref("ShiftPlanImported"))},
+        _WRITE, "shift_plans")
+    plan_import["requestBody"] = _CSV_BODY
+    return {
+        monitoring.list_departments: _op(
+            "List departments.",
+            {"200": _json("A page of departments.",
+                          listed("departments", "Department"))},
+            _LIST, "departments",
+            params=_list_params(monitoring, "name")),
+        monitoring.create_department: _op(
+            "Create a department (rules: groups, ou, attributes, match).",
+            {"201": _json("The department.",
+                          wrapped("department", "Department"),
+                          headers=("Location", "ETag"))},
+            _WRITE + ("409",), "departments", body="DepartmentCreate"),
+        monitoring.show_department: _op(
+            "Show a department (by id or name).",
+            {"200": _json("The department.",
+                          wrapped("department", "Department"),
+                          headers=("ETag",))},
+            _READ, "departments", params=[_path_param("department_id")]),
+        monitoring.update_department: _op(
+            "Update a department; If-Match or revision guards against "
+            "lost updates.",
+            {"200": _json("The department.",
+                          wrapped("department", "Department"),
+                          headers=("ETag",))},
+            _WRITE + ("404", "409"), "departments",
+            body="DepartmentUpdate",
+            params=[_path_param("department_id"), IF_MATCH]),
+        monitoring.delete_department: _op(
+            "Delete a department and its shift plan.", {"204": NO_CONTENT},
+            _READ, "departments", params=[_path_param("department_id")]),
+        monitoring.list_shift_plans: _op(
+            "The stored shift-plan slots; the CSV export with Accept: "
+            "text/csv or format=csv.",
+            {"200": {"description": "The slots.", "content": {
+                "application/json": {"schema": _ref("ShiftPlanSlots")},
+                "text/csv": {"schema": STRING}}}},
+            _ADMIN_ERRORS + ("400",), "shift_plans",
+            params=[_query("department", "A department's name or id."),
+                    _query("site", "A site."),
+                    _query("from", "First local date (inclusive).",
+                           {"type": "string", "format": "date"}),
+                    _query("to", "Last local date (inclusive).",
+                           {"type": "string", "format": "date"}),
+                    _query("format", "csv: the CSV export.",
+                           {"enum": ["csv"]})]),
+        monitoring.import_shift_plan: plan_import,
+        monitoring.replace_shift_plan: copy.deepcopy(plan_import),
+        monitoring.list_agents: _op(
+            "Active, idle and offline agents now by department and site "
+            "(pools inside), with the plan's expected agents.",
+            {"200": _json("The agents.", _ref("Agents"))},
+            _ADMIN_ERRORS, "agents",
+            params=[_query("department", "Only this department."),
+                    _query("site", "Only this site.")]),
+        monitoring.agent_history: _op(
+            "One-minute agent counts ([monitoring] history_days kept).",
+            {"200": _json("The history, oldest first.",
+                          _ref("AgentHistory"))},
+            _ADMIN_ERRORS + ("400",), "agents",
+            params=[_query("since", "From this time (ISO 8601; the last "
+                                    "hour by default).", TIMESTAMP),
+                    _query("until", "Before this time.", TIMESTAMP),
+                    _query("department", "Only this department."),
+                    _query("site", "Only this site."),
+                    _query("pool", "A pool's name; \"\" (the default) "
+                                   "for the department and site totals."),
+                    _query("limit", "At most this many rows.",
+                           {"type": "integer", "minimum": 1})]),
+        alerts.list_alerts: _op(
+            "List alerts, newest first.",
+            {"200": _json("A page of alerts.", listed("alerts", "Alert"))},
+            _LIST, "alerts", params=_list_params(alerts, "started_at")),
+        alerts.show: _op(
+            "Show an alert.",
+            {"200": _json("The alert.", wrapped("alert", "Alert"))},
+            _READ, "alerts", params=[_path_param("alert_id")]),
+        alerts.acknowledge: _op(
+            "Acknowledge an alert (it still clears by itself).",
+            {"200": _json("The alert.", wrapped("alert", "Alert"))},
+            _READ + ("409",), "alerts", params=[_path_param("alert_id")]),
+    }
+
+
+def _operations():
+    operations = _base_operations()
+    operations.update(_monitoring_operations())
+    return operations
+
+
 # Response headers of every response.
 _COMMON_HEADERS = {
     "X-OpenStack-Request-ID": {
@@ -994,7 +1153,8 @@ _COMMON_HEADERS = {
 DESCRIPTION = """\
 The VDI broker's API: the admin API (pools, allocators, bindings,
 desktops, sessions, seats, thin clients, schedules, jobs, roll-outs,
-maintenance windows, events)
+maintenance windows, incidents, events, departments, shift plans, agents,
+alerts)
 authenticated by a Keystone token in X-Auth-Token, and the thin-client
 API under /v1/client/, where a client logs in with the user's directory
 credentials and then sends the session token it got in X-Session-Token

@@ -32,7 +32,7 @@ from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.loadgen import day as day_mode
 from vdi_broker.loadgen import probe as probe_mode
 from vdi_broker.loadgen import runner
-from vdi_broker.loadgen import shift_plan
+from vdi_broker.monitoring import shift_plan
 
 
 def parse_args(argv):

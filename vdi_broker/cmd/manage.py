@@ -4,8 +4,10 @@
     vdi-broker-manage identity hash-password
     vdi-broker-manage demo setup --users-file FILE [--users N]
     vdi-broker-manage agent rekey --pool POOL --output FILE
+    vdi-broker-manage monitoring purge [--days N]
 """
 
+import datetime
 import getpass
 import logging
 import os
@@ -13,6 +15,7 @@ import secrets
 import sys
 
 from oslo_config import cfg
+from oslo_utils import timeutils
 
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker import conf as vdi_conf
@@ -54,7 +57,8 @@ def _demo_setup():
     ctxt = vdi_context.get_admin_context()
     summary = demo_setup.setup(ctxt, vdi_conf.CONF.command.users_file,
                                vdi_conf.CONF.command.users,
-                               vdi_conf.CONF.command.password)
+                               vdi_conf.CONF.command.password,
+                               vdi_conf.CONF.monitoring.timezone)
     for line in summary:
         print(line)
 
@@ -87,6 +91,24 @@ def _agent_rekey():
                               command.pool, command.output)
     print("%d desktops of pool %s have new agent secrets, in %s" % (
         count, pool["name"], command.output))
+
+
+def _monitoring_purge():
+    """Delete old agent counts and resolved alerts.
+
+    Agent counts older than [monitoring] history_days (or --days), alerts
+    resolved more than [alerts] resolved_days ago.
+    """
+    from vdi_broker.db import api as db
+    conf = vdi_conf.CONF
+    ctxt = vdi_context.get_admin_context()
+    now = timeutils.utcnow()
+    days = conf.command.days or conf.monitoring.history_days
+    counts = db.agent_counts_purge(ctxt, now - datetime.timedelta(days=days))
+    alerts = db.alerts_purge(ctxt, now - datetime.timedelta(
+        days=conf.alerts.resolved_days))
+    print("Deleted %d agent counts older than %d days and %d resolved "
+          "alerts" % (counts, days, alerts))
 
 
 def add_command_parsers(subparsers):
@@ -134,6 +156,17 @@ def add_command_parsers(subparsers):
     rk.add_argument("--output", required=True,
                     help="The CSV file to write (mode 0600).")
     rk.set_defaults(func=_agent_rekey)
+    monitoring = subparsers.add_parser("monitoring",
+                                       help="Business monitoring.")
+    mon_sub = monitoring.add_subparsers(dest="action")
+    mon_sub.required = True
+    purge = mon_sub.add_parser(
+        "purge", help="Delete the agent counts older than [monitoring] "
+                      "history_days and the alerts resolved before "
+                      "[alerts] resolved_days.")
+    purge.add_argument("--days", type=int, default=None,
+                       help="Keep this many days of agent counts instead.")
+    purge.set_defaults(func=_monitoring_purge)
 
 
 command_opt = cfg.SubCommandOpt("command", title="Commands",

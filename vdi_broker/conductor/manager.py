@@ -17,6 +17,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import timeutils
 
+from vdi_broker import alerts
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
@@ -33,6 +34,8 @@ from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.monitoring import agents
+from vdi_broker.monitoring import departments
 from vdi_broker import notifications
 
 LOG = logging.getLogger(__name__)
@@ -191,7 +194,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
                        "client_id": login["client_id"],
                        "seat": login.get("seat")},
                 None, {"id": session_id, "token_hash": login["token_hash"],
-                       "expires_at": _parse_time(login["expires_at"])},
+                       "expires_at": _parse_time(login["expires_at"]),
+                       "department": self.department_for(
+                           login["principal"])},
                 attempts=self.conf.allocator.claim_attempts,
                 candidates=self.conf.allocator.claim_candidates,
                 choose=choose, exclude=exclude, register_seat=(
@@ -359,7 +364,8 @@ class ConductorManager(pool_manager.PoolUpkeep):
              (), {}),
             (_periodic(self.expire_sessions, 60), (), {}),
         ] + self._client_tasks() + self._healing_tasks() + \
-            self._job_tasks() + self._agent_tasks()
+            self._job_tasks() + self._agent_tasks() + \
+            self._monitoring_tasks()
 
     def _client_tasks(self):
         if not self.conf.client_session.client_offline_after:
@@ -450,6 +456,50 @@ class ConductorManager(pool_manager.PoolUpkeep):
         return {"desktop_id": desktop["id"], "type": console_type,
                 "protocol": connection["protocol"],
                 "url": connection["url"]}
+    # -- business monitoring (vdi_broker/monitoring, vdi_broker/alerts) ---
+
+    @functools.cached_property
+    def departments(self):
+        return departments.Cache(
+            lambda: db.department_list(vdi_context.get_admin_context()),
+            self.conf.monitoring.departments_cache_time)
+
+    def department_for(self, principal):
+        """The name of the user's department (None: none, or unknown).
+
+        Tags the session at login; never fails a login.
+        """
+        try:
+            return self.departments.department_for(principal)
+        except Exception:
+            LOG.exception("The departments could not be read: the session "
+                          "of %s gets no department",
+                          principal.get("username"))
+            return None
+
+    @functools.cached_property
+    def alert_evaluator(self):
+        return alerts.Evaluator(self.conf, self.notifier)
+
+    def _monitoring_tasks(self):
+        tasks = []
+        for method, spacing in (
+                (self.count_agents, self.conf.monitoring.interval),
+                (self.evaluate_alerts, self.conf.alerts.interval)):
+            if spacing:
+                tasks.append((_periodic(method, spacing), (), {}))
+        return tasks
+
+    def count_agents(self, ctxt=None):
+        """Count the agents and write the minute's history (R15)."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        return agents.record_minute(ctxt, self.conf)
+
+    def evaluate_alerts(self, ctxt=None):
+        """One evaluation of the broker's alerts."""
+        ctxt = ctxt or vdi_context.get_admin_context()
+        return self.alert_evaluator.evaluate(ctxt)
+
     # -- guest jobs (conductor/jobs.py) ------------------------------------
 
     @functools.cached_property

@@ -34,6 +34,8 @@ _MODULES = (
     "executor",
     "jobs",
     "agent",
+    "monitoring",
+    "alerts",
 )
 
 

@@ -27,6 +27,12 @@ client_session_opts = [
                     "records a thin_client.offline event). Set it to a "
                     "few heartbeat intervals of the thin clients; 0 "
                     "turns this off."),
+    cfg.IntOpt("faulty_after_failures", default=3, min=1,
+               help="A thin client whose heartbeat reports this many "
+                    "failed connections to its desktops in a row "
+                    "(health.connection_failures) is set faulty, with its "
+                    "last connection error as the reason; a heartbeat "
+                    "reporting fewer sets it online again."),
 ]
 
 

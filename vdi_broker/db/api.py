@@ -14,10 +14,12 @@ Where things live (see doc/source/contributor/storage.rst):
 - one module per resource: pools, desktops, allocators, bindings, seats,
   thin clients, schedules, events, the boot queue, login failures, metrics,
   hosts, guest jobs, image roll-outs, maintenance windows, guest agents
-  (agents.py) and incidents (incidents.py).
+  (agents.py), incidents (incidents.py), business monitoring (departments,
+  shift plans, agent counts) and alerts.
 """
 
 from vdi_broker.db.sqlalchemy import agents as _agents
+from vdi_broker.db.sqlalchemy import alerts as _alerts
 from vdi_broker.db.sqlalchemy import allocators as _allocators
 from vdi_broker.db.sqlalchemy import api as IMPL
 from vdi_broker.db.sqlalchemy import bindings as _bindings
@@ -30,6 +32,7 @@ from vdi_broker.db.sqlalchemy import jobs as _jobs
 from vdi_broker.db.sqlalchemy import login_failures as _login_failures
 from vdi_broker.db.sqlalchemy import maintenance as _maintenance
 from vdi_broker.db.sqlalchemy import metrics as _metrics
+from vdi_broker.db.sqlalchemy import monitoring as _monitoring
 from vdi_broker.db.sqlalchemy import pools as _pools
 from vdi_broker.db.sqlalchemy import rollouts as _rollouts
 from vdi_broker.db.sqlalchemy import schedules as _schedules
@@ -53,7 +56,8 @@ _MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
     (module, module.__all__) for module in (
         _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
         _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts, _jobs, _rollouts, _maintenance, _agents, _incidents))
+        _hosts, _jobs, _rollouts, _maintenance, _agents, _incidents,
+        _monitoring, _alerts))
 
 
 def _export(modules):

@@ -19,6 +19,7 @@ from oslo_utils import uuidutils
 from vdi_broker.db import api as db
 from vdi_broker import exception
 from vdi_broker.identity import static
+from vdi_broker.monitoring import shift_plan
 
 BASE_DN = "dc=callcentre,dc=example"
 # Demo passwords are hashed with fewer rounds than the default so that a
@@ -199,7 +200,56 @@ def _resize(ctxt, sizes):
     return summary
 
 
-def setup(ctxt, users_file, count, password):
+# Departments of the business monitoring (R15), matched on the directory
+# attribute the demo users carry; contractors belong to none.
+DEPARTMENTS = [
+    {"name": "vip", "priority": 10,
+     "rules": {"attributes": {"department": ["vip"]}},
+     "description": "VIP agents"},
+    {"name": "hotel", "priority": 20,
+     "rules": {"attributes": {"department": ["hotel"]}},
+     "description": "Hotel bookings"},
+    {"name": "flight", "priority": 30,
+     "rules": {"attributes": {"department": ["flight"]}},
+     "description": "Flight bookings"},
+]
+
+
+def plan_csv(count, dates):
+    """The demo's shift plan: every 30-minute slot of ``dates``.
+
+    Each department and site expects nine in ten of its agents (the
+    simulated shift logs them all in, a third take a break).
+    """
+    teams = collections.Counter(
+        _agent(i)[1::-1] for i in range(count) if _agent(i)[0])
+    lines = ["date,slot_start,department,site,expected"]
+    for date in dates:
+        for minutes in range(0, 24 * 60, 30):
+            for (dept, site), agents in sorted(teams.items()):
+                lines.append("%s,%02d:%02d,%s,%s,%d" % (
+                    date.isoformat(), minutes // 60, minutes % 60, dept,
+                    site, agents * 9 // 10))
+    return "\n".join(lines) + "\n"
+
+
+def _monitoring(ctxt, count, timezone):
+    summary = []
+    for department in DEPARTMENTS:
+        summary.append(_ensure(lambda v: db.department_create(ctxt, v),
+                               dict(department), "department"))
+    today = timeutils.utcnow().replace(tzinfo=datetime.timezone.utc) \
+        .astimezone(shift_plan._zone(timezone)).date()
+    dates = [today + datetime.timedelta(days=d) for d in range(2)]
+    plan = shift_plan.parse(plan_csv(count, dates), timezone=timezone)
+    result = db.shift_plan_import(ctxt, shift_plan.to_utc(plan, timezone))
+    summary.append("imported a shift plan of %d slots for %s (%s)" % (
+        result["slots"], ", ".join(d.isoformat() for d in dates),
+        timezone))
+    return summary
+
+
+def setup(ctxt, users_file, count, password, timezone="UTC"):
     summary = []
     users_file = os.path.abspath(users_file)
     os.makedirs(os.path.dirname(users_file), exist_ok=True)
@@ -240,6 +290,7 @@ def setup(ctxt, users_file, count, password):
             created += 1
     summary.append("registered %d thin clients" % created)
     summary.extend(_demo_jobs(ctxt))
+    summary.extend(_monitoring(ctxt, count, timezone))
     return summary
 
 

@@ -51,8 +51,10 @@ class Broker:
                            timeout=self.timeout)
         return r, time.monotonic() - start
 
-    def heartbeat(self, client_id, session=None):
+    def heartbeat(self, client_id, session=None, input_events=None):
         body = {"client_id": client_id}
+        if input_events is not None:
+            body["input_events"] = input_events
         headers = {}
         if session:
             body["session_id"] = session["id"]
@@ -209,8 +211,44 @@ def run(args):
         for future in concurrent.futures.as_completed(futures):
             again[futures[future]] = future.result()
 
+    # The agents at work type: their heartbeats carry input events.
+    working = [r for u, r in ok.items() if u not in again] + \
+        [r for r in again.values() if r]
+    for answer in working:
+        broker.heartbeat(answer["client_id"], answer["session"],
+                         input_events=12)
     kept = summarize(broker, users, ok, again, latencies, errors)
+    chart(broker)
     return 0 if kept else 1
+
+
+def chart(broker, width=40):
+    """Active agents against the shift plan, one bar pair per team.
+
+    ``#`` active agents, ``.`` the rest of the plan; the portal draws
+    the real chart from /v1/agents/history.
+    """
+    try:
+        teams = broker.admin("/v1/agents")["agents"]
+    except requests.RequestException as e:
+        print("active agents: not available (%s)" % e)
+        return
+    teams = [t for t in teams if t["department"]]
+    if not teams:
+        return
+    top = max(max(t["active"] + t["idle"], t["expected"] or 0)
+              for t in teams) or 1
+    print()
+    print("Active agents against the shift plan (# active, . planned):")
+    for team in teams:
+        planned = team["expected"] or 0
+        active = round(team["active"] * width / top)
+        plan = round(planned * width / top)
+        bar = "#" * active + "." * max(0, plan - active)
+        print("%-8s %-9s %-*s %3d of %3s planned (%d idle, %d offline)" % (
+            team["department"], team["site"], width, bar, team["active"],
+            team["expected"] if team["expected"] is not None else "-",
+            team["idle"], team["offline"]))
 
 
 def summarize(broker, users, first, again, latencies, errors):

@@ -12,8 +12,9 @@
 
 """A call centre's day, replayed in compressed time (R15, R16).
 
-:func:`generate` turns a shift plan (:mod:`~vdi_broker.loadgen.shift_plan`)
-and the agents of each department and site into a day: who is logged in
+:func:`generate` turns a shift plan
+(:mod:`~vdi_broker.monitoring.shift_plan`) and the agents of each
+department and site into a day: who is logged in
 when, who is on a break, which site's network is down. It is pure (a
 seeded random generator, no clock), so tests check the day itself:
 

@@ -81,13 +81,39 @@ class Client:
 
     def request(self, method, path, body=None, params=None, headers=None):
         """One API call; the decoded JSON body, or None (204, 202 empty)."""
-        url = self.base_url() + API_PREFIX + path
-        kwargs = {"headers": dict(headers or {}, Accept="application/json"),
-                  "raise_exc": False, "timeout": self.timeout}
-        if params:
-            kwargs["params"] = params
+        kwargs = {"headers": dict(headers or {}, Accept="application/json")}
         if body is not None:
             kwargs["json"] = body
+        url, resp = self._send(method, path, params, kwargs)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise exceptions.CommandError(
+                "The VDI broker answered %s %s with a body that is not "
+                "JSON" % (method, url))
+
+    def request_text(self, method, path, text=None, params=None,
+                     content_type="text/csv", accept="text/csv"):
+        """One API call with a text body or answer (a CSV shift plan).
+
+        Returns the answer's text, or its decoded JSON when it is JSON.
+        """
+        kwargs = {"headers": {"Accept": accept}}
+        if text is not None:
+            kwargs["data"] = text.encode("utf-8")
+            kwargs["headers"]["Content-Type"] = content_type
+        url, resp = self._send(method, path, params, kwargs)
+        if "json" in (resp.headers.get("Content-Type") or ""):
+            return resp.json()
+        return resp.text
+
+    def _send(self, method, path, params, kwargs):
+        url = self.base_url() + API_PREFIX + path
+        kwargs = dict(kwargs, raise_exc=False, timeout=self.timeout)
+        if params:
+            kwargs["params"] = params
         try:
             resp = self.adapter.request(url, method, **kwargs)
         except ks_exc.ConnectFailure:
@@ -108,14 +134,7 @@ class Client:
                     method, url, e))
         if resp.status_code >= 400:
             raise exceptions.CommandError(_error_text(resp))
-        if resp.status_code == 204 or not resp.content:
-            return None
-        try:
-            return resp.json()
-        except ValueError:
-            raise exceptions.CommandError(
-                "The VDI broker answered %s %s with a body that is not "
-                "JSON" % (method, url))
+        return url, resp
 
     # -- resources -----------------------------------------------------
 

@@ -8,6 +8,7 @@ from vdi_broker.policies import events
 from vdi_broker.policies import hosts
 from vdi_broker.policies import incidents
 from vdi_broker.policies import jobs
+from vdi_broker.policies import monitoring
 from vdi_broker.policies import pools
 from vdi_broker.policies import rollouts
 from vdi_broker.policies import schedules
@@ -32,4 +33,5 @@ def list_rules():
         jobs.list_rules(),
         rollouts.list_rules(),
         incidents.list_rules(),
+        monitoring.list_rules(),
     ))

@@ -119,8 +119,16 @@ class TestFuzz(base.TestCase):
         event = app.get("/v1/events?limit=1").json["events"][0]
         incident, _ = db.incident_open(self.broker.ctxt, desktops[1]["id"],
                                        "client_fault", "fuzz", 300)
+        department = app.post_json("/v1/departments", {
+            "name": "hotel", "rules": {"groups": ["hotel-agents"]}}
+        ).json["department"]
+        alert = db.alert_open(self.broker.ctxt, {
+            "kind": "boots_failing", "subject": "sh-agents",
+            "state": "firing", "values": {"failures": 3}})
         return {
             "incident_id": [incident["id"]],
+            "department_id": [department["id"], department["name"]],
+            "alert_id": [alert["id"]],
             "job_id": [job["id"]],
             "rollout_id": [rollout["id"]],
             "window_id": [window["id"], window["name"]],

@@ -214,15 +214,46 @@ class TestScrape(MetricsTestCase):
         # The process's own figures are still there.
         self.assertTrue(prometheus.series(found, LOGINS))
 
-    def test_no_agents_or_alerts_without_the_monitoring_modules(self):
+    def test_agents_and_alerts(self):
+        from oslo_utils import timeutils
+
+        from vdi_broker.monitoring import shift_plan
+
+        self.flags(group="client_session", register_unknown_clients=True)
+        db.department_create(self.broker.ctxt, {
+            "name": "hotel", "priority": 1,
+            "rules": {"groups": ["hotel-agents"]}})
+        today = timeutils.utcnow().date()
+        text = "date,slot_start,department,site,expected\n" + "".join(
+            "%s,%02d:%02d,hotel,shanghai,4\n" % (today, m // 60, m % 60)
+            for m in range(0, 24 * 60, 30))
+        db.shift_plan_import(self.broker.ctxt, shift_plan.to_utc(
+            shift_plan.parse(text), "UTC"))
+        login = self.broker.login("amy", client_id="tc-metrics").json
+        self.app.post_json(
+            "/v1/client/heartbeat",
+            {"client_id": "tc-metrics", "session_id": login["session"]["id"],
+             "input_events": 3},
+            headers={"X-Session-Token": login["session"]["token"]},
+            status=204)
+        db.alert_open(self.broker.ctxt, {
+            "kind": "boots_failing", "subject": "sh-agents",
+            "state": "firing"})
         found = self.scrape()
-        names = {name for name, _labels in found}
-        for name in ("vdi_agents_active", "vdi_agents_expected",
-                     "vdi_alerts"):
-            self.assertNotIn(name, names)
+        team = {"department": "hotel", "site": "shanghai"}
+        self.assertEqual(1, prometheus.sample(found, "vdi_agents_active",
+                                              **team))
+        self.assertEqual(0, prometheus.sample(found, "vdi_agents_idle",
+                                              **team))
+        self.assertEqual(4, prometheus.sample(found, "vdi_agents_expected",
+                                              **team))
+        self.assertEqual(1, prometheus.sample(
+            found, "vdi_alerts", kind="boots_failing", state="firing"))
         collectors = prometheus.series(found,
                                        "vdi_scrape_collector_success")
-        self.assertEqual({(("collector", "database"),): 1.0}, collectors)
+        self.assertEqual({(("collector", "agents"),): 1.0,
+                          (("collector", "alerts"),): 1.0,
+                          (("collector", "database"),): 1.0}, collectors)
 
 
 class TestCache(MetricsTestCase):

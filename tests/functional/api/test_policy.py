@@ -115,6 +115,18 @@ MATRIX = {
     "vdi_broker:maintenance_windows:delete": OPERATOR,
     "vdi_broker:incidents:list": READER,
     "vdi_broker:incidents:show": READER,
+    "vdi_broker:departments:list": READER,
+    "vdi_broker:departments:show": READER,
+    "vdi_broker:departments:create": OPERATOR,
+    "vdi_broker:departments:update": OPERATOR,
+    "vdi_broker:departments:delete": OPERATOR,
+    "vdi_broker:shift_plans:list": READER,
+    "vdi_broker:shift_plans:import": OPERATOR,
+    "vdi_broker:agents:list": READER,
+    "vdi_broker:agents:history": READER,
+    "vdi_broker:alerts:list": READER,
+    "vdi_broker:alerts:show": READER,
+    "vdi_broker:alerts:acknowledge": OPERATOR,
 }
 
 # The persona rules the others are built from: no request of their own.
@@ -526,11 +538,71 @@ class PersonaMatrixTestCase(base.TestCase):
     def req_events_show(self):
         return Request("GET", "/v1/events/%d" % self.event["id"], None, 200)
 
+    def new_department(self):
+        return self.app.post_json("/v1/departments", {
+            "name": self.unique("department")}).json["department"]
+
+    def new_alert(self):
+        return db.alert_open(self.ctxt, {
+            "kind": "boots_failing", "subject": self.unique("pool"),
+            "state": "firing", "values": {"failures": 3}})
+
+    def req_departments_list(self):
+        return Request("GET", "/v1/departments", None, 200)
+
+    def req_departments_show(self):
+        return Request("GET", "/v1/departments/%s" %
+                       self.new_department()["id"], None, 200)
+
+    def req_departments_create(self):
+        return Request("POST", "/v1/departments",
+                       lambda: {"name": self.unique("department")}, 201)
+
+    def req_departments_update(self):
+        return Request("PATCH", "/v1/departments/%s" %
+                       self.new_department()["id"], {"priority": 3}, 200)
+
+    def req_departments_delete(self):
+        return Request("DELETE", "/v1/departments/%s" %
+                       self.new_department()["id"], None, 204)
+
+    def req_shift_plans_list(self):
+        return Request("GET", "/v1/shift-plans", None, 200)
+
+    def req_shift_plans_import(self):
+        name = self.new_department()["name"]
+        return Request("PUT", "/v1/shift-plans", (
+            "date,slot_start,department,site,expected\n"
+            "2026-12-08,08:00,%s,shanghai,3\n" % name).encode(), 200)
+
+    def req_agents_list(self):
+        return Request("GET", "/v1/agents", None, 200)
+
+    def req_agents_history(self):
+        return Request("GET", "/v1/agents/history", None, 200)
+
+    def req_alerts_list(self):
+        return Request("GET", "/v1/alerts", None, 200)
+
+    def req_alerts_show(self):
+        return Request("GET", "/v1/alerts/%s" % self.new_alert()["id"],
+                       None, 200)
+
+    def req_alerts_acknowledge(self):
+        return Request("POST", "/v1/alerts/%s/acknowledge" %
+                       self.new_alert()["id"], None, 200)
+
     # -- running the matrix ---------------------------------------------------
 
     def send(self, request, headers):
         body = request.body() if callable(request.body) else request.body
         kwargs = {"headers": headers, "expect_errors": True}
+        if isinstance(body, bytes):
+            # A CSV document (the shift plan).
+            return self.app.request(
+                request.path, method=request.method, body=body,
+                headers=dict(headers, **{"Content-Type": "text/csv"}),
+                expect_errors=True)
         if body is not None:
             return getattr(self.app, request.method.lower() + "_json")(
                 request.path, body, **kwargs)
@@ -612,7 +684,8 @@ class TestPersonaMatrix(PersonaMatrixTestCase):
 
     def test_reader(self):
         allowed = self._run("reader")
-        self.assertTrue(all(name.endswith((":list", ":show", ":explain"))
+        self.assertTrue(all(name.endswith((":list", ":show", ":explain",
+                                           ":history"))
                             for name in allowed), allowed)
 
     def test_member_of_another_project(self):

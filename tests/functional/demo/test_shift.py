@@ -50,3 +50,36 @@ class ShiftChecksTestCase(base.TestCase):
                       "with two users)", out)
         self.assertIn("PASS  bound users back on their own desktop "
                       "(0 of 0)", out)
+
+    def test_chart_of_active_agents_against_the_plan(self):
+        from oslo_utils import timeutils
+
+        from vdi_broker.db import api as db
+        from vdi_broker.demo import setup as demo_setup
+        from vdi_broker.monitoring import shift_plan
+
+        self.flags(group="client_session", register_unknown_clients=True)
+        db.department_create(self.broker.ctxt, {
+            "name": "hotel", "priority": 1,
+            "rules": {"groups": ["hotel-agents"]}})
+        today = timeutils.utcnow().date()
+        text = "date,slot_start,department,site,expected\n" + "".join(
+            "%s,%02d:%02d,hotel,shanghai,4\n" % (today, m // 60, m % 60)
+            for m in range(0, 24 * 60, 30))
+        db.shift_plan_import(self.broker.ctxt, shift_plan.to_utc(
+            shift_plan.parse(text), "UTC"))
+        client = shift.Broker(self.server.url)
+        for i, name in enumerate(("amy", "sam")):
+            answer = self.broker.login(name, client_id="tc-%d" % i).json
+            client.heartbeat(answer["session"]["client_id"],
+                             answer["session"], input_events=i)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            shift.chart(client, width=8)
+        self.assertIn("hotel    shanghai  ##......   1 of   4 planned "
+                      "(1 idle, 0 offline)", out.getvalue())
+        # The demo's own plan: each team expects nine in ten agents (17
+        # of 40 demo agents are hotel agents at Shanghai).
+        plan = demo_setup.plan_csv(40, [today])
+        self.assertIn("%s,00:30,hotel,shanghai,15" % today, plan)
+        self.assertEqual(1 + 48 * 3, len(plan.splitlines()))

@@ -19,6 +19,16 @@ from keystoneauth1 import session as ks_session
 from vdi_broker.osc import client as vdi_client
 
 
+def _decoded(raw):
+    """A JSON body decoded, any other (a CSV shift plan) as text."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8")
+
+
 class _QuietHandler(simple_server.WSGIRequestHandler):
     def log_message(self, fmt, *args):
         pass
@@ -48,7 +58,7 @@ class StubBroker(fixtures.Fixture):
             "headers": {k[5:].replace("_", "-").title(): v
                         for k, v in environ.items()
                         if k.startswith("HTTP_")},
-            "body": json.loads(raw) if raw else None,
+            "body": _decoded(raw),
         }
         self.requests.append(request)
         status, body, headers = self.replies.get(

@@ -128,22 +128,30 @@ def heartbeat(req):
     """
     app = util.app(req)
     body = util.read_json(req, schema.heartbeat)
-    client_id = body["client_id"]
-    user = None
+    _client_context(req)
+    session = None
     if body.get("session_id"):
-        session = _authorized_session(req, body["session_id"])
-        if session["client_id"] != client_id:
-            raise exception.Invalid(reason="session %s belongs to another "
-                                           "client" % session["id"])
-        user = session["username"]
-    else:
-        _client_context(req)
+        # Checked in the heartbeat's own transaction: one round trip.
+        token = req.headers.get(client_auth.HEADER)
+        session = (body["session_id"],
+                   client_auth.token_hash(token)
+                   if token and len(token) <= 256 else None)
     values = {"last_address": (req.remote_addr or "")[:64] or None,
-              "last_user": user,
+              "last_user": None,
               "input_events": body.get("input_events")}
+    health = body.get("health")
+    if health is not None:
+        values["health"] = health
+        failures = health.get("connection_failures") or 0
+        if failures >= app.conf.client_session.faulty_after_failures:
+            values["fault_reason"] = (
+                "%d connections failed in a row: %s" % (
+                    failures, health.get("last_connection_error") or
+                    "no error reported"))[:1024]
     db.thin_client_heartbeat(
-        util.context(req), client_id, values,
-        register=app.conf.client_session.register_unknown_clients)
+        util.context(req), body["client_id"], values,
+        register=app.conf.client_session.register_unknown_clients,
+        session=session)
     return util.empty_response()
 
 

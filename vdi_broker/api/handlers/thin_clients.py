@@ -6,10 +6,10 @@ from vdi_broker.db import api as db
 from vdi_broker import policy
 
 SORT_KEYS = ("client_id", "created_at", "site", "status", "last_seen_at")
-FILTERS = ("client_id", "site", "status", "seat")
+FILTERS = ("client_id", "site", "status", "seat", "model")
 FIELDS = ("id", "client_id", "seat", "site", "model", "tags", "status",
-          "last_address", "last_user", "input_events", "description",
-          "revision")
+          "last_address", "last_user", "input_events", "health",
+          "fault_reason", "description", "revision")
 
 
 def _view(client):

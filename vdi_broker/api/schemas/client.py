@@ -25,6 +25,22 @@ heartbeat = {
         # Keyboard and mouse events counted since the last heartbeat.
         "input_events": {"type": "integer", "minimum": 0,
                          "maximum": 2147483647},
+        # The thin client's own health.
+        "health": {
+            "type": "object",
+            "properties": {
+                "display": {"type": "string", "maxLength": 64,
+                            "pattern": common.NAME_PATTERN},
+                "network": {"type": "string", "maxLength": 64,
+                            "pattern": common.NAME_PATTERN},
+                "last_connection_error": {
+                    "type": ["string", "null"], "maxLength": 255,
+                    "pattern": common.NAME_PATTERN},
+                "connection_failures": {"type": "integer", "minimum": 0,
+                                        "maximum": 1000000},
+            },
+            "additionalProperties": False,
+        },
     },
     "required": ["client_id"],
     "additionalProperties": False,

@@ -529,7 +529,10 @@ def allocate(ctx, request, decision, session_values, attempts=8,
         "binding_id": binding.id if binding is not None else None,
         "state": "active", "expires_at": session_values["expires_at"],
         "closed_at": None, "close_reason": None, "created_at": now,
-        "updated_at": None}
+        "updated_at": None,
+        # Business monitoring: the user's department (conductor's
+        # department_for at login).
+        "department": session_values.get("department")}
     session.flush()
     connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",

@@ -261,6 +261,8 @@ class ClientSession(TimestampMixin, Base):
     connection_state = sa.Column(sa.String(16), nullable=True)
     connection_since = sa.Column(sa.DateTime, nullable=True)
     idle_seconds = sa.Column(sa.Integer, nullable=True)
+    # The user's department at login (business monitoring, R15).
+    department = sa.Column(sa.String(255), nullable=True)
 
 
 class Seat(TimestampMixin, Base):
@@ -301,6 +303,13 @@ class ThinClient(TimestampMixin, Base):
     # TC counted since the one before (active-user monitoring, R15).
     last_user = sa.Column(sa.String(255), nullable=True)
     input_events = sa.Column(sa.Integer, nullable=True)
+    # The last heartbeat that reported input (an active agent).
+    last_input_at = sa.Column(sa.DateTime, nullable=True)
+    # The health the thin client reports (display, network, last
+    # connection error, failed connections in a row), and why it is
+    # faulty.
+    health = sa.Column(sa.JSON, nullable=True)
+    fault_reason = sa.Column(sa.String(1024), nullable=True)
     description = sa.Column(sa.String(1024), nullable=True)
     revision = sa.Column(sa.Integer, nullable=False, default=1,
                          server_default="1")
@@ -688,3 +697,120 @@ class Incident(Base):
     new_desktop_id = sa.Column(sa.String(36), nullable=True)
     seconds = sa.Column(sa.Float, nullable=True)
     updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+# -- business monitoring (R15) -------------------------------------------
+
+
+class Department(TimestampMixin, Base):
+    """A department: the directory users its rules match.
+
+    ``rules`` is an allocator rule document restricted to the user's
+    criteria (groups, ou, attributes, match); the department of lowest
+    ``priority`` whose rules match is the user's.
+    """
+
+    __tablename__ = "departments"
+    __table_args__ = (
+        sa.UniqueConstraint("name", name="uniq_departments0name"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=False)
+    description = sa.Column(sa.String(1024), nullable=True)
+    priority = sa.Column(sa.Integer, nullable=False, default=100)
+    rules = sa.Column(sa.JSON, nullable=False, default=dict)
+    revision = sa.Column(sa.Integer, nullable=False, default=1)
+
+
+class ShiftPlanSlot(Base):
+    """One slot of a shift plan: agents expected of a department at a site.
+
+    ``local_date``, ``local_start`` and ``fold`` are the slot as the plan
+    wrote it ([monitoring] timezone; fold 1: the second occurrence of a
+    repeated hour); ``starts_at`` and ``ends_at`` are UTC.
+    """
+
+    __tablename__ = "shift_plan_slots"
+    __table_args__ = (
+        sa.UniqueConstraint("department_id", "site", "starts_at",
+                            name="uniq_shift_plan_slots0dept0site0start"),
+        sa.Index("shift_plan_slots_starts_at_idx", "starts_at"),
+        sa.Index("shift_plan_slots_local_date_idx", "local_date"),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                   primary_key=True, autoincrement=True)
+    department_id = sa.Column(
+        sa.String(36), sa.ForeignKey("departments.id", ondelete="CASCADE"),
+        nullable=False)
+    site = sa.Column(sa.String(255), nullable=False)
+    local_date = sa.Column(sa.Date, nullable=False)
+    local_start = sa.Column(sa.String(5), nullable=False)
+    fold = sa.Column(sa.Integer, nullable=False, default=0)
+    slot_minutes = sa.Column(sa.Integer, nullable=False)
+    starts_at = sa.Column(sa.DateTime, nullable=False)
+    ends_at = sa.Column(sa.DateTime, nullable=False)
+    expected = sa.Column(sa.Integer, nullable=False)
+
+
+class AgentCount(Base):
+    """One minute's agents of a department at a site (and pool).
+
+    ``pool`` is the pool's name; the row with pool "" is the department
+    and site's total, with the plan's ``expected``.
+    """
+
+    __tablename__ = "agent_counts"
+    __table_args__ = (
+        sa.UniqueConstraint("minute", "department", "site", "pool",
+                            name="uniq_agent_counts0minute0dept0site0pool"),
+        sa.Index("agent_counts_dept_site_minute_idx", "department", "site",
+                 "minute"),
+    )
+
+    id = sa.Column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                   primary_key=True, autoincrement=True)
+    minute = sa.Column(sa.DateTime, nullable=False)
+    department = sa.Column(sa.String(255), nullable=False)
+    site = sa.Column(sa.String(255), nullable=False)
+    pool = sa.Column(sa.String(255), nullable=False)
+    active = sa.Column(sa.Integer, nullable=False, default=0)
+    idle = sa.Column(sa.Integer, nullable=False, default=0)
+    offline = sa.Column(sa.Integer, nullable=False, default=0)
+    expected = sa.Column(sa.Integer, nullable=True)
+
+
+class Alert(Base):
+    """An alert of the broker's business monitoring.
+
+    ``state``: pending (the condition holds, not long enough yet), firing,
+    resolved. ``open_key`` is the kind and subject while the alert is
+    pending or firing (NULL once resolved): one open alert per kind and
+    subject, however many conductors evaluate.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        sa.UniqueConstraint("open_key", name="uniq_alerts0open_key"),
+        sa.Index("alerts_state_kind_idx", "state", "kind"),
+        sa.Index("alerts_started_at_idx", "started_at"),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    kind = sa.Column(sa.String(64), nullable=False)
+    subject = sa.Column(sa.String(255), nullable=False)
+    severity = sa.Column(sa.String(16), nullable=False, default="warning")
+    state = sa.Column(sa.String(16), nullable=False)
+    open_key = sa.Column(sa.String(255), nullable=True)
+    department = sa.Column(sa.String(255), nullable=True)
+    site = sa.Column(sa.String(255), nullable=True)
+    pool = sa.Column(sa.String(255), nullable=True)
+    started_at = sa.Column(sa.DateTime, nullable=False)
+    fired_at = sa.Column(sa.DateTime, nullable=True)
+    ended_at = sa.Column(sa.DateTime, nullable=True)
+    updated_at = sa.Column(sa.DateTime, nullable=True)
+    values = sa.Column(sa.JSON, nullable=True)
+    message = sa.Column(sa.String(1024), nullable=True)
+    acknowledged_by = sa.Column(sa.String(255), nullable=True)
+    acknowledged_at = sa.Column(sa.DateTime, nullable=True)

@@ -1,6 +1,7 @@
 """Thin clients: registration, heartbeats and going offline."""
 
 import functools
+import hmac
 
 from oslo_db import exception as db_exc
 from oslo_utils import timeutils
@@ -164,32 +165,113 @@ def thin_clients_mark_offline(ctx, seen_before, limit=1000):
     return [row.client_id for row in rows]
 
 
+_CLIENTS = models.ThinClient.__table__
+_SESSIONS = models.ClientSession.__table__
+# The heartbeat's statements, built once (it is the API's busiest call):
+# the session it names, and the one UPDATE, with or without input.
+_HEARTBEAT_SESSION = sa.select(
+    _SESSIONS.c.token_hash, _SESSIONS.c.username, _SESSIONS.c.client_id,
+    _SESSIONS.c.state, _SESSIONS.c.expires_at).where(
+    _SESSIONS.c.id == sa.bindparam("p_id"))
+_HEARTBEAT_VALUES = {
+    "status": "online", "last_seen_at": sa.bindparam("p_now"),
+    "last_address": sa.bindparam("p_address"),
+    "last_user": sa.bindparam("p_user"),
+    "input_events": sa.bindparam("p_input_events"),
+    # Not an edit: revision and updated_at stay as they are.
+    "updated_at": _CLIENTS.c.updated_at}
+
+
+@functools.lru_cache(maxsize=None)
+def _heartbeat_statement(active, health):
+    """The heartbeat's UPDATE, built once per kind.
+
+    With input: last_input_at; with health: health, fault_reason and the
+    status they give.
+    """
+    values = dict(_HEARTBEAT_VALUES)
+    if active:
+        values["last_input_at"] = sa.bindparam("p_now")
+    if health:
+        values.update(health=sa.bindparam("p_health", type_=sa.JSON()),
+                      fault_reason=sa.bindparam("p_fault_reason"),
+                      status=sa.bindparam("p_status"))
+    return (sa.update(_CLIENTS)
+            .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"))
+            .values(**values))
+
+
+def _heartbeat_user(connection, client_id, session, now):
+    """The user of the session a heartbeat names, its token checked."""
+    session_id, token_hash = session
+    row = connection.execute(_HEARTBEAT_SESSION,
+                             {"p_id": session_id}).first()
+    if row is None or token_hash is None or \
+            not hmac.compare_digest(token_hash, row.token_hash) or \
+            row.state != "active" or row.expires_at < now:
+        # An unknown session looks like any other refused one.
+        raise exception.InvalidSessionToken()
+    if row.client_id != client_id:
+        raise exception.Invalid(reason="session %s belongs to another "
+                                       "client" % session_id)
+    return row.username
+
+
 @common.retry_on_conflict
-@engine.main_context_manager.writer
-def thin_client_heartbeat(ctx, client_id, values, register=False):
+@engine.main_context_manager.writer.connection
+def thin_client_heartbeat(ctx, client_id, values, register=False,
+                          session=None):
     """Record a thin client's heartbeat: one UPDATE, no event.
 
     Heartbeats change neither the revision nor updated_at: they are not
     edits, and an operator's If-Match must not go stale every minute.
+    ``session``: (session id, SHA-256 hex of the token the client sent):
+    the session is read and its token checked in this transaction
+    (InvalidSessionToken), and its user is the client's ``last_user``.
+    Input events in a session set ``last_input_at`` (an active agent).
+    ``values["health"]`` (what the client reports of itself) is stored,
+    and ``values["fault_reason"]`` sets the client faulty (none: online).
     With ``register``, an unknown client is created (and that is an
     event). Returns True when the client was created.
+
+    Core statements built once, on the transaction's connection (no ORM
+    session): this is the API's busiest call (benchmarks/heartbeats.py).
     """
-    values = dict(values, status="online", last_seen_at=timeutils.utcnow())
-    result = ctx.session.execute(
-        sa.update(models.ThinClient)
-        .where(models.ThinClient.client_id == client_id)
-        .values(updated_at=models.ThinClient.updated_at, **values))
+    connection = ctx.connection
+    now = timeutils.utcnow()
+    values = dict(values)
+    if session is not None:
+        values["last_user"] = _heartbeat_user(connection, client_id,
+                                              session, now)
+    active = bool(values.get("input_events") and values.get("last_user"))
+    health = "health" in values
+    status = "faulty" if values.get("fault_reason") else "online"
+    result = connection.execute(
+        _heartbeat_statement(active, health),
+        {"p_client_id": client_id, "p_now": now,
+         "p_address": values.get("last_address"),
+         "p_user": values.get("last_user"),
+         "p_input_events": values.get("input_events"),
+         "p_health": values.get("health"),
+         "p_fault_reason": values.get("fault_reason"), "p_status": status})
     if result.rowcount == 1:
         return False
     if not register:
         raise exception.ThinClientNotFound(client=client_id)
-    row = models.ThinClient(id=uuidutils.generate_uuid(),
-                            client_id=client_id, **values)
-    ctx.session.add(row)
+    row = {"id": uuidutils.generate_uuid(), "client_id": client_id,
+           "seat_id": None, "site": None, "model": None, "tags": [],
+           "status": status, "last_seen_at": now,
+           "health": values.get("health"),
+           "fault_reason": values.get("fault_reason"),
+           "last_address": values.get("last_address"),
+           "last_user": values.get("last_user"),
+           "input_events": values.get("input_events"),
+           "last_input_at": now if active else None, "description": None,
+           "revision": 1, "created_at": now, "updated_at": None}
     # Two first heartbeats at once: the loser's duplicate key runs the
     # transaction again, which then updates the winner's row.
-    ctx.session.flush()
-    common.record(ctx.session, ctx, "client", "thin_client.register",
-                  actor=client_id, target_type="thin_client", target_id=row.id,
-                  message=client_id)
+    connection.execute(sa.insert(_CLIENTS), row)
+    common.insert_event(connection, ctx, "client", "thin_client.register",
+                        actor=client_id, target_type="thin_client",
+                        target_id=row["id"], message=client_id)
     return True

@@ -42,6 +42,7 @@ class ListThinClient(command.Lister):
         parser.add_argument("--site", metavar="<site>")
         parser.add_argument("--status", choices=STATUSES)
         parser.add_argument("--seat", metavar="<seat>")
+        parser.add_argument("--model", metavar="<model>")
         parser.add_argument("--long", action="store_true",
                             help="More columns")
         base.add_pagination(parser, SORT_KEYS)
@@ -50,7 +51,8 @@ class ListThinClient(command.Lister):
     def take_action(self, parsed_args):
         params, limit = base.pagination(parsed_args, SORT_KEYS)
         params.update(client_id=parsed_args.client_id, site=parsed_args.site,
-                      status=parsed_args.status, seat=parsed_args.seat)
+                      status=parsed_args.status, seat=parsed_args.seat,
+                      model=parsed_args.model)
         items = base.client(self).list(PATH, "thin_clients", params, limit)
         return base.list_items(
             items, LONG_COLUMNS if parsed_args.long else COLUMNS)

@@ -16,7 +16,7 @@ import datetime
 
 import testtools
 
-from vdi_broker.loadgen import shift_plan
+from vdi_broker.monitoring import shift_plan
 
 D = datetime.date(2026, 12, 1)
 T = datetime.time

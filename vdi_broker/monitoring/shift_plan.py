@@ -27,18 +27,32 @@ HH:MM:SS); ``department``; ``site``; ``required_agents`` (also
 ``required``, ``agents``, ``expected``; a whole number). Other columns
 are ignored. The slot length (15 or 30 minutes) is the smallest step
 between the starts of one department and site, unless given. This is the
-shape the broker's shift-plan import reads; the load generator's day mode
-replays it.
+one parser of the shape: the broker's shift-plan import
+(``/v1/shift-plans``) reads it, :func:`export` writes it, and the load
+generator's day mode replays it.
+
+Times are local to the deployment's time zone (``[monitoring]
+timezone``). :func:`to_utc` places each slot on the UTC time line with
+zoneinfo, daylight-saving changes included:
+
+* spring forward: a local slot that does not exist that day (02:00-02:59
+  in Europe/Paris on the last Sunday of March) may only expect 0 agents
+  (workforce tools export it so); it is then left out, and a non-zero
+  one is an error naming its line;
+* fall back: the repeated hour exists twice. Two rows for one slot give
+  its first and its second occurrence (in file order); one row counts for
+  both.
 """
 
 import collections
 import csv
 import datetime
 import io
+import zoneinfo
 
 COLUMNS = {
     "date": ("date",),
-    "start": ("interval_start", "start", "interval", "time",
+    "start": ("interval_start", "slot_start", "start", "interval", "time",
               "interval_start_local_time", "start_time"),
     "department": ("department", "dept"),
     "site": ("site",),
@@ -47,7 +61,11 @@ COLUMNS = {
 }
 SLOT_MINUTES = (15, 30)
 
-Slot = collections.namedtuple("Slot", "date start department site required")
+# ``fold``: 1 for the second occurrence of a repeated local time (fall
+# back), as datetime's fold; ``line``: the CSV line (None when built).
+Slot = collections.namedtuple("Slot", "date start department site required "
+                                      "fold line", defaults=(0, None))
+EXPORT_HEADER = ("date", "slot_start", "department", "site", "expected")
 
 
 def _key(name):
@@ -116,12 +134,16 @@ class ShiftPlan:
         return result
 
 
-def parse(source, slot_minutes=None):
+def parse(source, slot_minutes=None, timezone=None):
     """A :class:`ShiftPlan` from CSV text or a file object.
 
     Raises ValueError naming the line of a malformed row, a duplicate
-    slot, or a slot length other than 15 or 30 minutes.
+    slot, or a slot length other than 15 or 30 minutes. With
+    ``timezone`` (a zoneinfo name or ZoneInfo), a second row for a local
+    time that the fall-back change repeats is its second occurrence
+    (``fold`` 1) instead of a duplicate.
     """
+    tz = _zone(timezone) if timezone is not None else None
     if isinstance(source, str):
         source = io.StringIO(source)
     reader = csv.reader(source)
@@ -140,7 +162,8 @@ def parse(source, slot_minutes=None):
                       for column, index in header.items()}
             slot = Slot(datetime.date.fromisoformat(values["date"]),
                         _time(values["start"]), values["department"],
-                        values["site"], int(values["required"]))
+                        values["site"], int(values["required"]),
+                        line=line)
         except (IndexError, ValueError) as e:
             raise ValueError("shift plan line %d: %s" % (line, e))
         if not slot.department or not slot.site:
@@ -150,6 +173,10 @@ def parse(source, slot_minutes=None):
             raise ValueError("shift plan line %d: required agents must not "
                              "be negative" % line)
         key = slot[:4]
+        if key in slots and tz is not None and (key + (1,)) not in slots \
+                and _ambiguous(slot.date, slot.start, tz):
+            slot = slot._replace(fold=1)
+            key = key + (1,)
         if key in slots:
             raise ValueError("shift plan line %d: a second row for %s %s "
                              "%s %s" % (line, slot.date, slot.start,
@@ -188,3 +215,103 @@ def _slot_minutes(slots):
 def read(path, slot_minutes=None):
     with open(path, encoding="utf-8-sig", newline="") as f:
         return parse(f, slot_minutes)
+
+
+# -- the UTC time line -------------------------------------------------------
+
+UTC = datetime.timezone.utc
+
+
+def _zone(timezone):
+    if isinstance(timezone, datetime.tzinfo):
+        return timezone
+    try:
+        return zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("shift plan: unknown time zone %r" % timezone)
+
+
+def _local(date, start, tz, fold=0):
+    return datetime.datetime.combine(date, start, tzinfo=tz).replace(
+        fold=fold)
+
+
+def _exists(date, start, tz):
+    """False for a local time the spring-forward change skips."""
+    moment = _local(date, start, tz)
+    back = moment.astimezone(UTC).astimezone(tz)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def _ambiguous(date, start, tz):
+    """True for a local time the fall-back change repeats."""
+    return _exists(date, start, tz) and \
+        _local(date, start, tz, 0).utcoffset() != \
+        _local(date, start, tz, 1).utcoffset()
+
+
+def utc_start(date, start, tz, fold=0):
+    """The naive UTC datetime of a local slot start (None: it is skipped)."""
+    tz = _zone(tz)
+    if not _exists(date, start, tz):
+        return None
+    return _local(date, start, tz, fold).astimezone(UTC).replace(
+        tzinfo=None)
+
+
+def to_utc(plan, timezone):
+    """The plan's slots on the UTC time line, as dicts for storage.
+
+    Each dict: department, site, local_date, local_start ("HH:MM"), fold,
+    slot_minutes, starts_at and ends_at (naive UTC), expected, line. A
+    slot of a repeated local hour given once counts for both of its
+    occurrences. Raises ValueError naming the line of a slot that does
+    not exist that day and expects agents.
+    """
+    tz = _zone(timezone)
+    step = datetime.timedelta(minutes=plan.slot_minutes)
+    given = {slot[:4] + (slot.fold,) for slot in plan.slots}
+    result = []
+    for slot in plan.slots:
+        if not _exists(slot.date, slot.start, tz):
+            if slot.required:
+                raise ValueError(
+                    "shift plan line %s: %s %s does not exist in %s (the "
+                    "clocks go forward): it can expect no agents" % (
+                        slot.line, slot.date, slot.start.strftime("%H:%M"),
+                        tz.key if hasattr(tz, "key") else tz))
+            continue
+        folds = [slot.fold]
+        if slot.fold == 0 and _ambiguous(slot.date, slot.start, tz) and \
+                slot[:4] + (1,) not in given:
+            folds.append(1)
+        for fold in folds:
+            starts = _local(slot.date, slot.start, tz, fold).astimezone(
+                UTC).replace(tzinfo=None)
+            result.append({
+                "department": slot.department, "site": slot.site,
+                "local_date": slot.date,
+                "local_start": slot.start.strftime("%H:%M"),
+                "fold": fold, "slot_minutes": plan.slot_minutes,
+                "starts_at": starts, "ends_at": starts + step,
+                "expected": slot.required, "line": slot.line})
+    return result
+
+
+def export(rows):
+    """CSV text of stored slots, in the shape :func:`parse` reads.
+
+    ``rows``: dicts with local_date, local_start, department, site,
+    expected, starts_at. Both occurrences of a repeated local hour are
+    written, in order.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    for row in sorted(rows, key=lambda r: (r["local_date"], r["department"],
+                                           r["site"], r["starts_at"])):
+        date = row["local_date"]
+        writer.writerow([date.isoformat() if hasattr(date, "isoformat")
+                         else date, row["local_start"], row["department"],
+                         row["site"], row["expected"]])
+    return out.getvalue()

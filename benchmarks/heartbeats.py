@@ -1,0 +1,209 @@
+"""Thin-client heartbeats: the CPU they cost the API (R15).
+
+10,000 thin clients sending a heartbeat every 30 seconds make 333
+heartbeats a second. This builds a broker on a fresh database (a SQLite
+file by default, or a MariaDB / PostgreSQL URL), registers CLIENTS thin
+clients, logs LOGGED_IN of them into sessions (rows written directly,
+with known tokens), then sends ROUNDS rounds of one heartbeat per client
+through the real WSGI application (middleware, schema, the session
+token's check for the logged-in ones, input events, the one UPDATE),
+from THREADS threads, and reports the CPU seconds a heartbeat costs and
+what 10,000 clients every 30 s cost in percent of one core:
+
+* this process (the API's Python, and SQLite's work for a SQLite file);
+* with ``--server-pid`` (MariaDB's mariadbd, PostgreSQL's postmaster and
+  its backends are children: give the postmaster with
+  ``--server-children``), the database server's CPU too, read from
+  /proc.
+
+    python benchmarks/heartbeats.py
+    python benchmarks/heartbeats.py --db-url \\
+        mysql+pymysql://openstack_citest:openstack_citest@127.0.0.1/vdi_hb \\
+        --server-pid $(pidof mariadbd)
+
+Run by hand; it prints figures and checks that every heartbeat got its
+204 and that the logged-in clients' input was recorded.
+"""
+
+import argparse
+import concurrent.futures
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from oslo_db.sqlalchemy import engines  # noqa: E402
+from oslo_utils import timeutils  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from vdi_broker.cmd import init_backend  # noqa: E402,F401
+from vdi_broker.api import client_auth  # noqa: E402
+from vdi_broker.api import deploy  # noqa: E402
+from vdi_broker import conf as vdi_conf  # noqa: E402
+from vdi_broker.conf import opts  # noqa: E402
+from vdi_broker.db import migration  # noqa: E402
+from vdi_broker.db.sqlalchemy import engine as db_engine  # noqa: E402
+from vdi_broker.db.sqlalchemy import models  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def build(args, tmp):
+    conf = vdi_conf.CONF
+    opts.set_lib_defaults()
+    conf([], project="vdi-broker", default_config_files=[])
+    url = args.db_url or "sqlite:///%s/bench.sqlite" % tmp
+    conf.set_override("connection", url, "database")
+    conf.set_override("max_pool_size", args.threads + 5, "database")
+    conf.set_override("driver", "fake", "compute")
+    conf.set_override("use_local", True, "conductor")
+    conf.set_override("auth_strategy", "noauth", "api")
+    db_engine.configure(conf)
+    engine = engines.create_engine(url)
+    migration.db_sync(engine)
+    now = timeutils.utcnow()
+    clients, sessions = [], []
+    for i in range(args.clients):
+        client_id = "tc-%05d" % i
+        clients.append({"id": str(uuid.uuid4()), "client_id": client_id,
+                        "site": "shanghai", "tags": [], "status": "online",
+                        "last_seen_at": now, "revision": 1,
+                        "created_at": now})
+        if i < args.clients * args.logged_in:
+            token = "token-%05d" % i
+            sessions.append({
+                "id": str(uuid.uuid4()),
+                "token_hash": client_auth.token_hash(token),
+                "username": "agent%05d" % i, "client_id": client_id,
+                "pool_id": "bench-pool", "state": "active",
+                "department": "hotel", "created_at": now,
+                "expires_at": now.replace(year=now.year + 1),
+                "_token": token})
+    with engine.begin() as conn:
+        conn.execute(sa.insert(models.ThinClient.__table__), clients)
+        conn.execute(sa.insert(models.ClientSession.__table__),
+                     [{k: v for k, v in s.items() if k != "_token"}
+                      for s in sessions])
+    engine.dispose()
+    requests = []
+    by_client = {s["client_id"]: s for s in sessions}
+    for client in clients:
+        session = by_client.get(client["client_id"])
+        body = {"client_id": client["client_id"], "input_events": 7}
+        headers = {}
+        if session:
+            body["session_id"] = session["id"]
+            headers["HTTP_X_SESSION_TOKEN"] = session["_token"]
+        requests.append((json.dumps(body).encode(), headers))
+    return conf, url, requests
+
+
+def call(app, body, headers):
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/v1/client/heartbeat",
+        "SERVER_NAME": "bench", "SERVER_PORT": "80",
+        "REMOTE_ADDR": "10.1.2.3",
+        "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+    }
+    environ.update(headers)
+    status = []
+    chunks = app(environ, lambda s, h, e=None: status.append(s))
+    b"".join(chunks)
+    return status[0]
+
+
+def server_cpu(pids, children):
+    """CPU seconds of the database server's processes (utime + stime)."""
+    total = 0
+    wanted = set(pids)
+    if children:
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open("/proc/%s/stat" % name) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) in pids:
+                    wanted.add(int(name))
+    for pid in wanted:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=10000)
+    parser.add_argument("--logged-in", type=float, default=0.8,
+                        help="Share of the clients in a session (their "
+                             "heartbeat carries its token).")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--interval", type=float, default=30.0,
+                        help="Seconds between two heartbeats of a client.")
+    parser.add_argument("--db-url")
+    parser.add_argument("--server-pid", type=int, action="append",
+                        default=[])
+    parser.add_argument("--server-children", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conf, url, requests = build(args, tmp)
+        app = deploy.build_app(conf)
+        # One heartbeat each first: connections, caches, imports.
+        for body, headers in requests[:50]:
+            call(app, body, headers)
+        statuses = {}
+        server_before = server_cpu(args.server_pid, args.server_children)
+        cpu_before = time.process_time()
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+            for _round in range(args.rounds):
+                for status in pool.map(lambda r: call(app, *r), requests):
+                    statuses[status] = statuses.get(status, 0) + 1
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_before
+        server = server_cpu(args.server_pid, args.server_children) - \
+            server_before
+        sent = len(requests) * args.rounds
+        assert statuses == {"204 No Content": sent}, statuses
+        engine = engines.create_engine(url)
+        with engine.connect() as conn:
+            active = conn.execute(sa.select(sa.func.count()).where(
+                models.ThinClient.last_input_at.is_not(None))).scalar()
+        engine.dispose()
+        logged_in = int(args.clients * args.logged_in)
+        assert active >= logged_in, (active, logged_in)
+        rate = 10000 / args.interval
+        print("database: %s" % url.split("://")[0])
+        print("%d heartbeats (%d clients x %d rounds, %d logged in), "
+              "%d threads: %.1f s wall, %.0f heartbeats/s" % (
+                  sent, args.clients, args.rounds, logged_in, args.threads,
+                  wall, sent / wall))
+        per = cpu / sent
+        print("API process: %.3f ms CPU per heartbeat; 10,000 clients "
+              "every %.0f s (%.0f/s): %.1f%% of one core" % (
+                  per * 1000, args.interval, rate, per * rate * 100))
+        if args.server_pid:
+            per_server = server / sent
+            print("database server: %.3f ms CPU per heartbeat: %.1f%% of "
+                  "one core; together %.1f%%" % (
+                      per_server * 1000, per_server * rate * 100,
+                      (per + per_server) * rate * 100))
+
+
+if __name__ == "__main__":
+    main()
