@@ -45,7 +45,7 @@ from tests.fixtures import slapd
 from tests.functional.identity import ldap_base
 from tests.functional import test_rpc
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading backend)
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.loadgen import audit
 from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker import rpc
@@ -450,7 +450,7 @@ class LostUserLockTest(testscenarios.WithScenarios, base.TestCase):
         stuck = self.broker.database.engine.connect()
         self.addCleanup(stuck.invalidate)
         stuck.begin()
-        db_api._lock_user(stuck, "agent00")
+        allocation._lock_user(stuck, "agent00")
         self.proxy.blackhole()
         self.proxy.drop()
 

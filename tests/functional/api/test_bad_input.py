@@ -333,8 +333,9 @@ class TestUnexpectedErrors(BadInputTestCase):
 
     def test_login_raising_is_a_generic_500(self):
         before = self.broker.counts()
-        self.useFixture(fixtures.MockPatchObject(
-            self.broker.broker_app.conductor, "allocate",
+        # A bug in the allocator chain, inside the login's transaction.
+        self.useFixture(fixtures.MockPatch(
+            "vdi_broker.login.chain.decide",
             side_effect=KeyError(self.SECRET)))
         resp = self.broker.login("amy", status=500)
         self.assertGeneric500(resp)
@@ -348,7 +349,7 @@ class TestUnexpectedErrors(BadInputTestCase):
         before = self.broker.counts()
         ready = self.broker.ready_counts()
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api._insert_event",
+            "vdi_broker.db.sqlalchemy.allocation._insert_event",
             side_effect=RuntimeError(self.SECRET)))
         resp = self.broker.login("amy", status=500)
         self.assertGeneric500(resp)

@@ -93,7 +93,7 @@ def _release_user_locks_at_checkin(engine):
         return
     # The lock itself belongs to the allocation transaction; imported here
     # because that module needs this one for its transaction context.
-    from vdi_broker.db.sqlalchemy import api as allocation
+    from vdi_broker.db.sqlalchemy import allocation
     release = allocation._release_user_locks
     if not sa.event.contains(engine.pool, "checkin", release):
         sa.event.listen(engine.pool, "checkin", release)
