@@ -48,7 +48,7 @@ REASONS = {
     "no_allocator": "refused: no allocator serves this user",
     "pool_disabled": "refused: the pool is disabled",
     "pool_exhausted": "refused: the pool has no ready desktop",
-    "allocator_without_pool": "refused: the allocator's pool does not exist",
+    "pool_missing": "refused: the allocator's pool does not exist",
 }
 
 _MAX_TEXT = 255

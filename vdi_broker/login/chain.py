@@ -27,7 +27,7 @@ Outcome = collections.namedtuple("Outcome",
 # The reasons of the refusal events (identity/failure_events.py REASONS).
 NO_ALLOCATOR = "no_allocator"
 POOL_DISABLED = "pool_disabled"
-NO_POOL = "allocator_without_pool"
+NO_POOL = "pool_missing"
 
 
 def request_for(login, inputs):
