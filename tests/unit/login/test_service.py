@@ -158,3 +158,31 @@ class TestLoginService(base.TestCase):
         self.storage()
         self.login()
         self.assertIsNone(self.service._compute)
+
+
+class TestQuarantineFromTheApi(base.TestCase):
+    """Without a conductor in the process: DesktopActions, built lazily."""
+
+    def test_quarantine_locks_the_server_with_the_lazy_driver(self):
+        compute = mock.Mock()
+        made = []
+
+        def load():
+            made.append(compute)
+            return compute
+
+        logins = service.LoginService(self.conf, mock.Mock(),
+                                      compute=load,
+                                      notifier=mock.Mock(enabled=False))
+        self.assertEqual([], made)
+        desktop = {"id": "d1", "server_id": "s1", "binding": None,
+                   "pool_id": "p1"}
+        with mock.patch.object(service.db, "desktops_quarantine",
+                               return_value=[desktop]) as quarantine:
+            done = logins.quarantine(mock.Mock(), {"d1": "console failed"},
+                                     "login:amy", "login")
+        self.assertEqual([desktop], done)
+        self.assertEqual(("login:amy",), quarantine.call_args[0][2:])
+        compute.lock_server.assert_called_once_with(
+            "s1", "vdi-broker quarantine: console failed")
+        self.assertEqual([compute], made)
