@@ -315,8 +315,8 @@ def _end_lost_lock_holder(connection, name, idle):
 #
 #   with db.login_transaction(ctx, username):         # the user's lock first
 #       inputs = db.login_inputs(ctx, seat, client_id)
-#       ... the allocator chain decides on ``inputs`` (no storage access) ...
 #       db.login_register_seat(ctx, request, register)  # an unknown seat
+#       ... the allocator chain decides on ``inputs`` (no storage access) ...
 #       result = db.login_claim(ctx, request, decision, session_values)
 #
 # and the whole block again on a deadlock or a lost race
