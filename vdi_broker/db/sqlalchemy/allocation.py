@@ -326,6 +326,7 @@ def _end_lost_lock_holder(connection, name, idle):
 # Nothing here calls back into the layers above.
 
 _LOGIN_USER = "vdi_login_user"
+_LOGIN_CONNECTION = "vdi_login_connection"
 
 
 def login_retry(f):
@@ -346,18 +347,31 @@ def login_transaction(ctx, username):
     transaction. Commits when the block ends, rolls back when it raises.
     """
     with main_context_manager.writer.using(ctx) as session:
-        _lock_user(session.connection(), username)
-        # (The session is this thread's and this transaction's.)
+        connection = session.connection()
+        _lock_user(connection, username)
+        # (The session is this thread's and this transaction's.) The
+        # connection is kept at hand: asking the session for it costs
+        # more than most of the login's statements.
         session.info[_LOGIN_USER] = username
+        session.info[_LOGIN_CONNECTION] = connection
         yield
 
 
-def _check_in_login(ctx, username):
-    if ctx.session.info.get(_LOGIN_USER) != username:
-        # A claim without the user's lock would let two first logins of
-        # one user each take a desktop.
+def _login_session(ctx, username):
+    """The session of the login_transaction of ``username``.
+
+    login_register_seat and login_claim run only inside it (no
+    transaction of their own): a claim without the user's lock would let
+    two first logins of one user each take a desktop.
+    """
+    try:
+        session = ctx.session
+    except Exception:
+        session = None
+    if session is None or session.info.get(_LOGIN_USER) != username:
         raise RuntimeError("login_claim and login_register_seat run inside "
                            "login_transaction(ctx, %r)" % username)
+    return session
 
 
 @main_context_manager.reader
@@ -369,7 +383,9 @@ def login_inputs(ctx, seat_name, client_id):
     :func:`login_transaction`, read in the login's transaction (after the
     user's lock); alone (explain), in a read transaction of its own.
     """
-    connection = ctx.session.connection()
+    session = ctx.session
+    connection = (session.info.get(_LOGIN_CONNECTION) or
+                  session.connection())
     seat = None
     if seat_name:
         seat = next(iter(_rows(connection, _SEAT_BY_NAME,
@@ -381,7 +397,6 @@ def login_inputs(ctx, seat_name, client_id):
             "pools": _rows(connection, _ALL_POOLS)}
 
 
-@main_context_manager.writer
 def login_register_seat(ctx, request, register):
     """A login names a seat that has no record: register it, or refuse.
 
@@ -390,11 +405,11 @@ def login_register_seat(ctx, request, register):
     login's transaction, or SeatNotRegistered. A session never names a
     seat the broker does not know. Returns the new seat's row.
     """
-    _check_in_login(ctx, request["username"])
-    return _unknown_seat(ctx.session.connection(), ctx, request, register)
+    session = _login_session(ctx, request["username"])
+    return _unknown_seat(session.info[_LOGIN_CONNECTION], ctx, request,
+                         register)
 
 
-@main_context_manager.writer
 def login_claim(ctx, request, decision, session_values, pool=None,
                 attempts=8, candidates=16, exclude=()):
     """Give the user a desktop according to the chain's decision.
@@ -413,12 +428,11 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     login tried already: see vdi_broker/login/compensation.py).
     """
     username = request["username"]
-    _check_in_login(ctx, username)
-    session = ctx.session
+    session = _login_session(ctx, username)
     # The transaction's connection, for the Core statements of the login
     # (asking the session for it each time costs more than one would
     # think).
-    connection = session.connection()
+    connection = session.info[_LOGIN_CONNECTION]
     pools = {pool["id"]: pool} if pool is not None else {}
     pool = pools.get(decision["pool_id"])
     if pool is not None:
