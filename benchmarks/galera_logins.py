@@ -2,8 +2,8 @@
 
 Starts the test suite's throwaway cluster (tests/fixtures/galera.py: three
 mariadbd with galera-4 on loopback), a pool of ready desktops and USERS
-users, then runs LOGINS logins through ``db.allocate`` (the login's
-transaction, with the arguments the conductor passes) from one process
+users, then runs LOGINS logins through the login's storage calls (the login
+service's transaction with a decision given) from one process
 per node, THREADS threads each: every user logs in ROUNDS times, each
 round on another node, so that first logins race for desktops across the
 nodes and later ones take the user's desktop over. With ``--kill-at``
@@ -46,6 +46,7 @@ from oslo_utils import timeutils  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from tests.fixtures import galera  # noqa: E402
+from tests.fixtures import logins as login_fixture  # noqa: E402
 from vdi_broker import context  # noqa: E402
 from vdi_broker.db import api as db  # noqa: E402
 from vdi_broker.db import migration  # noqa: E402
@@ -86,7 +87,7 @@ def _worker(node, url, pool_id, logins, args, done, start, results):
         token = uuid.uuid4().hex
         began = time.monotonic()
         try:
-            result = db.allocate(
+            result = login_fixture.claim(
                 context.get_admin_context(),
                 {"username": username, "client_id": "tc-" + username,
                  "seat": None},

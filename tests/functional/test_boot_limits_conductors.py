@@ -33,6 +33,7 @@ from tooz import hashring
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from tests.fixtures import nova_emulator
 from vdi_broker import context
 from vdi_broker.db import api as db
@@ -157,7 +158,7 @@ class TwoConductorsTestCase(base.TestCase):
                    for p in self.pools)
 
     def _login(self, pool, username):
-        return db.allocate(
+        return logins.claim(
             self.ctxt,
             {"username": username, "client_id": "tc-" + username,
              "seat": None},

@@ -15,12 +15,12 @@ from tests.fixtures import database
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
 from vdi_broker.compute import fake
-from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker import context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 from vdi_broker.identity import base as identity_base
+from vdi_broker.login import service as login_service
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "doc",
                        "source", "contributor", "examples",
@@ -130,10 +130,10 @@ class TestExampleAllocator(base.TestCase):
             "name": "by-department", "priority": 10,
             "plugin": "department",
             "options": {"pools": {"hotel": "hotel-pool"}}})
-        manager = conductor_manager.ConductorManager(
-            self.conf, compute_driver=fake.FakeComputeDriver(
+        logins = login_service.LoginService(
+            self.conf, compute=lambda: fake.FakeComputeDriver(
                 self.conf, cloud=fake.FakeCloud()))
-        result = manager.allocate(ctxt, {
+        result = logins.login(ctxt, {
             "principal": _principal("hotel").to_dict(),
             "client_id": "tc-1", "seat": None,
             "session_id": "5d0f2f55-2c52-4a57-9b1a-3f1c1a9d0e01",

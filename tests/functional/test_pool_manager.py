@@ -16,6 +16,7 @@ from oslo_utils import uuidutils
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker.compute import base as compute_base
 from vdi_broker.compute import fake as fake_compute
 from vdi_broker.conductor import manager as conductor_manager
@@ -76,7 +77,7 @@ class PoolManagerTestCase(base.TestCase):
 
     def _login(self, pool, username, kind=None):
         token = uuidutils.generate_uuid()
-        return db.allocate(
+        return logins.claim(
             self.ctxt,
             {"username": username, "client_id": "tc-" + username,
              "seat": None},

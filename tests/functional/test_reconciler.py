@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from tests.fixtures import nova_emulator as emu
 from tests.functional.compute import base as compute_test_base
 from vdi_broker.compute import base as compute_base
@@ -174,7 +175,7 @@ class ReconcilerTestCase(base.TestCase):
 
     def _login(self, pool, username, kind=None):
         token = uuidutils.generate_uuid()
-        return db.allocate(
+        return logins.claim(
             self.ctxt,
             {"username": username, "client_id": "tc-" + username,
              "seat": None},

@@ -232,7 +232,7 @@ class HackingTestCase(testtools.TestCase):
         check = checks.layers_import_downwards
         db_module = './vdi_broker/db/sqlalchemy/bindings.py'
         for line in ("from vdi_broker.db.sqlalchemy import allocators",
-                     "from vdi_broker.db.sqlalchemy import api as db_api",
+                     "from vdi_broker.db.sqlalchemy import allocation",
                      "from vdi_broker import states",
                      "from vdi_broker import exception",
                      "from vdi_broker import apiary",

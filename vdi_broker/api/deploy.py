@@ -15,6 +15,7 @@ from vdi_broker.api import util
 from vdi_broker import conductor
 from vdi_broker import identity
 from vdi_broker.identity import throttle
+from vdi_broker.login import service as login_service
 from vdi_broker.metrics import collector as metrics_collector
 
 
@@ -22,14 +23,32 @@ class BrokerApp:
     """What the handlers share: configuration and drivers."""
 
     def __init__(self, conf, conductor_api=None, identity_driver=None,
-                 login_throttle=None):
+                 login_throttle=None, compute_driver=None):
         self.conf = conf
         self.conductor = conductor_api or conductor.get_api(conf)
         self.identity = identity_driver or identity.get_driver(conf)
         self.login_throttle = (login_throttle or
                                throttle.LoginThrottle(conf))
+        # Logins run here, in one transaction (vdi_broker/login), not in
+        # the conductor. ``compute_driver``: the cloud's driver for
+        # consoles that ask it (loaded on first use when None).
+        self.login = self._login_service(compute_driver)
         # GET /metrics: the database's gauges, cached a few seconds.
         self.metrics_collector = metrics_collector.DatabaseCollector(conf)
+
+    def _login_service(self, compute_driver):
+        manager = getattr(self.conductor, "manager", None)
+        if manager is not None:
+            # The all-in-one mode: the in-process conductor's drivers.
+            return login_service.LoginService(
+                self.conf, self.login_throttle,
+                compute=lambda: manager.compute,
+                quarantine=manager.desktop_actions.quarantine_many,
+                notifier=manager.notifier)
+        return login_service.LoginService(
+            self.conf, self.login_throttle,
+            compute=((lambda: compute_driver) if compute_driver is not None
+                     else None))
 
 
 class _Dispatch:

@@ -16,7 +16,6 @@ from oslo_log import log as logging
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker.api import deploy
 from vdi_broker import conductor
-from vdi_broker.conductor import manager
 from vdi_broker import policy
 from vdi_broker import wsgi
 
@@ -48,6 +47,8 @@ def main(argv=None):
     server = make_server(conf)
     runner = None
     if conf.conductor.use_local:
+        # Imported here: over RPC, the API never loads the conductor.
+        from vdi_broker.conductor import manager
         runner = manager.PeriodicRunner(conductor.local_manager(conf))
         runner.start()
     LOG.info("vdi-broker-api serving on http://%s:%d (conductor %s)",

@@ -5,7 +5,6 @@ import threading
 import oslo_messaging as messaging
 from oslo_serialization import jsonutils
 
-from vdi_broker.conductor import manager as conductor_manager
 from vdi_broker.conductor import rpcapi
 
 _LOCAL = None
@@ -38,6 +37,9 @@ def local_manager(conf):
     global _LOCAL
     with _LOCK:
         if _LOCAL is None:
+            # Imported here: an API that calls conductors over RPC never
+            # loads the manager (nor the compute and console drivers).
+            from vdi_broker.conductor import manager as conductor_manager
             _LOCAL = conductor_manager.ConductorManager(conf)
         return _LOCAL
 

@@ -1,9 +1,14 @@
-"""The conductor: allocation, logout and pool upkeep.
+"""The conductor: logout, pool upkeep, healing and the slow work.
 
 The RPC endpoint (and, with ``[conductor] use_local``, the object the API
-calls directly). It owns everything that changes desktops: the allocator
-chain, the atomic claim (through the DB API), release actions and the pool
-manager that keeps every pool's ``min_ready`` desktops booted.
+calls directly). Logins are not its work any more: the API runs them in
+one database transaction (vdi_broker/login). The conductor keeps what is
+slow or periodic: boots and release actions, the pool manager that keeps
+every pool's ``min_ready`` desktops booted (it sees the desktops logins
+took at its next pass), reconciliation, healing, schedules and guest
+jobs. ``allocate``, ``explain`` and ``get_connection`` remain as
+deprecated delegations to the login service, for APIs of the previous
+release during a rolling upgrade.
 """
 
 import datetime
@@ -18,15 +23,11 @@ import oslo_messaging as messaging
 from oslo_utils import timeutils
 
 from vdi_broker import alerts
-from vdi_broker import allocators
-from vdi_broker.allocators import base as allocator_base
 from vdi_broker import compute
 from vdi_broker.conductor import agents as agent_watch
 from vdi_broker.conductor import desktop_actions
 from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import jobs as job_runner
-from vdi_broker.conductor import login as login_flow
-from vdi_broker.conductor import maintenance
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
 from vdi_broker import consoles
@@ -34,8 +35,8 @@ from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker.login import service as login_service
 from vdi_broker.monitoring import agents
-from vdi_broker.monitoring import departments
 from vdi_broker import notifications
 
 LOG = logging.getLogger(__name__)
@@ -108,157 +109,25 @@ class ConductorManager(pool_manager.PoolUpkeep):
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         return console.get_connection(view)
 
-    # -- the login path (R7) ---------------------------------------------
+    # -- the login path: in the API now (vdi_broker/login) ---------------
 
-    def _choose(self, ctxt, login, inputs=None):
-        """Build the request and walk the allocator chain.
-
-        ``inputs``: what db.allocation_inputs returns (read here when
-        not given). Returns (request, allocator record, decision, trace,
-        pool).
-        """
-        if inputs is None:
-            # The seat, the thin client and the chain in one read.
-            inputs = db.allocation_inputs(ctxt, login.get("seat"),
-                                          login["client_id"])
-        seat, client = inputs["seat"], inputs["client"]
-        site = (seat or {}).get("site") or (client or {}).get("site")
-        request = allocator_base.AllocationRequest.from_dict({
-            "principal": login["principal"],
-            "client_id": login["client_id"], "seat": login.get("seat"),
-            "seat_tags": (seat or {}).get("tags") or (), "site": site})
-        record, decision, trace = allocators.walk(
-            self.conf, inputs["allocators"], request)
-        pool = None
-        if decision is not None:
-            pool = next((p for p in inputs["pools"]
-                         if decision.pool in (p["id"], p["name"])), None)
-        return request, record, decision, trace, pool
+    @functools.cached_property
+    def login_service(self):
+        """The login service, with this conductor's drivers."""
+        return login_service.LoginService(
+            self.conf, compute=lambda: self.compute,
+            quarantine=self.desktop_actions.quarantine_many,
+            notifier=self.notifier)
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     @_database_down_is_503
     def allocate(self, ctxt, login):
-        """Give a logged-in user a desktop and open a session.
+        """Deprecated: the API runs logins itself (LoginService.login).
 
-        ``login`` holds the principal (a dict), client_id, seat, and the new
-        session's id, token_hash and expires_at (ISO 8601). Returns the
-        session, desktop, pool, allocator and connection details.
-
-        The allocator chain is walked inside the claim's transaction
-        (db.allocate's ``choose``): one transaction per login.
+        Kept for the RPC API's sake: an API of the previous release calls
+        it during a rolling upgrade.
         """
-        if login.get("deadline") and \
-                timeutils.utcnow() > _parse_time(login["deadline"]):
-            # The API gave up on this login (the bus was down, the
-            # conductor too busy): claiming a desktop now would leak it.
-            LOG.warning("Dropping a login of %s that arrived after its "
-                        "deadline", login["principal"]["username"])
-            raise exception.ConductorUnavailable()
-        username = login["principal"]["username"]
-        chosen = {}
-
-        def choose(inputs):
-            request, record, decision, trace, pool = self._choose(
-                ctxt, login, inputs)
-            chosen.update(request=request, record=record, trace=trace,
-                          pool=pool)
-            if record is None:
-                raise exception.NoAllocatorMatches(username=username,
-                                                   tried=_brief(trace))
-            if pool is None:
-                LOG.error("Allocator %s points at pool %s, which does not "
-                          "exist", record["name"], decision.pool)
-                raise exception.ServiceUnavailable(
-                    reason="allocator %s has no pool" % record["name"])
-            if not pool["enabled"]:
-                chosen["disabled"] = True
-                raise exception.PoolExhausted(
-                    pool=pool["name"], status="disabled",
-                    status_reason="pool is disabled")
-            # -- maintenance drain (conductor/maintenance.py): a pool in
-            # a draining maintenance window takes no new logins.
-            if maintenance.pool_draining(pool, timeutils.utcnow()):
-                raise exception.PoolExhausted(
-                    pool=pool["name"], status="draining",
-                    status_reason="maintenance window until %s UTC" % (
-                        pool["drain_until"].isoformat(timespec="minutes")))
-            return {"pool_id": pool["id"],
-                    "binding_kind": decision.binding_kind,
-                    "binding_key": decision.binding_key,
-                    "allocator_id": record["id"],
-                    "allocator_name": record["name"]}
-
-        def claim(session_id, exclude):
-            return db.allocate(
-                ctxt, {"username": username,
-                       "client_id": login["client_id"],
-                       "seat": login.get("seat")},
-                None, {"id": session_id, "token_hash": login["token_hash"],
-                       "expires_at": _parse_time(login["expires_at"]),
-                       "department": self.department_for(
-                           login["principal"])},
-                attempts=self.conf.allocator.claim_attempts,
-                candidates=self.conf.allocator.claim_candidates,
-                choose=choose, exclude=exclude, register_seat=(
-                    self.conf.client_session.register_unknown_clients))
-
-        def connect_desktop(result):
-            return self._connection(result["desktop"], result["pool"])
-
-        try:
-            # The claim, its console, and the claim undone when the
-            # console fails (conductor/login.py).
-            result, connection = login_flow.connect(
-                ctxt, login["session_id"], claim, connect_desktop,
-                self.desktop_actions.quarantine_many,
-                self.conf.allocator.connect_attempts,
-                deadline=(_parse_time(login["deadline"])
-                          if login.get("deadline") else None))
-        except exception.NoAllocatorMatches:
-            request = chosen["request"]
-            db.event_record(ctxt, "allocation", "login", result="failure",
-                            username=username, actor=username,
-                            message="no allocator matches",
-                            detail={"client_id": request.client_id,
-                                    "seat": request.seat,
-                                    "trace": chosen["trace"]})
-            raise
-        except exception.PoolExhausted as e:
-            if chosen.get("disabled"):
-                raise
-            pool, record = chosen.get("pool"), chosen.get("record")
-            LOG.warning("Pool %s has no ready desktop for %s",
-                        pool["name"] if pool else e.kwargs.get("pool"),
-                        username)
-            db.event_record(ctxt, "allocation", "login", result="failure",
-                            username=username, actor=username,
-                            pool_id=pool["id"] if pool else None,
-                            message=e.message,
-                            detail={"allocator": record and record["name"],
-                                    "client_id": login["client_id"]})
-            raise
-        record = chosen["record"]
-        if self.notifier.enabled:
-            self._notify_login(ctxt, result, record)
-        return {
-            "session": _public_session(result["session"]),
-            "desktop": _public_desktop(result["desktop"]),
-            "pool": {"id": result["pool"]["id"],
-                     "name": result["pool"]["name"]},
-            "allocator": {"id": record["id"], "name": record["name"],
-                          "plugin": record["plugin"]},
-            "binding": (_public_binding(result["binding"])
-                        if result["binding"] else None),
-            "reused": result["reused"],
-            "connection": connection,
-        }
-
-    def _notify_login(self, ctxt, result, record):
-        self.notifier.session(ctxt, "session.login", result["session"],
-                              result["desktop"], result["pool"],
-                              record["name"])
-        if not result["reused"]:
-            self.notifier.desktop(ctxt, result["desktop"])
+        return self.login_service.login(ctxt, login)
 
     def notify_desktop(self, ctxt, desktop, state=None):
         """A desktop's notification (desktop.ready, .error, ...).
@@ -271,40 +140,14 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     def explain(self, ctxt, login):
-        """Dry-run the allocator chain: which allocator, and why."""
-        request, record, decision, trace, _pool = self._choose(ctxt, login)
-        outcome = {"allocator": None, "decision": None}
-        if record is not None:
-            outcome["allocator"] = record["name"]
-            outcome["decision"] = {"pool": decision.pool,
-                                   "binding_kind": decision.binding_kind,
-                                   "binding_key": decision.binding_key,
-                                   "reason": decision.reason}
-            if decision.binding_kind:
-                binding = db.binding_find(ctxt, decision.binding_kind,
-                                          decision.binding_key)
-                outcome["binding"] = (_public_binding(binding)
-                                      if binding else None)
-            try:
-                pool = db.pool_get(ctxt, decision.pool)
-                counts = db.pool_desktop_counts(ctxt, [pool["id"]])
-                outcome["pool"] = {
-                    "id": pool["id"], "name": pool["name"],
-                    "status": pool["status"],
-                    "ready": counts.get(pool["id"], {}).get(models.READY, 0)}
-            except exception.PoolNotFound:
-                outcome["pool"] = None
-        return {"request": request.to_dict(), "trace": trace,
-                "outcome": outcome}
+        """Deprecated: LoginService.explain (the API runs it itself)."""
+        return self.login_service.explain(ctxt, login)
 
     @messaging.expected_exceptions(exception.VdiBrokerException)
     @_database_down_is_503
     def get_connection(self, ctxt, session_id):
-        """Connection details of an active session's desktop."""
-        session = db.session_get(ctxt, session_id)
-        desktop = db.desktop_get(ctxt, session["desktop_id"])
-        pool = db.pool_get(ctxt, desktop["pool_id"])
-        return self._connection(desktop, pool)
+        """Deprecated: LoginService.get_connection (the API's)."""
+        return self.login_service.get_connection(ctxt, session_id)
 
     def ping(self, ctxt):
         """Answer a health check (vdi-broker-status)."""
@@ -352,7 +195,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
             except Exception:
                 LOG.exception("Release of desktop %s failed; the pool "
                               "manager will retry it", desktop["id"])
-        return {"session": _public_session(session),
+        return {"session": login_service.public_session(session),
                 "release": release}
 
     # -- pool upkeep (R5, R10) -------------------------------------------
@@ -457,25 +300,6 @@ class ConductorManager(pool_manager.PoolUpkeep):
                 "protocol": connection["protocol"],
                 "url": connection["url"]}
     # -- business monitoring (vdi_broker/monitoring, vdi_broker/alerts) ---
-
-    @functools.cached_property
-    def departments(self):
-        return departments.Cache(
-            lambda: db.department_list(vdi_context.get_admin_context()),
-            self.conf.monitoring.departments_cache_time)
-
-    def department_for(self, principal):
-        """The name of the user's department (None: none, or unknown).
-
-        Tags the session at login; never fails a login.
-        """
-        try:
-            return self.departments.department_for(principal)
-        except Exception:
-            LOG.exception("The departments could not be read: the session "
-                          "of %s gets no department",
-                          principal.get("username"))
-            return None
 
     @functools.cached_property
     def alert_evaluator(self):
@@ -590,42 +414,6 @@ def _periodic(method, spacing):
         return method()
     task.__name__ = method.__name__
     return periodics.periodic(spacing=spacing, run_immediately=True)(task)
-
-
-def _parse_time(value):
-    if isinstance(value, datetime.datetime):
-        return value
-    return datetime.datetime.fromisoformat(value).replace(tzinfo=None)
-
-
-def _brief(trace):
-    return [{"allocator": step["allocator"], "result": step["result"]}
-            for step in trace]
-
-
-def _iso(value):
-    return value.isoformat() + "Z" if value else None
-
-
-def _public_session(session):
-    return {"id": session["id"], "username": session["username"],
-            "client_id": session["client_id"], "seat": session["seat"],
-            "state": session["state"],
-            "created_at": _iso(session["created_at"]),
-            "expires_at": _iso(session["expires_at"]),
-            "closed_at": _iso(session["closed_at"]),
-            "close_reason": session["close_reason"]}
-
-
-def _public_desktop(desktop):
-    return {"id": desktop["id"], "name": desktop["name"],
-            "pool_id": desktop["pool_id"], "state": desktop["state"],
-            "address": desktop["address"], "server_id": desktop["server_id"]}
-
-
-def _public_binding(binding):
-    return {"id": binding["id"], "kind": binding["kind"],
-            "key": binding["key"], "desktop_id": binding["desktop_id"]}
 
 
 class PeriodicRunner:

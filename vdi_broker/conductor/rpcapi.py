@@ -9,23 +9,26 @@ API version history:
         unquarantine) and report_fault (a thin client's fault report).
 * 1.4 - Add host_status (GET /v1/hosts) and desktop_console (an
         operator's browser console, POST /v1/desktops/{id}/console).
+        allocate, explain and get_connection are deprecated from the
+        release whose API runs logins itself (vdi_broker/login); they
+        stay for APIs of the previous release.
 
 Every call is bounded by ``[api] conductor_timeout``: a conductor that
 does not answer in time, or a message bus that cannot be reached, gives a
 503, never a hung login. oslo.messaging's own timeout does not cover
 (re)connecting to the bus, so calls run on a small pool of threads and the
-caller stops waiting at the deadline; a login also carries that deadline,
-and a conductor that receives it late (the bus came back) refuses it
-instead of claiming a desktop nobody will use.
+caller stops waiting at the deadline. (Logins no longer come this way:
+the API runs them, vdi_broker/login. ``allocate``, ``explain`` and
+``get_connection`` remain for APIs of the previous release; a login they
+carry has a deadline, and a conductor that receives it late refuses it
+instead of claiming a desktop nobody will use.)
 """
 
 import abc
-import datetime
 import threading
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
-from oslo_utils import timeutils
 
 from vdi_broker import exception
 from vdi_broker import rpc
@@ -78,13 +81,6 @@ def _bounded_call(conf, call, timeout):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
-
-
-def login_deadline(conf):
-    """When the conductor must stop working on a login (ISO 8601, UTC)."""
-    now = timeutils.utcnow()
-    return (now + datetime.timedelta(
-        seconds=conf.api.conductor_timeout)).isoformat()
 
 
 class ConductorMethods(metaclass=abc.ABCMeta):

@@ -10,7 +10,7 @@ Where things live (see doc/source/contributor/storage.rst):
 
 - ``engine.py``: engine set-up and the transaction context;
 - ``common.py``: helpers every module shares;
-- ``api.py``: the login's allocation transaction (and sessions);
+- ``allocation.py``: the login's allocation transaction (and sessions);
 - one module per resource: pools, desktops, allocators, bindings, seats,
   thin clients, schedules, events, the boot queue, login failures, metrics,
   hosts, guest jobs, image roll-outs, maintenance windows, guest agents
@@ -20,8 +20,8 @@ Where things live (see doc/source/contributor/storage.rst):
 
 from vdi_broker.db.sqlalchemy import agents as _agents
 from vdi_broker.db.sqlalchemy import alerts as _alerts
+from vdi_broker.db.sqlalchemy import allocation as _allocation
 from vdi_broker.db.sqlalchemy import allocators as _allocators
-from vdi_broker.db.sqlalchemy import api as IMPL
 from vdi_broker.db.sqlalchemy import bindings as _bindings
 from vdi_broker.db.sqlalchemy import boot_queue as _boot_queue
 from vdi_broker.db.sqlalchemy import desktops as _desktops
@@ -39,25 +39,13 @@ from vdi_broker.db.sqlalchemy import schedules as _schedules
 from vdi_broker.db.sqlalchemy import seats as _seats
 from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
 
-# The public functions of the allocation transaction (db/sqlalchemy/api.py).
-_ALLOCATION_FUNCTIONS = (
-    "allocate",
-    "binding_rehome",
-    "login_undo",
-    "session_close",
-    "session_get",
-    "session_list",
-    "sessions_expired",
-    "allocation_inputs",
-)
-
 # (module, the names it offers).
-_MODULES = ((IMPL, _ALLOCATION_FUNCTIONS),) + tuple(
+_MODULES = tuple(
     (module, module.__all__) for module in (
-        _pools, _desktops, _allocators, _bindings, _seats, _thin_clients,
-        _schedules, _events, _boot_queue, _login_failures, _metrics,
-        _hosts, _jobs, _rollouts, _maintenance, _agents, _incidents,
-        _monitoring, _alerts))
+        _allocation, _pools, _desktops, _allocators, _bindings, _seats,
+        _thin_clients, _schedules, _events, _boot_queue, _login_failures,
+        _metrics, _hosts, _jobs, _rollouts, _maintenance, _agents,
+        _incidents, _monitoring, _alerts))
 
 
 def _export(modules):

@@ -43,6 +43,13 @@ REASONS = {
     "lockout": "locked out after repeated failed logins",
     "locked_out": "refused: locked out after repeated failed logins",
     "directory_unavailable": "the directory could not be reached",
+    # The login service's refusals (login/service.py, login/chain.py).
+    "seat_not_registered": "refused: the seat is not registered",
+    "no_allocator": "refused: no allocator serves this user",
+    "pool_disabled": "refused: the pool is disabled",
+    "pool_draining": "refused: a maintenance window drains the pool",
+    "pool_exhausted": "refused: the pool has no ready desktop",
+    "pool_missing": "refused: the allocator's pool does not exist",
 }
 
 _MAX_TEXT = 255

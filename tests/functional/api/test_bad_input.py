@@ -7,6 +7,7 @@ import fixtures
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import clock
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 
@@ -236,6 +237,8 @@ class TestNoAllocator(BadInputTestCase):
     default_allocator = False
 
     def test_no_allocator_matches_is_403_with_trace(self):
+        # (The refusals of one minute are one event.)
+        self.useFixture(clock.Clock())
         before = self.broker.counts()
         resp = self.broker.login("carl", status=403)
         error = self.assertError(resp, 403, "Forbidden")
@@ -247,10 +250,20 @@ class TestNoAllocator(BadInputTestCase):
             self.assertIn(step["result"], ("no match",))
         self.assertNothingWritten(before, ("sessions", "desktops",
                                            "bindings"))
-        # The refusal is audited.
+        # The refusal is audited, in one bounded event per user, client
+        # and minute.
         events = db.event_list(self.broker.ctxt, {"action": "login",
                                                   "result": "failure"})
         self.assertEqual(["carl"], [e["username"] for e in events])
+        self.assertEqual("no_allocator", events[0]["detail"]["reason"])
+        self.assertEqual(["vip-personal", "training-seats",
+                          "shanghai-agents", "nantong-agents"],
+                         [step["allocator"]
+                          for step in events[0]["detail"]["tried"]])
+        self.broker.login("carl", status=403)
+        (event,) = db.event_list(self.broker.ctxt, {"action": "login",
+                                                    "result": "failure"})
+        self.assertEqual(2, event["occurrences"])
 
     def test_allocator_with_unknown_plugin_is_refused(self):
         before = self.broker.count("allocators")
@@ -308,9 +321,29 @@ class TestEmptyPool(BadInputTestCase):
     def test_disabled_pool_is_503(self):
         self.broker.fill_pools()
         self.app.patch_json("/v1/pools/sh-agents", {"enabled": False})
+        before = self.broker.counts(("sessions", "desktops", "bindings"))
         resp = self.broker.login("amy", status=503)
         self.assertEqual("sh-agents",
                          self.assertError(resp, 503)["details"]["pool"])
+        self.assertEqual(before, self.broker.counts(before.keys()))
+        # The refusal is audited (bounded, as failed logins are).
+        (event,) = db.event_list(self.broker.ctxt, {"action": "login",
+                                                    "result": "failure"})
+        self.assertEqual(("amy", "pool_disabled", "sh-agents"),
+                         (event["username"], event["detail"]["reason"],
+                          event["detail"]["pool"]))
+        self.assertIn("pool is disabled", event["message"])
+
+    def test_exhausted_pool_refusal_is_audited(self):
+        resp = self.broker.login("amy", status=503)
+        self.assertEqual(0, self.assertError(resp, 503)["details"]["ready"])
+        (event,) = db.event_list(self.broker.ctxt, {"action": "login",
+                                                    "result": "failure"})
+        self.assertEqual(("amy", "pool_exhausted", "sh-agents",
+                          "shanghai-agents"),
+                         (event["username"], event["detail"]["reason"],
+                          event["detail"]["pool"],
+                          event["detail"]["allocator"]))
 
 
 class TestUnexpectedErrors(BadInputTestCase):
@@ -333,8 +366,9 @@ class TestUnexpectedErrors(BadInputTestCase):
 
     def test_login_raising_is_a_generic_500(self):
         before = self.broker.counts()
-        self.useFixture(fixtures.MockPatchObject(
-            self.broker.broker_app.conductor, "allocate",
+        # A bug in the allocator chain, inside the login's transaction.
+        self.useFixture(fixtures.MockPatch(
+            "vdi_broker.login.chain.decide",
             side_effect=KeyError(self.SECRET)))
         resp = self.broker.login("amy", status=500)
         self.assertGeneric500(resp)
@@ -348,7 +382,7 @@ class TestUnexpectedErrors(BadInputTestCase):
         before = self.broker.counts()
         ready = self.broker.ready_counts()
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api._insert_event",
+            "vdi_broker.db.sqlalchemy.allocation._insert_event",
             side_effect=RuntimeError(self.SECRET)))
         resp = self.broker.login("amy", status=500)
         self.assertGeneric500(resp)

@@ -31,7 +31,11 @@ class DatabaseDownTest(base.TestCase):
         self.assertEqual("5", resp.headers["Retry-After"])
 
     def test_login_while_the_database_is_down(self):
-        self._down("allocate")
+        self._down("login_claim")
+        self._assert_503(self.broker.login("amy", status=503))
+
+    def test_login_while_the_database_is_down_at_its_start(self):
+        self._down("login_transaction")
         self._assert_503(self.broker.login("amy", status=503))
 
     def test_session_calls_while_the_database_is_down(self):

@@ -8,6 +8,7 @@ that points at no seat.
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import clock
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 
@@ -30,16 +31,31 @@ class LoginSeatTestCase(base.TestCase):
         return {d["id"]: d["state"] for d in db.desktop_list(self.ctxt)}
 
     def test_refused_by_default(self):
+        # (The refusal events of one minute are one event.)
+        self.useFixture(clock.Clock())
         before = self.broker.counts(TABLES)
         states = self.desktop_states()
         resp = self.broker.login("amy", seat="SH-9F-404", status=404)
         error = broker_fixture.assert_error(self, resp, 404, "Not Found")
         self.assertIn("SH-9F-404", error["message"])
         self.assertIn("not registered", error["message"])
-        # Nothing claimed, nothing stored.
-        self.assertEqual(before, self.broker.counts(TABLES))
+        # Nothing claimed, nothing stored but the refusal's event.
+        after = self.broker.counts(TABLES)
+        self.assertEqual(before["events"] + 1, after.pop("events"))
+        before.pop("events")
+        self.assertEqual(before, after)
         self.assertEqual(states, self.desktop_states())
         self.assertIsNone(db.seat_find(self.ctxt, "SH-9F-404"))
+        (event,) = db.event_list(self.ctxt, {"action": "login",
+                                             "result": "failure"})
+        self.assertEqual(("amy", "seat_not_registered", "SH-9F-404"),
+                         (event["username"], event["detail"]["reason"],
+                          event["detail"]["seat"]))
+        # Bounded: the same refusal again adds to that event.
+        self.broker.login("amy", seat="SH-9F-404", status=404)
+        (event,) = db.event_list(self.ctxt, {"action": "login",
+                                             "result": "failure"})
+        self.assertEqual(2, event["occurrences"])
         # A registered seat, and no seat at all, still log in.
         self.broker.login("amy", seat="SH-2F-001")
         self.broker.login("sam", client_id="tc-2")

@@ -1,13 +1,14 @@
 """The product's promise: concurrent logins never share a desktop.
 
-Every scenario fires real ``db.allocate`` calls (with the arguments the
-conductor passes, see ConductorManager.allocate) from many threads
+Every scenario fires real login transactions (the storage calls the login
+service makes, see tests/fixtures/logins.py and LoginService._claim, with
+the decision given instead of the allocator chain's) from many threads
 at once against a real database, then checks the outcome in the database
 itself: each desktop has at most one owner, sessions and desktops agree,
 bindings are unique and nothing leaks. Each scenario runs on SQLite (the
 all-in-one mode), MariaDB and PostgreSQL.
 
-Database errors that made ``allocate`` run its transaction again
+Database errors that made a login run its transaction again
 (deadlocks, duplicate keys) are counted through the engine's
 ``handle_error`` event; set VDI_TEST_CONCURRENCY_LOG to a file name to get
 one line of numbers per scenario.
@@ -30,6 +31,7 @@ from testtools import content
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import common
@@ -76,7 +78,6 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
     scenarios = BACKENDS
     backend = "sqlite"
     driver = None
-    choose_in_transaction = False
 
     def setUp(self):
         super().setUp()
@@ -124,21 +125,9 @@ class AllocationConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
             "id": uuidutils.generate_uuid(),
             "token_hash": hashlib.sha256(token.encode()).hexdigest(),
             "expires_at": timeutils.utcnow() + datetime.timedelta(hours=8)}
-        if self.choose_in_transaction:
-            # As ConductorManager.allocate does it: the chain's inputs
-            # are read, and the decision made, inside the claim's
-            # transaction.
-            def choose(inputs):
-                self.assertIn(pool["id"], [p["id"] for p in inputs["pools"]])
-                return decision
-
-            return db.allocate(vdi_context.get_admin_context(), request,
-                               None, session_values, attempts=8,
-                               candidates=16, choose=choose,
-                               register_seat=register_seat)
-        return db.allocate(vdi_context.get_admin_context(), request,
-                           decision, session_values, attempts=8,
-                           candidates=16, register_seat=register_seat)
+        return logins.claim(vdi_context.get_admin_context(), request,
+                            decision, session_values, attempts=8,
+                            candidates=16, register_seat=register_seat)
 
     def _run(self, calls, threads=THREADS):
         """Run (fn, args) calls from many threads started together.
@@ -476,9 +465,3 @@ class DuplicateCheck(base.TestCase):
 
         self.assertEqual("done", flaky())
         self.assertEqual(3, len(calls))
-
-
-class AllocationConcurrencyChooseTest(AllocationConcurrencyTest):
-    """The same proofs with the decision made inside the transaction."""
-
-    choose_in_transaction = True

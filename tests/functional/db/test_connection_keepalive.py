@@ -21,6 +21,7 @@ import testscenarios
 from tests import base
 from tests.fixtures import blackhole_proxy
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import engine as db_engine
@@ -175,7 +176,7 @@ class LostAfterCommitTest(base.TestCase):
                 "state": models.READY})
 
     def _login(self, username):
-        return db.allocate(
+        return logins.claim(
             vdi_context.get_admin_context(),
             {"username": username, "client_id": "tc-1", "seat": None},
             {"pool_id": self.pool["id"], "binding_kind": None,

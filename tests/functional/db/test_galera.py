@@ -21,8 +21,6 @@ that each node has applied every commit first).
 
 import collections
 import concurrent.futures
-import datetime
-import hashlib
 import json
 import os
 import threading
@@ -41,6 +39,7 @@ from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import galera
+from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import engine as db_engine
@@ -55,16 +54,9 @@ def _users(names):
 
 
 def _allocate(pool, username):
-    """One login's transaction, with the arguments the conductor passes."""
-    return db.allocate(
-        vdi_context.get_admin_context(),
-        {"username": username, "client_id": "tc-1", "seat": None},
-        {"pool_id": pool["id"], "binding_kind": None, "binding_key": None,
-         "allocator_id": None, "allocator_name": "test"},
-        {"id": uuidutils.generate_uuid(),
-         "token_hash": hashlib.sha256(
-             uuidutils.generate_uuid().encode()).hexdigest(),
-         "expires_at": timeutils.utcnow() + datetime.timedelta(hours=1)})
+    """One login's transaction (the login service's, with a decision)."""
+    return logins.login(vdi_context.get_admin_context(), pool, username,
+                        client_id="tc-1")
 
 
 class GaleraEngineTest(base.TestCase):

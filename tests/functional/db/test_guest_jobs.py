@@ -17,6 +17,7 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker.conductor import jobs as job_runner
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
@@ -59,7 +60,7 @@ class GuestJobsTest(testscenarios.WithScenarios, base.TestCase):
         return db.job_create(self.ctxt, job)
 
     def _login(self, username):
-        return db.allocate(
+        return logins.claim(
             self.ctxt,
             {"username": username, "client_id": "tc-" + username,
              "seat": None},

@@ -18,8 +18,10 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 
@@ -48,7 +50,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
                 "state": models.READY})
 
     def _login(self, username):
-        return db.allocate(
+        return logins.claim(
             vdi_context.get_admin_context(),
             {"username": username, "client_id": "tc-1", "seat": None},
             {"pool_id": self.pool["id"], "binding_kind": None,
@@ -84,7 +86,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
                         statements)
         # Another connection takes the user's lock at once: the login's
         # connection let it go when it went back to the pool.
-        lock = db.IMPL._user_lock_name(
+        lock = allocation._user_lock_name(
             "alice", engine.url.database)
         with engine.connect() as conn:
             self.assertEqual(1, conn.execute(
@@ -120,7 +122,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
         """
         holder = self.database.engine.connect()
         self.addCleanup(holder.close)
-        lock = db.IMPL._user_lock_name(
+        lock = allocation._user_lock_name(
             username, database or self.database.engine.url.database)
         self.assertEqual(1, holder.execute(
             sa.select(sa.func.get_lock(lock, 0))).scalar())
@@ -131,7 +133,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
         # statement): the login waits for it once and answers 503, rather
         # than wait again at each retry of its transaction.
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api._USER_LOCK_TIMEOUT", 1))
+            "vdi_broker.db.sqlalchemy.allocation._USER_LOCK_TIMEOUT", 1))
         holder = self._hold_lock("alice")
         busy = threading.Thread(target=holder.execute,
                                 args=(sa.text("SELECT SLEEP(4)"),))
@@ -161,7 +163,7 @@ class MySQLConnectionTest(testscenarios.WithScenarios, base.TestCase):
         # it) right after it took the lock: the server keeps the session,
         # silent, for hours. The next login ends that session.
         self.useFixture(fixtures.MockPatch(
-            "vdi_broker.db.sqlalchemy.api._USER_LOCK_TIMEOUT", 1))
+            "vdi_broker.db.sqlalchemy.allocation._USER_LOCK_TIMEOUT", 1))
         holder = self._hold_lock("alice")
         watch = timeutils.StopWatch().start()
         result = self._login("alice")

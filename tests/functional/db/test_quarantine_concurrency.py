@@ -16,6 +16,7 @@ import testscenarios
 
 from tests import base
 from tests.fixtures import database
+from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
@@ -44,7 +45,7 @@ class QuarantineConcurrencyTest(testscenarios.WithScenarios, base.TestCase):
 
     def _login(self, username):
         try:
-            return db.allocate(
+            return logins.claim(
                 self.ctxt,
                 {"username": username, "client_id": "tc-" + username,
                  "seat": None},

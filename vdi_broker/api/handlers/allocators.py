@@ -104,7 +104,7 @@ def explain(req):
     except NotImplementedError:
         raise exception.Invalid(reason="the identity driver cannot look "
                                        "users up without a password")
-    result = app.conductor.explain(ctxt, {
+    result = app.login.explain(ctxt, {
         "principal": principal.to_dict(),
         "client_id": body.get("client_id", "(explain)"),
         "seat": body.get("seat")})

@@ -7,10 +7,10 @@ import webob
 from vdi_broker.api import client_auth
 from vdi_broker.api.schemas import client as schema
 from vdi_broker.api import util
-from vdi_broker.conductor import rpcapi
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
+from vdi_broker.login import service as login_service
 from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
@@ -30,11 +30,11 @@ def login(req):
     body = util.read_json(req, schema.login)
     username = body["username"]
     client_id = body["client_id"]
-    # Locked-out users and clients are refused before the directory is
-    # asked; failures are counted the same for unknown and known users,
-    # in counters every API worker shares, and recorded as events (never
-    # with the password).
-    principal = app.login_throttle.authenticate(
+    # One directory bind: locked-out users and clients are refused before
+    # the directory is asked; failures are counted the same for unknown
+    # and known users, in counters every API worker shares, and recorded
+    # as events (never with the password).
+    principal = app.login.authenticate(
         _client_context(req), app.identity, username, body["password"],
         client_id, detail={"seat": body.get("seat"),
                            "remote_addr": req.remote_addr})
@@ -47,10 +47,12 @@ def login(req):
         "session_id": uuidutils.generate_uuid(),
         "token_hash": client_auth.token_hash(token),
         "expires_at": client_auth.expires_at(
-            app.conf.client_session.token_ttl).isoformat(),
-        "deadline": rpcapi.login_deadline(app.conf),
+            app.conf.client_session.token_ttl),
+        "deadline": login_service.deadline(app.conf),
     }
-    result = app.conductor.allocate(ctxt, login)
+    # One database transaction, in this process (vdi_broker/login): no
+    # message bus, no conductor on the way.
+    result = app.login.login(ctxt, login)
     metrics.login_chosen(req, result["allocator"]["name"],
                          result["pool"]["name"])
     LOG.info("Login of %s from client %s: desktop %s of pool %s "
@@ -80,7 +82,7 @@ def show(req):
     session = _authorized_session(req, req.urlvars["session_id"])
     ctxt = util.context(req)
     desktop = db.desktop_get(ctxt, session["desktop_id"])
-    connection = util.app(req).conductor.get_connection(ctxt, session["id"])
+    connection = util.app(req).login.get_connection(ctxt, session["id"])
     return util.json_response({
         "session": {"id": session["id"], "username": session["username"],
                     "client_id": session["client_id"],

@@ -94,7 +94,7 @@ def _release_user_locks_at_checkin(engine):
         return
     # The lock itself belongs to the allocation transaction; imported here
     # because that module needs this one for its transaction context.
-    from vdi_broker.db.sqlalchemy import api as allocation
+    from vdi_broker.db.sqlalchemy import allocation
     release = allocation._release_user_locks
     if not sa.event.contains(engine.pool, "checkin", release):
         sa.event.listen(engine.pool, "checkin", release)
@@ -119,7 +119,7 @@ def _read_committed_on_mysql(engine):
             cursor.execute(
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             # A node of a Galera cluster (wsrep_on): the login's per-user
-            # lock needs a row too (api._lock_user). Asked once per
+            # lock needs a row too (allocation._lock_user). Asked once per
             # connection; a plain MariaDB or MySQL has no such variable.
             cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
             row = cursor.fetchone()

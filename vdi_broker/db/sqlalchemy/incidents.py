@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # The login's claim (the allocation transaction's module): used only
 # through _claim_desktop and _lock_user below.
-from vdi_broker.db.sqlalchemy import api as allocation
+from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models

@@ -8,7 +8,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from vdi_broker.db.sqlalchemy import api as db_api
+from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
@@ -143,7 +143,7 @@ def thin_clients_mark_offline(ctx, seen_before, limit=1000):
                    clients.c.last_seen_at < seen_before)
             .order_by(clients.c.last_seen_at)
             .limit(limit))
-    if db_api._locks_rows(connection):
+    if allocation._locks_rows(connection):
         stmt = stmt.with_for_update(skip_locked=True)
     rows = connection.execute(stmt).all()
     if not rows:

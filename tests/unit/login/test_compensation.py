@@ -1,4 +1,4 @@
-"""The login's claim / connect / undo loop (conductor/login.py), mocked."""
+"""The login's claim / connect / undo loop (login/compensation.py), mocked."""
 
 import datetime
 from unittest import mock
@@ -7,7 +7,7 @@ import fixtures
 from oslo_utils import timeutils
 import testtools
 
-from vdi_broker.conductor import login
+from vdi_broker.login import compensation as login
 from vdi_broker import exception
 
 
@@ -19,7 +19,7 @@ def _claim(desktop_id, session_id, reused=False, binding=None):
 
 
 class FakeClaims:
-    """db.allocate by the loop's rules: takes ready desktops in order."""
+    """db.login_claim by the loop's rules: takes ready desktops in order."""
 
     def __init__(self, desktops, reused=False, binding=None):
         self.desktops = list(desktops)

@@ -1,8 +1,10 @@
 """The login's allocation transaction.
 
-One login is one transaction: the allocator chain's decision is applied
-here. A desktop is claimed with one compare-and-swap (``UPDATE ... WHERE
-id = :id AND state = 'ready'``) after a ``SELECT ... FOR UPDATE SKIP
+One login is one transaction (login_transaction): the user's lock, the
+chain's inputs, the claim, the session and the events. The allocator
+chain's decision (vdi_broker/login/chain.py) is applied here. A desktop
+is claimed with one compare-and-swap (``UPDATE ... WHERE id = :id AND
+state = 'ready'``) after a ``SELECT ... FOR UPDATE SKIP
 LOCKED`` has picked a row no other transaction holds; bindings are
 protected by unique keys. Deadlocks, Galera certification failures and
 duplicate-binding races roll the whole transaction back and run it again
@@ -13,6 +15,7 @@ this one (pools.py, desktops.py, ...), the engine set-up in engine.py and
 the shared helpers in common.py.
 """
 
+import contextlib
 import functools
 import hashlib
 import random
@@ -37,6 +40,20 @@ LOG = logging.getLogger(__name__)
 # failures per login, 64 left 0.3 (0.9 without the random pick).
 _RANDOM = random.SystemRandom()
 _GALERA_WINDOW = 4
+
+__all__ = (
+    "login_transaction",
+    "login_retry",
+    "login_inputs",
+    "login_register_seat",
+    "login_claim",
+    "binding_rehome",
+    "login_undo",
+    "session_close",
+    "session_get",
+    "session_list",
+    "sessions_expired",
+)
 
 # The names the allocation transaction below has always used.
 main_context_manager = engine.main_context_manager
@@ -345,55 +362,131 @@ def _end_lost_lock_holder(connection, name, idle):
     return True
 
 
-@_retry_on_conflict
-@main_context_manager.writer
-def allocate(ctx, request, decision, session_values, attempts=8,
-             candidates=16, choose=None, register_seat=False,
-             exclude=()):
-    """Give the user a desktop according to an allocator's decision.
+# -- one login: one transaction -----------------------------------------------
+#
+# The login service (vdi_broker/login/service.py) runs, in order:
+#
+#   with db.login_transaction(ctx, username):         # the user's lock first
+#       inputs = db.login_inputs(ctx, seat, client_id)
+#       db.login_register_seat(ctx, request, register)  # an unknown seat
+#       ... the allocator chain decides on ``inputs`` (no storage access) ...
+#       result = db.login_claim(ctx, request, decision, session_values)
+#
+# and the whole block again on a deadlock or a lost race
+# (db.login_retry). Every function below joins the transaction
+# login_transaction opened (enginefacade nests them): the lock, the reads,
+# the claim, the session and the events commit together or not at all.
+# Nothing here calls back into the layers above.
 
-    ``request`` is the AllocationRequest dict (username, client_id, seat);
-    ``decision`` names the pool and, for bound allocators, the binding
-    (kind and key). ``session_values`` holds the new session's id, token
-    hash and expiry. Everything here is one transaction: the claim, the
-    binding, the session and the audit events commit together or not at
-    all.
+_LOGIN_USER = "vdi_login_user"
+_LOGIN_CONNECTION = "vdi_login_connection"
 
-    With ``choose`` (and ``decision`` None), the decision is made inside
-    this transaction too: ``choose(inputs)`` gets what
-    :func:`allocation_inputs` returns, read in this transaction, and
-    returns the decision dict (or raises to refuse the login). A login is
-    then a single transaction: the conductor's hot path (R7).
 
-    A ``seat`` no record has is registered with ``register_seat`` (a
-    ``seat.register`` event in this transaction), else the login is
-    refused (SeatNotRegistered): a session never names a seat the broker
-    does not know.
+def login_retry(f):
+    """Run a whole login transaction again on deadlock or a lost race.
 
-    ``exclude``: desktops a claim from ready must not take (those a
-    login tried already: see conductor/login.py).
+    For the function that opens :func:`login_transaction`: the user's lock
+    is taken again, the inputs read again and the chain asked again.
+    """
+    return _retry_on_conflict(f)
+
+
+@contextlib.contextmanager
+def login_transaction(ctx, username):
+    """One login's writer transaction, serialized with the user's others.
+
+    Takes the user's lock (:func:`_lock_user`) as the transaction's first
+    statement; the login_* functions called inside the block join this
+    transaction. Commits when the block ends, rolls back when it raises.
+    """
+    with main_context_manager.writer.using(ctx) as session:
+        connection = session.connection()
+        _lock_user(connection, username)
+        # (The session is this thread's and this transaction's.) The
+        # connection is kept at hand: asking the session for it costs
+        # more than most of the login's statements.
+        session.info[_LOGIN_USER] = username
+        session.info[_LOGIN_CONNECTION] = connection
+        yield
+
+
+def _login_session(ctx, username):
+    """The session of the login_transaction of ``username``.
+
+    login_register_seat and login_claim run only inside it (no
+    transaction of their own): a claim without the user's lock would let
+    two first logins of one user each take a desktop.
+    """
+    try:
+        session = ctx.session
+    except Exception:
+        session = None
+    if session is None or session.info.get(_LOGIN_USER) != username:
+        raise RuntimeError("login_claim and login_register_seat run inside "
+                           "login_transaction(ctx, %r)" % username)
+    return session
+
+
+@main_context_manager.reader
+def login_inputs(ctx, seat_name, client_id):
+    """What the allocator chain decides on, read up front.
+
+    The seat and thin client records (or None), every allocator and every
+    pool (both small tables), as plain dicts. Inside
+    :func:`login_transaction`, read in the login's transaction (after the
+    user's lock); alone (explain), in a read transaction of its own.
     """
     session = ctx.session
+    connection = (session.info.get(_LOGIN_CONNECTION) or
+                  session.connection())
+    seat = None
+    if seat_name:
+        seat = next(iter(_rows(connection, _SEAT_BY_NAME,
+                               {"p_name": seat_name})), None)
+    client = next(iter(_rows(connection, _CLIENT_BY_ID,
+                             {"p_client_id": client_id})), None)
+    return {"seat": seat, "client": client,
+            "allocators": _rows(connection, _ALL_ALLOCATORS),
+            "pools": _rows(connection, _ALL_POOLS)}
+
+
+def login_register_seat(ctx, request, register):
+    """A login names a seat that has no record: register it, or refuse.
+
+    As for a thin client's first heartbeat, ``register`` (``[client_session]
+    register_unknown_clients``) decides: a ``seat.register`` event in the
+    login's transaction, or SeatNotRegistered. A session never names a
+    seat the broker does not know. Returns the new seat's row.
+    """
+    session = _login_session(ctx, request["username"])
+    return _unknown_seat(session.info[_LOGIN_CONNECTION], ctx, request,
+                         register)
+
+
+def login_claim(ctx, request, decision, session_values, pool=None,
+                attempts=8, candidates=16, exclude=()):
+    """Give the user a desktop according to the chain's decision.
+
+    Runs inside :func:`login_transaction`. ``request`` is the
+    AllocationRequest dict (username, client_id, seat); ``decision``
+    names the pool (``pool_id``) and, for bound allocators, the binding
+    (``binding_kind`` and ``binding_key``), with ``allocator_id`` and
+    ``allocator_name``; ``pool`` is that pool's row as
+    :func:`login_inputs` read it (read again when not given).
+    ``session_values`` holds the new session's id, token hash and expiry.
+    The claim (or the reuse of the user's or the binding's desktop), the
+    binding, the session and the login's event are written here.
+
+    ``exclude``: desktops a claim from ready must not take (those a
+    login tried already: see vdi_broker/login/compensation.py).
+    """
     username = request["username"]
+    session = _login_session(ctx, username)
     # The transaction's connection, for the Core statements of the login
     # (asking the session for it each time costs more than one would
     # think).
-    connection = session.connection()
-    _lock_user(connection, username)
-    pools = {}
-    seat_name = request.get("seat")
-    if choose is not None:
-        inputs = _allocation_inputs(connection, seat_name,
-                                    request["client_id"])
-        if seat_name and inputs["seat"] is None:
-            inputs["seat"] = _unknown_seat(connection, ctx, request,
-                                           register_seat)
-        decision = choose(inputs)
-        # The pools were read in this transaction: no second read.
-        pools = {p["id"]: p for p in inputs["pools"]}
-    elif seat_name and not _rows(connection, _SEAT_BY_NAME,
-                                 {"p_name": seat_name}):
-        _unknown_seat(connection, ctx, request, register_seat)
+    connection = session.info[_LOGIN_CONNECTION]
+    pools = {pool["id"]: pool} if pool is not None else {}
     pool = pools.get(decision["pool_id"])
     if pool is not None:
         pool = _RowView(pool)
@@ -635,7 +728,7 @@ def login_undo(ctx, session_id, reason, give_back, claimed,
                binding_id=None, detail=None):
     """Undo a login whose connection failed after its claim (R7).
 
-    db.allocate committed the claim; the console lookup that followed
+    db.login_claim committed the claim; the console lookup that followed
     failed, and the thin client gets no session. In one transaction:
 
     * the session is closed with ``reason`` and its token hash replaced
@@ -659,7 +752,8 @@ def login_undo(ctx, session_id, reason, give_back, claimed,
     row = session.get(models.ClientSession, session_id)
     if row is None:
         raise exception.SessionNotFound(session=session_id)
-    # Locks in the order allocate takes them: the desktop, its sessions.
+    # Locks in the order login_claim takes them: the desktop, its
+    # sessions.
     desktop = None
     if row.desktop_id:
         desktop = session.get(models.Desktop, row.desktop_id,
@@ -819,7 +913,7 @@ def session_close(ctx, session_id, reason):
         return _dict(row), None, None
     # A login taking this session over (superseding it) and this logout
     # take turns, so that the logout never releases a desktop the new
-    # session has just been given. Locks in the order allocate takes
+    # session has just been given. Locks in the order login_claim takes
     # them: the desktop, then its sessions.
     session.get(models.Desktop, row.desktop_id, with_for_update=True)
     row = session.get(models.ClientSession, session_id,
@@ -886,34 +980,9 @@ def sessions_expired(ctx, now, limit=500):
     return ctx.session.execute(stmt).scalars().all()
 
 
-# -- seats and thin clients --------------------------------------------------
-
-@main_context_manager.reader
-def allocation_inputs(ctx, seat_name, client_id):
-    """What a login needs before the claim, in one read transaction.
-
-    The seat and thin client records (or None), every allocator and
-    every pool (both small tables).
-    """
-    return _allocation_inputs(ctx.session.connection(), seat_name,
-                              client_id)
-
-
 def _rows(connection, stmt, params=None):
     """Plain dicts of a Core SELECT: no ORM objects to build and track."""
     return [dict(row) for row in connection.execute(stmt, params).mappings()]
-
-
-def _allocation_inputs(connection, seat_name, client_id):
-    seat = None
-    if seat_name:
-        seat = next(iter(_rows(connection, _SEAT_BY_NAME,
-                               {"p_name": seat_name})), None)
-    client = next(iter(_rows(connection, _CLIENT_BY_ID,
-                             {"p_client_id": client_id})), None)
-    return {"seat": seat, "client": client,
-            "allocators": _rows(connection, _ALL_ALLOCATORS),
-            "pools": _rows(connection, _ALL_POOLS)}
 
 
 # -- end of the allocation transaction --------------------------------------

@@ -1,9 +1,11 @@
 """A login delivers a usable session or leaves nothing behind (R7).
 
-The claim (db.allocate) commits the desktop, the binding, the session and
-the login's event in one transaction; the connection details come after
-it, from the pool's console driver, which may ask the cloud (spice-direct,
-spice-html5, noVNC). When that fails, the claim is undone:
+The claim (the login service's transaction, db.login_claim) commits the
+desktop, the binding, the session and the login's event together; the
+connection details come after it, outside the transaction, from the
+pool's console driver, which may ask the cloud (spice-direct,
+spice-html5, noVNC; each call bounded by ``[nova] console_timeout``).
+When that fails, the claim is undone:
 
 * when the desktop is at fault (the cloud says its server cannot give a
   console in its state, Nova's 409, or the server is gone), the desktop is
@@ -20,7 +22,7 @@ connect_attempts`` in all, none after the login's deadline. When none can
 be connected, LoginNotConnected (503 with Retry-After).
 
 The functions here know the DB API and three callables, nothing of RPC:
-the API process can run them the day it claims desktops itself.
+the API process runs them (vdi_broker/login/service.py).
 """
 
 from oslo_log import log as logging
@@ -69,7 +71,7 @@ def describe(error):
 def undo(ctxt, claim, error, quarantine, attempt):
     """Undo one claim whose connection failed; return its outcome.
 
-    ``claim`` is db.allocate's result; ``quarantine(ctxt, faults, by,
+    ``claim`` is db.login_claim's result; ``quarantine(ctxt, faults, by,
     source)`` is DesktopActions.quarantine_many. The outcome is what
     became of the desktop: "quarantined", "ready", "restored", "kept" or
     a release state.
@@ -117,14 +119,14 @@ def connect(ctxt, session_id, claim, get_connection, quarantine, attempts,
             deadline=None):
     """Claim a desktop and connect it, or undo and try another.
 
-    ``claim(session_id, exclude)`` runs db.allocate with a session id
-    and the desktops not to take; ``get_connection(result)`` returns
+    ``claim(session_id, exclude)`` runs the login's transaction with a
+    session id and the desktops not to take; ``get_connection(result)`` returns
     the connection details of a claim. The first try uses
     ``session_id``, each later one a new id (with the same token).
     ``deadline``: a naive UTC datetime after which no try starts, and a
     connection that comes later is undone too (nobody waits for it).
 
-    Returns (db.allocate's result, connection). Raises what the first
+    Returns (the claim's result, connection). Raises what the first
     claim raises (no allocator, pool exhausted...), or LoginNotConnected
     when no try succeeded.
     """

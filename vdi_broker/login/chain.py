@@ -1,0 +1,107 @@
+"""The allocator chain's decision: a pure function of inputs read up front.
+
+:func:`decide` gets what ``db.login_inputs`` read (the seat and thin client
+records, every allocator and every pool) and the login's request; it walks
+the chain (vdi_broker/allocators: rules, bound and pool allocators) and
+returns an :class:`Outcome`. It reads and writes nothing, calls nothing
+back and shares no state: the same inputs give the same outcome, which is
+what makes a decision explainable (``POST /v1/allocators/explain`` runs
+exactly this) and testable without a database.
+
+:func:`refusal` turns an outcome that gives no desktop into the exception
+the login answers with, and the reason its (bounded) refusal event names.
+"""
+
+import collections
+import datetime
+
+from vdi_broker import allocators
+from vdi_broker.allocators import base as allocator_base
+from vdi_broker import exception
+
+#: ``record``: the allocator chosen (None: none matched); ``decision``:
+#: its allocators.base.Decision; ``trace``: every step of the walk;
+#: ``pool``: the decision's pool row (None: no such pool).
+Outcome = collections.namedtuple("Outcome",
+                                 "record decision trace pool")
+
+# The reasons of the refusal events (identity/failure_events.py REASONS).
+NO_ALLOCATOR = "no_allocator"
+POOL_DISABLED = "pool_disabled"
+POOL_DRAINING = "pool_draining"
+NO_POOL = "pool_missing"
+
+
+def request_for(login, inputs):
+    """The AllocationRequest of a login.
+
+    ``login``: the principal (a dict), client_id and seat; ``inputs``:
+    db.login_inputs' result (the seat's tags, the seat's or else the thin
+    client's site).
+    """
+    seat, client = inputs["seat"] or {}, inputs["client"] or {}
+    return allocator_base.AllocationRequest.from_dict({
+        "principal": login["principal"],
+        "client_id": login["client_id"], "seat": login.get("seat"),
+        "seat_tags": seat.get("tags") or (),
+        "site": seat.get("site") or client.get("site")})
+
+
+def decide(conf, inputs, request):
+    """Walk the allocator chain over ``inputs``; return an Outcome."""
+    record, decision, trace = allocators.walk(conf, inputs["allocators"],
+                                              request)
+    pool = None
+    if decision is not None:
+        pool = next((p for p in inputs["pools"]
+                     if decision.pool in (p["id"], p["name"])), None)
+    return Outcome(record, decision, trace, pool)
+
+
+def brief(trace):
+    """The trace as the client sees it: each allocator and its result."""
+    return [{"allocator": step["allocator"], "result": step["result"]}
+            for step in trace]
+
+
+def refusal(outcome, username, now=None):
+    """(reason, exception) when the outcome gives no desktop, else None.
+
+    ``now``: the time a draining maintenance window is judged at (the
+    pool's ``drain_until``, set by the conductor as the window opens;
+    admin/maintenance.rst); None: the pool's drain is not looked at.
+    """
+    if outcome.record is None:
+        return NO_ALLOCATOR, exception.NoAllocatorMatches(
+            username=username, tried=brief(outcome.trace))
+    if outcome.pool is None:
+        return NO_POOL, exception.ServiceUnavailable(
+            reason="allocator %s has no pool" % outcome.record["name"])
+    if not outcome.pool["enabled"]:
+        return POOL_DISABLED, exception.PoolExhausted(
+            pool=outcome.pool["name"], status="disabled",
+            status_reason="pool is disabled")
+    until = outcome.pool.get("drain_until")
+    if now is not None and until is not None and \
+            _naive_utc(until) > _naive_utc(now):
+        return POOL_DRAINING, exception.PoolExhausted(
+            pool=outcome.pool["name"], status="draining",
+            status_reason="maintenance window until %s UTC" % (
+                _naive_utc(until).isoformat(timespec="minutes")))
+    return None
+
+
+def _naive_utc(value):
+    """A datetime as naive UTC (the database's and timeutils' form)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def claim_decision(outcome):
+    """The decision as db.login_claim takes it."""
+    return {"pool_id": outcome.pool["id"],
+            "binding_kind": outcome.decision.binding_kind,
+            "binding_key": outcome.decision.binding_key,
+            "allocator_id": outcome.record["id"],
+            "allocator_name": outcome.record["name"]}
