@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 import testtools
 
-from vdi_broker.db.sqlalchemy import api
+from vdi_broker.db.sqlalchemy import allocation as api
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker import exception
 
