@@ -134,6 +134,18 @@ class ShiftPlan:
         return result
 
 
+def _rows(reader):
+    """The reader's rows; a line the csv module cannot read: ValueError."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise ValueError("shift plan line %d: %s" % (reader.line_num, e))
+        yield row
+
+
 def parse(source, slot_minutes=None, timezone=None):
     """A :class:`ShiftPlan` from CSV text or a file object.
 
@@ -145,11 +157,13 @@ def parse(source, slot_minutes=None, timezone=None):
     """
     tz = _zone(timezone) if timezone is not None else None
     if isinstance(source, str):
-        source = io.StringIO(source)
+        # newline="": the csv module reads the line ends itself (a bare
+        # CR, quoted line breaks).
+        source = io.StringIO(source, newline="")
     reader = csv.reader(source)
     header = None
     slots = {}
-    for row in reader:
+    for row in _rows(reader):
         if not row or not any(cell.strip() for cell in row) or \
                 row[0].lstrip().startswith("#"):
             continue

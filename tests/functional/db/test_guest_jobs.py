@@ -280,8 +280,34 @@ class GuestJobsTest(testscenarios.WithScenarios, base.TestCase):
         started = db.job_start(self.ctxt, job["id"])
         self.assertEqual(len(self.desktops), started["results"]["pending"])
         self.assertIn("unknown desktops: nope", started["status_reason"])
-        self.assertIn("department targets are not resolved yet: hotel",
-                      started["status_reason"])
+        self.assertIn("unknown departments: hotel", started["status_reason"])
+
+    def test_targets_by_department(self):
+        db.department_create(self.ctxt, {
+            "id": uuidutils.generate_uuid(), "name": "hotel",
+            "rules": {"groups": ["hotel-agents"]}})
+        # amy's login was tagged with the department, bob's with another.
+        amy = logins.claim(
+            self.ctxt, {"username": "amy", "client_id": "tc-amy",
+                        "seat": None},
+            logins.decision(self.pool),
+            dict(logins.session_values(), department="hotel"))
+        logins.claim(
+            self.ctxt, {"username": "bob", "client_id": "tc-bob",
+                        "seat": None},
+            logins.decision(self.pool),
+            dict(logins.session_values(), department="flights"))
+        # A desktop bound to a seat of the department.
+        db.seat_create(self.ctxt, {"name": "sh-h-001", "site": "sh",
+                                   "department": "hotel"})
+        seat_desktop = self.desktops[-1]
+        db.binding_create(self.ctxt, "seat", "sh-h-001", seat_desktop["id"])
+        job = self._job(targets={"departments": ["hotel"]}, in_use="run")
+        started = db.job_start(self.ctxt, job["id"])
+        self.assertIsNone(started["status_reason"])
+        targets = {t["desktop_id"] for t in
+                   db.job_target_list(self.ctxt, job["id"])}
+        self.assertEqual({amy["desktop"]["id"], seat_desktop["id"]}, targets)
 
     def test_not_due_not_started(self):
         job = self._job(

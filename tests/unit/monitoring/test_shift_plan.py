@@ -85,3 +85,18 @@ class ParseTest(testtools.TestCase):
                               "date,department,site,required\n")
         self.assertIn("no start column", str(e))
         self.assertRaises(ValueError, shift_plan.parse, "")
+
+    def test_what_the_csv_module_cannot_read_is_a_value_error(self):
+        # Found by the API fuzz test: these were a 500.
+        e = self.assertRaises(
+            ValueError, shift_plan.parse,
+            "date,start,department,site,required\n"
+            "2026-12-01,08:00,hotel,%s,1\n" % ("x" * 200000))
+        self.assertIn("line 2", str(e))
+        # A bare carriage return ends a line like any other.
+        plan = shift_plan.parse("date,start,department,site,required\r"
+                                "2026-12-01,08:00,hotel,shanghai,1\r")
+        self.assertEqual(1, len(plan.slots))
+        e = self.assertRaises(ValueError, shift_plan.parse,
+                              "\u00df4\rR\u00f3\u00e9")
+        self.assertIn("header", str(e))

@@ -38,6 +38,9 @@ _TARGETS = models.GuestJobTarget.__table__
 _DESKTOPS = models.Desktop.__table__
 _POOLS = models.Pool.__table__
 _SESSIONS = models.ClientSession.__table__
+_BINDINGS = models.Binding.__table__
+_SEATS = models.Seat.__table__
+_DEPARTMENTS = models.Department.__table__
 
 _OPEN = (models.JOB_SCHEDULED, models.JOB_RUNNING)
 _UNDONE = (models.TARGET_PENDING, models.TARGET_RUNNING)
@@ -220,12 +223,42 @@ def _resolve(session, spec):
             notes.append("unknown desktops: %s" % ", ".join(missing))
         for row in rows:
             found[row.id] = row.name
-    if spec.get("departments"):
-        # Departments are not in the broker's database yet: kept in the
-        # spec, named in the job's status, resolved once they exist.
-        notes.append("department targets are not resolved yet: %s" %
-                     ", ".join(spec["departments"]))
+    wanted = list(spec.get("departments") or ())
+    if wanted:
+        rows = session.execute(
+            sa.select(_DEPARTMENTS.c.id, _DEPARTMENTS.c.name).where(
+                sa.or_(_DEPARTMENTS.c.id.in_(wanted),
+                       _DEPARTMENTS.c.name.in_(wanted)))).all()
+        known = {r.id for r in rows} | {r.name for r in rows}
+        missing = [d for d in wanted if d not in known]
+        if missing:
+            notes.append("unknown departments: %s" % ", ".join(missing))
+        for row in session.execute(_department_desktops(
+                [r.name for r in rows])):
+            found[row.id] = row.name
     return sorted(found.items(), key=lambda item: (item[1], item[0])), notes
+
+
+def _department_desktops(names):
+    """The desktops of departments' agents and seats.
+
+    A department's agents are the users whose logins the login service
+    tagged with it (sessions.department: the department rules are matched
+    against the directory at login, not here); their desktops are the ones
+    they hold now and the ones bound to them, plus the desktops bound to
+    the department's seats.
+    """
+    desktops = _DESKTOPS
+    agents = sa.select(_SESSIONS.c.username).where(
+        _SESSIONS.c.department.in_(names)).distinct()
+    seats = sa.select(_SEATS.c.name).where(_SEATS.c.department.in_(names))
+    bound = sa.select(_BINDINGS.c.desktop_id).where(sa.or_(
+        sa.and_(_BINDINGS.c.kind == "user", _BINDINGS.c.key.in_(agents)),
+        sa.and_(_BINDINGS.c.kind == "seat", _BINDINGS.c.key.in_(seats))))
+    return sa.select(desktops.c.id, desktops.c.name).where(
+        desktops.c.state != models.DELETING,
+        sa.or_(desktops.c.assigned_user.in_(agents),
+               desktops.c.id.in_(bound)))
 
 
 @common.retry_on_conflict
