@@ -191,6 +191,7 @@ class TestThinClients(RecordsTestCase):
         self.assertEqual({"id", "client_id", "seat", "site", "model", "tags",
                           "status", "last_seen_at", "last_address",
                           "last_user", "input_events", "description",
+                          "health", "fault_reason",
                           "revision", "created_at", "updated_at"},
                          set(client))
         self.assertEqual(("SH-1", "unknown", None, 1),

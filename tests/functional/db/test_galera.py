@@ -42,6 +42,7 @@ from tests.fixtures import galera
 from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 
@@ -85,7 +86,7 @@ class GaleraEngineTest(base.TestCase):
         with self.database.engine.connect() as conn:
             return conn.execute(sa.text(
                 "SELECT logins FROM login_serials WHERE id = :id"),
-                {"id": db.IMPL._user_lock_digest(username).hex()}).scalar()
+                {"id": allocation._user_lock_digest(username).hex()}).scalar()
 
     def test_logins_count_in_the_users_row(self):
         with self.database.engine.connect() as conn:
@@ -108,8 +109,8 @@ class GaleraEngineTest(base.TestCase):
         conn = other.connect()
         self.addCleanup(conn.close)
         conn.begin()
-        conn.execute(db.IMPL._LOGIN_SERIAL, {
-            "p_id": db.IMPL._user_lock_digest("alice").hex(),
+        conn.execute(allocation._LOGIN_SERIAL, {
+            "p_id": allocation._user_lock_digest("alice").hex(),
             "p_now": timeutils.utcnow()})
         _allocate(self.pool, "alice")
         self.assertEqual(1, self.serial("alice"))
