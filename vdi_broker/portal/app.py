@@ -30,8 +30,8 @@ LOG = logging.getLogger(__name__)
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 N_ = web.N_
 
-# The sections of the navigation, in order. Shift plans and alerts join
-# here when the API offers them.
+# The sections of the navigation, in order. Shift plans join here when
+# the API offers them.
 NAV = [
     ("overview", "/", N_("Overview")),
     ("pools", "/pools", N_("Pools")),
@@ -41,6 +41,7 @@ NAV = [
     ("assets", "/thin-clients", N_("Thin clients and seats")),
     ("allocators", "/allocators", N_("Allocators")),
     ("jobs", "/jobs", N_("Maintenance")),
+    ("alerts", "/alerts", N_("Alerts")),
     ("events", "/events", N_("Events")),
 ]
 

@@ -43,6 +43,7 @@ NEEDS = {
     "thin_client:write": OPERATOR,
     "job:create": OPERATOR,
     "job:cancel": OPERATOR,
+    "alert:acknowledge": OPERATOR,
 }
 
 

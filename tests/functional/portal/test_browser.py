@@ -351,6 +351,7 @@ class TestEveryPage(BrowserTestCase):
             ("portal-allocator", "/allocators/" + allocator["id"]),
             ("portal-explain", "/explain?username=amy&seat=SH-TR-01"),
             ("portal-events", "/events"),
+            ("portal-alerts-empty", "/alerts"),
         ]
         signin = self.browser.new_page()
         signin.goto(self.portal.url + "/signin")

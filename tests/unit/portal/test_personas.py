@@ -30,6 +30,7 @@ RULES = {
                           "vdi_broker:thin_clients:delete"],
     "job:create": ["vdi_broker:jobs:create"],
     "job:cancel": ["vdi_broker:jobs:cancel"],
+    "alert:acknowledge": ["vdi_broker:alerts:acknowledge"],
 }
 
 

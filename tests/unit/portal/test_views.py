@@ -1,6 +1,7 @@
 """Pure parts of the portal's views: why a pool is short, redirects."""
 
 from tests import base
+from vdi_broker.portal.views import alerts
 from vdi_broker.portal.views import common
 from vdi_broker.portal.views import jobs
 from vdi_broker.portal.views import overview
@@ -142,3 +143,44 @@ class TestJobKinds(base.TestCase):
                 "contents"}, required, kind)
             self.assertEqual(set(secret), set(jobs.SECRET.get(kind, ())),
                              kind)
+
+
+class _Client:
+    """The API's alerts, as api.Client.all answers them."""
+
+    def __init__(self, items):
+        self.items = items
+        self.calls = []
+
+    def all(self, path, key, params=None, cap=5000):
+        self.calls.append((path, key, params))
+        return self.items, False
+
+
+class TestAlerts(base.TestCase):
+
+    def test_values_as_sorted_pairs(self):
+        self.assertEqual(["failures: 3", "threshold: 2"],
+                         alerts.values_text({"threshold": 2,
+                                             "failures": 3}))
+        self.assertEqual([], alerts.values_text(None))
+        self.assertEqual([], alerts.values_text([1, 2]))
+
+    def test_overview_counts_them_all_and_lists_five(self):
+        items = [{"id": "a%d" % i, "kind": "boots_failing",
+                  "subject": "pool-%d" % i, "state": "firing",
+                  "started_at": "2026-12-03T08:0%d:00Z" % i,
+                  "fired_at": "2026-12-03T08:1%d:00Z" % i,
+                  "acknowledged_by": "amy" if i == 1 else None}
+                 for i in range(7)]
+        client = _Client(items)
+        figures = overview.firing_alerts(client)
+        self.assertEqual(7, figures["firing"])
+        self.assertEqual(["a0", "a1", "a2", "a3", "a4"],
+                         [a["id"] for a in figures["items"]])
+        self.assertEqual("2026-12-03T08:11:00Z",
+                         figures["items"][1]["started_at"])
+        self.assertEqual("amy", figures["items"][1]["acknowledged_by"])
+        self.assertEqual([("/alerts", "alerts", {
+            "state": "firing", "sort_key": "started_at",
+            "sort_dir": "desc"})], client.calls)

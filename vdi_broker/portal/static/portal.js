@@ -1,9 +1,9 @@
 /* The portal's small scripts: local times, the language switch, the
    time zone of the events filter and the job form, the job form's
-   kinds, the overview's and a running job's refresh and the console
-   page's forward to the console. The pages work
-   without them. No inline script: the Content-Security-Policy forbids
-   it. */
+   kinds, the overview's refresh (its firing alerts too), a running
+   job's refresh and the console page's forward to the console. The
+   pages work without them. No inline script: the
+   Content-Security-Policy forbids it. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -35,6 +35,42 @@
     }, data);
   }
 
+  // The overview's firing alerts, rebuilt from its figures (text only).
+  function renderAlerts(list, items) {
+    items = items || [];
+    while (list.firstChild) { list.removeChild(list.firstChild); }
+    if (!items.length) {
+      var empty = document.createElement("li");
+      empty.className = "muted";
+      empty.textContent = list.getAttribute("data-empty");
+      list.appendChild(empty);
+      return;
+    }
+    items.forEach(function (alert) {
+      var li = document.createElement("li");
+      li.setAttribute("data-alert", alert.id);
+      var link = document.createElement("a");
+      link.href = "/alerts?state=firing&kind=" +
+        encodeURIComponent(alert.kind);
+      link.textContent = alert.kind + ": " + alert.subject;
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(" "));
+      var when = document.createElement("time");
+      when.setAttribute("datetime", alert.started_at);
+      when.textContent = alert.started_at;
+      li.appendChild(when);
+      if (alert.acknowledged_by) {
+        var ack = document.createElement("span");
+        ack.className = "muted small";
+        ack.textContent = list.getAttribute("data-acknowledged") + " " +
+          alert.acknowledged_by;
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(ack);
+      }
+      list.appendChild(li);
+    });
+  }
+
   function refreshOverview(box) {
     var source = box.getAttribute("data-source");
     var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 15;
@@ -53,6 +89,9 @@
         el.textContent = items.map(function (item) {
           return item.reason + ": " + item.count;
         }).join("  ");
+      });
+      box.querySelectorAll("[data-alerts-list]").forEach(function (list) {
+        renderAlerts(list, get(data, list.getAttribute("data-alerts-list")));
       });
       box.querySelectorAll("[data-warn-when]").forEach(function (el) {
         var value = get(data, el.getAttribute("data-warn-when"));

@@ -1,5 +1,6 @@
 """The portal's pages: paths and methods to view functions."""
 
+from vdi_broker.portal.views import alerts
 from vdi_broker.portal.views import allocators
 from vdi_broker.portal.views import assets
 from vdi_broker.portal.views import desktops
@@ -46,6 +47,8 @@ ROUTES = [
     ("/allocators/{allocator_id}", {"GET": allocators.show,
                                     "POST": allocators.update}),
     ("/events", {"GET": events.index}),
+    ("/alerts", {"GET": alerts.index}),
+    ("/alerts/{alert_id}/acknowledge", {"POST": alerts.acknowledge}),
     ("/jobs", {"GET": jobs.index, "POST": jobs.create}),
     ("/jobs/new", {"GET": jobs.new}),
     ("/jobs/{job_id}.json", {"GET": jobs.data_json}),

@@ -17,6 +17,8 @@ N_ = web.N_
 # "at least").
 EVENT_CAP = 5000
 LIST_CAP = 10000
+# Firing alerts listed on the overview (the count is of them all).
+ALERTS_SHOWN = 5
 
 
 def shortfall(pool):
@@ -134,6 +136,20 @@ def login_figures(client, now):
             "truncated": truncated, "since": since}
 
 
+def firing_alerts(client):
+    """The firing alerts: their count and the newest few."""
+    alerts, truncated = client.all("/alerts", "alerts",
+                                   {"state": "firing",
+                                    "sort_key": "started_at",
+                                    "sort_dir": "desc"}, cap=LIST_CAP)
+    return {"firing": len(alerts), "more": truncated,
+            "items": [{"id": a["id"], "kind": a["kind"],
+                       "subject": a["subject"],
+                       "started_at": a.get("fired_at") or a["started_at"],
+                       "acknowledged_by": a.get("acknowledged_by")}
+                      for a in alerts[:ALERTS_SHOWN]]}
+
+
 def gather(req):
     client = req.api()
     now = timeutils.utcnow()
@@ -155,6 +171,7 @@ def gather(req):
         "sessions": len(sessions), "sessions_more": sessions_more,
         "thin_clients": by_status,
         "logins": login_figures(client, now),
+        "alerts": firing_alerts(client),
     }
 
 
