@@ -99,11 +99,15 @@ def _add_fields(parser, create):
                        help="All criteria must match (default) or any")
 
 
-def _rules(parsed_args):
-    """The rule document of the options, or None if none was given."""
+def _rules(parsed_args, list_rules=None):
+    """The rule document of the options, or None if none was given.
+
+    ``list_rules``: {option dest: rule key} of the repeatable options
+    (default: the allocators'; departments take a subset).
+    """
     rules = dict(parsed_args.rules or {})
     given = parsed_args.rules is not None
-    for dest, key in LIST_RULES.items():
+    for dest, key in (list_rules or LIST_RULES).items():
         values = getattr(parsed_args, dest)
         if values:
             rules[key] = list(rules.get(key, [])) + values

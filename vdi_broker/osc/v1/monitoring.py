@@ -61,29 +61,9 @@ def _add_rules(parser):
                        help="All criteria must match (default) or any")
 
 
-def _rules(parsed_args):
-    rules = dict(parsed_args.rules or {})
-    given = parsed_args.rules is not None
-    for dest, key in RULE_LISTS.items():
-        values = getattr(parsed_args, dest)
-        if values:
-            rules[key] = list(rules.get(key, [])) + values
-            given = True
-    if parsed_args.attributes:
-        attributes = dict(rules.get("attributes") or {})
-        for name, value in parsed_args.attributes:
-            attributes[name] = list(attributes.get(name, [])) + [value]
-        rules["attributes"] = attributes
-        given = True
-    if parsed_args.match:
-        rules["match"] = parsed_args.match
-        given = True
-    return rules if given else None
-
-
 def _department_body(parsed_args):
     body = base.body_from(parsed_args, FIELDS)
-    rules = _rules(parsed_args)
+    rules = allocators._rules(parsed_args, RULE_LISTS)
     if rules is not None:
         body["rules"] = rules
     return body
