@@ -118,7 +118,11 @@ class TestJobs(MaintenanceTestCase):
         page.fill("#j-retries", "0")
         self.browser.screenshot(page, "portal-job-new")
         self.assertEqual([], browser_fixture.axe_violations(page))
-        page.click("#job-form button[type=submit]")
+        # From the keyboard: right after the full-page screenshot a mouse
+        # click at the button's coordinates was lost (the layout of the
+        # taller page was still being restored).
+        page.focus("#job-form button[type=submit]")
+        page.keyboard.press("Enter")
         page.wait_for_selector("form.confirm")
         question = page.inner_text(".question")
         self.assertIn("inventory", question)
