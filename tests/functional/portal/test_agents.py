@@ -104,8 +104,8 @@ class TestAgentsAgainstThePlan(test_browser.BrowserTestCase):
             points = page.get_attribute(
                 "#agents-chart polyline[data-chart=%s]" % line, "points")
             self.assertEqual(2, len(points.split()), line)
-        self.assertEqual("3", page.inner_text(
-            "#agents-chart [data-chart=top]"))
+        self.assertEqual("3", page.text_content(
+            "#agents-chart text[data-chart=top]"))
         self.assertEqual("1", page.inner_text(
             "[data-bind='agents.chart.last_active']"))
         self.assertEqual("3", page.inner_text(
