@@ -12,7 +12,10 @@
 
 """Pure parts of the portal's views: why a pool is short, redirects."""
 
+import datetime
+
 from tests import base
+from vdi_broker.portal import api
 from vdi_broker.portal.views import alerts
 from vdi_broker.portal.views import common
 from vdi_broker.portal.views import jobs
@@ -196,3 +199,84 @@ class TestAlerts(base.TestCase):
         self.assertEqual([("/alerts", "alerts", {
             "state": "firing", "sort_key": "started_at",
             "sort_dir": "desc"})], client.calls)
+
+
+class _AgentsClient:
+    """GET /v1/agents and /v1/agents/history, as api.Client answers."""
+
+    def __init__(self, teams=(), history=(), error=None):
+        self.bodies = {"/agents": {"at": "2026-12-03T08:30:00Z",
+                                   "agents": list(teams)},
+                       "/agents/history": {"history": list(history)}}
+        self.error = error
+        self.calls = []
+
+    def request(self, method, path, params=None):
+        self.calls.append((method, path, params))
+        if self.error:
+            raise self.error
+        return self.bodies[path]
+
+
+class TestAgents(base.TestCase):
+
+    NOW = datetime.datetime(2026, 12, 3, 8, 30, 20)
+
+    def test_rows_scale_to_the_plan_or_the_active(self):
+        rows = overview.team_rows([
+            {"department": "hotel", "site": "shanghai", "active": 1,
+             "idle": 1, "offline": 0, "expected": 3},
+            {"department": "flight", "site": "nantong", "active": 4,
+             "idle": 0, "offline": 1, "expected": 2},
+            {"department": "", "site": "", "active": 0, "idle": 0,
+             "offline": 2, "expected": None}])
+        self.assertEqual([("hotel@shanghai", 3, True),
+                          ("flight@nantong", 4, False), ("@", 1, False)],
+                         [(r["key"], r["scale"], r["below"]) for r in rows])
+
+    def test_chart_sums_the_teams_per_minute_in_the_last_hour(self):
+        def row(minute, department, active, expected, pool=""):
+            return {"minute": "2026-12-03T%s:00Z" % minute,
+                    "department": department, "site": "shanghai",
+                    "pool": pool, "active": active, "idle": 0,
+                    "offline": 0, "expected": expected}
+        chart = overview.history_chart([
+            row("07:29", "hotel", 9, 9),  # Before the hour: left out.
+            row("07:30", "hotel", 1, 3), row("07:30", "flight", 1, None),
+            row("08:00", "hotel", 2, 3), row("08:00", "flight", 2, 1),
+            row("08:00", "flight", 2, None, pool="sh-agents"),
+            row("08:30", "hotel", 3, 3)], self.NOW)
+        self.assertEqual(("2026-12-03T07:30:00Z", "2026-12-03T08:30:20Z"),
+                         (chart["since"], chart["until"]))
+        self.assertEqual((4, 3, 3, 3), (
+            chart["top"], chart["minutes"], chart["last_active"],
+            chart["last_expected"]))
+        # x: 0 to 600 over the hour; y: 160 (0) to 0 (the top, 4).
+        self.assertEqual("0.0,80.0 300.0,0.0 600.0,40.0", chart["active"])
+        self.assertEqual("0.0,40.0 300.0,0.0 600.0,40.0",
+                         chart["expected"])
+
+    def test_chart_without_history(self):
+        chart = overview.history_chart([], self.NOW)
+        self.assertEqual(("", "", 0, 1), (chart["active"],
+                                          chart["expected"],
+                                          chart["minutes"], chart["top"]))
+
+    def test_figures_and_their_calls(self):
+        client = _AgentsClient(teams=[
+            {"department": "hotel", "site": "shanghai", "active": 1,
+             "idle": 1, "offline": 0, "expected": 3, "pools": []},
+            {"department": "", "site": "", "active": 2, "idle": 0,
+             "offline": 0, "expected": None, "pools": []}])
+        figures = overview.agent_figures(client, self.NOW)
+        self.assertEqual((3, 3), (figures["active"], figures["expected"]))
+        self.assertEqual(("GET", "/agents/history", {
+            "since": "2026-12-03T07:29:20Z",
+            "limit": overview.HISTORY_LIMIT}), client.calls[1])
+
+    def test_refused_leaves_the_section_out(self):
+        client = _AgentsClient(error=api.ApiError(403, "Forbidden", "no"))
+        self.assertIsNone(overview.agent_figures(client, self.NOW))
+        client = _AgentsClient(error=api.ApiError(503, "Unavailable", "x"))
+        self.assertRaises(api.ApiError, overview.agent_figures, client,
+                          self.NOW)

@@ -115,6 +115,44 @@
         }
         row.classList.toggle("short", !!pool.short);
       });
+      var agents = data.agents || {};
+      (agents.teams || []).forEach(function (team) {
+        var rows = box.querySelectorAll("tr[data-team]");
+        var row = null;
+        rows.forEach(function (el) {
+          if (el.getAttribute("data-team") === team.key) { row = el; }
+        });
+        if (!row) { return; }
+        ["active", "idle", "offline"].forEach(function (key) {
+          var cell = row.querySelector('[data-field="' + key + '"]');
+          if (cell) { cell.textContent = team[key]; }
+        });
+        var expected = row.querySelector('[data-field="expected"]');
+        if (expected) {
+          expected.textContent = team.expected === null ? "-" : team.expected;
+        }
+        var bar = row.querySelector('meter[data-field="bar"]');
+        if (bar) {
+          bar.max = team.scale;
+          bar.value = team.active;
+          bar.textContent = team.active;
+          if (team.expected !== null) {
+            bar.low = team.expected;
+            bar.optimum = team.scale;
+          }
+        }
+        row.classList.toggle("short", !!team.below);
+      });
+      if (agents.chart) {
+        box.querySelectorAll("[data-chart]").forEach(function (el) {
+          var key = el.getAttribute("data-chart");
+          if (key === "top") {
+            el.textContent = agents.chart.top;
+          } else {
+            el.setAttribute("points", agents.chart[key] || "");
+          }
+        });
+      }
       localize(box);
     }
     function tick() {

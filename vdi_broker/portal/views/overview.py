@@ -22,6 +22,7 @@ import datetime
 from oslo_utils import timeutils
 import webob
 
+from vdi_broker.portal import api
 from vdi_broker.portal import web
 
 N_ = web.N_
@@ -162,6 +163,103 @@ def firing_alerts(client):
                       for a in alerts[:ALERTS_SHOWN]]}
 
 
+# The agents chart: an inline SVG (no script), its plot area in user units.
+CHART_WIDTH = 600
+CHART_HEIGHT = 160
+CHART_MINUTES = 60
+HISTORY_LIMIT = 100000
+
+
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def team_rows(teams):
+    """The department and site rows of GET /v1/agents, for the table.
+
+    ``scale`` is the bar's maximum: the plan, or the agents active when
+    there are more of them (or no plan).
+    """
+    rows = []
+    for team in teams:
+        expected = team.get("expected")
+        active = team.get("active", 0)
+        rows.append({
+            "key": "%s@%s" % (team["department"], team["site"]),
+            "department": team["department"], "site": team["site"],
+            "active": active, "idle": team.get("idle", 0),
+            "offline": team.get("offline", 0), "expected": expected,
+            "scale": max(expected or 0, active, 1),
+            "below": expected is not None and active < expected,
+        })
+    return rows
+
+
+def _scale(value, top):
+    return round(CHART_HEIGHT - CHART_HEIGHT * value / float(top), 1)
+
+
+def history_chart(history, now):
+    """The last hour of active against expected, summed over teams.
+
+    One point per minute of the history (minutes the conductors did not
+    count are left out); ``active`` and ``expected`` are the SVG
+    polylines' points, x from the hour's start to now.
+    """
+    since = now.replace(second=0, microsecond=0) - datetime.timedelta(
+        minutes=CHART_MINUTES)
+    sums = {}
+    for row in history:
+        if row.get("pool"):
+            continue
+        minute = _parse(row["minute"])
+        active, expected = sums.get(minute, (0, 0))
+        sums[minute] = (active + row["active"],
+                        expected + (row.get("expected") or 0))
+    minutes = sorted(m for m in sums if m >= since)
+    top = max([1] + [max(sums[m]) for m in minutes])
+    points = {"active": [], "expected": []}
+    for minute in minutes:
+        x = round(CHART_WIDTH * (minute - since).total_seconds() /
+                  (CHART_MINUTES * 60.0), 1)
+        points["active"].append("%s,%s" % (x, _scale(sums[minute][0], top)))
+        points["expected"].append("%s,%s" % (x, _scale(sums[minute][1],
+                                                       top)))
+    last = sums[minutes[-1]] if minutes else (0, 0)
+    return {"since": _iso(since), "until": _iso(now), "top": top,
+            "minutes": len(minutes),
+            "active": " ".join(points["active"]),
+            "expected": " ".join(points["expected"]),
+            "last_active": last[0], "last_expected": last[1]}
+
+
+def agent_figures(client, now):
+    """Agents against the plan now, and the last hour's chart.
+
+    None when the API refuses them (a role without the agents
+    policies): the section is left out.
+    """
+    try:
+        body = client.request("GET", "/agents")
+        history = client.request("GET", "/agents/history", params={
+            "since": _iso(now - datetime.timedelta(
+                minutes=CHART_MINUTES + 1)),
+            "limit": HISTORY_LIMIT})
+    except api.ApiError as e:
+        if e.status in (403, 404):
+            return None
+        raise
+    rows = team_rows(body.get("agents") or [])
+    return {"at": body.get("at"), "teams": rows,
+            "active": sum(r["active"] for r in rows),
+            "expected": sum(r["expected"] or 0 for r in rows),
+            "chart": history_chart(history.get("history") or [], now)}
+
+
 def gather(req):
     client = req.api()
     now = timeutils.utcnow()
@@ -184,6 +282,7 @@ def gather(req):
         "thin_clients": by_status,
         "logins": login_figures(client, now),
         "alerts": firing_alerts(client),
+        "agents": agent_figures(client, now),
     }
 
 
