@@ -237,7 +237,7 @@ def open_pools(windows, pools, now):
 def pool_draining(pool, now):
     """Whether a draining maintenance window holds logins to the pool.
 
-    The login path's check (conductor/manager.py): the pool's
+    The login path's check (vdi_broker/login/chain.py): the pool's
     ``drain_until``, set by the conductor that keeps the pool when the
     window opened, is still ahead.
     """

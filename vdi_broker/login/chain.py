@@ -29,6 +29,8 @@ import datetime
 
 from vdi_broker import allocators
 from vdi_broker.allocators import base as allocator_base
+# A pure predicate (no conductor service is loaded by it).
+from vdi_broker.conductor import maintenance
 from vdi_broker import exception
 
 #: ``record``: the allocator chosen (None: none matched); ``decision``:
@@ -93,9 +95,8 @@ def refusal(outcome, username, now=None):
         return POOL_DISABLED, exception.PoolExhausted(
             pool=outcome.pool["name"], status="disabled",
             status_reason="pool is disabled")
-    until = outcome.pool.get("drain_until")
-    if now is not None and until is not None and \
-            _naive_utc(until) > _naive_utc(now):
+    if now is not None and maintenance.pool_draining(outcome.pool, now):
+        until = outcome.pool["drain_until"]
         return POOL_DRAINING, exception.PoolExhausted(
             pool=outcome.pool["name"], status="draining",
             status_reason="maintenance window until %s UTC" % (

@@ -25,7 +25,6 @@ from playwright.sync_api import expect
 
 from tests.fixtures import browser as browser_fixture
 from tests.functional.portal import test_browser
-from tests.functional.portal import test_maintenance
 from vdi_broker.db import api as db
 
 
@@ -188,7 +187,7 @@ class TestAlertsRefused(AlertsTestCase):
         self.assertEqual(0, page.locator("main form[method=post]").count())
         self.assertEqual(0, page.locator(
             "button[data-action=acknowledge]").count())
-        test_maintenance._force_post(
+        browser_fixture.force_post(
             page, "/alerts/%s/acknowledge" % alert["id"],
             {"csrf_token": self.csrf_token(page), "confirmed": "1",
              "name": "boots_failing sh-agents", "next": "/alerts"})

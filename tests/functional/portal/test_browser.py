@@ -246,23 +246,11 @@ class TestReader(BrowserTestCase):
         # API's policy, and the page says so.
         token = page.get_attribute("form[action='/signout'] "
                                    "input[name=csrf_token]", "value")
-        page.evaluate("""([action, fields]) => {
-            const form = document.createElement("form");
-            form.method = "post";
-            form.action = action;
-            for (const [name, value] of Object.entries(fields)) {
-                const input = document.createElement("input");
-                input.type = "hidden";
-                input.name = name;
-                input.value = value;
-                form.appendChild(input);
-            }
-            document.body.appendChild(form);
-            form.submit();
-        }""", ["/desktops/%s/action" % desktop["id"],
-               {"csrf_token": token, "action": "reboot", "confirmed": "1",
-                "desktop_name": desktop["name"],
-                "next": "/desktops/" + desktop["id"]}])
+        browser_fixture.force_post(
+            page, "/desktops/%s/action" % desktop["id"],
+            {"csrf_token": token, "action": "reboot", "confirmed": "1",
+             "desktop_name": desktop["name"],
+             "next": "/desktops/" + desktop["id"]})
         page.wait_for_selector(".flash-error")
         refusal = page.inner_text(".flash-error")
         self.assertIn("403 Forbidden", refusal)

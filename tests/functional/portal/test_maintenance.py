@@ -42,24 +42,6 @@ def _shanghai_local(moment):
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
 
-def _force_post(page, action, fields):
-    """Submit a form the page does not offer (as a hand-made request)."""
-    page.evaluate("""([action, fields]) => {
-        const form = document.createElement("form");
-        form.method = "post";
-        form.action = action;
-        for (const [name, value] of Object.entries(fields)) {
-            const input = document.createElement("input");
-            input.type = "hidden";
-            input.name = name;
-            input.value = value;
-            form.appendChild(input);
-        }
-        document.body.appendChild(form);
-        form.submit();
-    }""", [action, fields])
-
-
 class MaintenanceTestCase(test_browser.BrowserTestCase):
 
     def setUp(self):
@@ -272,7 +254,7 @@ class TestJobs(MaintenanceTestCase):
         self.assertEqual("ok", self.targets(job_id)[0]["state"])
         self.assertEqual("finished", self.job(job_id)["state"])
         # The reference is good once: a second confirmation fails.
-        _force_post(page, "/jobs", {
+        browser_fixture.force_post(page, "/jobs", {
             "csrf_token": self.csrf_token(page), "confirmed": "1",
             "kind": "password", "p_password_username": "agent",
             "desktops": desktop["name"], "secret_ref": ref})
@@ -306,16 +288,17 @@ class TestJobsReader(MaintenanceTestCase):
                 0, page.locator("main form[method=post]").count(), path)
             self.assertEqual(0, page.locator("#new-job").count(), path)
         token = self.csrf_token(page)
-        _force_post(page, "/jobs/%s/cancel" % scheduled["id"],
-                    {"csrf_token": token, "confirmed": "1",
-                     "name": "later", "next": "/jobs"})
+        browser_fixture.force_post(
+            page, "/jobs/%s/cancel" % scheduled["id"],
+            {"csrf_token": token, "confirmed": "1", "name": "later",
+             "next": "/jobs"})
         page.wait_for_selector(".flash-error")
         refusal = page.inner_text(".flash-error")
         self.assertIn("403 Forbidden", refusal)
         self.assertIn("vdi_broker:jobs:cancel", refusal)
         self.assertEqual("scheduled", self.job(scheduled["id"])["state"])
         self.browser.screenshot(page, "portal-job-reader-refused")
-        _force_post(page, "/jobs", {
+        browser_fixture.force_post(page, "/jobs", {
             "csrf_token": token, "confirmed": "1", "kind": "command",
             "p_command_command": "reboot", "desktops": "vdi-sh-1"})
         page.wait_for_selector(".flash-error")
