@@ -25,10 +25,15 @@ the first of --steady successful logins in a row) and the database audit
 (no double allocation, no lost binding, no orphan server).
 
 Drills: conductor-kill, ldap-first-down, slapd-restart, cloud-500,
-cloud-timeout, rabbitmq-restart, mariadb-restart. The last two restart
-the machine's shared RabbitMQ / MariaDB, breaking whatever else uses them
-meanwhile: they run only when named with --drills. Both are always
-restarted at the end (try/finally).
+cloud-timeout, rabbitmq-restart, mariadb-restart. rabbitmq-restart
+restarts a private RabbitMQ this script starts for the stack
+(rabbitmq-server with a node name, ports and data directory of its own,
+no plugins: --rabbit-port), never the machine's. mariadb-restart and
+postgresql-restart restart the machine's shared database servers,
+breaking whatever else uses them meanwhile: they run only when named with
+--drills, and are always started again at the end (try/finally).
+--logout: every user logs out again right after the login (the logout
+ends the session in the API and casts the release to a conductor).
 
 The black-hole drills (mariadb-blackhole, rabbitmq-blackhole,
 ldap-blackhole) leave the servers alone: when one of them is chosen, the
@@ -50,8 +55,10 @@ Needs what benchmarks/shift_change.py needs; run as root.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -72,7 +79,7 @@ SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
 # Through proxies: safe, but only chosen by name (the proxies cost CPU).
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
              "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
-SHARED = ("rabbitmq-restart", "mariadb-restart", "postgresql-restart")
+SHARED = ("mariadb-restart", "postgresql-restart")
 # Drills that need the stack on that database (--database).
 NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
                   "postgresql-blackhole": "postgresql",
@@ -91,15 +98,75 @@ def sh(*cmd, timeout=120):
                           timeout=timeout)
 
 
+# -- a private RabbitMQ -----------------------------------------------------
+
+class PrivateRabbit:
+    """A rabbitmq-server of this script's, which a drill may restart.
+
+    Its own node name, AMQP and distribution ports, data and log
+    directories and no plugins (no management listener), so that the
+    machine's RabbitMQ and whoever uses it never notice the drill.
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="vdi-drill-rabbit-")
+        self.node = "vdi-drill-%d@localhost" % port
+        plugins = os.path.join(self.dir, "enabled_plugins")
+        with open(plugins, "w") as f:
+            f.write("[].\n")
+        for sub in ("mnesia", "log"):
+            os.mkdir(os.path.join(self.dir, sub))
+        # rabbitmq-server runs as the rabbitmq user when started by root.
+        sh("chown", "-R", "rabbitmq:rabbitmq", self.dir)
+        os.chmod(self.dir, 0o755)
+        missing = os.path.join(self.dir, "none")
+        self.env = dict(
+            os.environ, RABBITMQ_NODENAME=self.node,
+            RABBITMQ_NODE_PORT=str(port),
+            RABBITMQ_DIST_PORT=str(port + 20000),
+            RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"),
+            RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
+            RABBITMQ_PID_FILE=os.path.join(self.dir, "pid"),
+            RABBITMQ_CONFIG_FILE=missing,
+            RABBITMQ_ADVANCED_CONFIG_FILE=missing + ".config",
+            RABBITMQ_CONF_ENV_FILE=missing + "-env")
+        self.url = "rabbit://guest:guest@127.0.0.1:%d/" % port
+        self.process = None
+
+    def ctl(self, *args):
+        return sh("rabbitmqctl", "-n", self.node, "-q", *args,
+                  timeout=90)
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["rabbitmq-server"], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        result = self.ctl("await_startup", "--timeout", "60")
+        if result.returncode:
+            raise RuntimeError("private RabbitMQ %s did not start: %s" % (
+                self.node, result.stdout))
+
+    def stop_app(self):
+        self.ctl("stop_app")
+
+    def start_app(self):
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "60")
+
+    def stop(self):
+        if self.process is not None:
+            self.ctl("stop")
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # -- shared services --------------------------------------------------------
-
-def rabbit_stop():
-    sh("rabbitmqctl", "-q", "stop_app")
-
-
-def rabbit_start():
-    sh("rabbitmqctl", "-q", "start_app")
-    sh("rabbitmqctl", "-q", "await_startup", "--timeout", "60")
 
 
 def mysql_ping():
@@ -208,7 +275,7 @@ class Proxies:
                 proxy.cleanUp()
 
 
-def make_drills(stack, nova, proxies=None, ending="drop"):
+def make_drills(stack, nova, proxies=None, ending="drop", rabbit=None):
     first, second = stack.ldap[0], stack.ldap[1]
 
     def kill_and_restart():
@@ -242,8 +309,9 @@ def make_drills(stack, nova, proxies=None, ending="drop"):
             "cloud-timeout", cloud_timeout, nova.clear_faults,
             note="every Nova/Placement call held 8 s ([nova] timeout 5)"),
         "rabbitmq-restart": Drill(
-            "rabbitmq-restart", rabbit_stop, rabbit_start,
-            note="rabbitmqctl stop_app / start_app"),
+            "rabbitmq-restart", rabbit and rabbit.stop_app,
+            rabbit and rabbit.start_app,
+            note="stop_app / start_app of the stack's private RabbitMQ"),
         "mariadb-restart": Drill(
             "mariadb-restart", mariadb_stop, mariadb_start,
             note="mysqladmin shutdown, started again"),
@@ -289,7 +357,8 @@ def run_drill(stack, nova, drill, users, args):
         timeout=(3.0, CLIENT_TIMEOUT))
     sim = runner.Simulation(client, users, mode="ramp", rate=args.rate,
                             concurrency=args.concurrency,
-                            client_prefix="tc-" + drill.name)
+                            client_prefix="tc-" + drill.name,
+                            logout=args.logout)
     done = threading.Event()
     result = {}
 
@@ -375,6 +444,12 @@ def main(argv=None):
                         "recovered.")
     p.add_argument("--settle", type=float, default=3.0)
     p.add_argument("--concurrency", type=int, default=128)
+    p.add_argument("--logout", action="store_true",
+                   help="Every user logs out again after the login.")
+    p.add_argument("--rabbit-port", type=int, default=5687,
+                   help="AMQP port of the private RabbitMQ of the "
+                        "rabbitmq-restart drill (its distribution port is "
+                        "this + 20000).")
     args = p.parse_args(argv)
 
     wrong = [name for name in args.drills
@@ -392,14 +467,20 @@ def main(argv=None):
     proxies = None
     if any(name in BLACKHOLE for name in args.drills):
         proxies = Proxies()
+    rabbit = None
+    if "rabbitmq-restart" in args.drills:
+        rabbit = PrivateRabbit(args.rabbit_port)
+        rabbit.start()
     stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
                             headroom=300, conductor_timeout=10,
                             database=args.database,
-                            route=proxies.route if proxies else None)
+                            route=proxies.route if proxies else None,
+                            rabbit_url=rabbit.url if rabbit else None)
     results = []
     try:
         stack.start()
-        drills = make_drills(stack, nova, proxies, args.blackhole_end)
+        drills = make_drills(stack, nova, proxies, args.blackhole_end,
+                             rabbit)
         for n, name in enumerate(args.drills):
             users = runner.Users.from_pattern(
                 "agent%05d", per_drill, stack_mod.PASSWORD,
@@ -409,12 +490,13 @@ def main(argv=None):
     finally:
         if any(name in SHARED for name in args.drills):
             # Never leave the shared services down.
-            rabbit_start()
             mariadb_start()
             postgresql_start()
         if proxies is not None:
             proxies.close()
         stack.stop()
+        if rabbit is not None:
+            rabbit.stop()
         nova.cleanUp()
     print()
     print("%-19s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",

@@ -288,8 +288,12 @@ class Stack:
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
-                 api_server="gunicorn", route=None, database="mariadb"):
+                 api_server="gunicorn", route=None, database="mariadb",
+                 rabbit_url=None):
         self.users = users
+        # A RabbitMQ of the caller's (a drill's private server, which it
+        # may restart): its URL; None: a vhost of the machine's RabbitMQ.
+        self.rabbit_url = rabbit_url
         # The shared server the broker's database lives on: "mariadb" or
         # "postgresql" (psycopg2).
         if database not in DATABASES:
@@ -345,7 +349,10 @@ class Stack:
             self.ldap_count, self.users, time.monotonic() - t))
         t = time.monotonic()
         self._create_database()
-        self._create_vhost()
+        if self.rabbit_url:
+            self.transport_url = self.rabbit_url
+        else:
+            self._create_vhost()
         self.config_file = os.path.join(self.dir, "vdi-broker.conf")
         with open(self.config_file, "w") as f:
             f.write(CONFIG.format(
