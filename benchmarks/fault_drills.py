@@ -80,6 +80,8 @@ SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
              "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
 SHARED = ("mariadb-restart", "postgresql-restart")
+# Restarts the stack's own RabbitMQ: chosen by name (it starts one).
+PRIVATE = ("rabbitmq-restart",)
 # Drills that need the stack on that database (--database).
 NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
                   "postgresql-blackhole": "postgresql",
@@ -423,7 +425,7 @@ def run_drill(stack, nova, drill, users, args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
-                   choices=SAFE + tuple(BLACKHOLE) + SHARED)
+                   choices=SAFE + tuple(BLACKHOLE) + PRIVATE + SHARED)
     p.add_argument("--database", choices=("mariadb", "postgresql"),
                    default="mariadb",
                    help="the shared database server the broker uses")
