@@ -24,7 +24,9 @@ request may hang past its timeout), the recovery time (from the fault to
 the first of --steady successful logins in a row) and the database audit
 (no double allocation, no lost binding, no orphan server).
 
-Drills: conductor-kill, ldap-first-down, slapd-restart, cloud-500,
+Drills: conductor-kill, conductors-down (every conductor killed for
+--hold seconds: pools stop refilling, logins and logouts go on),
+ldap-first-down, slapd-restart, cloud-500,
 cloud-timeout, rabbitmq-restart, mariadb-restart. rabbitmq-restart
 restarts a private RabbitMQ this script starts for the stack
 (rabbitmq-server with a node name, ports and data directory of its own,
@@ -74,8 +76,8 @@ from vdi_broker.loadgen import audit  # noqa: E402
 from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
 from vdi_broker.loadgen import runner  # noqa: E402
 
-SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
-        "cloud-timeout")
+SAFE = ("conductor-kill", "conductors-down", "ldap-first-down",
+        "slapd-restart", "cloud-500", "cloud-timeout")
 # Through proxies: safe, but only chosen by name (the proxies cost CPU).
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
              "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
@@ -297,6 +299,10 @@ def make_drills(stack, nova, proxies=None, ending="drop", rabbit=None):
         "conductor-kill": Drill(
             "conductor-kill", kill_and_restart,
             note="SIGKILL of the conductor, restarted at once"),
+        "conductors-down": Drill(
+            "conductors-down", stack.kill_conductor, stack.start_conductor,
+            note="every conductor killed (SIGKILL), started again after "
+                 "the hold"),
         "ldap-first-down": Drill(
             "ldap-first-down", first.stop, first.start,
             note="the first of two LDAP URLs stopped"),
