@@ -147,10 +147,18 @@ class PrivateRabbit:
         self.process = subprocess.Popen(
             ["rabbitmq-server"], env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        result = self.ctl("await_startup", "--timeout", "60")
-        if result.returncode:
-            raise RuntimeError("private RabbitMQ %s did not start: %s" % (
-                self.node, result.stdout))
+        # await_startup fails at once until the node has registered with
+        # epmd: ask again until it answers.
+        deadline = time.monotonic() + 120
+        while True:
+            result = self.ctl("await_startup", "--timeout", "60")
+            if not result.returncode:
+                return
+            if self.process.poll() is not None or \
+                    time.monotonic() > deadline:
+                raise RuntimeError("private RabbitMQ %s did not start: %s"
+                                   % (self.node, result.stdout))
+            time.sleep(1)
 
     def stop_app(self):
         self.ctl("stop_app")
