@@ -367,6 +367,25 @@ def recovery(timeline, fault_at, steady):
     return first_failure, None
 
 
+def _phase_max(report, fault_at, restored_at, grace=5.0):
+    """The longest login started before, during and after the fault.
+
+    "during" runs until ``grace`` seconds after the fault was undone (or
+    to the end, for a fault that is not undone): on a loaded machine the
+    longest login of a whole drill may have nothing to do with its fault.
+    """
+    longest = {}
+    end = None if restored_at is None else restored_at + grace
+    for outcome in report.outcomes.get("login", ()):
+        start = outcome.started - report.started
+        phase = ("before" if start < fault_at else
+                 "during" if end is None or start < end else "after")
+        longest[phase] = max(longest.get(phase, 0.0), outcome.elapsed)
+    return ", ".join("%s %.2f s" % (phase, longest[phase])
+                     for phase in ("before", "during", "after")
+                     if phase in longest)
+
+
 def run_drill(stack, nova, drill, users, args):
     client = loadgen_client.BrokerClient(
         stack.url, concurrency=args.concurrency,
@@ -427,6 +446,9 @@ def run_drill(stack, nova, drill, users, args):
                              steady_at - restored_at)
                          if restored_at else "")
                      if steady_at else "NEVER")),
+             "  longest login started %s" % _phase_max(
+                 report, fault_at, restored_at),
+             "  " + report.format().replace("\n", "\n  "),
              "  " + found.format().replace("\n", "\n  ")]
     print("\n".join(lines), flush=True)
     return {"drill": drill.name, "failed": s["errors"], "count": s["count"],
