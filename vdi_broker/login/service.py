@@ -83,7 +83,7 @@ def deadline(conf):
 
 
 class LoginService:
-    """Logins, their dry run (explain) and a session's connection.
+    """Logins, their dry run (explain), a session's connection, logouts.
 
     ``refusals``: the login throttle (identity/throttle.py), whose
     ``refusal()`` writes the bounded refusal events; None: a throttle of
