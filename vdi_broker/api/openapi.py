@@ -832,7 +832,8 @@ def _base_operations():
                           "the broker asks for and the silence after "
                           "which it counts the client offline, in "
                           "seconds.", _ref("HeartbeatAnswer")),
-             "204": {"description": "Version 1.0: done; no content."}}, ("400", "401", "404", "413"), "client",
+             "204": {"description": "Version 1.0: done; no content."}},
+            ("400", "401", "404", "413"), "client",
             security=OPTIONAL_SESSION_TOKEN, body="Heartbeat"),
         allocators.reorder: _op(
             "Set the order of the whole chain: priorities 10, 20, 30... "
