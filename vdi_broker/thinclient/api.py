@@ -52,11 +52,14 @@ class ThinClientAPI(loadgen_client.BrokerClient):
         # Heartbeats still to send at 1.0 (the broker refused 1.1).
         self._legacy_beats = 0
 
-    def heartbeat(self, client_id, session=None, input_events=None):
+    def heartbeat(self, client_id, session=None, input_events=None,
+                  health=None):
         """One heartbeat; 200 (1.1, with the interval) and 204 are ok."""
         body = {"client_id": client_id}
         if input_events is not None:
             body["input_events"] = input_events
+        if health is not None:
+            body["health"] = health
         headers = {}
         if session:
             body["session_id"] = session["id"]

@@ -26,9 +26,9 @@ broker older than 1.1 answers 204 without a body: the interval is then
 ``[heartbeat] interval`` of the configuration, as it is until the first
 answer. A failed heartbeat keeps the interval of the last answer.
 
-The heartbeat schema takes no seat: the seat goes with each login. The
-client's health (the last heartbeat's result, the viewer's failures) is
-in the thin client's log.
+The heartbeat carries the client's health (:mod:`health`: the viewer's
+failed connections in a row, the last one's error, the display). The
+heartbeat schema takes no seat: the seat goes with each login.
 """
 
 import logging
@@ -69,8 +69,10 @@ class Heartbeat:
     """Sends heartbeats in a thread until :meth:`stop`."""
 
     def __init__(self, api, config, counter, current_session,
-                 on_result=None):
+                 on_result=None, health=None):
         self.api = api
+        # A health.Health, whose snapshot goes with each heartbeat.
+        self.health = health
         self.config = config
         self.counter = counter
         # A callable: the logged-in session ({"id", "token"}) or None.
@@ -107,15 +109,19 @@ class Heartbeat:
             # Events of heartbeats that did not get through count now.
             events, self._pending = min(events + self._pending,
                                         MAX_EVENTS), 0
+        health = self.health.snapshot() if self.health else None
         outcome = self.api.heartbeat(self.config.client_id, session=session,
-                                     input_events=events)
+                                     input_events=events, health=health)
         self.last = outcome
         if not outcome.ok and events:
             self._pending = events
         if outcome.ok:
-            LOG.info("Heartbeat sent: session %s, %s input events",
+            LOG.info("Heartbeat sent: session %s, %s input events%s",
                      session["id"] if session else "none",
-                     "unmeasured" if events is None else events)
+                     "unmeasured" if events is None else events,
+                     ", %d failed connections" % health[
+                         "connection_failures"]
+                     if health and health["connection_failures"] else "")
         elif outcome.status == 404:
             LOG.warning("Heartbeat refused: thin client %s is not "
                         "registered with the broker",

@@ -98,11 +98,16 @@ class ThinClientAPITest(base.TestCase):
     def test_heartbeats(self):
         self.assertTrue(self.api.heartbeat("tc-1").ok)
         self.assertTrue(self.api.heartbeat("tc-1", SESSION, 7).ok)
+        self.assertTrue(self.api.heartbeat(
+            "tc-1", health={"connection_failures": 1}).ok)
         # Not measured: no count at all, rather than a zero.
         self.assertEqual({"client_id": "tc-1"}, self.app.requests[0][3])
         self.assertEqual(({"client_id": "tc-1", "session_id": "s-1",
                            "input_events": 7}, "t0ken"),
                          (self.app.requests[1][3], self.app.requests[1][2]))
+        self.assertEqual({"client_id": "tc-1",
+                          "health": {"connection_failures": 1}},
+                         self.app.requests[2][3])
 
     def test_tls_to_a_server_that_does_not_speak_it(self):
         client = self.client(self.server.url.replace("http:", "https:"))

@@ -20,6 +20,7 @@ import fixtures
 from tests import base
 from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.thinclient import config as config_mod
+from vdi_broker.thinclient import health as health_mod
 from vdi_broker.thinclient import heartbeat
 
 
@@ -29,10 +30,13 @@ class FakeAPI:
     def __init__(self, statuses):
         self.statuses = list(statuses)
         self.sent = []
+        self.health = []
 
-    def heartbeat(self, client_id, session=None, input_events=None):
+    def heartbeat(self, client_id, session=None, input_events=None,
+                  health=None):
         self.sent.append((client_id, session and session["id"],
                           input_events))
+        self.health.append(health)
         status = self.statuses.pop(0)
         body = None
         if isinstance(status, tuple):
@@ -84,6 +88,22 @@ class HeartbeatTest(base.TestCase):
         sent, _results = self.beat([204], [1],
                                    session={"id": "s-1", "token": "t"})
         self.assertEqual([("tc-1", "s-1", 1)], sent)
+
+    def test_the_health_goes_along(self):
+        api = FakeAPI([204, 204])
+        health = health_mod.Health()
+        hb = heartbeat.Heartbeat(
+            api, config_mod.Config(broker_url="http://vdi",
+                                   client_id="tc-1"),
+            None, lambda: None, health=health)
+        hb.send()
+        health.failed("the viewer could not keep a connection to h:5901")
+        hb.send()
+        self.assertEqual(
+            [{"connection_failures": 0, "last_connection_error": None},
+             {"connection_failures": 1, "last_connection_error":
+              "the viewer could not keep a connection to h:5901"}],
+            api.health)
 
     def test_a_404_does_not_stop_the_heartbeats(self):
         sent, results = self.beat([404, 404, 204], [0, 0, 0])
