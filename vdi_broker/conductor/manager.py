@@ -42,6 +42,7 @@ from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import jobs as job_runner
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import consoles
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
@@ -223,15 +224,23 @@ class ConductorManager(pool_manager.PoolUpkeep):
             self._monitoring_tasks()
 
     def _client_tasks(self):
-        if not self.conf.client_session.client_offline_after:
+        after = client_session_conf.offline_after(self.conf)
+        if not after:
             return []
+        if after != self.conf.client_session.client_offline_after:
+            LOG.warning("[client_session] client_offline_after (%d s) is "
+                        "less than %d heartbeat intervals of %d s: thin "
+                        "clients are set offline after %d s",
+                        self.conf.client_session.client_offline_after,
+                        client_session_conf.MIN_MISSED_HEARTBEATS,
+                        self.conf.client_session.heartbeat_interval, after)
         return [(_periodic(self.mark_clients_offline, 60), (), {})]
 
     def mark_clients_offline(self, ctxt=None):
         """Thin clients silent for too long go offline (R14)."""
         ctxt = ctxt or vdi_context.get_admin_context()
         cutoff = timeutils.utcnow() - datetime.timedelta(
-            seconds=self.conf.client_session.client_offline_after)
+            seconds=client_session_conf.offline_after(self.conf))
         gone = db.thin_clients_mark_offline(ctxt, cutoff)
         if gone:
             LOG.info("%d thin clients sent no heartbeat since %s UTC and "

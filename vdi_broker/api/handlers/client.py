@@ -17,8 +17,10 @@ from oslo_utils import uuidutils
 import webob
 
 from vdi_broker.api import client_auth
+from vdi_broker.api import microversion
 from vdi_broker.api.schemas import client as schema
 from vdi_broker.api import util
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -166,7 +168,17 @@ def heartbeat(req):
         util.context(req), body["client_id"], values,
         register=app.conf.client_session.register_unknown_clients,
         session=session)
-    return util.empty_response()
+    return heartbeat_answer(req, app.conf)
+
+
+def heartbeat_answer(req, conf):
+    """204 before version 1.1; from 1.1 on, the interval to follow."""
+    if not microversion.at_least(req, microversion.HEARTBEAT_INTERVAL):
+        return util.empty_response()
+    return util.json_response({
+        "heartbeat_interval": conf.client_session.heartbeat_interval,
+        "offline_after": client_session_conf.offline_after(conf),
+    })
 
 
 def fault(req):
