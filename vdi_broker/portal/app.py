@@ -79,7 +79,8 @@ class PortalApp:
     def nav(self, req):
         section = req.path_info.strip("/").split("/")[0]
         active = {"": "overview", "thin-clients": "assets",
-                  "seats": "assets", "sessions": "users"}.get(section,
+                  "seats": "assets", "sessions": "users",
+                  "rollouts": "jobs", "maintenance-windows": "jobs"}.get(section,
                                                               section)
         return [{"key": key, "href": href, "label": req.gettext(label),
                  "active": key == active} for key, href, label in NAV]
