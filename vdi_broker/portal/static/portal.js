@@ -71,6 +71,58 @@
     });
   }
 
+  // The agents table follows the teams of the answer: a department or
+  // site that appeared gets its row (filled in by the caller), one that
+  // is gone loses it; the rows keep the answer's order.
+  function teamRow(table, team) {
+    var row = document.createElement("tr");
+    row.setAttribute("data-team", team.key);
+    var head = document.createElement("th");
+    head.scope = "row";
+    head.textContent = team.department ||
+      table.getAttribute("data-no-department");
+    row.appendChild(head);
+    var site = document.createElement("td");
+    site.textContent = team.site || table.getAttribute("data-no-site");
+    row.appendChild(site);
+    ["active", "expected", "idle", "offline"].forEach(function (key) {
+      var cell = document.createElement("td");
+      cell.className = "num";
+      cell.setAttribute("data-field", key);
+      row.appendChild(cell);
+    });
+    var barCell = document.createElement("td");
+    barCell.className = "bar-col";
+    var bar = document.createElement("meter");
+    bar.setAttribute("data-field", "bar");
+    bar.min = 0;
+    bar.setAttribute("aria-label", table.getAttribute("data-bar-label")
+      .replace("%(department)s", team.department || "-")
+      .replace("%(site)s", team.site || "-"));
+    barCell.appendChild(bar);
+    row.appendChild(barCell);
+    return row;
+  }
+
+  function syncTeamRows(table, teams) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector("tr[data-empty-row]");
+    var existing = {};
+    body.querySelectorAll("tr[data-team]").forEach(function (row) {
+      existing[row.getAttribute("data-team")] = row;
+    });
+    var wanted = {};
+    teams.forEach(function (team) {
+      wanted[team.key] = true;
+      var row = existing[team.key] || teamRow(table, team);
+      body.insertBefore(row, empty);
+    });
+    Object.keys(existing).forEach(function (key) {
+      if (!wanted[key]) { body.removeChild(existing[key]); }
+    });
+    if (empty) { empty.hidden = teams.length > 0; }
+  }
+
   function refreshOverview(box) {
     var source = box.getAttribute("data-source");
     var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 15;
@@ -116,6 +168,8 @@
         row.classList.toggle("short", !!pool.short);
       });
       var agents = data.agents || {};
+      var table = box.querySelector("table[data-agents-table]");
+      if (table) { syncTeamRows(table, agents.teams || []); }
       (agents.teams || []).forEach(function (team) {
         var rows = box.querySelectorAll("tr[data-team]");
         var row = null;
