@@ -183,8 +183,9 @@ class TestAgentsAgainstThePlan(test_browser.BrowserTestCase):
             "#agents-table [data-bind='agents.expected']")).to_have_text(
             "9", timeout=15000)
         self.assertEqual(["flight@nantong", "hotel@shanghai"],
-                         rows.evaluate_all("els => els.map("
-                                           "e => e.getAttribute('data-team'))"))
+                         rows.evaluate_all(
+                             "els => els.map("
+                             "e => e.getAttribute('data-team'))"))
         self.browser.screenshot(page, "portal-overview-team-added")
         self.assertEqual([], browser_fixture.axe_violations(page))
 

@@ -272,6 +272,54 @@
     window.setTimeout(tick, seconds * 1000);
   }
 
+  // A roll-out not finished: its state, phase and counts, polled; the
+  // rows of each rebuild come with a reload (the link is pointed out).
+  function refreshRollout(title) {
+    var source = title.getAttribute("data-source");
+    var seconds = parseInt(title.getAttribute("data-refresh"), 10) || 15;
+    var changed = document.getElementById("rollout-changed");
+    function tick() {
+      fetch(source, {credentials: "same-origin",
+                     headers: {"Accept": "application/json"}})
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json();
+        })
+        .then(function (data) {
+          var moved = false;
+          Object.keys(data.progress || {}).forEach(function (key) {
+            var cell = document.querySelector(
+              '#counts [data-count="' + key + '"]');
+            var value = String(data.progress[key]);
+            if (cell && cell.textContent !== value) {
+              cell.textContent = value;
+              moved = true;
+            }
+          });
+          var meter = document.querySelector(
+            '#h-progress ~ p meter[data-field="progress"]');
+          if (meter) {
+            meter.value = data.percent;
+            meter.textContent = data.percent + "%";
+          }
+          var phase = document.querySelector('[data-field="phase"]');
+          if (phase) { phase.textContent = data.phase || "-"; }
+          var reason = document.getElementById("status-reason");
+          if (reason) { reason.textContent = data.status_reason || "-"; }
+          var badge = title.querySelector("[data-rollout-state] .badge");
+          if (badge && badge.textContent !== data.state) {
+            badge.textContent = data.state;
+            badge.className = "badge badge-" + data.state;
+            moved = true;
+          }
+          if (moved && changed) { changed.hidden = false; }
+          if (data.open) { window.setTimeout(tick, seconds * 1000); }
+        })
+        .catch(function () { window.setTimeout(tick, seconds * 1000); });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     document.querySelectorAll("select[data-autosubmit]").forEach(
@@ -312,6 +360,8 @@
       });
     var jobTitle = document.querySelector("#job-title[data-source]");
     if (jobTitle) { refreshJob(jobTitle); }
+    var rolloutTitle = document.querySelector("#rollout-title[data-source]");
+    if (rolloutTitle) { refreshRollout(rolloutTitle); }
     var box = document.querySelector(".overview[data-source]");
     if (box) { refreshOverview(box); }
     // A console page: on to the console (its link stays for no script).
