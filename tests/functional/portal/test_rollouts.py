@@ -121,7 +121,7 @@ class TestWindows(RolloutTestCase):
 
         # A bad cron: the API's message, nothing created.
         page.fill("#w-name", "bad")
-        page.check("#w-kind-recurring")
+        page.select_option("#w-pool", sh["id"])
         page.fill("#w-cron", "61 * * * *")
         page.focus("#window-form button[type=submit]")
         page.keyboard.press("Enter")
@@ -287,7 +287,8 @@ class TestRollouts(RolloutTestCase):
             page.goto(self.portal.url + path)
             self.assertEqual(
                 0, page.locator("main form[method=post]").count(), path)
-            self.assertEqual(0, page.locator("main button").count(), path)
+            self.assertEqual(0, page.locator(
+                "main button[data-action]").count(), path)
         self.assertIn("saturday-night", page.inner_text("#windows"))
         token = self.csrf_token(page)
         browser_fixture.force_post(
