@@ -82,6 +82,14 @@ users_file = $state/users.json
 [compute]
 driver = fake
 
+[alerts]
+# The conductor's alert evaluation, quicker than on a real floor so that
+# the demo's alerts (the insurance team missing from the plan, see
+# vdi_broker/demo/setup.py) fire within a minute of the start.
+interval = 10
+below_plan_for = 30
+pool_short_for = 60
+
 [fake_compute]
 boot_time = 2
 # Where the fake cloud's consoles point (spice-direct: port 5900 + n).
