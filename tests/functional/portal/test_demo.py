@@ -68,8 +68,7 @@ class TestDemoData(base.TestCase):
         http.post(portal.url + "/signin", data={"csrf_token": token,
                                                 "persona": "reader"})
         for path in ("/", "/pools", "/desktops", "/hosts", "/thin-clients",
-                     "/seats", "/allocators", "/events", "/alerts",
-                     "/jobs", "/maintenance-windows"):
+                     "/seats", "/allocators", "/events"):
             page = http.get(portal.url + path)
             self.assertEqual(200, page.status_code, path)
             rows = re.findall(r"<tr[ >]", page.text.split("<tbody>")[1])

@@ -367,3 +367,38 @@ class TestRollouts(RolloutTestCase):
         page.goto(self.portal.url + "/maintenance-windows")
         self.assertEqual("维护：维护窗口", page.inner_text("h1"))
         self.assertEqual([], browser_fixture.axe_violations(page))
+
+
+class TestPages(RolloutTestCase):
+
+    def test_rollouts_and_windows_a_page_at_a_time(self):
+        for pool in ("sh-agents", "nt-agents", "vip-desktops"):
+            self.broker.app.post_json("/v1/pools/%s/rollouts" % pool,
+                                      {"image": "win11-next"}, status=201)
+        for name in ("w-a", "w-b", "w-c"):
+            self.broker.app.post_json("/v1/maintenance-windows", {
+                "name": name, "site": "shanghai", "cron": "0 1 * * *",
+                "duration_minutes": 30}, status=201)
+        self.flags(group="portal", page_size=2)
+        page = self.sign_in("reader")
+        for path, rows, key in (
+                ("/rollouts", "#rollouts tbody tr[data-rollout]",
+                 "data-rollout"),
+                ("/maintenance-windows", "#windows tbody tr[data-window]",
+                 "data-window")):
+            page.goto(self.portal.url + path)
+            seen = []
+            while True:
+                found = page.locator(rows)
+                self.assertLessEqual(found.count(), 2, path)
+                seen.extend(found.nth(i).get_attribute(key)
+                            for i in range(found.count()))
+                following = page.locator("nav.pager a[rel=next]")
+                if not following.count():
+                    break
+                following.click()
+                page.wait_for_load_state()
+            self.assertEqual(3, len(set(seen)), path)
+            self.assertEqual(1, page.locator(
+                "nav.pager >> text=First page").count(), path)
+        self.assertEqual(["w-a", "w-b", "w-c"], seen)
