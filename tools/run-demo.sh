@@ -82,6 +82,12 @@ users_file = $state/users.json
 [compute]
 driver = fake
 
+[client_session]
+# The shift's agents log in from thin clients that are not registered
+# (tc-morning-0001...): they register at their first heartbeat, so that
+# their input counts the agents active against the shift plan.
+register_unknown_clients = true
+
 [alerts]
 # The conductor's alert evaluation, quicker than on a real floor so that
 # the demo's alerts (the insurance team missing from the plan, see
