@@ -123,6 +123,58 @@
     if (empty) { empty.hidden = teams.length > 0; }
   }
 
+  // The pools' table follows the pools of the answer too: a new pool
+  // gets its row (filled in by the caller), a deleted one loses it.
+  function poolRow(pool) {
+    var row = document.createElement("tr");
+    row.setAttribute("data-pool", pool.id);
+    var head = document.createElement("th");
+    head.scope = "row";
+    var link = document.createElement("a");
+    link.href = "/pools/" + encodeURIComponent(pool.id);
+    link.textContent = pool.name;
+    head.appendChild(link);
+    row.appendChild(head);
+    var site = document.createElement("td");
+    site.textContent = pool.site || "";
+    row.appendChild(site);
+    ["ready", "target", "building", "failed", "assigned"].forEach(
+      function (key) {
+        var cell = document.createElement("td");
+        cell.className = "num";
+        cell.setAttribute("data-field", key);
+        row.appendChild(cell);
+      });
+    var status = document.createElement("td");
+    status.setAttribute("data-field", "status");
+    var badge = document.createElement("span");
+    badge.className = "badge";
+    status.appendChild(badge);
+    row.appendChild(status);
+    var reasons = document.createElement("td");
+    reasons.setAttribute("data-field", "reasons");
+    row.appendChild(reasons);
+    return row;
+  }
+
+  function syncPoolRows(table, pools) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector("tr[data-empty-row]");
+    var existing = {};
+    body.querySelectorAll("tr[data-pool]").forEach(function (row) {
+      existing[row.getAttribute("data-pool")] = row;
+    });
+    var wanted = {};
+    pools.forEach(function (pool) {
+      wanted[pool.id] = true;
+      body.insertBefore(existing[pool.id] || poolRow(pool), empty);
+    });
+    Object.keys(existing).forEach(function (key) {
+      if (!wanted[key]) { body.removeChild(existing[key]); }
+    });
+    if (empty) { empty.hidden = pools.length > 0; }
+  }
+
   function refreshOverview(box) {
     var source = box.getAttribute("data-source");
     var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 15;
@@ -149,6 +201,8 @@
         var value = get(data, el.getAttribute("data-warn-when"));
         el.classList.toggle("tile-warn", !!value);
       });
+      var poolTable = box.querySelector("#pool-table");
+      if (poolTable) { syncPoolRows(poolTable, data.pools || []); }
       (data.pools || []).forEach(function (pool) {
         var row = box.querySelector('tr[data-pool="' + pool.id + '"]');
         if (!row) { return; }
