@@ -37,8 +37,9 @@ the alert's state: conductors evaluating at once change an alert once.
 
 Kinds (thresholds in ``[alerts]``): agents_below_plan,
 agents_above_plan, agents_dropped, login_failures, directory_errors,
-directory_slow, pool_short_of_ready, boots_failing, boots_slow, nova_errors, nova_slow,
-desktops_in_error, thin_clients_offline, thin_clients_faulty.
+directory_slow, pool_short_of_ready, boots_failing, boots_slow,
+nova_errors, nova_slow, desktops_in_error, thin_clients_offline,
+thin_clients_faulty.
 """
 
 import collections

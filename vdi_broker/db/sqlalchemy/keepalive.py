@@ -269,7 +269,7 @@ def lock_wait(longest):
     return max(1, min(longest, read_timeout - 2))
 
 
-# -- connection errors ---------------------------------------------------------
+# -- connection errors -------------------------------------------------------
 
 # libpq 14 and later: one line per host tried, each "connection to server
 # at "127.0.0.1", port 5432 failed: <why>" (or "on socket ...").
