@@ -41,7 +41,8 @@ more, is also a connection error (503): oslo.db knows libpq's message of
 before version 14 ("could not connect to server") only; since 14, libpq
 says ``connection to server at "host", port N failed: ...`` (and, with
 ``target_session_attrs=read-write``, "session is read-only" for a standby
-during a failover), which oslo.db let through as a bare
+during a failover), an asynchronous connect to one refusing host just
+"Connection refused", which oslo.db let through as a bare
 ``OperationalError``, a 500. :func:`_pg_connect_failed` is registered as
 an oslo.db exception filter for those.
 """
@@ -272,8 +273,16 @@ def lock_wait(longest):
 # -- connection errors -------------------------------------------------------
 
 # libpq 14 and later: one line per host tried, each "connection to server
-# at "127.0.0.1", port 5432 failed: <why>" (or "on socket ...").
-_PG_CONNECT_FAILED = r"^.*connection to server (?:at|on socket) .* failed"
+# at "127.0.0.1", port 5432 failed: <why>" (or "on socket ..."); with the
+# wait callback above (an asynchronous connect) a refused single host is
+# only "Connection refused"; a server that is starting, stopping or
+# recovering says so.
+_PG_CONNECT_FAILED = (
+    r"^.*connection to server (?:at|on socket) .* failed",
+    r"^.*Connection refused",
+    r"^.*the database system is (?:starting up|shutting down|in recovery "
+    r"mode|not yet accepting connections)",
+)
 
 
 @exc_filters.filters("postgresql", sa_exc.OperationalError,
