@@ -44,6 +44,19 @@ connections work) or deliver what they held (resume).
         rabbitmq-blackhole ldap-blackhole
     python benchmarks/fault_drills.py --drills rabbitmq-restart \\
         mariadb-restart
+    python benchmarks/fault_drills.py --database postgresql \\
+        --drills postgresql-failover
+
+postgresql-failover touches no shared server: the stack's database lives
+on a private PostgreSQL 15 primary and streaming replica
+(tests/fixtures/pg_replica.py, ports --pg-ports, a synchronous standby
+unless --pg-async), and the broker's connection string names both hosts
+with target_session_attrs=read-write. The drill kills the primary
+(pg_ctl stop -m immediate), waits --hold seconds (what a failover
+manager takes to decide) and promotes the replica (pg_ctl promote); the
+broker must find the new primary by itself. Every drill of such a run
+uses the pair; name postgresql-failover last (after it there is no
+replica any more).
 
 Needs what benchmarks/shift_change.py needs; run as root.
 """
@@ -63,6 +76,7 @@ import stack as stack_mod  # noqa: E402
 
 from tests.fixtures import blackhole_proxy  # noqa: E402
 from tests.fixtures import nova_emulator  # noqa: E402
+from tests.fixtures import pg_replica  # noqa: E402
 from vdi_broker.loadgen import audit  # noqa: E402
 from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
 from vdi_broker.loadgen import runner  # noqa: E402
@@ -73,10 +87,13 @@ SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
              "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
 SHARED = ("rabbitmq-restart", "mariadb-restart", "postgresql-restart")
+# On a private PostgreSQL primary + replica (the whole run then is).
+PRIVATE = ("postgresql-failover",)
 # Drills that need the stack on that database (--database).
 NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
                   "postgresql-blackhole": "postgresql",
-                  "postgresql-restart": "postgresql"}
+                  "postgresql-restart": "postgresql",
+                  "postgresql-failover": "postgresql"}
 CLIENT_TIMEOUT = 30.0
 
 
@@ -208,7 +225,7 @@ class Proxies:
                 proxy.cleanUp()
 
 
-def make_drills(stack, nova, proxies=None, ending="drop"):
+def make_drills(stack, nova, proxies=None, ending="drop", pair=None):
     first, second = stack.ldap[0], stack.ldap[1]
 
     def kill_and_restart():
@@ -251,6 +268,12 @@ def make_drills(stack, nova, proxies=None, ending="drop"):
             "postgresql-restart", postgresql_stop, postgresql_start,
             note="pg_ctlcluster stop -m fast, started again"),
     }
+    if pair is not None:
+        drills["postgresql-failover"] = Drill(
+            "postgresql-failover", pair.kill_primary, pair.promote,
+            note="primary killed (pg_ctl stop -m immediate), replica "
+                 "promoted after the hold (%s replication)" % (
+                     "synchronous" if pair.synchronous else "asynchronous"))
     if proxies is not None:
         for name, kind in BLACKHOLE.items():
             drills[name] = proxies.drill(name, kind, ending)
@@ -354,7 +377,7 @@ def run_drill(stack, nova, drill, users, args):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
-                   choices=SAFE + tuple(BLACKHOLE) + SHARED)
+                   choices=SAFE + tuple(BLACKHOLE) + SHARED + PRIVATE)
     p.add_argument("--database", choices=("mariadb", "postgresql"),
                    default="mariadb",
                    help="the shared database server the broker uses")
@@ -363,6 +386,13 @@ def main(argv=None):
                    help="How a black hole ends: the old connections are "
                         "lost for good (drop) or get what was held "
                         "(resume).")
+    p.add_argument("--pg-ports", type=int, nargs=2, default=(5441, 5442),
+                   help="postgresql-failover: the private primary's and "
+                        "replica's ports.")
+    p.add_argument("--pg-async", action="store_true",
+                   help="postgresql-failover: asynchronous replication "
+                        "(commits the replica may not have when it is "
+                        "promoted).")
     p.add_argument("--rate", type=float, default=10.0,
                    help="Logins per second during each drill.")
     p.add_argument("--before", type=float, default=8.0)
@@ -392,14 +422,28 @@ def main(argv=None):
     proxies = None
     if any(name in BLACKHOLE for name in args.drills):
         proxies = Proxies()
+    pair = None
+    if any(name in PRIVATE for name in args.drills):
+        if not pg_replica.available():
+            p.error("postgresql-failover needs PostgreSQL 15's server "
+                    "binaries in %s" % pg_replica.BIN)
+        pair = pg_replica.PostgresPair(ports=args.pg_ports,
+                                       synchronous=not args.pg_async)
     stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
                             headroom=300, conductor_timeout=10,
                             database=args.database,
-                            route=proxies.route if proxies else None)
+                            route=proxies.route if proxies else None,
+                            database_server=pair)
     results = []
     try:
+        if pair is not None:
+            pair.start()
+            print("  private PostgreSQL primary :%d, replica :%d (%s)" % (
+                pair.ports + ("synchronous" if pair.synchronous
+                              else "asynchronous",)), flush=True)
         stack.start()
-        drills = make_drills(stack, nova, proxies, args.blackhole_end)
+        drills = make_drills(stack, nova, proxies, args.blackhole_end,
+                             pair)
         for n, name in enumerate(args.drills):
             users = runner.Users.from_pattern(
                 "agent%05d", per_drill, stack_mod.PASSWORD,
@@ -415,6 +459,8 @@ def main(argv=None):
         if proxies is not None:
             proxies.close()
         stack.stop()
+        if pair is not None:
+            pair.stop()
         nova.cleanUp()
     print()
     print("%-19s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",

@@ -288,8 +288,14 @@ class Stack:
                  ldap_servers=1, conductor_timeout=10, boot_time=2.0,
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
-                 api_server="gunicorn", route=None, database="mariadb"):
+                 api_server="gunicorn", route=None, database="mariadb",
+                 database_server=None):
         self.users = users
+        # A private server instead of the machine's shared one (the
+        # PostgreSQL failover drill's tests/fixtures/pg_replica.py pair):
+        # its admin_url() (called each time: the primary may have moved)
+        # and url(database), the broker's connection.
+        self.database_server = database_server
         # The shared server the broker's database lives on: "mariadb" or
         # "postgresql" (psycopg2).
         if database not in DATABASES:
@@ -409,8 +415,9 @@ class Stack:
             f.write(text.replace("%(name)s", "manage"))
 
     def _admin_engine(self):
-        return sa.create_engine(DATABASES[self.database][0],
-                                isolation_level="AUTOCOMMIT")
+        admin_url = (self.database_server.admin_url()
+                     if self.database_server else DATABASES[self.database][0])
+        return sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
 
     def _create_database(self):
         admin_url, kind, default_port = DATABASES[self.database]
@@ -420,6 +427,10 @@ class Stack:
                 "CREATE DATABASE %s%s" % (self.name, (
                     " CHARACTER SET utf8mb4" if kind == "mysql" else ""))))
         engine.dispose()
+        self._cleanups.append(self._drop_database)
+        if self.database_server is not None:
+            self.db_url = self.database_server.url(self.name)
+            return
         url = sa.engine.make_url(admin_url).set(database=self.name)
         if kind == "mysql":
             url = url.set(drivername="mysql+%s" % self.db_driver)
@@ -428,7 +439,6 @@ class Stack:
         url = url.set(host=host, port=port)
         self.db_url = url.render_as_string(hide_password=False) + (
             "?charset=utf8mb4" if kind == "mysql" else "")
-        self._cleanups.append(self._drop_database)
 
     def _drop_database(self):
         engine = self._admin_engine()

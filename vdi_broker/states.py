@@ -144,5 +144,5 @@ ALERT_STATES = (ALERT_PENDING, ALERT_FIRING, ALERT_RESOLVED)
 ALERT_KINDS = (
     "agents_below_plan", "agents_above_plan", "agents_dropped",
     "login_failures", "pool_short_of_ready", "boots_failing", "boots_slow",
-    "nova_errors", "nova_slow", "directory_errors", "desktops_in_error",
-    "thin_clients_offline", "thin_clients_faulty")
+    "nova_errors", "nova_slow", "directory_errors", "directory_slow",
+    "desktops_in_error", "thin_clients_offline", "thin_clients_faulty")

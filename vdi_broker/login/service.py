@@ -187,7 +187,8 @@ class LoginService:
                    "seat": login.get("seat")}
         values = {"token_hash": login["token_hash"],
                   "expires_at": parse_time(login["expires_at"]),
-                  "department": self.department_for(login["principal"])}
+                  "department": self.department_for(login["principal"]),
+                  "directory_seconds": login.get("directory_seconds")}
 
         def claim(session_id, exclude):
             return self._claim(ctxt, login, request,

@@ -48,10 +48,13 @@ def login(req):
     # the directory is asked; failures are counted the same for unknown
     # and known users, in counters every API worker shares, and recorded
     # as events (never with the password).
-    principal = app.login.authenticate(
-        _client_context(req), app.identity, username, body["password"],
-        client_id, detail={"seat": body.get("seat"),
-                           "remote_addr": req.remote_addr})
+    # What the directory took is kept in the login's event (the
+    # directory_slow alert reads it).
+    with metrics.directory_time() as directory:
+        principal = app.login.authenticate(
+            _client_context(req), app.identity, username, body["password"],
+            client_id, detail={"seat": body.get("seat"),
+                               "remote_addr": req.remote_addr})
     ctxt = _client_context(req, principal.username)
     token = client_auth.new_token()
     login = {
@@ -63,6 +66,7 @@ def login(req):
         "expires_at": client_auth.expires_at(
             app.conf.client_session.token_ttl),
         "deadline": login_service.deadline(app.conf),
+        "directory_seconds": directory.seconds,
     }
     # One database transaction, in this process (vdi_broker/login): no
     # message bus, no conductor on the way.
