@@ -43,7 +43,7 @@ import collections
 from oslo_log import log as logging
 
 from vdi_broker.compute import base as compute_base
-from vdi_broker.compute import clouds as cloud_registry
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
@@ -128,7 +128,7 @@ class BootQueue:
 
         With several clouds each has its own budget ([cloud:NAME]
         max_concurrent_builds), and the pools of a cloud that is down
-        start nothing (compute/clouds.py).
+        start nothing (compute/registry.py).
         """
         clouds = self.manager.clouds
         if not clouds.several:

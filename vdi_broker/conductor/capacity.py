@@ -25,7 +25,7 @@ import time
 
 from oslo_log import log as logging
 
-from vdi_broker.compute import clouds as cloud_registry
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker import exception
 
 LOG = logging.getLogger(__name__)
@@ -91,8 +91,9 @@ class CapacityChecks:
         """The compute hosts' loads ({host: fraction}), or None.
 
         Over every cloud in use. Read (with ``refresh``) at most every
-        [conductor] capacity_cache_time seconds, from the same Placement figures as
-        the capacity; the logout path uses what the last pass read.
+        [conductor] capacity_cache_time seconds, from the same Placement
+        figures as the capacity; the logout path uses what the last pass
+        read.
         """
         now = time.monotonic()
         ttl = self.conf.conductor.capacity_cache_time

@@ -14,7 +14,7 @@
 
 A pass of the pool manager or of the reconciler does its clouds side by
 side, one thread per cloud, so that a cloud whose calls time out holds
-up its own pools only. A pool whose cloud is down (compute/clouds.py)
+up its own pools only. A pool whose cloud is down (compute/registry.py)
 boots nothing and says why in its status (``cloud_down``); the first
 pass after the cloud answers again sets it back to active.
 """
@@ -23,7 +23,7 @@ import concurrent.futures
 
 from oslo_log import log as logging
 
-from vdi_broker.compute import clouds as cloud_registry
+from vdi_broker.compute import registry as cloud_registry
 
 LOG = logging.getLogger(__name__)
 
@@ -80,7 +80,12 @@ def cloud_down(manager, ctxt, pool):
     if not clouds.known(cloud):
         reason = ("cloud %s is not configured ([compute] clouds)" % cloud)
     else:
-        reason = clouds.health(cloud).reason()
+        health = clouds.health(cloud)
+        if health.down:
+            # Is it back? One cheap question (the pool's flavor), in a
+            # thread of its own: this pass does not wait for the answer.
+            clouds.get(cloud).probe("get_flavor", pool["flavor"])
+        reason = health.reason()
     if reason is None:
         if pool["status"] == CLOUD_DOWN:
             LOG.info("Pool %s: cloud %s answers again; refilling",

@@ -85,7 +85,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
                  clock=None):
         self.conf = conf
         # The clouds, by name (None: the default cloud, whose driver is
-        # ``compute_driver`` when given): compute/clouds.py.
+        # ``compute_driver`` when given): compute/registry.py.
         self.clouds = compute.clouds(conf, default=compute_driver)
         # Which pools this conductor keeps (conductor/coordination.py);
         # None: every pool (one conductor, or the all-in-one mode).

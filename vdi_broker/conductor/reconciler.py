@@ -35,7 +35,7 @@ pools this conductor keeps, then set and dict joins:
   deleted, as is a server of a pool that no longer exists;
 * desktops whose server vanished and drifted ones as in the health check.
 
-With several clouds (compute/clouds.py) the reconciler runs once per
+With several clouds (compute/registry.py) the reconciler runs once per
 cloud, the clouds side by side: each lists its own servers and reconciles
 the pools that live in it, so that a cloud that is down skips only
 its own pass. With several conductors each reconciles the pools it
@@ -60,7 +60,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
-from vdi_broker.compute import clouds as cloud_registry
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception

@@ -95,15 +95,17 @@ def register_cloud(conf, name):
     conf.register_opts(cloud_opts, group=group)
     conf.register_opts(nova_conf.nova_opts, group=group)
     conf.register_opts(compute_conf.fake_opts, group=group)
-    ks_loading.register_session_conf_options(conf, group)
+    # keystoneauth1's options with the broker's defaults in the options
+    # themselves (not set_default: a ConfigOpts reset would lose them).
+    session_opts = ks_loading.get_session_conf_options()
+    cfg.set_defaults(session_opts, timeout=nova_conf.DEFAULT_TIMEOUT)
+    adapter_opts = ks_loading.get_adapter_conf_options(
+        include_deprecated=False)
+    cfg.set_defaults(adapter_opts,
+                     service_type=nova_conf.DEFAULT_SERVICE_TYPE,
+                     valid_interfaces=nova_conf.DEFAULT_VALID_INTERFACES)
+    conf.register_opts(session_opts + adapter_opts, group=group)
     ks_loading.register_auth_conf_options(conf, group)
-    ks_loading.register_adapter_conf_options(conf, group,
-                                             include_deprecated=False)
-    conf.set_default("timeout", nova_conf.DEFAULT_TIMEOUT, group=group)
-    conf.set_default("service_type", nova_conf.DEFAULT_SERVICE_TYPE,
-                     group=group)
-    conf.set_default("valid_interfaces", nova_conf.DEFAULT_VALID_INTERFACES,
-                     group=group)
     return group
 
 

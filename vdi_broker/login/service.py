@@ -94,7 +94,7 @@ class LoginService:
     one built on first use). ``notifier``: notifications
     (None: the process's, published as ``vdi-broker-api``). ``clouds``:
     a zero-argument callable that returns the clouds' registry
-    (compute/clouds.py; None: one of its own), for pools of a named
+    (compute/registry.py; None: one of its own), for pools of a named
     cloud.
     """
 
@@ -134,7 +134,7 @@ class LoginService:
 
     @property
     def clouds(self):
-        """The registry of the named clouds (compute/clouds.py)."""
+        """The registry of the named clouds (compute/registry.py)."""
         if self._clouds is None:
             with self._lock:
                 if self._clouds is None:
@@ -146,7 +146,7 @@ class LoginService:
         return self._clouds
 
     def _cloud(self, pool):
-        from vdi_broker.compute import clouds
+        from vdi_broker.compute import registry as clouds
         return clouds.cloud_of(self.conf, pool)
 
     def compute_of(self, pool):

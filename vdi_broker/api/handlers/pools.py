@@ -16,7 +16,7 @@ from oslo_utils import timeutils
 
 from vdi_broker.api.schemas import pools as schema
 from vdi_broker.api import util
-from vdi_broker.compute import clouds as cloud_registry
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.conductor import throttle
 from vdi_broker import consoles
 from vdi_broker.db import api as db

@@ -20,11 +20,11 @@ driver, keystoneauth1 session, Nova and Placement clients and region.
 Every driver is wrapped in a :class:`WatchedDriver` that counts the calls
 the cloud did not answer (ComputeUnavailable, timeouts included). After
 ``down_after_failures`` in a row the cloud is *down*: its calls fail at
-once with the reason (one call every ``down_retry_interval`` seconds is
-let through to find out whether it is back), so that a black-holed cloud
-holds up neither the pool manager nor the logins of the other clouds, and
-its pools can say why they stopped refilling. The first answer brings it
-back.
+once with the reason, so that a black-holed cloud holds up neither the
+pool manager nor the logins of the other clouds, and its pools can say
+why they stopped refilling. A probe (:meth:`WatchedDriver.probe`, in a
+thread of its own, at most every ``down_retry_interval`` seconds) finds
+out whether it is back; its first answer brings the cloud back.
 """
 
 import threading
@@ -94,6 +94,7 @@ class Health:
         self.down_since = None
         self.last_error = None
         self._next_try = None
+        self._probing = False
 
     @property
     def down(self):
@@ -115,19 +116,24 @@ class Health:
                 "errors": self.errors, "reason": self.reason()}
 
     def admit(self):
-        """Raise ComputeUnavailable when the cloud is down (fail fast).
+        """Raise ComputeUnavailable when the cloud is down (fail fast)."""
+        if self.down:
+            raise exception.ComputeUnavailable(reason=self.reason())
 
-        One call per retry interval goes through, to find out whether
-        the cloud is back.
-        """
-        if not self.down:
-            return
+    def probe_due(self):
+        """Whether to probe the cloud now (taken: one probe at a time)."""
         with self._lock:
             now = self._clock()
-            if self._next_try is not None and now >= self._next_try:
-                self._next_try = now + self.retry_interval
-                return
-        raise exception.ComputeUnavailable(reason=self.reason())
+            if not self.down or self._probing or \
+                    (self._next_try is not None and now < self._next_try):
+                return False
+            self._probing = True
+            self._next_try = now + self.retry_interval
+            return True
+
+    def probe_done(self):
+        with self._lock:
+            self._probing = False
 
     def failed(self, error):
         with self._lock:
@@ -164,6 +170,36 @@ class WatchedDriver:
     @property
     def driver(self):
         return self._driver
+
+    def probe(self, method, *args):
+        """Call ``method`` of a cloud that is down, in a thread, if due.
+
+        Returns the thread (None when no probe was due). Its answer, or
+        its failure, updates the cloud's health.
+        """
+        health = self.health
+        if not health.probe_due():
+            return None
+
+        def run():
+            try:
+                getattr(self._driver, method)(*args)
+            except exception.ComputeUnavailable as e:
+                health.failed(e)
+            except exception.VdiBrokerException:
+                health.answered()
+            except Exception as e:
+                LOG.warning("Probe of cloud %s failed: %s",
+                            health.name or clouds_conf.DEFAULT_CLOUD, e)
+            else:
+                health.answered()
+            finally:
+                health.probe_done()
+
+        thread = threading.Thread(target=run, daemon=True,
+                                  name="cloud-probe")
+        thread.start()
+        return thread
 
     def __getattr__(self, name):
         value = getattr(self._driver, name)
