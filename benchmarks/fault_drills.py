@@ -479,14 +479,22 @@ def _cloud_down(stack, clouds, proxies, per_site, args):
     fault_at = time.monotonic()
     creates = {n: c.calls("create") for n, c in clouds.items()}
     proxies[DOWN_CLOUD].blackhole()
+    # Each pool's status through the outage: when it first changed.
+    during = {}
     try:
-        time.sleep(args.hold / 2)
-        during = _pool_status(stack.db_url)
-        time.sleep(args.hold / 2)
+        while time.monotonic() < fault_at + args.hold:
+            time.sleep(1.0)
+            for name, (status, reason) in _pool_status(
+                    stack.db_url).items():
+                if status != "active" and name not in during:
+                    during[name] = (status, reason,
+                                    time.monotonic() - fault_at)
     finally:
         proxies[DOWN_CLOUD].resume()
         restored_at = time.monotonic()
-    booted = {n: c.calls("create") - creates[n] for n, c in clouds.items()}
+    # (What was sent to the silent cloud never reached it.)
+    booted = {n: c.calls("create") - creates[n] for n, c in clouds.items()
+              if n != DOWN_CLOUD}
     for thread in threads:
         thread.join()
     client.close()
@@ -515,12 +523,15 @@ def _cloud_down(stack, clouds, proxies, per_site, args):
               "ready ones), %(failed)d failed (%(errors)s); during the "
               "outage %(outage_ok)d ok, %(outage_failed)d failed; max "
               "%(max).2f s; by pool %(by_pool)s" % row)
-    print("  boots requested during the outage: %s" % ", ".join(
-        "cloud %s %d" % item for item in sorted(booted.items())))
-    for name, (status, reason) in sorted(during.items()):
-        print("  pool %s during the outage: %s%s; after: %s" % (
-            name, status, " (%s)" % reason if reason else "",
-            after.get(name, ("?",))[0]))
+    print("  boots the up cloud(s) received during the outage: %s" % (
+        ", ".join("cloud %s %d" % item for item in sorted(booted.items()))))
+    for name in sorted(after):
+        status, reason, when = during.get(name, ("active", None, None))
+        print("  pool %s during the outage: %s%s; %.1f s after the "
+              "outage: %s" % (
+                  name, status, " from %.1f s into it (%s)" % (
+                      when, reason) if when is not None else "",
+                  args.settle, after[name][0]))
     print("  " + found.format().replace("\n", "\n  "), flush=True)
     return {"drill": "cloud-down", "sites": rows, "audit_ok": found.ok,
             "failed": sum(r["failed"] for r in rows),
@@ -552,7 +563,7 @@ def main(argv=None):
                         "recovered.")
     p.add_argument("--settle", type=float, default=3.0)
     p.add_argument("--concurrency", type=int, default=128)
-    p.add_argument("--cloud-spare", type=int, default=30,
+    p.add_argument("--cloud-spare", type=int, default=60,
                    help="cloud-down: ready desktops each site's floating "
                         "pool keeps (min_ready); the pool manager refills "
                         "it from the site's cloud as logins take them.")

@@ -409,7 +409,7 @@ class Stack:
         for name, nova in self.clouds.items():
             lines += ["", "[cloud:%s]" % name, "driver = nova",
                       "timeout = 3", "retries = 0",
-                      "down_after_failures = 3", "down_retry_interval = 5"]
+                      "down_after_failures = 2", "down_retry_interval = 5"]
             lines += ["%s = %s" % item for item in
                       sorted(nova.nova_options().items())]
         return "\n".join(lines) + "\n"
