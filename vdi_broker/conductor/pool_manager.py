@@ -154,7 +154,7 @@ class PoolUpkeep(capacity.CapacityChecks):
         # One cloud's pools after the other's, each cloud in a thread of
         # its own: a cloud that does not answer holds up only its pools.
         building.update(cloud_passes.run_by_cloud(
-            self.conf, owned, lambda pool: self._refresh_pool(
+            self.conf, owned, lambda pool: self._refresh_and_read(
                 ctxt, pool, finished, restarting.get(pool["id"], ()))))
         self.boot_queue.adapt(ctxt, finished, timeutils.utcnow())
         # Read again: the refresh may have changed their throttle state.
@@ -201,6 +201,17 @@ class PoolUpkeep(capacity.CapacityChecks):
             for pool_id, spent in self._spent.items():
                 self._refund(pool_id, len(spent) - sent.get(pool_id, 0))
             self._spent = {}
+
+    def _refresh_and_read(self, ctxt, pool, finished, restarting):
+        """Refresh a pool, then read its cloud's capacity (cached).
+
+        In the pool's cloud's thread: a cloud slow to answer costs its
+        own thread the time, not the rest of the pass.
+        """
+        building = self._refresh_pool(ctxt, pool, finished, restarting)
+        if pool["enabled"] and self.clouds.several:
+            self._cloud_capacity(pool)
+        return building
 
     def _maintenance_pass(self, ctxt, pools):
         """Open windows by pool (conductor/maintenance.py); {} on error."""
