@@ -171,13 +171,12 @@ class TestPools(AdminTestCase):
         group = clouds_conf.register_cloud(self.conf, "east")
         self.flags(group=group, driver="fake", boot_time=0)
         self.addCleanup(fake.named_cloud(group).reset)
-        resp = self.broker.create_pool("p", cloud="west", min_ready=1,
-                                       status=400)
+        resp = self.broker.create_pool("p", cloud="west", status=400)
         message = self.assertError(resp, 400)["message"]
         self.assertIn("Unknown cloud west", message)
         self.assertIn("east", message)
-        pool = self.broker.create_pool("p", cloud="east",
-                                       min_ready=1).json["pool"]
+        pool = self.broker.create_pool("p", cloud="east", min_ready=1,
+                                       max_size=2).json["pool"]
         self.assertEqual("east", pool["cloud"])
         self.assertError(self.app.patch_json(
             "/v1/pools/p", {"cloud": "mars"}, status=400), 400)
