@@ -24,11 +24,18 @@ request may hang past its timeout), the recovery time (from the fault to
 the first of --steady successful logins in a row) and the database audit
 (no double allocation, no lost binding, no orphan server).
 
-Drills: conductor-kill, ldap-first-down, slapd-restart, cloud-500,
-cloud-timeout, rabbitmq-restart, mariadb-restart. The last two restart
-the machine's shared RabbitMQ / MariaDB, breaking whatever else uses them
-meanwhile: they run only when named with --drills. Both are always
-restarted at the end (try/finally).
+Drills: conductor-kill, conductors-down (every conductor killed for
+--hold seconds: pools stop refilling, logins and logouts go on),
+ldap-first-down, slapd-restart, cloud-500,
+cloud-timeout, rabbitmq-restart, mariadb-restart. rabbitmq-restart
+restarts a private RabbitMQ this script starts for the stack
+(rabbitmq-server with a node name, ports and data directory of its own,
+no plugins: --rabbit-port), never the machine's. mariadb-restart and
+postgresql-restart restart the machine's shared database servers,
+breaking whatever else uses them meanwhile: they run only when named with
+--drills, and are always started again at the end (try/finally).
+--logout: every user logs out again right after the login (the logout
+ends the session in the API and casts the release to a conductor).
 
 The black-hole drills (mariadb-blackhole, rabbitmq-blackhole,
 ldap-blackhole) leave the servers alone: when one of them is chosen, the
@@ -78,8 +85,10 @@ Needs what benchmarks/shift_change.py needs; run as root.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -97,14 +106,16 @@ from vdi_broker.loadgen import audit  # noqa: E402
 from vdi_broker.loadgen import client as loadgen_client  # noqa: E402
 from vdi_broker.loadgen import runner  # noqa: E402
 
-SAFE = ("conductor-kill", "ldap-first-down", "slapd-restart", "cloud-500",
-        "cloud-timeout")
+SAFE = ("conductor-kill", "conductors-down", "ldap-first-down",
+        "slapd-restart", "cloud-500", "cloud-timeout")
 # Through proxies: safe, but only chosen by name (the proxies cost CPU).
 BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
              "ldap-blackhole": "ldap", "postgresql-blackhole": "postgresql"}
-SHARED = ("rabbitmq-restart", "mariadb-restart", "postgresql-restart")
+SHARED = ("mariadb-restart", "postgresql-restart")
 # On a private PostgreSQL primary + replica (the whole run then is).
 PRIVATE = ("postgresql-failover",)
+# Restarts the stack's own RabbitMQ: chosen by name (it starts one).
+OWN_RABBIT = ("rabbitmq-restart",)
 # With a stack of its own (two clouds): only chosen by name.
 OWN_STACK = ("cloud-down",)
 # The cloud-down drill's sites and their clouds.
@@ -129,15 +140,83 @@ def sh(*cmd, timeout=120):
                           timeout=timeout)
 
 
+# -- a private RabbitMQ -----------------------------------------------------
+
+class PrivateRabbit:
+    """A rabbitmq-server of this script's, which a drill may restart.
+
+    Its own node name, AMQP and distribution ports, data and log
+    directories and no plugins (no management listener), so that the
+    machine's RabbitMQ and whoever uses it never notice the drill.
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="vdi-drill-rabbit-")
+        self.node = "vdi-drill-%d@localhost" % port
+        plugins = os.path.join(self.dir, "enabled_plugins")
+        with open(plugins, "w") as f:
+            f.write("[].\n")
+        for sub in ("mnesia", "log"):
+            os.mkdir(os.path.join(self.dir, sub))
+        # rabbitmq-server runs as the rabbitmq user when started by root.
+        sh("chown", "-R", "rabbitmq:rabbitmq", self.dir)
+        os.chmod(self.dir, 0o755)
+        missing = os.path.join(self.dir, "none")
+        self.env = dict(
+            os.environ, RABBITMQ_NODENAME=self.node,
+            RABBITMQ_NODE_PORT=str(port),
+            RABBITMQ_DIST_PORT=str(port + 20000),
+            RABBITMQ_MNESIA_BASE=os.path.join(self.dir, "mnesia"),
+            RABBITMQ_LOG_BASE=os.path.join(self.dir, "log"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=plugins,
+            RABBITMQ_PID_FILE=os.path.join(self.dir, "pid"),
+            RABBITMQ_CONFIG_FILE=missing,
+            RABBITMQ_ADVANCED_CONFIG_FILE=missing + ".config",
+            RABBITMQ_CONF_ENV_FILE=missing + "-env")
+        self.url = "rabbit://guest:guest@127.0.0.1:%d/" % port
+        self.process = None
+
+    def ctl(self, *args):
+        return sh("rabbitmqctl", "-n", self.node, "-q", *args,
+                  timeout=90)
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["rabbitmq-server"], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # await_startup fails at once until the node has registered with
+        # epmd: ask again until it answers.
+        deadline = time.monotonic() + 120
+        while True:
+            result = self.ctl("await_startup", "--timeout", "60")
+            if not result.returncode:
+                return
+            if self.process.poll() is not None or \
+                    time.monotonic() > deadline:
+                raise RuntimeError("private RabbitMQ %s did not start: %s"
+                                   % (self.node, result.stdout))
+            time.sleep(1)
+
+    def stop_app(self):
+        self.ctl("stop_app")
+
+    def start_app(self):
+        self.ctl("start_app")
+        self.ctl("await_startup", "--timeout", "60")
+
+    def stop(self):
+        if self.process is not None:
+            self.ctl("stop")
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 # -- shared services --------------------------------------------------------
-
-def rabbit_stop():
-    sh("rabbitmqctl", "-q", "stop_app")
-
-
-def rabbit_start():
-    sh("rabbitmqctl", "-q", "start_app")
-    sh("rabbitmqctl", "-q", "await_startup", "--timeout", "60")
 
 
 def mysql_ping():
@@ -246,7 +325,8 @@ class Proxies:
                 proxy.cleanUp()
 
 
-def make_drills(stack, nova, proxies=None, ending="drop", pair=None):
+def make_drills(stack, nova, proxies=None, ending="drop", pair=None,
+                rabbit=None):
     first, second = stack.ldap[0], stack.ldap[1]
 
     def kill_and_restart():
@@ -266,6 +346,10 @@ def make_drills(stack, nova, proxies=None, ending="drop", pair=None):
         "conductor-kill": Drill(
             "conductor-kill", kill_and_restart,
             note="SIGKILL of the conductor, restarted at once"),
+        "conductors-down": Drill(
+            "conductors-down", stack.kill_conductor, stack.start_conductor,
+            note="every conductor killed (SIGKILL), started again after "
+                 "the hold"),
         "ldap-first-down": Drill(
             "ldap-first-down", first.stop, first.start,
             note="the first of two LDAP URLs stopped"),
@@ -280,8 +364,9 @@ def make_drills(stack, nova, proxies=None, ending="drop", pair=None):
             "cloud-timeout", cloud_timeout, nova.clear_faults,
             note="every Nova/Placement call held 8 s ([nova] timeout 5)"),
         "rabbitmq-restart": Drill(
-            "rabbitmq-restart", rabbit_stop, rabbit_start,
-            note="rabbitmqctl stop_app / start_app"),
+            "rabbitmq-restart", rabbit and rabbit.stop_app,
+            rabbit and rabbit.start_app,
+            note="stop_app / start_app of the stack's private RabbitMQ"),
         "mariadb-restart": Drill(
             "mariadb-restart", mariadb_stop, mariadb_start,
             note="mysqladmin shutdown, started again"),
@@ -327,13 +412,33 @@ def recovery(timeline, fault_at, steady):
     return first_failure, None
 
 
+def _phase_max(report, fault_at, restored_at, grace=5.0):
+    """The longest login started before, during and after the fault.
+
+    "during" runs until ``grace`` seconds after the fault was undone (or
+    to the end, for a fault that is not undone): on a loaded machine the
+    longest login of a whole drill may have nothing to do with its fault.
+    """
+    longest = {}
+    end = None if restored_at is None else restored_at + grace
+    for outcome in report.outcomes.get("login", ()):
+        start = outcome.started - report.started
+        phase = ("before" if start < fault_at else
+                 "during" if end is None or start < end else "after")
+        longest[phase] = max(longest.get(phase, 0.0), outcome.elapsed)
+    return ", ".join("%s %.2f s" % (phase, longest[phase])
+                     for phase in ("before", "during", "after")
+                     if phase in longest)
+
+
 def run_drill(stack, nova, drill, users, args):
     client = loadgen_client.BrokerClient(
         stack.url, concurrency=args.concurrency,
         timeout=(3.0, CLIENT_TIMEOUT))
     sim = runner.Simulation(client, users, mode="ramp", rate=args.rate,
                             concurrency=args.concurrency,
-                            client_prefix="tc-" + drill.name)
+                            client_prefix="tc-" + drill.name,
+                            logout=args.logout)
     done = threading.Event()
     result = {}
 
@@ -386,6 +491,9 @@ def run_drill(stack, nova, drill, users, args):
                              steady_at - restored_at)
                          if restored_at else "")
                      if steady_at else "NEVER")),
+             "  longest login started %s" % _phase_max(
+                 report, fault_at, restored_at),
+             "  " + report.format().replace("\n", "\n  "),
              "  " + found.format().replace("\n", "\n  ")]
     print("\n".join(lines), flush=True)
     return {"drill": drill.name, "failed": s["errors"], "count": s["count"],
@@ -566,7 +674,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
                    choices=SAFE + tuple(BLACKHOLE) + SHARED + PRIVATE +
-                   OWN_STACK)
+                   OWN_RABBIT + OWN_STACK)
     p.add_argument("--database", choices=("mariadb", "postgresql"),
                    default="mariadb",
                    help="the shared database server the broker uses")
@@ -594,6 +702,12 @@ def main(argv=None):
                         "recovered.")
     p.add_argument("--settle", type=float, default=3.0)
     p.add_argument("--concurrency", type=int, default=128)
+    p.add_argument("--logout", action="store_true",
+                   help="Every user logs out again after the login.")
+    p.add_argument("--rabbit-port", type=int, default=5687,
+                   help="AMQP port of the private RabbitMQ of the "
+                        "rabbitmq-restart drill (its distribution port is "
+                        "this + 20000).")
     p.add_argument("--cloud-spare", type=int, default=60,
                    help="cloud-down: ready desktops each site's floating "
                         "pool keeps (min_ready); the pool manager refills "
@@ -630,11 +744,16 @@ def main(argv=None):
                     "binaries in %s" % pg_replica.BIN)
         pair = pg_replica.PostgresPair(ports=args.pg_ports,
                                        synchronous=not args.pg_async)
+    rabbit = None
+    if any(name in OWN_RABBIT for name in args.drills):
+        rabbit = PrivateRabbit(args.rabbit_port)
+        rabbit.start()
     stack = stack_mod.Stack(users=users_total, ldap_servers=2, nova=nova,
                             headroom=300, conductor_timeout=10,
                             database=args.database,
                             route=proxies.route if proxies else None,
-                            database_server=pair)
+                            database_server=pair,
+                            rabbit_url=rabbit.url if rabbit else None)
     try:
         if pair is not None:
             pair.start()
@@ -643,7 +762,7 @@ def main(argv=None):
                               else "asynchronous",)), flush=True)
         stack.start()
         drills = make_drills(stack, nova, proxies, args.blackhole_end,
-                             pair)
+                             pair, rabbit)
         for n, name in enumerate(args.drills):
             users = runner.Users.from_pattern(
                 "agent%05d", per_drill, stack_mod.PASSWORD,
@@ -653,7 +772,6 @@ def main(argv=None):
     finally:
         if any(name in SHARED for name in args.drills):
             # Never leave the shared services down.
-            rabbit_start()
             mariadb_start()
             postgresql_start()
         if proxies is not None:
@@ -661,6 +779,8 @@ def main(argv=None):
         stack.stop()
         if pair is not None:
             pair.stop()
+        if rabbit is not None:
+            rabbit.stop()
         nova.cleanUp()
     _table(results)
     return 0

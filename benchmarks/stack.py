@@ -289,8 +289,12 @@ class Stack:
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
                  api_server="gunicorn", route=None, database="mariadb",
-                 database_server=None, clouds=None, sites=None):
+                 database_server=None, clouds=None, sites=None,
+                 rabbit_url=None):
         self.users = users
+        # A RabbitMQ of the caller's (a drill's private server, which it
+        # may restart): its URL; None: a vhost of the machine's RabbitMQ.
+        self.rabbit_url = rabbit_url
         # A private server instead of the machine's shared one (the
         # PostgreSQL failover drill's tests/fixtures/pg_replica.py pair):
         # its admin_url() (called each time: the primary may have moved)
@@ -359,7 +363,10 @@ class Stack:
             self.ldap_count, self.users, time.monotonic() - t))
         t = time.monotonic()
         self._create_database()
-        self._create_vhost()
+        if self.rabbit_url:
+            self.transport_url = self.rabbit_url
+        else:
+            self._create_vhost()
         self.config_file = os.path.join(self.dir, "vdi-broker.conf")
         with open(self.config_file, "w") as f:
             f.write(CONFIG.format(

@@ -56,6 +56,7 @@ def _rabbit_reachable():
 class RpcTestCase(base.TestCase):
 
     start_conductor = True
+    pool_interval = 1
 
     def setUp(self):
         super().setUp()
@@ -73,7 +74,7 @@ class RpcTestCase(base.TestCase):
             self, local=False, flags={
                 (None, "transport_url"): RABBIT_URL,
                 ("conductor", "topic"): self.topic,
-                ("conductor", "pool_interval"): 1,
+                ("conductor", "pool_interval"): self.pool_interval,
                 ("api", "conductor_timeout"): CONDUCTOR_TIMEOUT,
             })
         self.app = self.broker.app
@@ -205,11 +206,69 @@ class TestConductorDown(RpcTestCase):
         self.assertEqual("everyone", explain["outcome"]["allocator"])
         # What needs the conductor still fails in bounded time.
         started = time.monotonic()
-        resp = self.broker.logout(login, status=503)
+        resp = self.app.get(self.broker.session_url(login) + "/console-file",
+                            headers=headers, status=503)
         error = broker_fixture.assert_error(self, resp, 503)
         self.assertIn("conductor", error["message"])
         self.assertEqual("5", resp.headers["Retry-After"])
         self.assertLess(time.monotonic() - started, CONDUCTOR_TIMEOUT + 6)
+        # The logout does not: the session ends and the release is
+        # recorded; it waits for a conductor.
+        started = time.monotonic()
+        self.broker.logout(login)
+        self.assertLess(time.monotonic() - started, 1)
+        self.app.get(self.broker.session_url(login), headers=headers,
+                     status=401)
+        desktop = db.desktop_get(self.broker.ctxt,
+                                 login.json["desktop"]["id"])
+        self.assertEqual(models.RELEASING, desktop["state"])
+        self.assertIsNone(desktop["assigned_user"])
+        self.assertNotIn(("reboot", desktop["server_id"]),
+                         self.broker.cloud.calls)
+        # A conductor that comes back finishes the release from the
+        # database.
+        self.broker.fill_pools()
+        desktop = db.desktop_get(self.broker.ctxt, desktop["id"])
+        self.assertEqual(models.READY, desktop["state"])
+        self.assertIn(("reboot", desktop["server_id"]),
+                      self.broker.cloud.calls)
+
+
+class TestReleaseCast(RpcTestCase):
+    """The logout's cast starts the release before any pool manager pass.
+
+    (The service's pool manager passes once at start, then not for an
+    hour: only the cast can send the reboot.)
+    """
+
+    pool_interval = 3600
+
+    def test_logout_casts_the_release(self):
+        self.broker.create_pool("sh-agents", min_ready=2, max_size=2,
+                                release_action="reboot")
+        self.broker.create_allocator("everyone", pool="sh-agents")
+        self.broker.fill_pools()
+        logins = [self.broker.login(user) for user in ("amy", "sam")]
+        for login, logout in zip(logins, (
+                self.broker.logout,
+                # The helpdesk's forced logout.
+                lambda login: self.app.delete(
+                    "/v1/sessions/%s" % login.json["session"]["id"],
+                    status=204))):
+            started = time.monotonic()
+            logout(login)
+            self.assertLess(time.monotonic() - started, 1)
+            server_id = login.json["desktop"]["server_id"]
+            deadline = time.monotonic() + 10
+            while ("reboot", server_id) not in self.broker.cloud.calls:
+                self.assertLess(time.monotonic(), deadline,
+                                self.broker.cloud.calls)
+                time.sleep(0.05)
+            desktop = db.desktop_get(self.broker.ctxt,
+                                     login.json["desktop"]["id"])
+            self.assertEqual(models.RELEASING, desktop["state"])
+            self.assertEqual("release:reboot:issued",
+                             desktop["state_reason"])
 
 
 class TestBusDown(base.TestCase):
@@ -231,8 +290,20 @@ class TestBusDown(base.TestCase):
         broker.fill_pools()
         login = broker.login("amy")
         self.assertEqual("sh-agents", login.json["pool"]["name"])
+        # The logout ends the session without the bus; its cast to the
+        # conductors is dropped, and the release waits in the database.
         started = time.monotonic()
-        resp = broker.logout(login, status=503)
+        broker.logout(login)
+        self.assertLess(time.monotonic() - started, 1)
+        session = db.session_get(broker.ctxt, login.json["session"]["id"])
+        self.assertEqual("closed", session["state"])
+        self.assertEqual(models.RELEASING, db.desktop_get(
+            broker.ctxt, login.json["desktop"]["id"])["state"])
+        # A call still fails, in bounded time.
+        started = time.monotonic()
+        resp = broker.app.post_json(
+            "/v1/desktops/%s/action" % login.json["desktop"]["id"],
+            {"reboot": {}}, status=503)
         elapsed = time.monotonic() - started
         broker_fixture.assert_error(self, resp, 503)
         self.assertLess(elapsed, 1 + rpcapi.DEADLINE_GRACE + 3)

@@ -12,11 +12,13 @@
 
 """Assemble the API's middleware stack in code (no paste)."""
 
+from oslo_middleware import base as middleware_base
 from oslo_middleware import cors
 from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 from oslo_middleware import sizelimit
+import webob.dec
 
 from vdi_broker.api import auth
 from vdi_broker.api import fault
@@ -126,14 +128,39 @@ class _MetricsPath:
         return self.application(environ, start_response)
 
 
+class _KnownSignature:
+    """oslo.middleware's ConfigurableMiddleware.__call__, minus inspect.
+
+    The original asks ``inspect.getfullargspec`` at every request whether
+    ``process_response`` takes the request (3% of a login's CPU in the
+    API for the two middlewares below); theirs do.
+    """
+
+    @webob.dec.wsgify(RequestClass=middleware_base.NoContentTypeRequest)
+    def __call__(self, req):
+        response = self.process_request(req)
+        if response:
+            return response
+        response = req.get_response(self.application)
+        return self.process_response(response, request=req)
+
+
+class _CORS(_KnownSignature, cors.CORS):
+    pass
+
+
+class _HTTPProxyToWSGI(_KnownSignature, http_proxy_to_wsgi.HTTPProxyToWSGI):
+    pass
+
+
 def build_app(conf, broker_app=None):
     broker_app = broker_app or BrokerApp(conf)
     router = handler.Router()
     app = _Dispatch(broker_app, router, auth.wrap(router, conf))
     app = _MetricsPath(app, broker_app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
-    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
-    app = cors.CORS(app, conf)
+    app = _HTTPProxyToWSGI(app, conf)
+    app = _CORS(app, conf)
     app = fault.FaultWrapper(app)
     # Outside FaultWrapper, so that error responses announce it too.
     app = microversion.Microversion(app)

@@ -43,6 +43,12 @@ class LocalAPI(rpcapi.ConductorMethods):
             raise e.exc_info[1]
         return jsonutils.to_primitive(result, convert_instances=True)
 
+    def _cast(self, ctxt, method, version="1.0", **kwargs):
+        # In-process: run at once (the all-in-one mode's logout starts the
+        # release before it answers, as a deployment's conductor does on
+        # the cast); the method logs its own failures.
+        self._call(ctxt, method, version, **kwargs)
+
 
 def local_manager(conf):
     """The process's in-process conductor (all-in-one mode)."""

@@ -80,7 +80,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
     conductor/pool_manager.py.
     """
 
-    target = messaging.Target(version="1.4")
+    target = messaging.Target(version="1.5")
 
     def __init__(self, conf, compute_driver=None, ownership=None,
                  clock=None):
@@ -206,23 +206,37 @@ class ConductorManager(pool_manager.PoolUpkeep):
     @messaging.expected_exceptions(exception.VdiBrokerException)
     @_database_down_is_503
     def close_session(self, ctxt, session_id, reason):
-        """Log out: close the session and start the release action."""
-        session, desktop, release = db.session_close(ctxt, session_id,
-                                                     reason)
-        if self.notifier.enabled and desktop is not None:
-            # (None: the session was closed already; nothing changed.)
-            self.notifier.session_closed(ctxt, session, reason, desktop)
-        if release in (models.RELEASING, models.DELETING):
-            # Start the release now, so that the desktop is back in the
-            # pool as soon as possible; the pool manager finishes it (and
-            # retries it after a crash).
-            try:
+        """Close a session and start the release action.
+
+        The expiry and the agents' session timeouts call it; over RPC it
+        remains for APIs of the previous release, which sent their logouts
+        here (this release's API ends sessions itself:
+        LoginService.logout, and casts release_desktop).
+        """
+        closed = self.login_service.logout(ctxt, session_id, reason,
+                                           release=self.release_desktop)
+        return {"session": login_service.public_session(closed["session"]),
+                "release": closed["release"]}
+
+    def release_desktop(self, ctxt, desktop_id):
+        """Start a released desktop's release action now (RPC 1.5, a cast).
+
+        The API ended the session and recorded the release on the desktop
+        (``releasing`` or ``deleting``); this sends the reboot, rebuild or
+        delete at once rather than at the pool manager's next pass, so
+        that the desktop is back in its pool sooner. Anything else (a
+        desktop moved on meanwhile, a lost cast) is left to the pool
+        manager, which finishes the release and retries it after a crash.
+        """
+        try:
+            desktop = db.desktop_get(ctxt, desktop_id)
+            if desktop["state"] in (models.RELEASING, models.DELETING):
                 self._process_release(ctxt, desktop)
-            except Exception:
-                LOG.exception("Release of desktop %s failed; the pool "
-                              "manager will retry it", desktop["id"])
-        return {"session": login_service.public_session(session),
-                "release": release}
+        except exception.DesktopNotFound:
+            pass
+        except Exception:
+            LOG.exception("Release of desktop %s failed; the pool manager "
+                          "will retry it", desktop_id)
 
     # -- pool upkeep (R5, R10) -------------------------------------------
 

@@ -24,6 +24,10 @@ API version history:
         allocate, explain and get_connection are deprecated from the
         release whose API runs logins itself (vdi_broker/login); they
         stay for APIs of the previous release.
+* 1.5 - Add release_desktop, a cast: the API ends sessions itself
+        (LoginService.logout) and asks a conductor to start the release
+        action at once; the pool manager does it anyway at its next pass.
+        close_session stays for APIs of the previous release.
 
 Every call is bounded by ``[api] conductor_timeout``: a conductor that
 does not answer in time, or a message bus that cannot be reached, gives a
@@ -34,6 +38,11 @@ the API runs them, vdi_broker/login. ``allocate``, ``explain`` and
 ``get_connection`` remain for APIs of the previous release; a login they
 carry has a deadline, and a conductor that receives it late refuses it
 instead of claiming a desktop nobody will use.)
+
+Casts (``release_desktop``) are sent from a daemon thread of their own
+pool and never waited for: a logout answers whether or not the bus is up.
+A cast that cannot be sent is only logged; what it asked for is recorded
+in the database and done by the conductors' periodic work.
 """
 
 import abc
@@ -52,7 +61,10 @@ LOG = logging.getLogger(__name__)
 DEADLINE_GRACE = 2
 
 _in_flight = None
+_casts_in_flight = None
 _in_flight_lock = threading.Lock()
+# How often a cast tries to reach the bus again before it is dropped.
+CAST_RETRY = 1
 
 
 def _slots(conf):
@@ -61,6 +73,44 @@ def _slots(conf):
         if _in_flight is None:
             _in_flight = threading.BoundedSemaphore(conf.api.rpc_threads)
         return _in_flight
+
+
+def _cast_slots(conf):
+    # Apart from the calls': casts stuck on a lost bus never keep a call
+    # from being tried.
+    global _casts_in_flight
+    with _in_flight_lock:
+        if _casts_in_flight is None:
+            _casts_in_flight = threading.BoundedSemaphore(
+                conf.api.rpc_threads)
+        return _casts_in_flight
+
+
+def _background_cast(conf, cast, method):
+    """Run ``cast()`` in a daemon thread; never wait for it.
+
+    Returns whether the cast was started (False: ``[api] rpc_threads``
+    casts are still trying to reach the bus; this one is dropped).
+    """
+    slots = _cast_slots(conf)
+    if not slots.acquire(blocking=False):
+        LOG.warning("%d casts to the conductors are still waiting for the "
+                    "message bus: %s dropped (the conductors' periodic "
+                    "work does it)", conf.api.rpc_threads, method)
+        return False
+
+    def run():
+        try:
+            cast()
+        except Exception as e:
+            LOG.warning("Cast %s to the conductors not sent (the "
+                        "conductors' periodic work does it): %s", method, e)
+        finally:
+            slots.release()
+
+    threading.Thread(target=run, name="vdi-broker-cast",
+                     daemon=True).start()
+    return True
 
 
 def _bounded_call(conf, call, timeout):
@@ -102,6 +152,10 @@ class ConductorMethods(metaclass=abc.ABCMeta):
     def _call(self, ctxt, method, version="1.0", **kwargs):
         """Run ``method`` of the conductor with ``kwargs``."""
 
+    @abc.abstractmethod
+    def _cast(self, ctxt, method, version="1.0", **kwargs):
+        """Ask a conductor to run ``method``; wait for no answer."""
+
     def allocate(self, ctxt, login):
         return self._call(ctxt, "allocate", login=login)
 
@@ -118,6 +172,11 @@ class ConductorMethods(metaclass=abc.ABCMeta):
     def close_session(self, ctxt, session_id, reason):
         return self._call(ctxt, "close_session", session_id=session_id,
                           reason=reason)
+
+    def release_desktop(self, ctxt, desktop_id):
+        """Start a released desktop's release action (a cast)."""
+        return self._cast(ctxt, "release_desktop", version="1.5",
+                          desktop_id=desktop_id)
 
     def ping(self, ctxt):
         return self._call(ctxt, "ping", version="1.2")
@@ -141,7 +200,7 @@ class ConductorMethods(metaclass=abc.ABCMeta):
 class ConductorAPI(ConductorMethods):
     """Calls the conductors over RPC."""
 
-    RPC_API_VERSION = "1.4"
+    RPC_API_VERSION = "1.5"
 
     def __init__(self, conf):
         self.conf = conf
@@ -161,3 +220,10 @@ class ConductorAPI(ConductorMethods):
             LOG.error("The conductor did not answer %s within %d s",
                       method, self.conf.api.conductor_timeout)
             raise exception.ConductorUnavailable()
+
+    def _cast(self, ctxt, method, version="1.0", **kwargs):
+        # retry: a bus that is down drops the cast after CAST_RETRY
+        # reconnection attempts instead of keeping a thread forever.
+        cctxt = self.client.prepare(version=version, retry=CAST_RETRY)
+        _background_cast(self.conf,
+                         lambda: cctxt.cast(ctxt, method, **kwargs), method)

@@ -83,7 +83,7 @@ def deadline(conf):
 
 
 class LoginService:
-    """Logins, their dry run (explain) and a session's connection.
+    """Logins, their dry run (explain), a session's connection, logouts.
 
     ``refusals``: the login throttle (identity/throttle.py), whose
     ``refusal()`` writes the bounded refusal events; None: a throttle of
@@ -305,6 +305,35 @@ class LoginService:
                         detail["pool"], username)
         self.refusals.refusal(ctxt, username, login["client_id"],
                               refused.reason, detail)
+
+    # -- the logout ----------------------------------------------------------
+
+    def logout(self, ctxt, session_id, reason, release=None):
+        """End a session in this process: one database transaction.
+
+        The session is closed and, for a floating desktop nobody uses any
+        more, the pool's release action recorded on the desktop
+        (``releasing`` with ``release:<action>`` queued for a boot slot,
+        or ``deleting``): db.session_close. Running that action (a reboot,
+        a rebuild, a delete in the cloud) is the conductor's work; its
+        pool manager finds the desktop at its next pass. ``release``: a
+        callable(ctxt, desktop_id) that asks a conductor to start it now
+        (the API's cast, ConductorMethods.release_desktop; the conductor's
+        own release_desktop), called after the commit; the logout never
+        waits for a conductor.
+
+        Returns {"session", "desktop", "release"}: release is the state
+        the desktop went to (None: it was kept, or the session was closed
+        already).
+        """
+        session, desktop, state = db.session_close(ctxt, session_id, reason)
+        if self.notifier.enabled and desktop is not None:
+            # (None: the session was closed already; nothing changed.)
+            self.notifier.session_closed(ctxt, session, reason, desktop)
+        if release is not None and state in (states.RELEASING,
+                                             states.DELETING):
+            release(ctxt, desktop["id"])
+        return {"session": session, "desktop": desktop, "release": state}
 
     # -- business monitoring (vdi_broker/monitoring) -----------------------
 

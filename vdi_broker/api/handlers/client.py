@@ -134,8 +134,11 @@ def console_file(req):
 
 def logout(req):
     session = _authorized_session(req, req.urlvars["session_id"])
-    util.app(req).conductor.close_session(util.context(req), session["id"],
-                                          "logout")
+    # One database transaction here; the release action (a reboot, a
+    # rebuild) is the conductor's, asked by a cast: no wait on the bus.
+    app = util.app(req)
+    app.login.logout(util.context(req), session["id"], "logout",
+                     release=app.conductor.release_desktop)
     return util.empty_response()
 
 

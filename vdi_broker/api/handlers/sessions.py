@@ -54,6 +54,7 @@ def delete(req):
     ctxt = util.context(req)
     policy.authorize(ctxt, "vdi_broker:sessions:delete")
     session = db.session_get(ctxt, req.urlvars["session_id"])
-    util.app(req).conductor.close_session(ctxt, session["id"],
-                                          "forced by operator")
+    app = util.app(req)
+    app.login.logout(ctxt, session["id"], "forced by operator",
+                     release=app.conductor.release_desktop)
     return util.empty_response()
