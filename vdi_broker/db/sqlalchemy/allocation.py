@@ -120,6 +120,17 @@ _CURRENT_DESKTOP = (
            _DESKTOPS.c.state == models.ASSIGNED,
            _DESKTOPS.c.assigned_user == sa.bindparam("p_username"))
     .limit(1))
+# The same among several pools (a site-aware allocator's candidates).
+_CURRENT_DESKTOP_OF_POOLS = (
+    sa.select(_DESKTOPS)
+    .join(_SESSIONS, _SESSIONS.c.desktop_id == _DESKTOPS.c.id)
+    .where(_SESSIONS.c.username == sa.bindparam("p_username"),
+           _SESSIONS.c.state == "active",
+           _SESSIONS.c.pool_id.in_(sa.bindparam("p_pool_ids",
+                                                expanding=True)),
+           _DESKTOPS.c.state == models.ASSIGNED,
+           _DESKTOPS.c.assigned_user == sa.bindparam("p_username"))
+    .limit(1))
 _KEEP_DESKTOP = (sa.update(_DESKTOPS)
                  .where(_DESKTOPS.c.id == sa.bindparam("p_id"),
                         _DESKTOPS.c.state == models.ASSIGNED,
@@ -134,6 +145,16 @@ _CLIENT_BY_ID = sa.select(models.ThinClient.__table__).where(
     models.ThinClient.client_id == sa.bindparam("p_client_id"))
 _ALL_ALLOCATORS = sa.select(models.Allocator.__table__)
 _ALL_POOLS = sa.select(models.Pool.__table__)
+_BINDINGS = models.Binding.__table__
+# The login's own bindings (user, seat, thin client), read up front when
+# an allocator is site-aware (login/sites.py: a bound desktop stays).
+_LOGIN_BINDINGS = sa.select(_BINDINGS).where(sa.or_(
+    sa.and_(_BINDINGS.c.kind == "user",
+            _BINDINGS.c.key == sa.bindparam("p_user")),
+    sa.and_(_BINDINGS.c.kind == "seat",
+            _BINDINGS.c.key == sa.bindparam("p_seat")),
+    sa.and_(_BINDINGS.c.kind == "client",
+            _BINDINGS.c.key == sa.bindparam("p_client"))))
 _GET_LOCK = sa.select(sa.func.get_lock(sa.bindparam("p_name"),
                                        sa.bindparam("p_timeout")))
 _LOCK_HOLDER = sa.text(
@@ -434,11 +455,14 @@ def _login_session(ctx, username):
 
 
 @main_context_manager.reader
-def login_inputs(ctx, seat_name, client_id):
+def login_inputs(ctx, seat_name, client_id, username=None):
     """What the allocator chain decides on, read up front.
 
     The seat and thin client records (or None), every allocator and every
-    pool (both small tables), as plain dicts. Inside
+    pool (both small tables), as plain dicts; when an allocator is
+    site-aware (rules with ``pools`` or ``site_fallback``), the login's
+    own bindings too (``bindings``: {(kind, key): row} of the user
+    ``username``, the seat and the thin client). Inside
     :func:`login_transaction`, read in the login's transaction (after the
     user's lock); alone (explain), in a read transaction of its own.
     """
@@ -451,9 +475,16 @@ def login_inputs(ctx, seat_name, client_id):
                                {"p_name": seat_name})), None)
     client = next(iter(_rows(connection, _CLIENT_BY_ID,
                              {"p_client_id": client_id})), None)
-    return {"seat": seat, "client": client,
-            "allocators": _rows(connection, _ALL_ALLOCATORS),
-            "pools": _rows(connection, _ALL_POOLS)}
+    allocators = _rows(connection, _ALL_ALLOCATORS)
+    bindings = {}
+    if any(set(a.get("rules") or ()) & {"pools", "site_fallback"}
+           for a in allocators):
+        bindings = {(b["kind"], b["key"]): b for b in _rows(
+            connection, _LOGIN_BINDINGS, {"p_user": username,
+                                          "p_seat": seat_name,
+                                          "p_client": client_id})}
+    return {"seat": seat, "client": client, "allocators": allocators,
+            "pools": _rows(connection, _ALL_POOLS), "bindings": bindings}
 
 
 def login_register_seat(ctx, request, register):
@@ -470,7 +501,7 @@ def login_register_seat(ctx, request, register):
 
 
 def login_claim(ctx, request, decision, session_values, pool=None,
-                attempts=8, candidates=16, exclude=()):
+                attempts=8, candidates=16, exclude=(), keep_pools=None):
     """Give the user a desktop according to the chain's decision.
 
     Runs inside :func:`login_transaction`. ``request`` is the
@@ -485,6 +516,11 @@ def login_claim(ctx, request, decision, session_values, pool=None,
 
     ``exclude``: desktops a claim from ready must not take (those a
     login tried already: see vdi_broker/login/compensation.py).
+    ``keep_pools``: the pool ids in which a floating desktop the user
+    works on is kept (a site-aware allocator's candidate pools; None:
+    the decision's pool). ``decision["site"]`` (site-aware allocators:
+    the agent's site, the pool's role, a fallback's reason) goes into
+    the login's event.
     """
     username = request["username"]
     session = _login_session(ctx, username)
@@ -579,8 +615,14 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     else:
         # Floating desktop: a user already working on one keeps it (a
         # second TC, or a move to another seat, R2).
-        current = connection.execute(_CURRENT_DESKTOP, {
-            "p_username": username, "p_pool_id": pool.id}).mappings().first()
+        if keep_pools and set(keep_pools) != {pool.id}:
+            current = connection.execute(_CURRENT_DESKTOP_OF_POOLS, {
+                "p_username": username,
+                "p_pool_ids": sorted(keep_pools)}).mappings().first()
+        else:
+            current = connection.execute(_CURRENT_DESKTOP, {
+                "p_username": username,
+                "p_pool_id": pool.id}).mappings().first()
         if current is not None:
             # Compare-and-swap: a logout in flight may be releasing it
             # (this waits for it and sees its outcome); then start over.
@@ -643,7 +685,9 @@ def login_claim(ctx, request, decision, session_values, pool=None,
                           "seat": request.get("seat"),
                           "binding": ("%s:%s" % (binding.kind, binding.key)
                                       if binding is not None else None),
-                          "reused": reused, "superseded": superseded})
+                          "reused": reused, "superseded": superseded,
+                          **({"site": decision["site"]}
+                             if decision.get("site") else {})})
     return {
         "session": client_session,
         "desktop": _dict(desktop),
