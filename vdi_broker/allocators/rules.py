@@ -81,24 +81,22 @@ SCHEMA = {
         "pools": {"type": "array", "minItems": 1, "maxItems": 50,
                   "uniqueItems": True,
                   "items": {"type": "string", "minLength": 1,
-                            "maxLength": 255}},
+                            "maxLength": 255},
+                  "x-message": "must be a non-empty list of distinct "
+                               "pool names or ids (at most 50)"},
         "site_fallback": {"type": ["boolean", "array"], "minItems": 1,
                           "maxItems": 100, "uniqueItems": True,
                           "items": {"type": "string", "minLength": 1,
-                                    "maxLength": 255}},
+                                    "maxLength": 255},
+                          "x-message": "must be true, false or a "
+                                       "non-empty list of distinct site "
+                                       "names"},
     },
     "additionalProperties": False,
 }
 
 #: Keys that choose among pools rather than match a login.
 SITE_KEYS = ("pools", "site_fallback")
-
-_SITE_MESSAGES = {
-    "pools": "must be a non-empty list of distinct pool names or ids "
-             "(at most 50)",
-    "site_fallback": "must be true, false or a non-empty list of "
-                     "distinct site names",
-}
 
 CRITERIA = ("groups", "ou", "attributes", "seats", "seat_tags", "clients",
             "sites")
@@ -111,9 +109,9 @@ def validate(rules):
     except jsonschema.ValidationError as e:
         path = "/".join(str(p) for p in e.absolute_path) or "rules"
         key = e.absolute_path[0] if e.absolute_path else None
-        if key in _SITE_MESSAGES:
+        if key in SITE_KEYS:
             raise exception.InvalidRules(reason="%s: %s (%s)" % (
-                key, _SITE_MESSAGES[key], e.message))
+                key, SCHEMA["properties"][key]["x-message"], e.message))
         raise exception.InvalidRules(reason="%s: %s" % (path, e.message))
     for i, ou in enumerate(rules.get("ou", ())):
         # A subtree that cannot be parsed would never match: say so now.
