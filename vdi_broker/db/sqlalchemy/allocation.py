@@ -673,7 +673,9 @@ def login_claim(ctx, request, decision, session_values, pool=None,
         "updated_at": None,
         # Business monitoring: the user's department (conductor's
         # department_for at login).
-        "department": session_values.get("department")}
+        "department": session_values.get("department"),
+        # The agent's site (the seat's, else the thin client's).
+        "site": (decision.get("site") or {}).get("site")}
     session.flush()
     connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
