@@ -189,3 +189,24 @@ class TestKeystoneSignIn(base.TestCase):
         self.assertIn("Your session ended", page.text)
         page = self.http.get(self.portal.url + "/pools")
         self.assertIn("/signin", page.url)
+
+    def test_site_helpdesk_sees_its_site_only(self):
+        # A helpdesk of Nantong (the site role of [api] site_role_prefix)
+        # signs in: the portal asks the API with its token, so the
+        # policy's site scope holds in the portal too.
+        self.keystone.roles = ["member", "reader", "vdi_site_nantong"]
+        amy = self.broker.login("amy", client_id="tc-sh-1",
+                                seat="SH-2F-001")
+        self.broker.app.post_json("/v1/thin-clients", {
+            "client_id": "tc-nt-1", "site": "nantong"})
+        self.broker.login("bob", client_id="tc-nt-1")
+        self.sign_in(PASSWORD)
+        page = self.http.get(self.portal.url + "/sessions")
+        self.assertEqual(200, page.status_code)
+        self.assertIn("tc-nt-1", page.text)
+        self.assertNotIn("tc-sh-1", page.text)
+        # Another site's desktop: the API's 403, said as such.
+        page = self.http.get(self.portal.url + "/desktops/" +
+                             amy.json["desktop"]["id"])
+        self.assertEqual(403, page.status_code)
+        self.assertIn("vdi_broker:desktops:show", page.text)
