@@ -210,3 +210,21 @@ class TestKeystoneSignIn(base.TestCase):
                              amy.json["desktop"]["id"])
         self.assertEqual(403, page.status_code)
         self.assertIn("vdi_broker:desktops:show", page.text)
+
+    def test_explanation_shows_the_site_choice(self):
+        # The portal's explanation is the API's: a site-aware allocator's
+        # candidates and the fallback a login would take.
+        self.broker.app.patch_json("/v1/allocators/shanghai-agents", {
+            "rules": {"ou": ["shanghai"], "pools": ["nt-agents"],
+                      "site_fallback": True}})
+        self.broker.app.post_json("/v1/seats", {"name": "GZ-1F-001",
+                                                "site": "guangzhou"})
+        self.sign_in(PASSWORD)
+        page = self.http.get(self.portal.url + "/explain", params={
+            "username": "amy", "seat": "GZ-1F-001"})
+        self.assertEqual(200, page.status_code)
+        self.assertIn('id="site-candidates"', page.text)
+        self.assertIn("The agent&#39;s site: guangzhou (from the seat)",
+                      page.text)
+        self.assertIn("fallback to pool sh-agents of site shanghai: no "
+                      "pool of the agent&#39;s site guangzhou", page.text)
