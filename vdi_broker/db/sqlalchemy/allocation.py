@@ -688,6 +688,9 @@ def login_claim(ctx, request, decision, session_values, pool=None,
                           "binding": ("%s:%s" % (binding.kind, binding.key)
                                       if binding is not None else None),
                           "reused": reused, "superseded": superseded,
+                          # The directory's time (the directory_slow alert).
+                          "directory_ms": common.milliseconds(
+                              session_values.get("directory_seconds")),
                           **({"site": decision["site"]}
                              if decision.get("site") else {})})
     return {
