@@ -251,6 +251,16 @@ class PoolExhausted(ServiceUnavailable):
                 if k in self.kwargs}
 
 
+class SiteUnavailable(ServiceUnavailable):
+    msg_fmt = _("No pool of site %(site)s can serve this login: "
+                "%(reason)s")
+    retry_after = 15
+
+    def details(self):
+        return {"code": "site_no_pool", "site": self.kwargs.get("site"),
+                "allocator": self.kwargs.get("allocator")}
+
+
 class IdentityUnavailable(ServiceUnavailable):
     # The reason names directory servers: it is logged, not sent to thin
     # clients.

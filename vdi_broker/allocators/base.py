@@ -44,11 +44,14 @@ class AllocationRequest:
     seat: str = None
     seat_tags: tuple = ()
     site: str = None
+    #: Where the site came from: 'seat', 'thin_client' or None.
+    site_source: str = None
 
     def to_dict(self):
         return {"principal": self.principal.to_dict(),
                 "client_id": self.client_id, "seat": self.seat,
-                "seat_tags": list(self.seat_tags), "site": self.site}
+                "seat_tags": list(self.seat_tags), "site": self.site,
+                "site_source": self.site_source}
 
     @classmethod
     def from_dict(cls, data):
@@ -56,7 +59,8 @@ class AllocationRequest:
         return cls(principal=principal,
                    client_id=data["client_id"], seat=data.get("seat"),
                    seat_tags=tuple(data.get("seat_tags") or ()),
-                   site=data.get("site"))
+                   site=data.get("site"),
+                   site_source=data.get("site_source"))
 
 
 @dataclasses.dataclass

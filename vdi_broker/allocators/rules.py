@@ -35,6 +35,14 @@ compared as LDAP compares them (``vdi_broker.identity.dn``): without
 regard to case, spaces around ``=`` and ``,``, or how a value is escaped,
 so ``ou = Sales`` matches the directory's ``OU=sales`` and
 ``OU=Sales\\, East`` is one OU.
+Two more keys are not criteria: they choose among pools by site
+(vdi_broker/login/sites.py, admin/allocation.rst). ``pools`` lists more
+pools the allocator may take a desktop from (its own ``pool`` comes
+first); ``site_fallback`` says whether a login may get another site's
+pool when no pool of the agent's site can serve: ``false`` (the
+default), ``true`` (any, in the listed order) or a list of site names
+(those sites, in that order). Either key makes the allocator site-aware.
+
 ``attributes`` map a user attribute to accepted values (any value matching
 is enough). ``seats`` and ``clients`` are shell-style patterns on the seat
 name and client id. ``sites`` match the seat's (or thin client's) site.
@@ -70,9 +78,25 @@ SCHEMA = {
         "seat_tags": _STRINGS,
         "clients": _STRINGS,
         "sites": _STRINGS,
+        "pools": {"type": "array", "minItems": 1, "maxItems": 50,
+                  "uniqueItems": True,
+                  "items": {"type": "string", "minLength": 1,
+                            "maxLength": 255},
+                  "x-message": "must be a non-empty list of distinct "
+                               "pool names or ids (at most 50)"},
+        "site_fallback": {"type": ["boolean", "array"], "minItems": 1,
+                          "maxItems": 100, "uniqueItems": True,
+                          "items": {"type": "string", "minLength": 1,
+                                    "maxLength": 255},
+                          "x-message": "must be true, false or a "
+                                       "non-empty list of distinct site "
+                                       "names"},
     },
     "additionalProperties": False,
 }
+
+#: Keys that choose among pools rather than match a login.
+SITE_KEYS = ("pools", "site_fallback")
 
 CRITERIA = ("groups", "ou", "attributes", "seats", "seat_tags", "clients",
             "sites")
@@ -84,6 +108,10 @@ def validate(rules):
         jsonschema.validate(rules, SCHEMA)
     except jsonschema.ValidationError as e:
         path = "/".join(str(p) for p in e.absolute_path) or "rules"
+        key = e.absolute_path[0] if e.absolute_path else None
+        if key in SITE_KEYS:
+            raise exception.InvalidRules(reason="%s: %s (%s)" % (
+                key, SCHEMA["properties"][key]["x-message"], e.message))
         raise exception.InvalidRules(reason="%s: %s" % (path, e.message))
     for i, ou in enumerate(rules.get("ou", ())):
         # A subtree that cannot be parsed would never match: say so now.

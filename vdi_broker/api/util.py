@@ -88,7 +88,30 @@ def validate(data, schema):
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path)
         where = ("'%s': " % path) if path else ""
-        raise exception.Invalid(reason=where + error.message[:300])
+        message = error.message[:300]
+        explained = schema_message(schema, error)
+        if explained:
+            message = "%s (%s)" % (explained, message)
+        raise exception.Invalid(reason=where + message)
+
+
+def schema_message(schema, error):
+    """The ``x-message`` of the deepest subschema the error is under.
+
+    A schema may say in words what a field must be (``"x-message": "must
+    be true, false or a list of site names"``) where jsonschema's own
+    message would name a keyword; the error's message follows it.
+    """
+    found = schema.get("x-message") if isinstance(schema, dict) else None
+    node = schema
+    for step in error.absolute_schema_path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and node.get("x-message"):
+            found = node["x-message"]
+    return found
 
 
 def pagination(req, sort_keys, default_sort):

@@ -36,6 +36,17 @@ api_opts = [
                     "any project) and the service role keep their "
                     "rights. Unset, only admin and service may use the "
                     "admin API. See the policy guide."),
+    cfg.StrOpt("site_role_prefix", default="vdi_site_",
+               help="Keystone roles whose name starts with this prefix "
+                    "limit an operator, helpdesk or reader to a site: a "
+                    "user with the role vdi_site_shanghai (besides "
+                    "manager, member or reader in the operator project) "
+                    "lists and acts on the sessions, desktops, seats, "
+                    "thin clients and pools of the site shanghai only, "
+                    "and is refused the records that belong to no site. "
+                    "Several such roles: several sites. A user without "
+                    "any is not limited. Empty: no site scoping. See the "
+                    "policy guide."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="The largest number of items a list returns at once."),
     cfg.BoolOpt("client_api_enabled", default=True,

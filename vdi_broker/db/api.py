@@ -22,7 +22,8 @@ Where things live (see doc/source/contributor/storage.rst):
 
 - ``engine.py``: engine set-up and the transaction context;
 - ``common.py``: helpers every module shares;
-- ``allocation.py``: the login's allocation transaction (and sessions);
+- ``allocation.py``: the login's allocation transaction;
+- ``sessions.py``: what follows a login (undo, logout, release, reads);
 - one module per resource: pools, desktops, allocators, bindings, seats,
   thin clients, schedules, events, the boot queue, login failures, metrics,
   hosts, guest jobs, image roll-outs, maintenance windows, guest agents
@@ -49,15 +50,16 @@ from vdi_broker.db.sqlalchemy import pools as _pools
 from vdi_broker.db.sqlalchemy import rollouts as _rollouts
 from vdi_broker.db.sqlalchemy import schedules as _schedules
 from vdi_broker.db.sqlalchemy import seats as _seats
+from vdi_broker.db.sqlalchemy import sessions as _sessions
 from vdi_broker.db.sqlalchemy import thin_clients as _thin_clients
 
 # (module, the names it offers).
 _MODULES = tuple(
     (module, module.__all__) for module in (
-        _allocation, _pools, _desktops, _allocators, _bindings, _seats,
-        _thin_clients, _schedules, _events, _boot_queue, _login_failures,
-        _metrics, _hosts, _jobs, _rollouts, _maintenance, _agents,
-        _incidents, _monitoring, _alerts))
+        _allocation, _sessions, _pools, _desktops, _allocators, _bindings,
+        _seats, _thin_clients, _schedules, _events, _boot_queue,
+        _login_failures, _metrics, _hosts, _jobs, _rollouts, _maintenance,
+        _agents, _incidents, _monitoring, _alerts))
 
 
 def _export(modules):

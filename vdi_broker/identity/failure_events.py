@@ -62,6 +62,8 @@ REASONS = {
     "pool_draining": "refused: a maintenance window drains the pool",
     "pool_exhausted": "refused: the pool has no ready desktop",
     "pool_missing": "refused: the allocator's pool does not exist",
+    "site_no_pool": "refused: no pool of the agent's site can serve and "
+                    "the allocator allows no fallback",
 }
 
 _MAX_TEXT = 255

@@ -32,18 +32,22 @@ from vdi_broker.allocators import base as allocator_base
 # A pure predicate (no conductor service is loaded by it).
 from vdi_broker.conductor import maintenance
 from vdi_broker import exception
+from vdi_broker.login import sites
 
 #: ``record``: the allocator chosen (None: none matched); ``decision``:
 #: its allocators.base.Decision; ``trace``: every step of the walk;
-#: ``pool``: the decision's pool row (None: no such pool).
+#: ``pool``: the pool to claim from first (None: no such pool);
+#: ``placement``: login/sites.py's place() (None: no allocator matched):
+#: the agent's site and the candidate pools, in the order to try.
 Outcome = collections.namedtuple("Outcome",
-                                 "record decision trace pool")
+                                 "record decision trace pool placement")
 
 # The reasons of the refusal events (identity/failure_events.py REASONS).
 NO_ALLOCATOR = "no_allocator"
 POOL_DISABLED = "pool_disabled"
 POOL_DRAINING = "pool_draining"
 NO_POOL = "pool_missing"
+SITE_NO_POOL = "site_no_pool"
 
 
 def request_for(login, inputs):
@@ -54,22 +58,32 @@ def request_for(login, inputs):
     client's site).
     """
     seat, client = inputs["seat"] or {}, inputs["client"] or {}
+    site, source = sites.agent_site(seat, client)
     return allocator_base.AllocationRequest.from_dict({
         "principal": login["principal"],
         "client_id": login["client_id"], "seat": login.get("seat"),
         "seat_tags": seat.get("tags") or (),
-        "site": seat.get("site") or client.get("site")})
+        "site": site, "site_source": source})
 
 
-def decide(conf, inputs, request):
-    """Walk the allocator chain over ``inputs``; return an Outcome."""
+def decide(conf, inputs, request, now=None):
+    """Walk the allocator chain over ``inputs``; return an Outcome.
+
+    ``now``: the time pools' maintenance windows are judged at when a
+    site-aware allocator chooses among its pools (login/sites.py).
+    """
     record, decision, trace = allocators.walk(conf, inputs["allocators"],
                                               request)
-    pool = None
+    pool = placement = None
     if decision is not None:
-        pool = next((p for p in inputs["pools"]
-                     if decision.pool in (p["id"], p["name"])), None)
-    return Outcome(record, decision, trace, pool)
+        placement = sites.place(
+            record, decision, inputs["pools"], inputs.get("bindings") or {},
+            (request.site, request.site_source), now=now)
+        if placement["candidates"]:
+            pool = placement["candidates"][0]["pool"]
+        if trace and placement["site_aware"]:
+            trace[-1]["site"] = sites.public(placement)
+    return Outcome(record, decision, trace, pool, placement)
 
 
 def brief(trace):
@@ -88,6 +102,11 @@ def refusal(outcome, username, now=None):
     if outcome.record is None:
         return NO_ALLOCATOR, exception.NoAllocatorMatches(
             username=username, tried=brief(outcome.trace))
+    placement = outcome.placement
+    if placement is not None and placement["refusal"]:
+        return SITE_NO_POOL, exception.SiteUnavailable(
+            site=placement["site"], reason=placement["refusal"],
+            allocator=outcome.record["name"])
     if outcome.pool is None:
         return NO_POOL, exception.ServiceUnavailable(
             reason="allocator %s has no pool" % outcome.record["name"])
@@ -111,10 +130,38 @@ def _naive_utc(value):
     return value
 
 
-def claim_decision(outcome):
-    """The decision as db.login_claim takes it."""
-    return {"pool_id": outcome.pool["id"],
-            "binding_kind": outcome.decision.binding_kind,
-            "binding_key": outcome.decision.binding_key,
-            "allocator_id": outcome.record["id"],
-            "allocator_name": outcome.record["name"]}
+def claim_decision(outcome, candidate=None, passed=()):
+    """The decision as db.login_claim takes it.
+
+    ``candidate``: one of the placement's candidates (None: the first);
+    ``passed``: the reasons of the candidates tried before it (pools with
+    no ready desktop). A site-aware placement adds ``site`` to the
+    decision: the agent's site, where it came from, the pool's role and,
+    when another site's pool serves, the fallback's reason; the login's
+    event records it.
+    """
+    pool = candidate["pool"] if candidate else outcome.pool
+    decision = {"pool_id": pool["id"],
+                "binding_kind": outcome.decision.binding_kind,
+                "binding_key": outcome.decision.binding_key,
+                "allocator_id": outcome.record["id"],
+                "allocator_name": outcome.record["name"]}
+    placement = outcome.placement
+    if placement is not None and placement["site"] is not None:
+        candidate = candidate or placement["candidates"][0]
+        site = {"site": placement["site"],
+                "source": placement["site_source"],
+                "pool_site": pool.get("site"), "role": candidate["role"]}
+        if candidate["role"] == sites.FALLBACK or passed:
+            site["fallback"] = "; ".join(
+                list(passed) + [candidate["reason"]])
+        decision["site"] = site
+    return decision
+
+
+def candidates(outcome):
+    """The pools a login may claim from, in order (at least one)."""
+    placement = outcome.placement
+    if placement is None or not placement["candidates"]:
+        return [{"pool": outcome.pool, "role": sites.ONLY, "reason": ""}]
+    return placement["candidates"]

@@ -59,6 +59,7 @@ from vdi_broker.db import api as db
 from vdi_broker import exception
 from vdi_broker.login import chain
 from vdi_broker.login import compensation
+from vdi_broker.login import sites
 from vdi_broker import notifications
 from vdi_broker import states
 
@@ -259,7 +260,7 @@ class LoginService:
         username = request["username"]
         with db.login_transaction(ctxt, username):
             inputs = db.login_inputs(ctxt, request["seat"],
-                                     request["client_id"])
+                                     request["client_id"], username)
             if request["seat"] and inputs["seat"] is None:
                 try:
                     inputs["seat"] = db.login_register_seat(
@@ -267,27 +268,47 @@ class LoginService:
                         register_unknown_clients)
                 except exception.SeatNotRegistered as e:
                     raise _Refused(SEAT_NOT_REGISTERED, e, None)
+            now = timeutils.utcnow()
             outcome = chain.decide(self.conf, inputs,
-                                   chain.request_for(login, inputs))
-            refused = chain.refusal(outcome, username,
-                                    now=timeutils.utcnow())
+                                   chain.request_for(login, inputs),
+                                   now=now)
+            refused = chain.refusal(outcome, username, now=now)
             if refused is not None:
                 if refused[0] == chain.NO_POOL:
                     LOG.error("Allocator %s points at pool %s, which does "
                               "not exist", outcome.record["name"],
                               outcome.decision.pool)
                 raise _Refused(refused[0], refused[1], outcome)
-            try:
-                result = db.login_claim(
-                    ctxt, request, chain.claim_decision(outcome), values,
-                    pool=outcome.pool,
-                    attempts=self.conf.allocator.claim_attempts,
-                    candidates=self.conf.allocator.claim_candidates,
-                    exclude=exclude)
-            except exception.PoolExhausted as e:
-                raise _Exhausted(e, outcome)
+            result = self._claim_first(ctxt, request, outcome, values,
+                                       exclude)
         result["allocator"] = outcome.record
         return result
+
+    def _claim_first(self, ctxt, request, outcome, values, exclude):
+        """Claim from the first candidate pool that has a desktop.
+
+        One pool but for site-aware allocators (login/sites.py): the
+        agent's site's pools, then the fallback ones the rule allows; a
+        pool with no ready desktop passes to the next, and the reason
+        goes into the login's event. PoolExhausted of the last one.
+        """
+        tried = chain.candidates(outcome)
+        keep = ({c["pool"]["id"] for c in tried} if len(tried) > 1
+                else None)
+        passed = []
+        for i, candidate in enumerate(tried):
+            try:
+                return db.login_claim(
+                    ctxt, request,
+                    chain.claim_decision(outcome, candidate, passed),
+                    values, pool=candidate["pool"],
+                    attempts=self.conf.allocator.claim_attempts,
+                    candidates=self.conf.allocator.claim_candidates,
+                    exclude=exclude, keep_pools=keep)
+            except exception.PoolExhausted as e:
+                if i + 1 == len(tried):
+                    raise _Exhausted(e, outcome)
+                passed.append(sites.exhausted_note(candidate["pool"]))
 
     def _refused(self, ctxt, login, refused):
         """The bounded event of a refused login."""
@@ -300,6 +321,14 @@ class LoginService:
             detail["pool"] = outcome.pool["name"] if outcome.pool else None
             if outcome.record is None:
                 detail["tried"] = chain.brief(outcome.trace)
+            placement = outcome.placement
+            if placement is not None and placement["site"] is not None:
+                detail["site"] = {
+                    "site": placement["site"],
+                    "source": placement["site_source"],
+                    "refusal": placement["refusal"],
+                    "pools": [c["pool"]["name"]
+                              for c in placement["candidates"]]}
         if refused.reason == POOL_EXHAUSTED:
             LOG.warning("Pool %s has no ready desktop for %s",
                         detail["pool"], username)
@@ -367,9 +396,11 @@ class LoginService:
         transaction; nothing is written.
         """
         inputs = db.login_inputs(ctxt, login.get("seat"),
-                                 login["client_id"])
+                                 login["client_id"],
+                                 login["principal"]["username"])
         request = chain.request_for(login, inputs)
-        outcome = chain.decide(self.conf, inputs, request)
+        outcome = chain.decide(self.conf, inputs, request,
+                               now=timeutils.utcnow())
         answer = {"allocator": None, "decision": None}
         if outcome.record is not None:
             decision = outcome.decision
@@ -390,11 +421,44 @@ class LoginService:
                 counts = db.pool_desktop_counts(ctxt, [pool["id"]])
                 answer["pool"] = {
                     "id": pool["id"], "name": pool["name"],
-                    "status": pool["status"],
+                    "site": pool.get("site"), "status": pool["status"],
                     "ready": counts.get(pool["id"], {}).get(states.READY,
                                                             0)}
+            answer["site"] = self._explain_site(ctxt, outcome)
         return {"request": request.to_dict(), "trace": outcome.trace,
                 "outcome": answer}
+
+    def _explain_site(self, ctxt, outcome):
+        """The placement as a login would use it now.
+
+        The candidates in order with their ready desktops; ``pool`` names
+        the one a login would claim from (the first with a ready
+        desktop), and ``fallback`` why, when it is another site's. The
+        refusal a login would get when no pool of the site may serve.
+        """
+        placement = sites.public(outcome.placement)
+        if placement is None:
+            return None
+        refused = chain.refusal(outcome, "-", now=timeutils.utcnow())
+        placement["refused"] = (
+            {"reason": refused[0], "message": str(refused[1])}
+            if refused else None)
+        ids = [c["id"] for c in placement["candidates"]]
+        counts = db.pool_desktop_counts(ctxt, ids) if ids else {}
+        passed = []
+        placement["pool"] = placement["fallback"] = None
+        for c in placement["candidates"]:
+            c["ready"] = counts.get(c["id"], {}).get(states.READY, 0)
+            if placement["pool"] is None and (c["ready"] or
+                                              c is placement[
+                                                  "candidates"][-1]):
+                placement["pool"] = c["pool"]
+                if c["role"] == sites.FALLBACK or passed:
+                    placement["fallback"] = "; ".join(
+                        passed + [c["reason"]])
+            elif placement["pool"] is None:
+                passed.append("pool %s has no ready desktop" % c["pool"])
+        return placement
 
     def get_connection(self, ctxt, session_id):
         """Connection details of an active session's desktop."""

@@ -36,6 +36,17 @@ reader     ``reader`` of the op. project    read everything
 service    ``service`` (any project)        read desktops, quarantine one
 =========  ===============================  ================================
 
+**Site-scoped personas.** A user who also has a role named ``[api]
+site_role_prefix`` + a site (``vdi_site_shanghai``) is limited to that
+site (several such roles: several sites): the ``site_scope`` rule
+compares the target's ``site`` with the sites of the credentials
+(vdi_broker.policy adds ``sites`` and ``site_scoped`` to them). The
+sessions, desktops (their pool's site), seats, thin clients and pools
+put their site in the target; their lists show the persona's sites'
+records only and a single record of another site answers 403. Every
+other resource has no site in its target, which ``site_scope`` refuses
+to a site-scoped persona. Admin and service are never site-scoped.
+
 Creating and deleting pools and changing the allocator chain stay with
 ``admin``: they decide what the cloud boots and who gets which desktop.
 Each persona includes the ones below it; the check strings name the
@@ -54,6 +65,8 @@ RULE_SERVICE = "rule:service"
 
 # The target's project: the operator project (vdi_broker.policy).
 _IN_OPERATOR_PROJECT = "project_id:%(project_id)s"
+# The persona's sites, if a site role limits it (vdi_broker.policy).
+_IN_SITE = "rule:site_scope"
 
 rules = [
     policy.RuleDefault(
@@ -61,18 +74,27 @@ rules = [
         description="An administrator of the cloud (the admin role in any "
                     "project)."),
     policy.RuleDefault(
+        "site_scope", "site_scoped:False or sites:%(site)s",
+        description="The target is of one of the persona's sites, or no "
+                    "site role ([api] site_role_prefix) limits the "
+                    "persona. A target without a site passes only the "
+                    "latter."),
+    policy.RuleDefault(
         "operator",
-        "rule:admin or (role:manager and %s)" % _IN_OPERATOR_PROJECT,
+        "rule:admin or (role:manager and %s and %s)" % (
+            _IN_OPERATOR_PROJECT, _IN_SITE),
         description="An operator of the broker: the manager role in the "
                     "operator project ([api] operator_project_id)."),
     policy.RuleDefault(
         "helpdesk",
-        "rule:operator or (role:member and %s)" % _IN_OPERATOR_PROJECT,
+        "rule:operator or (role:member and %s and %s)" % (
+            _IN_OPERATOR_PROJECT, _IN_SITE),
         description="The helpdesk: the member role in the operator "
                     "project."),
     policy.RuleDefault(
         "reader",
-        "rule:helpdesk or (role:reader and %s)" % _IN_OPERATOR_PROJECT,
+        "rule:helpdesk or (role:reader and %s and %s)" % (
+            _IN_OPERATOR_PROJECT, _IN_SITE),
         description="May look but not change anything: the reader role in "
                     "the operator project."),
     policy.RuleDefault(

@@ -21,7 +21,11 @@ changed nothing. A rule the matrix does not cover fails the test.
 The personas are Keystone's roles in the operator project
 (``[api] operator_project_id``), plus the admin and service roles in
 projects of their own, and members and managers of another project, who
-must be refused everywhere. The thin-client API and the version document
+must be refused everywhere. The site personas have a site role
+(``[api] site_role_prefix`` + site) too: they act on the records of
+their site only (the matrix's records are Shanghai's) and on nothing
+that has no site; their lists show their site's records
+(TestSiteScope). The thin-client API and the version document
 are public.
 """
 
@@ -53,6 +57,14 @@ PERSONAS = {
     "other_project_manager": (["manager", "member", "reader"],
                               "other-project"),
     "service": (["service"], "service-project"),
+    # Site-scoped personas (vdi_broker/policies/base.py); role names are
+    # compared without regard to case.
+    "site_operator": (["manager", "member", "reader", "vdi_site_shanghai"],
+                      OPERATOR_PROJECT),
+    "site_helpdesk": (["member", "reader", "VDI_SITE_Shanghai"],
+                      OPERATOR_PROJECT),
+    "other_site_helpdesk": (["member", "reader", "vdi_site_nantong"],
+                            OPERATOR_PROJECT),
 }
 
 ADMIN = frozenset({"admin"})
@@ -60,14 +72,19 @@ OPERATOR = ADMIN | {"operator"}
 HELPDESK = OPERATOR | {"helpdesk"}
 READER = HELPDESK | {"reader"}
 SERVICE = frozenset({"service"})
+# The site personas: of the records' site (Shanghai), and of another.
+SITE_OPERATOR = frozenset({"site_operator"})
+SITE_HELPDESK = SITE_OPERATOR | {"site_helpdesk"}
+# A list is every site persona's (it shows their site's records).
+SITE_LIST = SITE_HELPDESK | {"other_site_helpdesk"}
 
 # Who may do what: the specification the defaults must meet, written
 # out rule by rule (not derived from the policy code).
 MATRIX = {
-    "vdi_broker:pools:list": READER,
-    "vdi_broker:pools:show": READER,
+    "vdi_broker:pools:list": READER | SITE_LIST,
+    "vdi_broker:pools:show": READER | SITE_HELPDESK,
     "vdi_broker:pools:create": ADMIN,
-    "vdi_broker:pools:update": OPERATOR,
+    "vdi_broker:pools:update": OPERATOR | SITE_OPERATOR,
     "vdi_broker:pools:delete": ADMIN,
     "vdi_broker:allocators:list": READER,
     "vdi_broker:allocators:show": READER,
@@ -81,29 +98,30 @@ MATRIX = {
     "vdi_broker:bindings:create": HELPDESK,
     "vdi_broker:bindings:update": HELPDESK,
     "vdi_broker:bindings:delete": HELPDESK,
-    "vdi_broker:desktops:list": READER | SERVICE,
-    "vdi_broker:desktops:show": READER | SERVICE,
-    "vdi_broker:desktops:action:reboot": HELPDESK,
-    "vdi_broker:desktops:action:rebuild": OPERATOR,
-    "vdi_broker:desktops:action:replace": OPERATOR,
-    "vdi_broker:desktops:action:move": OPERATOR,
-    "vdi_broker:desktops:action:quarantine": HELPDESK | SERVICE,
-    "vdi_broker:desktops:action:unquarantine": OPERATOR,
-    "vdi_broker:desktops:console": OPERATOR,
+    "vdi_broker:desktops:list": READER | SERVICE | SITE_LIST,
+    "vdi_broker:desktops:show": READER | SERVICE | SITE_HELPDESK,
+    "vdi_broker:desktops:action:reboot": HELPDESK | SITE_HELPDESK,
+    "vdi_broker:desktops:action:rebuild": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:desktops:action:replace": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:desktops:action:move": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:desktops:action:quarantine":
+        HELPDESK | SERVICE | SITE_HELPDESK,
+    "vdi_broker:desktops:action:unquarantine": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:desktops:console": OPERATOR | SITE_OPERATOR,
     "vdi_broker:hosts:list": READER,
-    "vdi_broker:sessions:list": READER,
-    "vdi_broker:sessions:show": READER,
-    "vdi_broker:sessions:delete": HELPDESK,
-    "vdi_broker:seats:list": READER,
-    "vdi_broker:seats:show": READER,
-    "vdi_broker:seats:create": OPERATOR,
-    "vdi_broker:seats:update": OPERATOR,
-    "vdi_broker:seats:delete": OPERATOR,
-    "vdi_broker:thin_clients:list": READER,
-    "vdi_broker:thin_clients:show": READER,
-    "vdi_broker:thin_clients:create": OPERATOR,
-    "vdi_broker:thin_clients:update": OPERATOR,
-    "vdi_broker:thin_clients:delete": OPERATOR,
+    "vdi_broker:sessions:list": READER | SITE_LIST,
+    "vdi_broker:sessions:show": READER | SITE_HELPDESK,
+    "vdi_broker:sessions:delete": HELPDESK | SITE_HELPDESK,
+    "vdi_broker:seats:list": READER | SITE_LIST,
+    "vdi_broker:seats:show": READER | SITE_HELPDESK,
+    "vdi_broker:seats:create": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:seats:update": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:seats:delete": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:thin_clients:list": READER | SITE_LIST,
+    "vdi_broker:thin_clients:show": READER | SITE_HELPDESK,
+    "vdi_broker:thin_clients:create": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:thin_clients:update": OPERATOR | SITE_OPERATOR,
+    "vdi_broker:thin_clients:delete": OPERATOR | SITE_OPERATOR,
     "vdi_broker:schedules:list": READER,
     "vdi_broker:schedules:show": READER,
     "vdi_broker:schedules:create": OPERATOR,
@@ -142,7 +160,8 @@ MATRIX = {
 }
 
 # The persona rules the others are built from: no request of their own.
-BASE_RULES = {"admin", "operator", "helpdesk", "reader", "service"}
+BASE_RULES = {"admin", "operator", "helpdesk", "reader", "service",
+              "site_scope"}
 
 Request = collections.namedtuple("Request", "method path body status")
 
@@ -198,12 +217,13 @@ class PersonaMatrixTestCase(base.TestCase):
         self.ctxt = self.broker.ctxt
         # Desktops for the requests that use one up (bind, reboot,
         # quarantine, ...): a pool no allocator points at.
+        # (The matrix's records are of the site Shanghai.)
         self.spare_pool = self.broker.create_pool(
-            "spare", min_ready=12, max_size=12,
+            "spare", min_ready=12, max_size=12, site="shanghai",
             release_action="keep").json["pool"]
         # A pool with a browser console (the console request).
         self.html5_pool = self.broker.create_pool(
-            "html5", min_ready=1, max_size=1,
+            "html5", min_ready=1, max_size=1, site="shanghai",
             console_type="spice-html5").json["pool"]
         self.broker.fill_pools(passes=20)
         # Spare desktops given to a request (not yet sent) in this round.
@@ -211,10 +231,10 @@ class PersonaMatrixTestCase(base.TestCase):
         # vera's login gives her a user binding (vip-personal); amy's a
         # floating desktop and a session.
         self.vera = self.broker.login("vera", client_id="tc-vera")
-        self.amy = self.broker.login("amy")
+        self.amy = self.broker.login("amy", seat="SH-2F-001")
         self.thin_client = self.app.post_json("/v1/thin-clients", {
-            "client_id": "tc-policy", "seat": "SH-2F-001"}
-        ).json["thin_client"]
+            "client_id": "tc-policy", "seat": "SH-2F-001",
+            "site": "shanghai"}).json["thin_client"]
         self.schedule = self.app.post_json("/v1/schedules", {
             "name": "day", "pool_id": "sh-agents", "days": ["mon"],
             "start_time": "08:00", "end_time": "18:00", "min_ready": 1}
@@ -237,7 +257,8 @@ class PersonaMatrixTestCase(base.TestCase):
 
     def new_pool(self):
         return self.broker.create_pool(self.unique("pool"), min_ready=0,
-                                       max_size=2).json["pool"]
+                                       max_size=2,
+                                       site="shanghai").json["pool"]
 
     def new_allocator(self):
         return self.broker.create_allocator(
@@ -250,11 +271,12 @@ class PersonaMatrixTestCase(base.TestCase):
 
     def new_seat(self):
         return self.app.post_json("/v1/seats", {
-            "name": self.unique("seat")}).json["seat"]
+            "name": self.unique("seat"), "site": "shanghai"}).json["seat"]
 
     def new_thin_client(self):
         return self.app.post_json("/v1/thin-clients", {
-            "client_id": self.unique("tc")}).json["thin_client"]
+            "client_id": self.unique("tc"),
+            "site": "shanghai"}).json["thin_client"]
 
     def new_schedule(self):
         return self.app.post_json("/v1/schedules", {
@@ -399,12 +421,12 @@ class PersonaMatrixTestCase(base.TestCase):
         return Request("GET", "/v1/seats/SH-2F-001", None, 200)
 
     def req_seats_create(self):
-        return Request("POST", "/v1/seats", {"name": self.unique("seat")},
-                       201)
+        return Request("POST", "/v1/seats", lambda: {
+            "name": self.unique("seat"), "site": "shanghai"}, 201)
 
     def req_seats_update(self):
         return Request("PATCH", "/v1/seats/%s" % self.new_seat()["id"],
-                       {"site": "nantong"}, 200)
+                       {"location": "2F east"}, 200)
 
     def req_seats_delete(self):
         return Request("DELETE", "/v1/seats/%s" % self.new_seat()["id"],
@@ -418,8 +440,8 @@ class PersonaMatrixTestCase(base.TestCase):
                        None, 200)
 
     def req_thin_clients_create(self):
-        return Request("POST", "/v1/thin-clients",
-                       {"client_id": self.unique("tc")}, 201)
+        return Request("POST", "/v1/thin-clients", lambda: {
+            "client_id": self.unique("tc"), "site": "shanghai"}, 201)
 
     def req_thin_clients_update(self):
         return Request("PATCH", "/v1/thin-clients/%s" %
@@ -712,6 +734,27 @@ class TestPersonaMatrix(PersonaMatrixTestCase):
                           "vdi_broker:desktops:action:quarantine"},
                          self._run("service"))
 
+    def test_site_operator(self):
+        allowed = self._run("site_operator")
+        self.assertIn("vdi_broker:desktops:action:rebuild", allowed)
+        self.assertNotIn("vdi_broker:events:list", allowed)
+        self.assertNotIn("vdi_broker:bindings:list", allowed)
+
+    def test_site_helpdesk(self):
+        allowed = self._run("site_helpdesk")
+        self.assertIn("vdi_broker:sessions:delete", allowed)
+        self.assertNotIn("vdi_broker:seats:create", allowed)
+        self.assertEqual("closed", db.session_get(
+            self.ctxt, self.amy.json["session"]["id"])["state"])
+
+    def test_helpdesk_of_another_site(self):
+        # Lists only (of its own site): every record here is Shanghai's.
+        self.assertEqual({name for name, who in MATRIX.items()
+                          if "other_site_helpdesk" in who},
+                         self._run("other_site_helpdesk"))
+        self.assertEqual("active", db.session_get(
+            self.ctxt, self.amy.json["session"]["id"])["state"])
+
     def test_without_operator_project_only_admin_and_service(self):
         # Secure by default: no operator project, no operator persona.
         self.flags(group="api", operator_project_id=None)
@@ -776,6 +819,94 @@ class TestRoles(PersonaMatrixTestCase):
                             headers={"X-Roles": "",
                                      "X-Session-Token": token},
                             status=204)
+
+
+class TestSiteScope(PersonaMatrixTestCase):
+    """A site's personas see and act on their site's records only."""
+
+    def setUp(self):
+        super().setUp()
+        # Bob works in Nantong: his thin client is that site's, his
+        # desktop comes from the Nantong pool.
+        self.app.post_json("/v1/thin-clients", {"client_id": "tc-nt",
+                                                "site": "nantong"})
+        self.app.post_json("/v1/seats", {"name": "NT-1F-001",
+                                         "site": "nantong"})
+        self.bob = self.broker.login("bob", client_id="tc-nt")
+
+    def get(self, persona, path, status=200):
+        return self.app.get(path, headers=headers(persona), status=status)
+
+    def listed(self, persona, collection, key):
+        path = "/v1/" + collection
+        return {item[key] for item in
+                self.get(persona, path).json[collection.replace("-", "_")]}
+
+    def test_lists_show_the_persona_sites_records(self):
+        pools = {p["id"]: p["site"] for p in db.pool_list(self.ctxt)}
+        self.assertEqual({"amy"},
+                         self.listed("site_helpdesk", "sessions",
+                                     "username"))
+        self.assertEqual({"bob"},
+                         self.listed("other_site_helpdesk", "sessions",
+                                     "username"))
+        self.assertEqual({"amy", "vera", "bob"},
+                         self.listed("helpdesk", "sessions", "username"))
+        for persona, site in (("site_helpdesk", "shanghai"),
+                              ("other_site_helpdesk", "nantong")):
+            desktops = self.listed(persona, "desktops", "pool_id")
+            self.assertEqual({site}, {pools[p] for p in desktops})
+            self.assertEqual({site}, {p["site"] for p in self.get(
+                persona, "/v1/pools").json["pools"]})
+            self.assertEqual({site}, {s["site"] for s in self.get(
+                persona, "/v1/seats").json["seats"]})
+            self.assertEqual({site}, {c["site"] for c in self.get(
+                persona, "/v1/thin-clients").json["thin_clients"]})
+        self.assertIn(self.bob.json["desktop"]["id"],
+                      self.listed("other_site_helpdesk", "desktops", "id"))
+        # The unscoped reader sees every site's.
+        self.assertEqual(set(pools),
+                         self.listed("reader", "pools", "id"))
+
+    def test_records_of_another_site_are_refused(self):
+        amy = "/v1/sessions/%s" % self.amy.json["session"]["id"]
+        bob_desktop = self.bob.json["desktop"]["id"]
+        self.get("other_site_helpdesk", amy, status=403)
+        self.app.delete(amy, headers=headers("other_site_helpdesk"),
+                        status=403)
+        self.assertEqual("active", db.session_get(
+            self.ctxt, self.amy.json["session"]["id"])["state"])
+        self.get("site_helpdesk", "/v1/desktops/%s" % bob_desktop,
+                 status=403)
+        self.app.post_json("/v1/desktops/%s/action" % bob_desktop,
+                           {"reboot": {}}, headers=headers("site_helpdesk"),
+                           status=403)
+        self.assertEqual("assigned",
+                         db.desktop_get(self.ctxt, bob_desktop)["state"])
+        self.get("other_site_helpdesk", "/v1/desktops/%s" % bob_desktop)
+        # A site's operator may not move a seat to another site, nor
+        # register one there.
+        self.app.patch_json("/v1/seats/SH-2F-001", {"site": "nantong"},
+                            headers=headers("site_operator"), status=403)
+        self.app.post_json("/v1/seats",
+                           {"name": "NT-1F-002", "site": "nantong"},
+                           headers=headers("site_operator"), status=403)
+        self.assertEqual("shanghai",
+                         db.seat_get(self.ctxt, "SH-2F-001")["site"])
+        # A missing record is 404 for a persona that may see the kind.
+        self.get("site_helpdesk", "/v1/sessions/nope", status=404)
+
+    def test_role_prefix_is_configurable(self):
+        self.flags(group="api", site_role_prefix="site:")
+        roles = {"X-Roles": "member,reader,site:nantong",
+                 "X-User-Id": "u-1", "X-Project-Id": OPERATOR_PROJECT}
+        sessions = self.app.get("/v1/sessions", headers=roles).json
+        self.assertEqual({"bob"}, {s["username"]
+                                   for s in sessions["sessions"]})
+        # vdi_site_ roles mean nothing then: an unscoped helpdesk.
+        self.assertEqual({"amy", "vera", "bob"},
+                         self.listed("other_site_helpdesk", "sessions",
+                                     "username"))
 
 
 class TestKeystone(base.TestCase):

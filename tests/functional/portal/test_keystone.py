@@ -189,3 +189,42 @@ class TestKeystoneSignIn(base.TestCase):
         self.assertIn("Your session ended", page.text)
         page = self.http.get(self.portal.url + "/pools")
         self.assertIn("/signin", page.url)
+
+    def test_site_helpdesk_sees_its_site_only(self):
+        # A helpdesk of Nantong (the site role of [api] site_role_prefix)
+        # signs in: the portal asks the API with its token, so the
+        # policy's site scope holds in the portal too.
+        self.keystone.roles = ["member", "reader", "vdi_site_nantong"]
+        amy = self.broker.login("amy", client_id="tc-sh-1",
+                                seat="SH-2F-001")
+        self.broker.app.post_json("/v1/thin-clients", {
+            "client_id": "tc-nt-1", "site": "nantong"})
+        self.broker.login("bob", client_id="tc-nt-1")
+        self.sign_in(PASSWORD)
+        page = self.http.get(self.portal.url + "/sessions")
+        self.assertEqual(200, page.status_code)
+        self.assertIn("tc-nt-1", page.text)
+        self.assertNotIn("tc-sh-1", page.text)
+        # Another site's desktop: the API's 403, said as such.
+        page = self.http.get(self.portal.url + "/desktops/" +
+                             amy.json["desktop"]["id"])
+        self.assertEqual(403, page.status_code)
+        self.assertIn("vdi_broker:desktops:show", page.text)
+
+    def test_explanation_shows_the_site_choice(self):
+        # The portal's explanation is the API's: a site-aware allocator's
+        # candidates and the fallback a login would take.
+        self.broker.app.patch_json("/v1/allocators/shanghai-agents", {
+            "rules": {"ou": ["shanghai"], "pools": ["nt-agents"],
+                      "site_fallback": True}})
+        self.broker.app.post_json("/v1/seats", {"name": "GZ-1F-001",
+                                                "site": "guangzhou"})
+        self.sign_in(PASSWORD)
+        page = self.http.get(self.portal.url + "/explain", params={
+            "username": "amy", "seat": "GZ-1F-001"})
+        self.assertEqual(200, page.status_code)
+        self.assertIn('id="site-candidates"', page.text)
+        self.assertIn("The agent&#39;s site: guangzhou (from the seat)",
+                      page.text)
+        self.assertIn("fallback to pool sh-agents of site shanghai: no "
+                      "pool of the agent&#39;s site guangzhou", page.text)

@@ -64,7 +64,10 @@ class TestDecide(base.TestCase):
         self.assertIsNone(chain.refusal(first, "amy"))
         self.assertEqual({"pool_id": "p1", "binding_kind": None,
                           "binding_key": None, "allocator_id": "id-agents",
-                          "allocator_name": "agents"},
+                          "allocator_name": "agents",
+                          # The agent's site and where it came from.
+                          "site": {"site": "sh", "source": "seat",
+                                   "pool_site": None, "role": "only"}},
                          chain.claim_decision(first))
 
     def test_request_takes_seat_tags_and_site(self):

@@ -51,7 +51,7 @@ class FakeStorage:
             self.open = False
             self.calls.append(("end",))
 
-    def login_inputs(self, ctxt, seat, client_id):
+    def login_inputs(self, ctxt, seat, client_id, username=None):
         assert self.open
         self.calls.append(("inputs", seat, client_id))
         return {"seat": self.seat, "client": None,
@@ -65,7 +65,7 @@ class FakeStorage:
         return {"name": request["seat"], "tags": [], "site": None}
 
     def login_claim(self, ctxt, request, decision, values, pool=None,
-                    attempts=8, candidates=16, exclude=()):
+                    attempts=8, candidates=16, exclude=(), keep_pools=None):
         assert self.open
         self.calls.append(("claim", decision["pool_id"], pool["id"]))
         now = timeutils.utcnow()

@@ -43,6 +43,9 @@ def _values(req, body, current=None):
     plugin = allocators.get_plugin(merged["plugin"])
     if "rules" in values:
         rules_mod.validate(values["rules"])
+        if values["rules"].get("pools"):
+            values["rules"] = dict(values["rules"], pools=_pool_ids(
+                req, values["rules"]["pools"]))
     plugin.validate_options(merged.get("options"))
     if plugin.requires_pool and not merged.get("pool_id"):
         raise exception.Invalid(reason="plugin %s needs a pool" %
@@ -53,6 +56,21 @@ def _values(req, body, current=None):
         values["pool_id"] = db.pool_get(util.context(req),
                                         values["pool_id"])["id"]
     return values
+
+
+def _pool_ids(req, refs):
+    """The ids of a site-aware rule's pools (400 for an unknown one)."""
+    ids = []
+    for i, ref in enumerate(refs):
+        try:
+            ids.append(db.pool_get(util.context(req), ref)["id"])
+        except exception.PoolNotFound:
+            raise exception.InvalidRules(
+                reason="pools/%d: no pool %s" % (i, ref))
+    if len(set(ids)) != len(ids):
+        raise exception.InvalidRules(
+            reason="pools: a pool is listed twice (by name and id)")
+    return ids
 
 
 def list_allocators(req):

@@ -34,11 +34,24 @@ def _view(desktop):
     return view
 
 
+def _desktop(ctxt, req, action):
+    """The request's desktop, ``action`` authorized on it.
+
+    A desktop's site is its pool's (read only for a site-scoped
+    persona).
+    """
+    return policy.authorize_record(
+        ctxt, action,
+        lambda: db.desktop_get(ctxt, req.urlvars["desktop_id"]),
+        lambda desktop: db.pool_get(ctxt, desktop["pool_id"])["site"])
+
+
 def list_desktops(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:desktops:list")
+    filters = policy.authorize_list(ctxt, "vdi_broker:desktops:list",
+                                    util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "created_at")
-    items = db.desktop_list(ctxt, util.filters(req, FILTERS), **page)
+    items = db.desktop_list(ctxt, filters, **page)
     return util.json_response({
         "desktops": [_view(d) for d in items],
         "links": util.links(req, "desktops", items, page["limit"])})
@@ -46,9 +59,8 @@ def list_desktops(req):
 
 def show(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:desktops:show")
-    return util.json_response(
-        {"desktop": _view(db.desktop_get(ctxt, req.urlvars["desktop_id"]))})
+    desktop = _desktop(ctxt, req, "vdi_broker:desktops:show")
+    return util.json_response({"desktop": _view(desktop)})
 
 
 def action(req):
@@ -62,7 +74,7 @@ def action(req):
     ctxt = util.context(req)
     body = util.read_json(req, schema.action)
     name, args = next(iter(body.items()))
-    policy.authorize(ctxt, "vdi_broker:desktops:action:%s" % name)
+    _desktop(ctxt, req, "vdi_broker:desktops:action:%s" % name)
     desktop = util.app(req).conductor.desktop_action(
         ctxt, req.urlvars["desktop_id"], name, args)
     return util.json_response({"desktop": desktop}, status=202)
@@ -76,7 +88,7 @@ def console(req):
     token, so the answer is not cached.
     """
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:desktops:console")
+    _desktop(ctxt, req, "vdi_broker:desktops:console")
     console = util.app(req).conductor.desktop_console(
         ctxt, req.urlvars["desktop_id"])
     return util.json_response({"console": console},

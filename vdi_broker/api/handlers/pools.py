@@ -115,9 +115,10 @@ def _check(req, values, current=None):
 
 def list_pools(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:pools:list")
+    filters = policy.authorize_list(ctxt, "vdi_broker:pools:list",
+                                    util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "name")
-    pools = db.pool_list(ctxt, util.filters(req, FILTERS), **page)
+    pools = db.pool_list(ctxt, filters, **page)
     ids = [p["id"] for p in pools]
     counts = db.pool_desktop_counts(ctxt, ids)
     boots = db.pool_boot_counts(ctxt, ids)
@@ -129,8 +130,9 @@ def list_pools(req):
 
 def show(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:pools:show")
-    pool = db.pool_get(ctxt, req.urlvars["pool_id"])
+    pool = policy.authorize_record(
+        ctxt, "vdi_broker:pools:show",
+        lambda: db.pool_get(ctxt, req.urlvars["pool_id"]))
     counts = db.pool_desktop_counts(ctxt, [pool["id"]])
     boots = db.pool_boot_counts(ctxt, [pool["id"]])
     return util.json_response(
@@ -155,9 +157,13 @@ def create(req):
 
 def update(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:pools:update")
+    # 403 before the body is read, for a persona without the rule.
+    policy.site_filter(ctxt, "vdi_broker:pools:update")
     body = util.read_json(req, schema.update)
-    current = db.pool_get(ctxt, req.urlvars["pool_id"])
+    current = policy.authorize_record(
+        ctxt, "vdi_broker:pools:update",
+        lambda: db.pool_get(ctxt, req.urlvars["pool_id"]),
+        also=[body["site"]] if "site" in body else [])
     values = _values(body)
     _check(req, values, current)
     if values.get("image", current["image"]) != current["image"] and \

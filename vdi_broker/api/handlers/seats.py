@@ -30,6 +30,19 @@ def _view(seat):
     return view
 
 
+def _record(ctxt, req, action, body=None):
+    """The request's seat, ``action`` authorized on its site.
+
+    An update that moves it to another site (``body``) needs the new
+    site's rights too.
+    """
+    def get():
+        return db.seat_get(ctxt, req.urlvars["seat_id"])
+
+    moved = [body["site"]] if body and "site" in body else []
+    return policy.authorize_record(ctxt, action, get, also=moved)
+
+
 def _values(body):
     values = dict(body)
     values.pop("revision", None)
@@ -38,9 +51,10 @@ def _values(body):
 
 def list_seats(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:seats:list")
+    filters = policy.authorize_list(ctxt, "vdi_broker:seats:list",
+                                    util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "name")
-    items = db.seat_list(ctxt, util.filters(req, FILTERS), **page)
+    items = db.seat_list(ctxt, filters, **page)
     return util.json_response({
         "seats": [_view(s) for s in items],
         "links": util.links(req, "seats", items, page["limit"])})
@@ -48,16 +62,18 @@ def list_seats(req):
 
 def show(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:seats:show")
-    seat = db.seat_get(ctxt, req.urlvars["seat_id"])
+    seat = _record(ctxt, req, "vdi_broker:seats:show")
     return util.json_response({"seat": _view(seat)},
                               headers={"ETag": util.etag(seat)})
 
 
 def create(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:seats:create")
+    scoped = policy.site_filter(ctxt, "vdi_broker:seats:create")
     body = util.read_json(req, schema.create)
+    if scoped is not None:
+        policy.authorize(ctxt, "vdi_broker:seats:create",
+                         {"site": body.get("site")})
     values = _values(body)
     values.setdefault("tags", [])
     seat = db.seat_create(ctxt, values)
@@ -66,8 +82,11 @@ def create(req):
 
 def update(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:seats:update")
+    # 403 before the body is read, for a persona without the rule.
+    scoped = policy.site_filter(ctxt, "vdi_broker:seats:update")
     body = util.read_json(req, schema.update)
+    if scoped is not None:
+        _record(ctxt, req, "vdi_broker:seats:update", body)
     seat = db.seat_update(ctxt, req.urlvars["seat_id"], _values(body),
                           expected_revision=util.expected_revision(req,
                                                                    body))
@@ -77,6 +96,6 @@ def update(req):
 
 def delete(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:seats:delete")
+    _record(ctxt, req, "vdi_broker:seats:delete")
     db.seat_delete(ctxt, req.urlvars["seat_id"])
     return util.empty_response()

@@ -25,18 +25,26 @@ def _view(session):
     view = {k: session[k] for k in (
         "id", "username", "client_id", "seat", "desktop_id", "pool_id",
         "allocator_id", "binding_id", "state", "close_reason",
-        "connection_state", "idle_seconds")}
+        "connection_state", "idle_seconds", "site")}
     for key in ("created_at", "expires_at", "closed_at",
                 "connection_since"):
         view[key] = util.iso(session[key])
     return view
 
 
+def _session(ctxt, req, action):
+    """The request's session, ``action`` authorized on it (its site)."""
+    return policy.authorize_record(
+        ctxt, action,
+        lambda: db.session_get(ctxt, req.urlvars["session_id"]))
+
+
 def list_sessions(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:sessions:list")
+    filters = policy.authorize_list(ctxt, "vdi_broker:sessions:list",
+                                    util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "created_at")
-    items = db.session_list(ctxt, util.filters(req, FILTERS), **page)
+    items = db.session_list(ctxt, filters, **page)
     return util.json_response({
         "sessions": [_view(s) for s in items],
         "links": util.links(req, "sessions", items, page["limit"])})
@@ -44,16 +52,14 @@ def list_sessions(req):
 
 def show(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:sessions:show")
-    return util.json_response(
-        {"session": _view(db.session_get(ctxt, req.urlvars["session_id"]))})
+    session = _session(ctxt, req, "vdi_broker:sessions:show")
+    return util.json_response({"session": _view(session)})
 
 
 def delete(req):
     """Force a logout (helpdesk); the pool's release action runs."""
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:sessions:delete")
-    session = db.session_get(ctxt, req.urlvars["session_id"])
+    session = _session(ctxt, req, "vdi_broker:sessions:delete")
     app = util.app(req)
     app.login.logout(ctxt, session["id"], "forced by operator",
                      release=app.conductor.release_desktop)

@@ -31,6 +31,20 @@ def _view(client):
     return view
 
 
+def _record(ctxt, req, action, body=None):
+    """The request's thin client, ``action`` authorized on its site.
+
+    An update that moves it to another site (``body``) needs the new
+    site's rights too.
+    """
+    def get():
+        return db.thin_client_get(
+            ctxt, req.urlvars["thin_client_id"])
+
+    moved = [body["site"]] if body and "site" in body else []
+    return policy.authorize_record(ctxt, action, get, also=moved)
+
+
 def _values(body):
     values = dict(body)
     values.pop("revision", None)
@@ -39,9 +53,10 @@ def _values(body):
 
 def list_thin_clients(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:thin_clients:list")
+    filters = policy.authorize_list(ctxt, "vdi_broker:thin_clients:list",
+                                    util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "client_id")
-    items = db.thin_client_list(ctxt, util.filters(req, FILTERS), **page)
+    items = db.thin_client_list(ctxt, filters, **page)
     return util.json_response({
         "thin_clients": [_view(c) for c in items],
         "links": util.links(req, "thin-clients", items, page["limit"])})
@@ -49,16 +64,18 @@ def list_thin_clients(req):
 
 def show(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:thin_clients:show")
-    client = db.thin_client_get(ctxt, req.urlvars["thin_client_id"])
+    client = _record(ctxt, req, "vdi_broker:thin_clients:show")
     return util.json_response({"thin_client": _view(client)},
                               headers={"ETag": util.etag(client)})
 
 
 def create(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:thin_clients:create")
+    scoped = policy.site_filter(ctxt, "vdi_broker:thin_clients:create")
     body = util.read_json(req, schema.create)
+    if scoped is not None:
+        policy.authorize(ctxt, "vdi_broker:thin_clients:create",
+                         {"site": body.get("site")})
     values = _values(body)
     values.setdefault("tags", [])
     client = db.thin_client_create(ctxt, values)
@@ -68,8 +85,11 @@ def create(req):
 
 def update(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:thin_clients:update")
+    # 403 before the body is read, for a persona without the rule.
+    scoped = policy.site_filter(ctxt, "vdi_broker:thin_clients:update")
     body = util.read_json(req, schema.update)
+    if scoped is not None:
+        _record(ctxt, req, "vdi_broker:thin_clients:update", body)
     client = db.thin_client_update(
         ctxt, req.urlvars["thin_client_id"], _values(body),
         expected_revision=util.expected_revision(req, body))
@@ -79,6 +99,6 @@ def update(req):
 
 def delete(req):
     ctxt = util.context(req)
-    policy.authorize(ctxt, "vdi_broker:thin_clients:delete")
+    _record(ctxt, req, "vdi_broker:thin_clients:delete")
     db.thin_client_delete(ctxt, req.urlvars["thin_client_id"])
     return util.empty_response()

@@ -22,13 +22,13 @@ protected by unique keys. Deadlocks, Galera certification failures and
 duplicate-binding races roll the whole transaction back and run it again
 (``oslo_db.api.wrap_db_retry``), so no login ever sees half of another one.
 
-The rest of the storage layer lives in one module per resource next to
-this one (pools.py, desktops.py, ...), the engine set-up in engine.py and
-the shared helpers in common.py.
+What follows a login (its undo, the logout and the release, the
+session reads) is in sessions.py. The rest of the storage layer lives in
+one module per resource next to this one (pools.py, desktops.py, ...),
+the engine set-up in engine.py and the shared helpers in common.py.
 """
 
 import contextlib
-import functools
 import hashlib
 import random
 
@@ -60,11 +60,6 @@ __all__ = (
     "login_register_seat",
     "login_claim",
     "binding_rehome",
-    "login_undo",
-    "session_close",
-    "session_get",
-    "session_list",
-    "sessions_expired",
 )
 
 # The names the allocation transaction below has always used.
@@ -74,7 +69,6 @@ utcnow = timeutils.utcnow
 _retry_on_conflict = common.retry_on_conflict
 _dict = common.as_dict
 _RowView = common.RowView
-_paginate = common.paginate
 _record = common.record
 _insert_event = common.insert_event
 
@@ -126,6 +120,17 @@ _CURRENT_DESKTOP = (
            _DESKTOPS.c.state == models.ASSIGNED,
            _DESKTOPS.c.assigned_user == sa.bindparam("p_username"))
     .limit(1))
+# The same among several pools (a site-aware allocator's candidates).
+_CURRENT_DESKTOP_OF_POOLS = (
+    sa.select(_DESKTOPS)
+    .join(_SESSIONS, _SESSIONS.c.desktop_id == _DESKTOPS.c.id)
+    .where(_SESSIONS.c.username == sa.bindparam("p_username"),
+           _SESSIONS.c.state == "active",
+           _SESSIONS.c.pool_id.in_(sa.bindparam("p_pool_ids",
+                                                expanding=True)),
+           _DESKTOPS.c.state == models.ASSIGNED,
+           _DESKTOPS.c.assigned_user == sa.bindparam("p_username"))
+    .limit(1))
 _KEEP_DESKTOP = (sa.update(_DESKTOPS)
                  .where(_DESKTOPS.c.id == sa.bindparam("p_id"),
                         _DESKTOPS.c.state == models.ASSIGNED,
@@ -140,6 +145,16 @@ _CLIENT_BY_ID = sa.select(models.ThinClient.__table__).where(
     models.ThinClient.client_id == sa.bindparam("p_client_id"))
 _ALL_ALLOCATORS = sa.select(models.Allocator.__table__)
 _ALL_POOLS = sa.select(models.Pool.__table__)
+_BINDINGS = models.Binding.__table__
+# The login's own bindings (user, seat, thin client), read up front when
+# an allocator is site-aware (login/sites.py: a bound desktop stays).
+_LOGIN_BINDINGS = sa.select(_BINDINGS).where(sa.or_(
+    sa.and_(_BINDINGS.c.kind == "user",
+            _BINDINGS.c.key == sa.bindparam("p_user")),
+    sa.and_(_BINDINGS.c.kind == "seat",
+            _BINDINGS.c.key == sa.bindparam("p_seat")),
+    sa.and_(_BINDINGS.c.kind == "client",
+            _BINDINGS.c.key == sa.bindparam("p_client"))))
 _GET_LOCK = sa.select(sa.func.get_lock(sa.bindparam("p_name"),
                                        sa.bindparam("p_timeout")))
 _LOCK_HOLDER = sa.text(
@@ -440,11 +455,14 @@ def _login_session(ctx, username):
 
 
 @main_context_manager.reader
-def login_inputs(ctx, seat_name, client_id):
+def login_inputs(ctx, seat_name, client_id, username=None):
     """What the allocator chain decides on, read up front.
 
     The seat and thin client records (or None), every allocator and every
-    pool (both small tables), as plain dicts. Inside
+    pool (both small tables), as plain dicts; when an allocator is
+    site-aware (rules with ``pools`` or ``site_fallback``), the login's
+    own bindings too (``bindings``: {(kind, key): row} of the user
+    ``username``, the seat and the thin client). Inside
     :func:`login_transaction`, read in the login's transaction (after the
     user's lock); alone (explain), in a read transaction of its own.
     """
@@ -457,9 +475,16 @@ def login_inputs(ctx, seat_name, client_id):
                                {"p_name": seat_name})), None)
     client = next(iter(_rows(connection, _CLIENT_BY_ID,
                              {"p_client_id": client_id})), None)
-    return {"seat": seat, "client": client,
-            "allocators": _rows(connection, _ALL_ALLOCATORS),
-            "pools": _rows(connection, _ALL_POOLS)}
+    allocators = _rows(connection, _ALL_ALLOCATORS)
+    bindings = {}
+    if any(set(a.get("rules") or ()) & {"pools", "site_fallback"}
+           for a in allocators):
+        bindings = {(b["kind"], b["key"]): b for b in _rows(
+            connection, _LOGIN_BINDINGS, {"p_user": username,
+                                          "p_seat": seat_name,
+                                          "p_client": client_id})}
+    return {"seat": seat, "client": client, "allocators": allocators,
+            "pools": _rows(connection, _ALL_POOLS), "bindings": bindings}
 
 
 def login_register_seat(ctx, request, register):
@@ -476,7 +501,7 @@ def login_register_seat(ctx, request, register):
 
 
 def login_claim(ctx, request, decision, session_values, pool=None,
-                attempts=8, candidates=16, exclude=()):
+                attempts=8, candidates=16, exclude=(), keep_pools=None):
     """Give the user a desktop according to the chain's decision.
 
     Runs inside :func:`login_transaction`. ``request`` is the
@@ -491,6 +516,11 @@ def login_claim(ctx, request, decision, session_values, pool=None,
 
     ``exclude``: desktops a claim from ready must not take (those a
     login tried already: see vdi_broker/login/compensation.py).
+    ``keep_pools``: the pool ids in which a floating desktop the user
+    works on is kept (a site-aware allocator's candidate pools; None:
+    the decision's pool). ``decision["site"]`` (site-aware allocators:
+    the agent's site, the pool's role, a fallback's reason) goes into
+    the login's event.
     """
     username = request["username"]
     session = _login_session(ctx, username)
@@ -585,8 +615,14 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     else:
         # Floating desktop: a user already working on one keeps it (a
         # second TC, or a move to another seat, R2).
-        current = connection.execute(_CURRENT_DESKTOP, {
-            "p_username": username, "p_pool_id": pool.id}).mappings().first()
+        if keep_pools and set(keep_pools) != {pool.id}:
+            current = connection.execute(_CURRENT_DESKTOP_OF_POOLS, {
+                "p_username": username,
+                "p_pool_ids": sorted(keep_pools)}).mappings().first()
+        else:
+            current = connection.execute(_CURRENT_DESKTOP, {
+                "p_username": username,
+                "p_pool_id": pool.id}).mappings().first()
         if current is not None:
             # Compare-and-swap: a logout in flight may be releasing it
             # (this waits for it and sees its outcome); then start over.
@@ -637,7 +673,9 @@ def login_claim(ctx, request, decision, session_values, pool=None,
         "updated_at": None,
         # Business monitoring: the user's department (conductor's
         # department_for at login).
-        "department": session_values.get("department")}
+        "department": session_values.get("department"),
+        # The agent's site (the seat's, else the thin client's).
+        "site": (decision.get("site") or {}).get("site")}
     session.flush()
     connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
@@ -652,7 +690,9 @@ def login_claim(ctx, request, decision, session_values, pool=None,
                           "reused": reused, "superseded": superseded,
                           # The directory's time (the directory_slow alert).
                           "directory_ms": common.milliseconds(
-                              session_values.get("directory_seconds"))})
+                              session_values.get("directory_seconds")),
+                          **({"site": decision["site"]}
+                             if decision.get("site") else {})})
     return {
         "session": client_session,
         "desktop": _dict(desktop),
@@ -725,274 +765,6 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
     session.flush()
     return _dict(session.get(models.Binding, binding.id,
                              populate_existing=True))
-
-
-def _dead_token_hash(session_id):
-    """A token hash no token has: a closed login's token slot is free.
-
-    (Token hashes are unique; the token of an undone login was never
-    handed out and its next try reuses it.)
-    """
-    return hashlib.sha256(("undone:%s:%s" % (
-        session_id, uuidutils.generate_uuid())).encode()).hexdigest()
-
-
-@_retry_on_conflict
-@main_context_manager.writer
-def login_undo(ctx, session_id, reason, give_back, claimed,
-               binding_id=None, detail=None):
-    """Undo a login whose connection failed after its claim (R7).
-
-    db.login_claim committed the claim; the console lookup that followed
-    failed, and the thin client gets no session. In one transaction:
-
-    * the session is closed with ``reason`` and its token hash replaced
-      (the token was never handed out);
-    * with ``give_back`` (the desktop is not at fault): a desktop the
-      login took from ready (``claimed``) goes back to ready, without the
-      binding ``binding_id`` the login created for it; a desktop the
-      login reused gets back the sessions it superseded, or, floating
-      and used by nobody, goes through its pool's release action as at a
-      logout. Without ``give_back`` the desktop is left as it is (the
-      caller quarantines it);
-    * the login's event, written by the claim's transaction, becomes a
-      failure with ``reason`` (``detail`` added to its detail): one
-      event per login, with its outcome.
-
-    Returns {"session", "desktop", "outcome"}: outcome is "ready",
-    "restored" (superseded sessions active again), "kept", or the
-    release's state ("releasing", "deleting").
-    """
-    session = ctx.session
-    row = session.get(models.ClientSession, session_id)
-    if row is None:
-        raise exception.SessionNotFound(session=session_id)
-    # Locks in the order login_claim takes them: the desktop, its
-    # sessions.
-    desktop = None
-    if row.desktop_id:
-        desktop = session.get(models.Desktop, row.desktop_id,
-                              with_for_update=True, populate_existing=True)
-    row = session.get(models.ClientSession, session_id,
-                      with_for_update=True, populate_existing=True)
-    now = utcnow()
-    session.execute(
-        sa.update(models.ClientSession)
-        .where(models.ClientSession.id == session_id)
-        .values(state="closed", closed_at=row.closed_at or now,
-                close_reason=reason[:255],
-                token_hash=_dead_token_hash(session_id), updated_at=now))
-    outcome = "kept"
-    ours = (give_back and desktop is not None and
-            desktop.state == models.ASSIGNED and
-            desktop.assigned_user == row.username)
-    if ours and claimed:
-        if binding_id:
-            session.execute(
-                sa.delete(models.Binding)
-                .where(models.Binding.id == binding_id,
-                       models.Binding.desktop_id == desktop.id))
-        others = _active_sessions(session, desktop.id)
-        bound = _bound(session, desktop.id)
-        if not others and not bound:
-            session.execute(
-                sa.update(models.Desktop)
-                .where(models.Desktop.id == desktop.id,
-                       models.Desktop.state == models.ASSIGNED)
-                .values(state=models.READY, assigned_user=None,
-                        assigned_at=None, updated_at=now,
-                        generation=models.Desktop.generation + 1))
-            outcome = models.READY
-    elif ours:
-        superseded = (
-            models.ClientSession.desktop_id == desktop.id,
-            models.ClientSession.state == "closed",
-            models.ClientSession.close_reason == SUPERSEDED,
-            models.ClientSession.closed_at == row.created_at,
-            models.ClientSession.expires_at > now)
-        users = session.execute(
-            sa.select(models.ClientSession.username)
-            .where(*superseded)).scalars().all()
-        if users:
-            session.execute(
-                sa.update(models.ClientSession).where(*superseded)
-                .values(state="active", closed_at=None, close_reason=None,
-                        updated_at=now))
-            if users[0] != desktop.assigned_user:
-                # A seat or client binding: the desktop goes back to
-                # whoever used it before.
-                session.execute(
-                    sa.update(models.Desktop)
-                    .where(models.Desktop.id == desktop.id)
-                    .values(assigned_user=users[0], updated_at=now,
-                            generation=models.Desktop.generation + 1))
-            outcome = "restored"
-        elif not _active_sessions(session, desktop.id) and \
-                not _bound(session, desktop.id):
-            outcome = _start_release(session, desktop,
-                                     session.get(models.Pool,
-                                                 desktop.pool_id))
-    _fail_login_event(session, ctx, row, reason,
-                      dict(detail or {}, undone=outcome))
-    session.flush()
-    session.expire_all()
-    return {"session": _dict(session.get(models.ClientSession, row.id)),
-            "desktop": _dict(session.get(models.Desktop, row.desktop_id))
-            if row.desktop_id else None,
-            "outcome": outcome}
-
-
-def _active_sessions(session, desktop_id):
-    return session.execute(
-        sa.select(sa.func.count()).select_from(models.ClientSession)
-        .where(models.ClientSession.desktop_id == desktop_id,
-               models.ClientSession.state == "active")).scalar()
-
-
-def _bound(session, desktop_id):
-    return session.execute(
-        sa.select(models.Binding.id)
-        .where(models.Binding.desktop_id == desktop_id)).first() is not None
-
-
-def _fail_login_event(session, ctx, row, reason, detail):
-    """Turn the login event of session ``row`` into a failure."""
-    event = session.execute(
-        sa.select(models.Event)
-        .where(models.Event.target_type == "session",
-               models.Event.target_id == row.id,
-               models.Event.action == "login")
-        .order_by(models.Event.id).limit(1)).scalar_one_or_none()
-    if event is None:
-        _record(session, ctx, "allocation", "login", result="failure",
-                actor=row.username, username=row.username,
-                target_type="session", target_id=row.id,
-                desktop_id=row.desktop_id, pool_id=row.pool_id,
-                message=reason[:1024], detail=detail)
-        return
-    session.execute(
-        sa.update(models.Event).where(models.Event.id == event.id)
-        .values(result="failure", message=reason[:1024],
-                detail=dict(event.detail or {}, **detail)))
-
-
-def _start_release(session, desktop, pool):
-    """Move a desktop that nobody uses any more into its release action."""
-    action = pool.release_action if pool is not None else "delete"
-    action = _rollout_release_action(action, desktop, pool)
-    if action == "keep":
-        new_state, values = models.READY, {}
-    elif action == "delete":
-        new_state, values = models.DELETING, {}
-    else:
-        # The restart waits for a boot slot (conductor/boot_queue.py).
-        new_state, values = models.RELEASING, {
-            "state_reason": "release:%s" % action,
-            "boot_queued_at": utcnow(), "boot_started_at": None,
-            "boot_action": action}
-    session.execute(
-        sa.update(models.Desktop)
-        .where(models.Desktop.id == desktop.id,
-               models.Desktop.state == models.ASSIGNED)
-        .values(state=new_state, assigned_user=None, assigned_at=None,
-                updated_at=utcnow(),
-                generation=models.Desktop.generation + 1, **values))
-    return new_state
-
-
-def _rollout_release_action(action, desktop, pool):
-    """A desktop left on another image than its pool's is rebuilt.
-
-    (An image roll-out: the desktop its user leaves goes to the new
-    image; see db/sqlalchemy/rollouts.py.) Deleted ones stay deleted.
-    """
-    if action in ("keep", "reboot") and pool is not None and \
-            desktop.image is not None and desktop.image != pool.image:
-        return "rebuild"
-    return action
-
-
-@_retry_on_conflict
-@main_context_manager.writer
-def session_close(ctx, session_id, reason):
-    """Close a session; a floating desktop nobody uses is released.
-
-    Returns (session, desktop, release_state) where release_state is None
-    for bound desktops (they are kept).
-    """
-    session = ctx.session
-    row = session.get(models.ClientSession, session_id)
-    if row is None:
-        raise exception.SessionNotFound(session=session_id)
-    if row.state != "active":
-        return _dict(row), None, None
-    # A login taking this session over (superseding it) and this logout
-    # take turns, so that the logout never releases a desktop the new
-    # session has just been given. Locks in the order login_claim takes
-    # them: the desktop, then its sessions.
-    session.get(models.Desktop, row.desktop_id, with_for_update=True)
-    row = session.get(models.ClientSession, session_id,
-                      with_for_update=True, populate_existing=True)
-    if row.state != "active":
-        return _dict(row), None, None
-    session.execute(
-        sa.update(models.ClientSession)
-        .where(models.ClientSession.id == row.id)
-        .values(state="closed", closed_at=utcnow(), close_reason=reason,
-                updated_at=utcnow()))
-    desktop = session.get(models.Desktop, row.desktop_id,
-                          with_for_update=True, populate_existing=True)
-    release_state = None
-    bound = session.execute(
-        sa.select(models.Binding.id)
-        .where(models.Binding.desktop_id == row.desktop_id)
-    ).first() is not None
-    others = session.execute(
-        sa.select(sa.func.count()).select_from(models.ClientSession)
-        .where(models.ClientSession.desktop_id == row.desktop_id,
-               models.ClientSession.state == "active",
-               models.ClientSession.id != row.id)).scalar()
-    if desktop is not None and not bound and not others and \
-            desktop.state == models.ASSIGNED and \
-            desktop.assigned_user == row.username:
-        pool = session.get(models.Pool, desktop.pool_id)
-        release_state = _start_release(session, desktop, pool)
-    _record(session, ctx, "allocation", "logout", username=row.username,
-            actor=getattr(ctx, "user_id", None) or row.username,
-            target_type="session", target_id=row.id,
-            desktop_id=row.desktop_id, pool_id=row.pool_id,
-            detail={"reason": reason, "release": release_state})
-    session.flush()
-    session.expire_all()
-    return (_dict(session.get(models.ClientSession, row.id)),
-            _dict(session.get(models.Desktop, row.desktop_id)),
-            release_state)
-
-
-@main_context_manager.reader
-def session_get(ctx, session_id):
-    row = ctx.session.get(models.ClientSession, session_id)
-    if row is None:
-        raise exception.SessionNotFound(session=session_id)
-    return _dict(row)
-
-
-@main_context_manager.reader
-def session_list(ctx, filters=None, limit=None, marker=None,
-                 sort_key="created_at", sort_dir="asc"):
-    return _paginate(ctx.session, models.ClientSession, filters, limit, marker,
-                     sort_key, sort_dir,
-                     functools.partial(exception.SessionNotFound,
-                                       session=marker))
-
-
-@main_context_manager.reader
-def sessions_expired(ctx, now, limit=500):
-    stmt = (sa.select(models.ClientSession.id)
-            .where(models.ClientSession.state == "active",
-                   models.ClientSession.expires_at < now)
-            .limit(limit))
-    return ctx.session.execute(stmt).scalars().all()
 
 
 def _rows(connection, stmt, params=None):

@@ -17,7 +17,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
-from vdi_broker.db.sqlalchemy import allocation
+from vdi_broker.db.sqlalchemy import sessions
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
@@ -133,7 +133,7 @@ def binding_delete(ctx, binding_id, release_desktop):
             desktop = ctx.session.get(models.Desktop, desktop_id)
             if desktop is not None and desktop.state == models.ASSIGNED:
                 pool = ctx.session.get(models.Pool, desktop.pool_id)
-                allocation._start_release(ctx.session, desktop, pool)
+                sessions._start_release(ctx.session, desktop, pool)
     common.record(ctx.session, ctx, "admin", "binding.delete",
                   target_type="binding", target_id=binding_id,
                   desktop_id=desktop_id, message="%s %s" % (row.kind, row.key))
@@ -208,7 +208,7 @@ def binding_move(ctx, binding_id, desktop_id, expected_revision=None):
                models.ClientSession.state == "active")).scalar()
     old = session.get(models.Desktop, old_id, with_for_update=True)
     if not active and old is not None and old.state == models.ASSIGNED:
-        release = allocation._start_release(
+        release = sessions._start_release(
             session, old, session.get(models.Pool, old.pool_id))
     common.record(session, ctx, "admin", "binding.update",
                   target_type="binding", target_id=row.id,

@@ -121,9 +121,27 @@ def paginate(session, model, filters, limit, marker, sort_key, sort_dir,
     return [as_dict(r) for r in session.execute(stmt).scalars()]
 
 
+#: The filter of a site-scoped persona's lists (vdi_broker/policy.py
+#: site_filter): the record's site, compared without regard to case, is
+#: one of these (lower-case) names; a desktop's is its pool's.
+SITES = "sites"
+
+
+def site_clause(model, sites):
+    sites = sorted(sites)
+    if hasattr(model, "site"):
+        return sa.func.lower(model.site).in_(sites)
+    pools = models.Pool.__table__
+    return model.pool_id.in_(sa.select(pools.c.id).where(
+        sa.func.lower(pools.c.site).in_(sites)))
+
+
 def apply_filters(stmt, model, filters):
     for key, value in (filters or {}).items():
         if value is None:
+            continue
+        if key == SITES:
+            stmt = stmt.where(site_clause(model, value))
             continue
         column = getattr(model, key)
         if isinstance(value, (list, tuple, set)):

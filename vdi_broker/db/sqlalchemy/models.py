@@ -248,6 +248,7 @@ class ClientSession(TimestampMixin, Base):
         sa.UniqueConstraint("token_hash", name="uniq_sessions0token_hash"),
         sa.Index("sessions_username_state_idx", "username", "state"),
         sa.Index("sessions_desktop_id_state_idx", "desktop_id", "state"),
+        sa.Index("sessions_site_state_idx", "site", "state"),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -275,6 +276,9 @@ class ClientSession(TimestampMixin, Base):
     idle_seconds = sa.Column(sa.Integer, nullable=True)
     # The user's department at login (business monitoring, R15).
     department = sa.Column(sa.String(255), nullable=True)
+    # The agent's site at login: the seat's, else the thin client's
+    # (login/sites.py); the site-scoped personas see their site's.
+    site = sa.Column(sa.String(255), nullable=True)
 
 
 class Seat(TimestampMixin, Base):
