@@ -46,6 +46,7 @@ _MODULES = (
     "executor",
     "jobs",
     "agent",
+    "beats",
     "monitoring",
     "alerts",
 )

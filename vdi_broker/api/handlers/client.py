@@ -128,8 +128,11 @@ def console_file(req):
 
 def logout(req):
     session = _authorized_session(req, req.urlvars["session_id"])
-    util.app(req).conductor.close_session(util.context(req), session["id"],
-                                          "logout")
+    app = util.app(req)
+    app.conductor.close_session(util.context(req), session["id"], "logout")
+    # The lean path forgets its token at once (other API processes check
+    # the session again when they write its heartbeats).
+    app.beats.session_closed(session["id"])
     return util.empty_response()
 
 
