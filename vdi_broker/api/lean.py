@@ -237,7 +237,7 @@ class LeanPaths:
             return start_response(answer, headers, exc_info)
         return self.application(environ, start)
 
-    # -- the heartbeat ---------------------------------------------------------
+    # -- the heartbeat -------------------------------------------------------
 
     def _heartbeat(self, environ, start_response):
         conf = self.conf
@@ -309,7 +309,7 @@ class LeanPaths:
             return "204 No Content", None
         return None
 
-    # -- the agent's report ----------------------------------------------------
+    # -- the agent's report --------------------------------------------------
 
     def _report(self, environ, start_response):
         conf = self.conf
@@ -357,9 +357,9 @@ class LeanPaths:
         environ["openstack.request_id"] = request_id
         e = exception.AgentReportTooSoon(
             desktop=desktop_id, retry_after=max(1, int(wait + 0.999)))
-        response = fault.error_response(webob.Request(environ), e.code,
-                                         e.title, e.message, e.details(),
-                                         e.headers)
+        response = fault.error_response(
+            webob.Request(environ), e.code, e.title, e.message, e.details(),
+            e.headers)
         for name, value in self._headers(version, request_id):
             response.headers.add(name, value)
         return response(environ, start_response)
