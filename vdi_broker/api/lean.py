@@ -371,7 +371,7 @@ class LeanPaths:
             start_response(status, headers)
             return [b""]
         data = json.dumps(document).encode("utf-8")
-        headers.append(("Content-Type", "application/json; charset=UTF-8"))
+        headers.append(("Content-Type", "application/json"))
         headers.append(("Content-Length", str(len(data))))
         start_response(status, headers)
         return [data]

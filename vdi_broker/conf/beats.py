@@ -28,7 +28,7 @@ beats_opts = [
                      "whole middleware stack when their credentials are "
                      "remembered. Off, every one takes the full path "
                      "(one transaction each)."),
-    cfg.FloatOpt("flush_interval", default=1.0, min=0, max=10,
+    cfg.FloatOpt("flush_interval", default=1.0, min=0, max=60,
                  help="Seconds between two batched writes of the "
                       "heartbeats and agent reports an API process has "
                       "answered (one transaction for all, the latest per "
