@@ -37,7 +37,6 @@ and so fail as before (503).
 import atexit
 import os
 import threading
-import time
 
 from oslo_log import log as logging
 
@@ -63,7 +62,6 @@ class WriteBehind:
         self._wake = threading.Event()
         self._stopped = False
         self._thread = None
-        self._pid = None
         # Figures for the logs and the tests.
         self.written = 0
         self.failures = 0
@@ -79,7 +77,7 @@ class WriteBehind:
                 self._items[key] = item
             else:
                 self._items[key] = self._merge(old, item)
-        if self._pid != os.getpid():
+        if self._thread is None:
             self._start()
         return True
 
@@ -93,11 +91,8 @@ class WriteBehind:
 
     def _start(self):
         with self._lock:
-            if self._pid == os.getpid():
+            if self._thread is not None:
                 return
-            # A worker forked from a parent that had started the thread
-            # (uWSGI without lazy-apps): the thread did not survive.
-            self._pid = os.getpid()
             self._thread = threading.Thread(
                 target=self._run, daemon=True,
                 name="vdi-broker-write-behind-%s" % self.name)
@@ -146,6 +141,23 @@ class WriteBehind:
 _LIVE = []
 
 
+def _after_fork():
+    """A forked worker (uWSGI without lazy-apps, gunicorn's preload).
+
+    The parent's thread did not survive the fork, and what the parent
+    held is the parent's to write: the child starts empty, with a
+    thread of its own at its first item.
+    """
+    for buffer in _LIVE:
+        buffer._thread = None
+        buffer._lock = threading.Lock()
+        buffer._flush_lock = threading.Lock()
+        buffer._items = {}
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 def register(buffer):
     """Have ``buffer`` written at the process's exit (``atexit``)."""
     _LIVE.append(buffer)
@@ -164,7 +176,3 @@ def _write_all_at_exit():
             buffer.stop()
         except Exception:  # a process that exits keeps exiting
             LOG.exception("Could not write the %s at exit", buffer.name)
-
-
-def monotonic():
-    return time.monotonic()

@@ -348,7 +348,7 @@ class TestReports(AgentTestCase):
 class TestReportRateLimit(AgentTestCase):
 
     broker_flags = {("beats", "flush_interval"): 60,
-             ("agent", "min_report_interval"): 10}
+                    ("agent", "min_report_interval"): 10}
 
     def test_too_soon_429_lean(self):
         self.clock.advance(10)
