@@ -152,6 +152,9 @@ def main():
     parser.add_argument("--interval", type=float, default=30.0,
                         help="Seconds between two reports of an agent "
                              "(and two heartbeats of a thin client).")
+    parser.add_argument("--target", type=int, default=10000,
+                        help="Desktops (and thin clients) the share of a "
+                             "core is given for.")
     parser.add_argument("--rounds", type=int, default=2,
                         help="Rounds measured, after the first contact.")
     parser.add_argument("--flush-interval", type=float,
@@ -227,18 +230,26 @@ def main():
         total_share = 0.0
         for name, (own, db_cpu, wall) in results.items():
             per = own / args.desktops
-            share = own / args.interval
+            # The target's load: --target desktops (and thin clients)
+            # every --interval seconds, at the CPU measured per request.
+            share = per * args.target / args.interval
             total_share += share
             line = ("  %-10s %.0f/s at full speed; API CPU %.3f ms each "
-                    "(the first contact %.3f ms): a round every %g s = "
+                    "(the first contact %.3f ms): %d every %g s = "
                     "%.1f%% of one core" % (
                         name, args.desktops / wall, per * 1000,
-                        first[name] * 1000, args.interval, 100 * share))
+                        first[name] * 1000, args.target, args.interval,
+                        100 * share))
             if db_cpu is not None:
-                line += "; database %.1f%%" % (100 * db_cpu / args.interval)
+                line += "; database %.3f ms each, %.1f%%" % (
+                    1000 * db_cpu / args.desktops,
+                    100 * db_cpu / args.desktops * args.target /
+                    args.interval)
             print(line)
-        print("  together: %.1f%% of one core (API process)" % (
-            100 * total_share))
+        print("  together: %.1f%% of one core (API process) for %d "
+              "desktops and %d thin clients every %g s" % (
+                  100 * total_share, args.target, args.target,
+                  args.interval))
         bad = sum(n for k, n in statuses.items()
                   if not k.split()[1].startswith("2"))
         # Every request was written: each agent's reports counted, each
