@@ -22,11 +22,15 @@ WriteBehind` buffers written every ``[beats] flush_interval`` seconds.
 
 What a remembered credential can get wrong, and why it is harmless: a
 session closed or a desktop's secret set anew by another process is
-still accepted for at most ``auth_cache_time`` (the answer is 204 or
-200 instead of 401), but the write checks the database again: a closed
-session names no user and counts no input, an outdated secret writes
-nothing, a deleted thin client has no row to update. Within this
-process a logout and an agent's registration forget at once.
+still accepted until the next batch reads the credentials back (one
+flush interval; ``auth_cache_time`` when the writes are not batched),
+with the answer 204 or 200 instead of 401; but the write checks the
+database again: a closed session names no user and counts no input, an
+outdated secret writes nothing, a deleted thin client has no row to
+update. Within this process a logout and an agent's registration
+forget at once. Each batch remembers the credentials it read back for
+``auth_cache_time`` again, so a client that keeps sending stays on the
+lean path.
 
 The guest agents' rate limit (``[agent] min_report_interval``) is kept
 here per desktop for the reports this process accepts: with several API
@@ -37,12 +41,14 @@ report per interval through each.
 import datetime
 import threading
 
+from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from vdi_broker.api import write_behind
 from vdi_broker import context
 from vdi_broker.db import api as db
 
+LOG = logging.getLogger(__name__)
 HEARTBEATS = "heartbeats"
 REPORTS = "agent reports"
 
@@ -78,6 +84,14 @@ class _Cache:
             return None
         return entry
 
+    def confirm(self, key, value, now):
+        """The database confirmed ``value``: remembered for ttl again."""
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] == value:
+            entry[1] = now + self.ttl
+        elif entry is not None:
+            self.entries.pop(key, None)
+
     def put(self, key, value, now, extra=None):
         if not self.ttl:
             return
@@ -106,10 +120,10 @@ class Beats:
         self.heartbeats = self.reports = None
         if self.interval > 0:
             self.heartbeats = write_behind.register(write_behind.WriteBehind(
-                HEARTBEATS, self._write_heartbeats, self.interval,
-                options.max_pending, merge_heartbeats))
+                HEARTBEATS, self._write_and_confirm_heartbeats,
+                self.interval, options.max_pending, merge_heartbeats))
             self.reports = write_behind.register(write_behind.WriteBehind(
-                REPORTS, self._write_reports, self.interval,
+                REPORTS, self._write_and_confirm_reports, self.interval,
                 options.max_pending, merge_reports))
 
     @staticmethod
@@ -119,6 +133,59 @@ class Beats:
     @staticmethod
     def _write_reports(items):
         db.agent_reports_write(context.get_admin_context(), items)
+
+    # A batch also reads back the credentials it used (one query per
+    # kind): those still valid are remembered for auth_cache_time again,
+    # the others forgotten. A client that keeps sending never falls back
+    # to the full path, and a session closed or a secret replaced by
+    # another process is refused here within one flush interval.
+
+    def _write_and_confirm_heartbeats(self, items):
+        self._write_heartbeats(items)
+        try:
+            self._confirm_heartbeats(items)
+        except Exception as e:
+            # Written: not to be written again. The credentials expire.
+            LOG.warning("Could not read back the credentials of %d "
+                        "heartbeats: %s", len(items), e)
+
+    def _confirm_heartbeats(self, items):
+        now = timeutils.utcnow()
+        clients, sessions = db.thin_client_credentials(
+            context.get_admin_context(), [i["client_id"] for i in items],
+            [i["session_id"] for i in items if i.get("session_id")], now)
+        for item in items:
+            client_id = item["client_id"]
+            if client_id in clients:
+                self.clients.confirm(client_id, True, now)
+            else:
+                self.clients.forget(client_id)
+            session_id = item.get("session_id")
+            if session_id:
+                if session_id in sessions:
+                    self.sessions.confirm(session_id, sessions[session_id],
+                                          now)
+                else:
+                    self.sessions.forget(session_id)
+
+    def _write_and_confirm_reports(self, items):
+        self._write_reports(items)
+        try:
+            self._confirm_reports(items)
+        except Exception as e:
+            LOG.warning("Could not read back the secrets of %d agent "
+                        "reports: %s", len(items), e)
+
+    def _confirm_reports(self, items):
+        now = timeutils.utcnow()
+        secrets = db.agent_secrets(context.get_admin_context(),
+                                   [i["desktop_id"] for i in items])
+        for item in items:
+            desktop_id = item["desktop_id"]
+            if desktop_id in secrets:
+                self.agents.confirm(desktop_id, secrets[desktop_id], now)
+            else:
+                self.agents.forget(desktop_id)
 
     def write(self, buffer, key, item, write):
         """Buffer ``item``, or write it now (no buffer): False when full.

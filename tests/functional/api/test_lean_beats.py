@@ -246,6 +246,25 @@ class TestBatches(LeanTestCase):
         self.assertEqual(timeutils.utcnow(), row["last_seen_at"])
         self.assertEqual("10.9.9.9", row["last_address"])
 
+    def test_batch_reads_back_the_credentials(self):
+        self.client()
+        login = self.login()
+        self.beat(login, input_events=1)
+        self.beat(login, input_events=2)
+        # Closed by another process: still answered until the batch...
+        with self.broker.database.engine.begin() as conn:
+            conn.execute(sa.update(models.ClientSession.__table__).values(
+                state="closed"))
+        self.beat(login, input_events=3)
+        self.assertEqual(1, self.full.call_count)
+        self.beats.heartbeats.flush()
+        # ... which read it back: the full path now, and its 401.
+        self.beat(login, input_events=4, status=401)
+        self.assertEqual(2, self.full.call_count)
+        # The client itself is still remembered (and confirmed).
+        self.beat()
+        self.assertEqual(2, self.full.call_count)
+
     def test_stop_writes_what_is_held(self):
         self.client()
         self.beat()
@@ -342,6 +361,22 @@ class TestReports(AgentTestCase):
                            {"desktop_id": self.desktop["id"]},
                            headers={SECRET: self.secret})
         self.report()
+        self.assertEqual(2, self.full_reports.call_count)
+
+
+class TestReportBatches(AgentTestCase):
+
+    broker_flags = {("beats", "flush_interval"): 60}
+
+    def test_new_secret_elsewhere_refused_after_the_batch(self):
+        self.report()
+        self.report(idle_seconds=9)
+        db.agent_secret_set(self.ctxt, self.desktop["id"],
+                            protocol.secret_hash("another"))
+        self.beats.reports.flush()
+        self.assertEqual((0, None), (self.agent()["reports"],
+                                     self.agent()["idle_seconds"]))
+        self.report(status=401)
         self.assertEqual(2, self.full_reports.call_count)
 
 

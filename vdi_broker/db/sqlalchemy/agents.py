@@ -36,6 +36,7 @@ __all__ = (
     "agent_register",
     "agent_report",
     "agent_reports_write",
+    "agent_secrets",
     "agents_registered",
     "sessions_timed_out",
     "sessions_kept_connected",
@@ -255,6 +256,18 @@ def agent_reports_write(ctx, reports):
     if with_state:
         ctx.connection.execute(_REPORT_BATCH_SESSION, with_state)
     return max(updated, 0)
+
+
+@engine.main_context_manager.reader.connection
+def agent_secrets(ctx, desktop_ids):
+    """{desktop id: secret hash} of the registered agents among these."""
+    found = {}
+    for part in common.chunks(desktop_ids):
+        found.update(ctx.connection.execute(
+            sa.select(_AGENTS.c.desktop_id, _AGENTS.c.secret_hash)
+            .where(_AGENTS.c.desktop_id.in_(part),
+                   _AGENTS.c.registered_at.is_not(None))).all())
+    return found
 
 
 @engine.main_context_manager.reader

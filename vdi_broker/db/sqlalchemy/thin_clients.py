@@ -36,6 +36,7 @@ __all__ = (
     "thin_clients_mark_offline",
     "thin_client_heartbeat",
     "thin_client_heartbeats_write",
+    "thin_client_credentials",
 )
 
 
@@ -360,3 +361,26 @@ def thin_client_heartbeats_write(ctx, heartbeats):
                                         rows)
         updated += max(result.rowcount, 0)
     return updated
+
+
+@engine.main_context_manager.reader.connection
+def thin_client_credentials(ctx, client_ids, session_ids, now):
+    """What the lean path may go on remembering, after a batch.
+
+    Returns (the ``client_ids`` that exist, {session id: (token hash,
+    client id)} of the ``session_ids`` that are active and unexpired).
+    """
+    clients, sessions = set(), {}
+    for part in common.chunks(client_ids):
+        clients.update(ctx.connection.execute(
+            sa.select(_CLIENTS.c.client_id)
+            .where(_CLIENTS.c.client_id.in_(part))).scalars())
+    for part in common.chunks(session_ids):
+        for row in ctx.connection.execute(
+                sa.select(_SESSIONS.c.id, _SESSIONS.c.token_hash,
+                          _SESSIONS.c.client_id)
+                .where(_SESSIONS.c.id.in_(part),
+                       _SESSIONS.c.state == "active",
+                       _SESSIONS.c.expires_at > now)):
+            sessions[row.id] = (row.token_hash, row.client_id)
+    return clients, sessions
