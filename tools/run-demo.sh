@@ -82,6 +82,20 @@ users_file = $state/users.json
 [compute]
 driver = fake
 
+[client_session]
+# The shift's agents log in from thin clients that are not registered
+# (tc-morning-0001...): they register at their first heartbeat, so that
+# their input counts the agents active against the shift plan.
+register_unknown_clients = true
+
+[alerts]
+# The conductor's alert evaluation, quicker than on a real floor so that
+# the demo's alerts (the insurance team missing from the plan, see
+# vdi_broker/demo/setup.py) fire within a minute of the start.
+interval = 10
+below_plan_for = 30
+pool_short_for = 60
+
 [fake_compute]
 boot_time = 2
 # Where the fake cloud's consoles point (spice-direct: port 5900 + n).

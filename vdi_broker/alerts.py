@@ -37,12 +37,14 @@ the alert's state: conductors evaluating at once change an alert once.
 
 Kinds (thresholds in ``[alerts]``): agents_below_plan,
 agents_above_plan, agents_dropped, login_failures, directory_errors,
-pool_short_of_ready, boots_failing, boots_slow, nova_errors, nova_slow,
-desktops_in_error, thin_clients_offline, thin_clients_faulty.
+directory_slow, pool_short_of_ready, boots_failing, boots_slow,
+nova_errors, nova_slow, desktops_in_error, thin_clients_offline,
+thin_clients_faulty.
 """
 
 import collections
 import datetime
+import math
 import threading
 
 from oslo_log import log as logging
@@ -226,7 +228,31 @@ def login_conditions(opts, logins):
         "the directory did not answer %d of %d logins" % (directory,
                                                           total),
         severity=CRITICAL))
+    found.append(directory_slow(opts, logins["directory_ms"]))
     return found
+
+
+def directory_slow(opts, directory_ms):
+    """The directory's time in the logins of the window.
+
+    ``directory_ms``: what the LDAP operations of each successful login
+    took (the observations of vdi_ldap_request_duration_seconds, kept in
+    the login's event). Holds when their 95th percentile is above
+    ``directory_slow_seconds``; unknown (the alert stays as it is) with
+    fewer than ``directory_slow_min`` such logins.
+    """
+    if len(directory_ms) < opts.directory_slow_min:
+        return _condition("directory_slow", "directory", None, {}, "")
+    ordered = sorted(directory_ms)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] / 1000.0
+    return _condition(
+        "directory_slow", "directory", p95 > opts.directory_slow_seconds,
+        {"p95_seconds": round(p95, 3), "logins": len(ordered),
+         "threshold": opts.directory_slow_seconds,
+         "window_seconds": opts.login_window},
+        "95%% of %d logins spent up to %.1fs in the directory" % (
+            len(ordered), p95),
+        hold_for=opts.directory_slow_for)
 
 
 def nova_conditions(opts, calls):

@@ -49,8 +49,9 @@ UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
 
 # What happens to a desktop its user has left.
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
-# A pool's status, as the pool manager sets it.
-POOL_STATUSES = ("active", "degraded", "no_capacity")
+# A pool's status, as the pool manager sets it (cloud_down: the pool's
+# cloud does not answer, compute/registry.py).
+POOL_STATUSES = ("active", "degraded", "no_capacity", "cloud_down")
 
 # -- bindings and sessions ----------------------------------------------------
 
@@ -144,5 +145,5 @@ ALERT_STATES = (ALERT_PENDING, ALERT_FIRING, ALERT_RESOLVED)
 ALERT_KINDS = (
     "agents_below_plan", "agents_above_plan", "agents_dropped",
     "login_failures", "pool_short_of_ready", "boots_failing", "boots_slow",
-    "nova_errors", "nova_slow", "directory_errors", "desktops_in_error",
-    "thin_clients_offline", "thin_clients_faulty")
+    "nova_errors", "nova_slow", "directory_errors", "directory_slow",
+    "desktops_in_error", "thin_clients_offline", "thin_clients_faulty")

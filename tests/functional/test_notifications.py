@@ -259,3 +259,50 @@ class NotificationsTest(base.TestCase):
         resolved = self.endpoint.wait_for(
             self, lambda n: n["event_type"] == "alert.resolved")[0]
         self.assertEqual("info", resolved["priority"])
+
+    def test_alert_acknowledged_over_the_api(self):
+        # An alert the conductor raised, acknowledged by an operator with
+        # POST /v1/alerts/{id}/acknowledge: the API process sends
+        # alert.acknowledged, once, with who acknowledged it.
+        started = datetime.datetime(2026, 12, 1, 8, 0, 0)
+        alert = db.alert_open(self.broker.ctxt, {
+            "kind": "boots_failing", "subject": "sh", "state": "firing",
+            "severity": "critical", "pool": "sh", "site": "shanghai",
+            "values": {"failures": 3},
+            "message": "3 boots of pool sh failed in a row",
+            "started_at": started})
+        ack = self.broker.app.post(
+            "/v1/alerts/%s/acknowledge" % alert["id"],
+            headers={"X-User-Id": "duty-operator", "X-Roles": "admin"}
+        ).json["alert"]
+        self.assertEqual("duty-operator", ack["acknowledged_by"])
+
+        acked = self.endpoint.wait_for(
+            self, lambda n: n["event_type"] == "alert.acknowledged")
+        self.assertEqual(1, len(acked))
+        acked = acked[0]
+        self.assertEqual("info", acked["priority"])
+        self.assertTrue(acked["publisher_id"].startswith("vdi-broker-api:"),
+                        acked["publisher_id"])
+        version, fields = notifications.PAYLOADS["AlertPayload"]
+        self.assertEqual(("AlertPayload", version),
+                         (acked["payload"]["vdi_broker_object.name"],
+                          acked["payload"]["vdi_broker_object.version"]))
+        data = _data(acked)
+        self.assertEqual(set(fields), set(data))
+        self.assertEqual(
+            {"id": alert["id"], "kind": "boots_failing",
+             "state": "acknowledged", "severity": "critical",
+             "pool": "sh", "site": "shanghai", "department": None,
+             "acknowledged_by": "duty-operator",
+             "values": {"failures": 3}, "ended_at": None,
+             "started_at": "2026-12-01T08:00:00Z",
+             "message": "3 boots of pool sh failed in a row"}, data)
+
+        # A second acknowledgement is refused and sends nothing.
+        self.broker.app.post("/v1/alerts/%s/acknowledge" % alert["id"],
+                             status=409)
+        time.sleep(1)
+        self.assertEqual(1, len([
+            n for n in self.endpoint.received
+            if n["event_type"] == "alert.acknowledged"]))

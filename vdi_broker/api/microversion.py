@@ -19,6 +19,14 @@ latest``), the service type of the broker's catalog entry; without the
 header it gets the minimum. Every answer names the version it was served
 with in the same header.
 
+The versions:
+
+* 1.0: the first API.
+* 1.1: ``POST /v1/client/heartbeat`` answers 200 with the heartbeat
+  interval the broker asks for (``heartbeat_interval``) and the silence
+  after which it counts the client offline (``offline_after``), instead
+  of 204 without a body.
+
 The header is read with microversion-parse: a version outside the range
 is a 406, a malformed one a 400, both in the API's error document.
 """
@@ -32,9 +40,11 @@ from vdi_broker import version
 
 SERVICE_TYPE = version.SERVICE_TYPE
 MIN_VERSION = "1.0"
-MAX_VERSION = "1.0"
+MAX_VERSION = "1.1"
 # Every version served, oldest first (microversion-parse's list).
-VERSIONS = ("1.0",)
+VERSIONS = ("1.0", "1.1")
+# The heartbeat's answer says the interval the broker asks for.
+HEARTBEAT_INTERVAL = (1, 1)
 HEADER = "OpenStack-API-Version"
 # Where the handlers find the version of the request (a
 # microversion_parse.Version, comparable with tuples: >= (1, 1)).
@@ -43,6 +53,16 @@ ENVIRON_KEY = "vdi_broker.microversion"
 
 def request_version(req):
     return req.environ[ENVIRON_KEY]
+
+
+def at_least(req, version):
+    """Whether the request was served at ``version`` (a tuple) or later.
+
+    A request that did not go through :class:`Microversion` (a handler
+    called directly) is served at the minimum.
+    """
+    served = req.environ.get(ENVIRON_KEY)
+    return served is not None and served >= version
 
 
 class Microversion:

@@ -445,6 +445,9 @@ SCHEMAS = {
     "ScheduleUpdate": schedule_schema.update,
     "LoginRequest": client_schema.login,
     "Heartbeat": client_schema.heartbeat,
+    "HeartbeatAnswer": _object({
+        "heartbeat_interval": {"type": "integer", "minimum": 1},
+        "offline_after": {"type": "integer", "minimum": 0}}),
     "DesktopAction": desktop_schema.action,
     "ClientFault": client_schema.fault,
     "Incident": INCIDENT,
@@ -823,8 +826,14 @@ def _base_operations():
             params=[_path_param("session_id")]),
         client.heartbeat: _op(
             "A thin client's heartbeat: last seen, address, user, input "
-            "events; status online.",
-            {"204": NO_CONTENT}, ("400", "401", "404", "413"), "client",
+            "events; status online. From version 1.1 on, the answer says "
+            "the interval to send them at.",
+            {"200": _json("Version 1.1 and later: the heartbeat interval "
+                          "the broker asks for and the silence after "
+                          "which it counts the client offline, in "
+                          "seconds.", _ref("HeartbeatAnswer")),
+             "204": {"description": "Version 1.0: done; no content."}},
+            ("400", "401", "404", "413"), "client",
             security=OPTIONAL_SESSION_TOKEN, body="Heartbeat"),
         allocators.reorder: _op(
             "Set the order of the whole chain: priorities 10, 20, 30... "

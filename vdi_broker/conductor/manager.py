@@ -42,6 +42,7 @@ from vdi_broker.conductor import hosts as host_status
 from vdi_broker.conductor import jobs as job_runner
 from vdi_broker.conductor import pool_manager
 from vdi_broker.conductor import reconciler
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import consoles
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
@@ -84,7 +85,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def __init__(self, conf, compute_driver=None, ownership=None,
                  clock=None):
         self.conf = conf
-        self._compute = compute_driver
+        # The clouds, by name (None: the default cloud, whose driver is
+        # ``compute_driver`` when given): compute/registry.py.
+        self.clouds = compute.clouds(conf, default=compute_driver)
         # Which pools this conductor keeps (conductor/coordination.py);
         # None: every pool (one conductor, or the all-in-one mode).
         self.ownership = ownership
@@ -102,22 +105,32 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     @property
     def compute(self):
-        if self._compute is None:
-            with self._lock:
-                if self._compute is None:
-                    self._compute = compute.get_driver(self.conf)
-        return self._compute
+        """The default cloud's (watched) driver."""
+        return self.clouds.get(None)
 
-    def _console(self, console_type):
-        driver = self._consoles.get(console_type)
+    def compute_of(self, pool):
+        """The (watched) driver of the cloud ``pool`` lives in.
+
+        ``pool``: a pool row, or a pool id (read only with several
+        clouds).
+        """
+        if not self.clouds.several:
+            return self.compute
+        if isinstance(pool, str):
+            pool = db.pool_get(vdi_context.get_admin_context(), pool)
+        return self.clouds.for_pool(pool)
+
+    def _console(self, console_type, pool=None):
+        cloud = compute.cloud_registry.cloud_of(self.conf, pool)
+        driver = self._consoles.get((cloud, console_type))
         if driver is None:
             driver = consoles.get_driver(console_type, self.conf,
-                                         self.compute)
-            self._consoles[console_type] = driver
+                                         self.clouds.get(cloud))
+            self._consoles[(cloud, console_type)] = driver
         return driver
 
     def _connection(self, desktop, pool):
-        console = self._console(pool["console_type"])
+        console = self._console(pool["console_type"], pool)
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         return console.get_connection(view)
 
@@ -128,6 +141,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         """The login service, with this conductor's drivers."""
         return login_service.LoginService(
             self.conf, compute=lambda: self.compute,
+            clouds=lambda: self.clouds,
             quarantine=self.desktop_actions.quarantine_many,
             notifier=self.notifier)
 
@@ -176,7 +190,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         session = db.session_get(ctxt, session_id)
         desktop = db.desktop_get(ctxt, session["desktop_id"])
         pool = db.pool_get(ctxt, desktop["pool_id"])
-        console = self._console(pool["console_type"])
+        console = self._console(pool["console_type"], pool)
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         result = console.connection_file(view, console.get_connection(view))
         if result is None:
@@ -223,15 +237,23 @@ class ConductorManager(pool_manager.PoolUpkeep):
             self._monitoring_tasks()
 
     def _client_tasks(self):
-        if not self.conf.client_session.client_offline_after:
+        after = client_session_conf.offline_after(self.conf)
+        if not after:
             return []
+        if after != self.conf.client_session.client_offline_after:
+            LOG.warning("[client_session] client_offline_after (%d s) is "
+                        "less than %d heartbeat intervals of %d s: thin "
+                        "clients are set offline after %d s",
+                        self.conf.client_session.client_offline_after,
+                        client_session_conf.MIN_MISSED_HEARTBEATS,
+                        self.conf.client_session.heartbeat_interval, after)
         return [(_periodic(self.mark_clients_offline, 60), (), {})]
 
     def mark_clients_offline(self, ctxt=None):
         """Thin clients silent for too long go offline (R14)."""
         ctxt = ctxt or vdi_context.get_admin_context()
         cutoff = timeutils.utcnow() - datetime.timedelta(
-            seconds=self.conf.client_session.client_offline_after)
+            seconds=client_session_conf.offline_after(self.conf))
         gone = db.thin_clients_mark_offline(ctxt, cutoff)
         if gone:
             LOG.info("%d thin clients sent no heartbeat since %s UTC and "

@@ -72,6 +72,17 @@ alerts_opts = [
     cfg.FloatOpt("call_slow_seconds", default=5.0, min=0,
                  help="nova_slow: the average Nova call of this conductor "
                       "since the last evaluation took longer."),
+    cfg.FloatOpt("directory_slow_seconds", default=1.0, min=0,
+                 help="directory_slow: the 95th percentile of the time "
+                      "the logins of the login_window spent in the "
+                      "directory (the LDAP driver's operations, as each "
+                      "login's event recorded them) is above this..."),
+    cfg.IntOpt("directory_slow_for", default=300, min=0,
+               help="...for this many seconds."),
+    cfg.IntOpt("directory_slow_min", default=5, min=1,
+               help="directory_slow is not judged on fewer logins of "
+                    "the window that asked the directory (the alert stays "
+                    "as it is)."),
     cfg.IntOpt("desktops_in_error", default=5, min=1,
                help="desktops_in_error: desktops of a pool in ERROR."),
     cfg.FloatOpt("thin_clients_offline_share", default=0.2, min=0, max=1,

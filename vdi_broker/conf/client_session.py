@@ -33,12 +33,22 @@ client_session_opts = [
                      "thin clients and seats are registered by an "
                      "administrator (POST /v1/thin-clients, "
                      "POST /v1/seats)."),
+    cfg.IntOpt("heartbeat_interval", default=60, min=1, max=3600,
+               help="Seconds between two heartbeats of a thin client "
+                    "(POST /v1/client/heartbeat), as the broker asks for "
+                    "it: the heartbeat's answer at API version 1.1 and "
+                    "later says heartbeat_interval, and the reference "
+                    "thin client (vdi-broker-tc) follows it within its "
+                    "own bounds. Older clients keep their own interval."),
     cfg.IntOpt("client_offline_after", default=300, min=0,
                help="Seconds without a heartbeat after which the "
                     "conductor sets an online thin client offline (and "
-                    "records a thin_client.offline event). Set it to a "
-                    "few heartbeat intervals of the thin clients; 0 "
-                    "turns this off."),
+                    "records a thin_client.offline event): 300 s is five "
+                    "missed heartbeats at the default heartbeat_interval. "
+                    "A value below two heartbeat intervals is raised to "
+                    "two intervals (with a warning), so that one late "
+                    "heartbeat never sets a client offline; 0 turns this "
+                    "off."),
     cfg.IntOpt("faulty_after_failures", default=3, min=1,
                help="A thin client whose heartbeat reports this many "
                     "failed connections to its desktops in a row "
@@ -46,6 +56,24 @@ client_session_opts = [
                     "last connection error as the reason; a heartbeat "
                     "reporting fewer sets it online again."),
 ]
+
+
+# A client is set offline after this many heartbeat intervals at least.
+MIN_MISSED_HEARTBEATS = 2
+
+
+def offline_after(conf):
+    """Seconds of silence after which a thin client is offline (0: never).
+
+    ``client_offline_after``, but never less than
+    :data:`MIN_MISSED_HEARTBEATS` of the ``heartbeat_interval`` the broker
+    hands out: offline detection stays consistent with the interval.
+    """
+    opts = conf.client_session
+    if not opts.client_offline_after:
+        return 0
+    return max(opts.client_offline_after,
+               MIN_MISSED_HEARTBEATS * opts.heartbeat_interval)
 
 
 def register_opts(conf):

@@ -224,7 +224,15 @@ DEPARTMENTS = [
     {"name": "flight", "priority": 30,
      "rules": {"attributes": {"department": ["flight"]}},
      "description": "Flight bookings"},
+    {"name": "insurance", "priority": 40,
+     "rules": {"attributes": {"department": ["insurance"]}},
+     "description": "Travel insurance: a new team, planned at Nantong "
+                    "from today, its agents not in the directory yet"},
 ]
+# The new team's plan: its agents never log in, so the conductor's alert
+# evaluation raises agents_below_plan for insurance@nantong (the
+# portal's alerts page and the overview's firing alerts show it).
+NEW_TEAM = ("insurance", "nantong", 12)
 
 
 def plan_csv(count, dates):
@@ -235,6 +243,8 @@ def plan_csv(count, dates):
     """
     teams = collections.Counter(
         _agent(i)[1::-1] for i in range(count) if _agent(i)[0])
+    # The new team's agents, of whom the plan expects nine in ten too.
+    teams[NEW_TEAM[:2]] = NEW_TEAM[2]
     lines = ["date,slot_start,department,site,expected"]
     for date in dates:
         for minutes in range(0, 24 * 60, 30):
@@ -302,6 +312,7 @@ def setup(ctxt, users_file, count, password, timezone="UTC"):
             created += 1
     summary.append("registered %d thin clients" % created)
     summary.extend(_demo_jobs(ctxt))
+    summary.extend(_maintenance(ctxt))
     summary.extend(_monitoring(ctxt, count, timezone))
     return summary
 
@@ -337,4 +348,53 @@ def _demo_jobs(ctxt):
                 hours=job["hours"]))
         db.job_create(ctxt, values)
         summary.append("created job %s" % job["name"])
+    return summary
+
+
+# The portal's roll-out and window pages: a draining window at Nantong on
+# Saturday nights, the training room's weekday evenings, and the VIP
+# pool moved to December's image (its desktops boot on it, so the
+# conductor completes the roll-out at its first pass).
+DEMO_WINDOWS = [
+    {"name": "nantong-saturday-night", "site": "nantong",
+     "cron": "0 22 * * sat", "timezone": "Asia/Shanghai",
+     "duration_minutes": 240, "drain": True,
+     "description": "Weekly maintenance of the Nantong floor: no new "
+                    "logins, agents warned"},
+    {"name": "training-room-evenings", "pool_id": "training-room",
+     "cron": "30 18 * * mon-fri", "timezone": "Asia/Shanghai",
+     "duration_minutes": 90, "drain": False,
+     "description": "After the last class"},
+]
+DEMO_ROLLOUT = {"pool": "vip-desktops", "image": "win10-golden-2026-12",
+                "canary_share": 0.2, "wave_size": 4, "max_failures": 1}
+
+
+def _maintenance(ctxt):
+    summary = []
+    known = {w["name"] for w in db.window_list(ctxt)}
+    for window in DEMO_WINDOWS:
+        if window["name"] in known:
+            summary.append("kept existing maintenance window %s" %
+                           window["name"])
+            continue
+        values = dict(window)
+        if values.get("pool_id"):
+            values["pool_id"] = db.pool_get(ctxt, values["pool_id"])["id"]
+        db.window_create(ctxt, values)
+        summary.append("created maintenance window %s" % window["name"])
+    pool = db.pool_get(ctxt, DEMO_ROLLOUT["pool"])
+    if any(r["image"] == DEMO_ROLLOUT["image"] for r in
+           db.rollout_list(ctxt, {"pool_id": pool["id"]})):
+        summary.append("kept existing roll-out of pool %s" % pool["name"])
+        return summary
+    values = dict(DEMO_ROLLOUT, id=uuidutils.generate_uuid(),
+                  pool=pool["id"], window_id=None, created_by="demo")
+    try:
+        db.rollout_create(ctxt, values)
+    except exception.Conflict as e:
+        summary.append("no roll-out of pool %s: %s" % (pool["name"], e))
+        return summary
+    summary.append("started the roll-out of pool %s to image %s" % (
+        pool["name"], DEMO_ROLLOUT["image"]))
     return summary

@@ -28,20 +28,20 @@ Linux (the implementation here):
 * CPU: ``/proc/stat`` between two reports; memory: ``/proc/meminfo``
   (MemAvailable against MemTotal); disk free: ``shutil.disk_usage``.
 
-Windows (a stub, documented in doc/source/admin/guest-agent.rst): disk
-free works; the rest is None until the Windows service implements it
-with WTSEnumerateSessions / WTSQuerySessionInformation (the active RDP
-session's state WTSActive or WTSDisconnected and its user), the
-TermService service's state (display), GetLastInputInfo in the user's
-session (idle), GetSystemTimes and GlobalMemoryStatusEx.
+Windows: :mod:`vdi_broker.guest_agent.windows` (ctypes against
+wtsapi32, kernel32 and user32), imported on Windows only; if its DLLs
+cannot be loaded, only the free disk is reported. Other platforms: only
+the free disk.
 """
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
 
+LOG = logging.getLogger(__name__)
 COMMAND_TIMEOUT = 3.0
 # /proc/net/tcp states.
 _LISTEN = "0A"
@@ -209,6 +209,20 @@ class Host:
         self.proc_root = proc_root
         self.platform = platform
         self.cpu = CpuSampler(proc_root)
+        self._windows = None
+
+    def windows(self):
+        """The Windows probes (loaded once), or None if they cannot be."""
+        if self._windows is None:
+            try:
+                # Imported here: Linux never loads it.
+                from vdi_broker.guest_agent import windows
+                self._windows = windows.WindowsProbes()
+            except (AttributeError, OSError) as e:
+                LOG.error("The Windows probes cannot be loaded (%s): only "
+                          "the free disk is reported", e)
+                self._windows = False
+        return self._windows or None
 
     def probe(self):
         if self.platform.startswith("linux"):
@@ -220,7 +234,9 @@ class Host:
                     "cpu_percent": self.cpu.percent(),
                     "memory_percent": linux_memory_percent(self.proc_root),
                     "disk_free_mb": disk_free_mb()}
-        # Windows and others: see the module's documentation.
+        if self.platform == "win32" and self.windows() is not None:
+            return self._windows.probe()
+        # Others: see the module's documentation.
         return {"display": None, "connection_state": None,
                 "username": None, "idle_seconds": None,
                 "cpu_percent": None, "memory_percent": None,

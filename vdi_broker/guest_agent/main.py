@@ -105,6 +105,11 @@ class Agent:
     def report(self):
         body = {"desktop_id": self.settings["desktop_id"]}
         body.update(self.host.probe())
+        # No secret in it: the desktop's state (the user's name, as the
+        # broker's session list shows it too).
+        LOG.debug("Report: %s", ", ".join(
+            "%s=%s" % (k, body[k]) for k in sorted(body)
+            if k != "desktop_id"))
         return post(self._url(protocol.REPORT_PATH),
                     self.settings["secret"], body, self.timeout)
 

@@ -20,7 +20,10 @@ instrumented place makes:
 * :func:`nova_request` (``compute/nova.py``, ``_call``): every Nova and
   Placement request (retries included), by operation and result;
 * :func:`ldap_request` (``identity/ldap.py``, ``_run``): every directory
-  operation (failover included), by operation and result;
+  operation (failover included), by operation and result; the same
+  timings also add up, per thread, to what the current login spent in
+  the directory (:func:`directory_time`), which the login's event keeps
+  for the ``directory_slow`` alert (``vdi_broker/alerts.py``);
 * :func:`notification` (``notifications.py``): notifications sent,
   failed or dropped;
 * :func:`incident_fixed` (``conductor/agents.py``): the five-minute
@@ -44,6 +47,7 @@ import contextlib
 import functools
 import os
 import shutil
+import threading
 import time
 
 import prometheus_client as prom
@@ -185,16 +189,20 @@ def ldap_result(error):
 
 
 @contextlib.contextmanager
-def _timed(histogram, operation, classify):
+def _timed(histogram, operation, classify, spent=None):
     started = time.perf_counter()
     try:
         yield
     except BaseException as e:
-        histogram.labels(operation, classify(e)).observe(
-            time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        histogram.labels(operation, classify(e)).observe(elapsed)
+        if spent is not None:
+            spent(elapsed)
         raise
-    histogram.labels(operation, classify(None)).observe(
-        time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    histogram.labels(operation, classify(None)).observe(elapsed)
+    if spent is not None:
+        spent(elapsed)
 
 
 def nova_request(operation):
@@ -206,9 +214,47 @@ def nova_retry(operation):
     NOVA_RETRIES.labels(operation).inc()
 
 
+# What this thread's directory operations took since directory_time()
+# started counting (None: not counting).
+_directory = threading.local()
+
+
+def _directory_spent(elapsed):
+    if getattr(_directory, "seconds", None) is not None:
+        _directory.seconds += elapsed
+
+
 def ldap_request(operation):
     """Time one directory operation (a context manager)."""
-    return _timed(LDAP_DURATION, operation, ldap_result)
+    return _timed(LDAP_DURATION, operation, ldap_result,
+                  spent=_directory_spent)
+
+
+class directory_time:
+    """Count what this thread's directory operations take meanwhile.
+
+    ``with metrics.directory_time() as spent: ...``; then
+    ``spent.seconds`` is the sum of the vdi_ldap_request_duration_seconds
+    observations made in the block by this thread, or None when it made
+    none (an identity driver that is not LDAP).
+    """
+
+    def __init__(self):
+        self.seconds = None
+
+    def __enter__(self):
+        self._outer = getattr(_directory, "seconds", None)
+        _directory.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        seconds = _directory.seconds
+        _directory.seconds = self._outer
+        if self._outer is not None:
+            _directory.seconds += seconds
+        if seconds:
+            self.seconds = seconds
+        return False
 
 
 def notification(result):

@@ -57,6 +57,11 @@ NAV = [
     ("events", "/events", N_("Events")),
 ]
 
+# The navigation's section of a path's first part, where they differ.
+SECTIONS = {"": "overview", "thin-clients": "assets", "seats": "assets",
+            "sessions": "users", "rollouts": "jobs",
+            "maintenance-windows": "jobs"}
+
 # Paths served without a session.
 PUBLIC = ("/signin", "/language", "/healthcheck")
 
@@ -78,9 +83,7 @@ class PortalApp:
 
     def nav(self, req):
         section = req.path_info.strip("/").split("/")[0]
-        active = {"": "overview", "thin-clients": "assets",
-                  "seats": "assets", "sessions": "users"}.get(section,
-                                                              section)
+        active = SECTIONS.get(section, section)
         return [{"key": key, "href": href, "label": req.gettext(label),
                  "active": key == active} for key, href, label in NAV]
 

@@ -56,6 +56,12 @@ NEEDS = {
     "job:create": OPERATOR,
     "job:cancel": OPERATOR,
     "alert:acknowledge": OPERATOR,
+    "rollout:create": OPERATOR,
+    "rollout:pause": OPERATOR,
+    "rollout:resume": OPERATOR,
+    "rollout:rollback": OPERATOR,
+    "window:create": OPERATOR,
+    "window:delete": OPERATOR,
 }
 
 

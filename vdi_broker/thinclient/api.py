@@ -18,12 +18,27 @@ never retried, each failure classified (``connection``, ``timeout``,
 ``tls``, ``http <status>``). This subclass adds what a real thin client
 needs beyond the simulator: heartbeats that go on when the broker answers
 404 (the client is not registered yet) and carry no count when the client
-could not measure one.
+could not measure one, and that ask for API version 1.1, whose answer
+says the heartbeat interval the broker wants (see :mod:`heartbeat`).
+
+A broker older than 1.1 refuses that version with a 406 before it looks
+at the heartbeat: the heartbeat goes again at once without the version
+header (1.0, answered 204), and the next :data:`REPROBE_AFTER` heartbeats
+go without it too before 1.1 is asked again (the broker may have been
+upgraded meanwhile).
 """
+
+import logging
 
 from vdi_broker.loadgen import client as loadgen_client
 
+LOG = logging.getLogger(__name__)
 TOKEN_HEADER = loadgen_client.TOKEN_HEADER
+VERSION_HEADER = "OpenStack-API-Version"
+# The version whose heartbeat answer says the interval.
+HEARTBEAT_VERSION = "vdi 1.1"
+# Heartbeats sent at 1.0 after a 406 before 1.1 is asked again.
+REPROBE_AFTER = 10
 
 
 class ThinClientAPI(loadgen_client.BrokerClient):
@@ -34,14 +49,34 @@ class ThinClientAPI(loadgen_client.BrokerClient):
                          timeout=(config.connect_timeout,
                                   config.read_timeout),
                          ca_file=config.ca_file or None)
+        # Heartbeats still to send at 1.0 (the broker refused 1.1).
+        self._legacy_beats = 0
 
-    def heartbeat(self, client_id, session=None, input_events=None):
+    def heartbeat(self, client_id, session=None, input_events=None,
+                  health=None):
+        """One heartbeat; 200 (1.1, with the interval) and 204 are ok."""
         body = {"client_id": client_id}
         if input_events is not None:
             body["input_events"] = input_events
+        if health is not None:
+            body["health"] = health
         headers = {}
         if session:
             body["session_id"] = session["id"]
             headers[TOKEN_HEADER] = session["token"]
+        if self._legacy_beats > 0:
+            self._legacy_beats -= 1
+            return self._beat(body, headers)
+        outcome = self._beat(body, dict(headers, **{
+            VERSION_HEADER: HEARTBEAT_VERSION}))
+        if outcome.status == 406:
+            LOG.info("The broker does not serve API version %s: "
+                     "heartbeats at its minimum version",
+                     HEARTBEAT_VERSION.split()[-1])
+            self._legacy_beats = REPROBE_AFTER
+            outcome = self._beat(body, headers)
+        return outcome
+
+    def _beat(self, body, headers):
         return self._call("heartbeat", "POST", loadgen_client.HEARTBEAT,
-                          (204,), document=body, headers=headers)
+                          (200, 204), document=body, headers=headers)

@@ -54,6 +54,8 @@ class Config:
     rdp_args: tuple = ()
     # [heartbeat]
     heartbeat_interval: float = 60.0
+    heartbeat_min_interval: float = 5.0
+    heartbeat_max_interval: float = 600.0
     # [session]
     poll_interval: float = 15.0
     # [faults]
@@ -89,6 +91,8 @@ _OPTIONS = {
     },
     "heartbeat": {
         "interval": ("heartbeat_interval", float),
+        "min_interval": ("heartbeat_min_interval", float),
+        "max_interval": ("heartbeat_max_interval", float),
     },
     "session": {
         "poll_interval": ("poll_interval", float),
@@ -106,7 +110,8 @@ _OPTIONS = {
 
 # Fields that must be above zero (max_failures at least one).
 _POSITIVE = ("connect_timeout", "read_timeout", "viewer_connect_timeout",
-             "heartbeat_interval", "poll_interval", "max_failures",
+             "heartbeat_interval", "heartbeat_min_interval",
+             "heartbeat_max_interval", "poll_interval", "max_failures",
              "failure_window")
 
 
@@ -163,6 +168,11 @@ def _checked(values, source):
         if field in values and values[field] <= 0:
             raise ConfigError("%s: %s must be above 0"
                               % (source, _name(field)))
+    if values.get("heartbeat_min_interval", Config.heartbeat_min_interval) \
+            > values.get("heartbeat_max_interval",
+                         Config.heartbeat_max_interval):
+        raise ConfigError("%s: [heartbeat] min_interval must not be above "
+                          "max_interval" % source)
     for field in ("quick_exit", "retry_delay"):
         if values.get(field, 0) < 0:
             raise ConfigError("%s: %s must not be negative"

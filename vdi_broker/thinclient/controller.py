@@ -24,6 +24,7 @@ import logging
 import threading
 
 from vdi_broker.thinclient import answers
+from vdi_broker.thinclient import health as health_mod
 from vdi_broker.thinclient import heartbeat as heartbeat_mod
 from vdi_broker.thinclient import session as session_mod
 
@@ -40,10 +41,11 @@ class ThinClient:
         self.session = None
         self._worker = None
         self._lock = threading.Lock()
+        self.health = health_mod.Health(counter)
         self.heartbeat = heartbeat_mod.Heartbeat(
             api, config, counter, self.current_session,
             on_result=lambda outcome: ui.set_online(
-                outcome.status is not None))
+                outcome.status is not None), health=self.health)
 
     def start(self):
         if self.counter is not None:
@@ -86,7 +88,8 @@ class ThinClient:
             self.ui.login_failed(answer)
             return
         body = outcome.body
-        session = session_mod.Session(self.api, self.config, body, self.ui)
+        session = session_mod.Session(self.api, self.config, body, self.ui,
+                                      health=self.health)
         LOG.info("Logged in: session %s, desktop %s of pool %s (%s)",
                  session.id, body["desktop"]["id"],
                  (body.get("pool") or {}).get("name"),

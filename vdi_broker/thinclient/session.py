@@ -61,10 +61,12 @@ class _NoConsole(Exception):
 class Session:
     """The session a login gave; ``ui`` gets progress messages."""
 
-    def __init__(self, api, config, login, ui):
+    def __init__(self, api, config, login, ui, health=None):
         self.api = api
         self.config = config
         self.ui = ui
+        # The thin client's health (heartbeats carry it), or None.
+        self.health = health
         self.id = login["session"]["id"]
         self._token = login["session"]["token"]
         self.desktop = login["desktop"]
@@ -128,6 +130,7 @@ class Session:
             decision = self.policy.viewer_ended(
                 started, ended, how == "connected", what,
                 crashed=how == "crashed")
+            self._note_health(decision, how, what)
             LOG.info("The viewer of session %s ended (%s, ran %.1f s): %s",
                      self.id, how, ended - started, decision.action)
             if decision.action == faults.END:
@@ -145,6 +148,18 @@ class Session:
                                             name=self.desktop["name"]))
             if self._stop.wait(self.config.retry_delay):
                 return self._stopped()
+
+    def _note_health(self, decision, how, what):
+        if self.health is None:
+            return
+        if decision.action == faults.END:
+            self.health.connected()
+        elif how == "crashed":
+            self.health.failed("the viewer ended without reaching %s"
+                               % what)
+        else:
+            self.health.failed("the viewer could not keep a connection "
+                               "to %s" % what)
 
     def _stopped(self):
         if self._logout_asked:
@@ -183,7 +198,7 @@ class Session:
         """
         viewer = self.viewer
         connected_at = None
-        shown = False
+        shown = healthy = False
         next_poll = started + self.config.poll_interval
         while True:
             if self._stop.wait(TICK):
@@ -192,6 +207,11 @@ class Session:
             exited = viewer.poll() is not None
             if viewer.connected():
                 connected_at = now
+                if self.health is not None and not healthy and \
+                        now - started >= self.config.quick_exit:
+                    # Connected longer than a failed run can be.
+                    self.health.connected()
+                    healthy = True
                 if not shown:
                     LOG.info("The viewer is connected to %s",
                              viewer.address)

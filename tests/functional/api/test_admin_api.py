@@ -17,6 +17,8 @@ import urllib.parse
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from vdi_broker.compute import fake
+from vdi_broker.conf import clouds as clouds_conf
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 
@@ -158,6 +160,35 @@ class TestPools(AdminTestCase):
         self.assertError(resp, 409)
         self.assertEqual(pool["id"],
                          self.app.get("/v1/pools/p").json["pool"]["id"])
+
+    def test_pool_cloud_is_validated(self):
+        # Without [compute] clouds no cloud but the default one exists.
+        resp = self.broker.create_pool("p", cloud="mars", status=400)
+        message = self.assertError(resp, 400)["message"]
+        self.assertIn("Unknown cloud mars", message)
+        self.assertIn("none", message)
+        self.flags(group="compute", clouds=["east"])
+        group = clouds_conf.register_cloud(self.conf, "east")
+        self.flags(group=group, driver="fake", boot_time=0)
+        self.addCleanup(fake.named_cloud(group).reset)
+        resp = self.broker.create_pool("p", cloud="west", status=400)
+        message = self.assertError(resp, 400)["message"]
+        self.assertIn("Unknown cloud west", message)
+        self.assertIn("east", message)
+        pool = self.broker.create_pool("p", cloud="east", min_ready=1,
+                                       max_size=2).json["pool"]
+        self.assertEqual("east", pool["cloud"])
+        self.assertError(self.app.patch_json(
+            "/v1/pools/p", {"cloud": "mars"}, status=400), 400)
+        # Its desktops boot in cloud east; then it cannot move.
+        self.broker.fill_pools()
+        self.assertEqual(1, len(fake.named_cloud(group).servers))
+        resp = self.app.patch_json("/v1/pools/p", {"cloud": None},
+                                   status=409)
+        self.assertIn("has desktops in cloud east",
+                      self.assertError(resp, 409)["message"])
+        self.assertEqual("east",
+                         self.app.get("/v1/pools/p").json["pool"]["cloud"])
 
     def test_delete(self):
         self.broker.create_pool("full", min_ready=1, max_size=1)
@@ -475,7 +506,7 @@ class TestVersions(AdminTestCase):
         self.assertEqual("v1", version["id"])
         self.assertEqual("CURRENT", version["status"])
         self.assertEqual("1.0", version["min_version"])
-        self.assertEqual("1.0", version["max_version"])
+        self.assertEqual("1.1", version["max_version"])
         self.assertEqual("http://localhost/v1", version["links"][0]["href"])
         for path in ("/v1", "/v1/"):
             resp = self.app.get(path)
@@ -500,27 +531,29 @@ class TestVersions(AdminTestCase):
                             status=status, **kw)
 
     def test_request_names_a_served_version(self):
-        for value in ("vdi 1.0", "VDI 1.0", "vdi latest", "vdi  1.0 ",
-                      # Other services' versions are not ours.
-                      "compute 2.96", "vdi-broker 7.0",
-                      "compute 2.1, vdi 1.0"):
+        for value, served in (
+                ("vdi 1.0", "1.0"), ("VDI 1.0", "1.0"), ("vdi  1.0 ", "1.0"),
+                ("vdi 1.1", "1.1"), ("vdi latest", "1.1"),
+                # Other services' versions are not ours.
+                ("compute 2.96", "1.0"), ("vdi-broker 7.0", "1.0"),
+                ("compute 2.1, vdi 1.0", "1.0")):
             resp = self.version(value)
-            self.assertEqual("vdi 1.0", resp.headers["OpenStack-API-Version"],
-                             value)
+            self.assertEqual("vdi " + served,
+                             resp.headers["OpenStack-API-Version"], value)
             self.assertIn("OpenStack-API-Version", resp.headers["Vary"])
 
     def test_version_out_of_range_is_406(self):
-        for value in ("vdi 1.1", "vdi 2.0", "vdi 0.9", "compute 2.1, vdi 9.9"):
+        for value in ("vdi 1.2", "vdi 2.0", "vdi 0.9", "compute 2.1, vdi 9.9"):
             resp = self.version(value, status=406)
             error = self.assertError(resp, 406, "Not Acceptable")
-            self.assertEqual({"min_version": "1.0", "max_version": "1.0"},
+            self.assertEqual({"min_version": "1.0", "max_version": "1.1"},
                              error["details"], value)
             self.assertIn(value.rsplit(" ", 1)[-1], error["message"])
-            self.assertIn("1.0", error["message"])
+            self.assertIn("1.1", error["message"])
         # Nothing is done: not a pool, not a login.
         resp = self.app.post_json("/v1/pools", dict(
             broker_fixture.POOL_DEFAULTS, name="p"), headers={
-                "OpenStack-API-Version": "vdi 1.1"}, status=406)
+                "OpenStack-API-Version": "vdi 1.2"}, status=406)
         self.assertEqual([], self.app.get("/v1/pools").json["pools"])
         self.broker.login("amy", status=406, headers={
             "OpenStack-API-Version": "vdi 2.0"})

@@ -288,6 +288,40 @@ class TestHeartbeat(_HeartbeatCase):
         self.beat({"client_id": "tc-sh-0001"})
         self.assertIsNone(self.shown()["input_events"])
 
+    def test_version_1_1_answers_the_interval_to_follow(self):
+        v11 = {"OpenStack-API-Version": "vdi 1.1"}
+        resp = self.beat({"client_id": "tc-sh-0001", "input_events": 3},
+                         status=200, headers=v11)
+        self.assertEqual("vdi 1.1", resp.headers["OpenStack-API-Version"])
+        # [client_session] heartbeat_interval 60 s and client_offline_after
+        # 300 s by default.
+        self.assertEqual({"heartbeat_interval": 60, "offline_after": 300},
+                         resp.json)
+        self.assertEqual(("online", 3), (self.shown()["status"],
+                                         self.shown()["input_events"]))
+        # "latest" is 1.1 too; without the header, 1.0: 204, no body.
+        resp = self.beat({"client_id": "tc-sh-0001"}, status=200,
+                         headers={"OpenStack-API-Version": "vdi latest"})
+        self.assertEqual(60, resp.json["heartbeat_interval"])
+        self.assertEqual(b"", self.beat({"client_id": "tc-sh-0001"}).body)
+        # The broker's configuration, as the conductor applies it: an
+        # offline limit below two intervals is raised to two.
+        self.broker.flags(group="client_session", heartbeat_interval=200)
+        resp = self.beat({"client_id": "tc-sh-0001"}, status=200,
+                         headers=v11)
+        self.assertEqual({"heartbeat_interval": 200, "offline_after": 400},
+                         resp.json)
+        self.broker.flags(group="client_session", client_offline_after=0)
+        self.assertEqual(0, self.beat({"client_id": "tc-sh-0001"},
+                                      status=200, headers=v11).json[
+                                          "offline_after"])
+        # Errors are the same at 1.1.
+        self.assertError(self.beat({"client_id": "tc-nobody"}, status=404,
+                                   headers=v11), 404)
+        self.assertError(self.beat({"client_id": "tc-sh-0001",
+                                    "input_events": -1}, status=400,
+                                   headers=v11), 400)
+
     def test_user_only_from_a_proven_session(self):
         login = self.broker.login("amy", client_id="tc-sh-0001")
         session_id = login.json["session"]["id"]
@@ -362,6 +396,24 @@ class TestClientsGoOffline(_HeartbeatCase):
         self.beat({"client_id": "tc-quiet"})
         self.assertEqual("online", self.app.get(
             "/v1/thin-clients/tc-quiet").json["thin_client"]["status"])
+
+    def test_offline_after_at_least_two_heartbeat_intervals(self):
+        # 100 s is less than two intervals of 60 s: 120 s it is.
+        self.broker.flags(group="client_session", client_offline_after=100)
+        self.app.post_json("/v1/thin-clients", {"client_id": "tc-quiet"})
+        self.beat({"client_id": "tc-sh-0001"})
+        self.beat({"client_id": "tc-quiet"})
+        self.silence("tc-quiet", 121)
+        self.silence("tc-sh-0001", 110)
+        with self.assertLogs("vdi_broker.conductor.manager",
+                             "WARNING") as logs:
+            self.broker.manager.periodic_tasks()
+        self.assertIn("client_offline_after (100 s) is less than 2 "
+                      "heartbeat intervals of 60 s: thin clients are set "
+                      "offline after 120 s", logs.output[0])
+        self.assertEqual(["tc-quiet"],
+                         self.broker.manager.mark_clients_offline())
+        self.assertEqual("online", self.shown()["status"])
 
     def test_faulty_and_never_seen_clients_are_left_alone(self):
         self.app.post_json("/v1/thin-clients", {"client_id": "tc-new"})

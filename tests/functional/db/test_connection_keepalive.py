@@ -24,6 +24,7 @@ import os
 import socket
 
 from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import exc_filters
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from psycopg2 import extensions as pg_extensions
@@ -157,6 +158,39 @@ class UrlParametersTest(base.TestCase):
             options = tcp_options(conn.connection.dbapi_connection)
         self.assertEqual(99, options["idle"])
         self.assertEqual(15, options["interval"])
+
+
+class UnreachablePostgreSQLTest(base.TestCase):
+    """No PostgreSQL server, or no primary: a connection error (503).
+
+    libpq 14+ says 'connection to server at "127.0.0.1", port N failed',
+    which oslo.db alone lets through as a bare OperationalError (a 500).
+    """
+
+    def test_refused_and_read_only_are_connection_errors(self):
+        db = self.useFixture(database.Database("postgresql"))
+        url = sa.engine.make_url(db.url)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        # The first host refuses; the second is a server that accepts no
+        # writes for this session (a standby during a failover, as libpq
+        # sees it with target_session_attrs=read-write).
+        multi = url.set(host=None, port=None).update_query_pairs(
+            [("host", "127.0.0.1:%d" % closed_port),
+             ("host", "%s:%d" % (url.host, url.port or 5432)),
+             ("options", "-c default_transaction_read_only=on"),
+             ("target_session_attrs", "read-write")])
+        for target in (url.set(port=closed_port), multi):
+            # As oslo.db's create_engine makes it, without its test
+            # connection and retries at creation.
+            engine = sa.create_engine(target)
+            exc_filters.register_engine(engine)
+            self.addCleanup(engine.dispose)
+            db_engine.prepare_engine(engine)
+            error = self.assertRaises(db_exc.DBConnectionError,
+                                      engine.connect)
+            self.assertRegex(str(error), "Connection refused|read-only")
 
 
 class LostAfterCommitTest(base.TestCase):

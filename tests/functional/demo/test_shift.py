@@ -82,4 +82,7 @@ class ShiftChecksTestCase(base.TestCase):
         # of 40 demo agents are hotel agents at Shanghai).
         plan = demo_setup.plan_csv(40, [today])
         self.assertIn("%s,00:30,hotel,shanghai,15" % today, plan)
-        self.assertEqual(1 + 48 * 3, len(plan.splitlines()))
+        # The new insurance team, nobody of which is in the directory,
+        # expects nine in ten of its 12 agents too.
+        self.assertIn("%s,00:30,insurance,nantong,10" % today, plan)
+        self.assertEqual(1 + 48 * 4, len(plan.splitlines()))

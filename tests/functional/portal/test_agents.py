@@ -135,3 +135,68 @@ class TestAgentsAgainstThePlan(test_browser.BrowserTestCase):
             "[data-field=expected]").inner_text())
         self.browser.screenshot(page, "portal-overview-agents-zh")
         self.assertEqual([], browser_fixture.axe_violations(page))
+
+    def plan(self, *teams):
+        """A plan of the current and next slots for ``teams``.
+
+        (department, site, expected); its days replace the stored ones.
+        """
+        now = timeutils.utcnow()
+        start = now.replace(minute=now.minute - now.minute % 30, second=0,
+                            microsecond=0)
+        lines = ["date,slot_start,department,site,expected"]
+        for n in range(2):
+            slot = start + datetime.timedelta(minutes=30 * n)
+            for department, site, expected in teams:
+                lines.append("%s,%s,%s,%s,%d" % (
+                    slot.date().isoformat(), slot.strftime("%H:%M"),
+                    department, site, expected))
+        self.broker.app.put(
+            "/v1/shift-plans", ("\n".join(lines) + "\n").encode(),
+            headers={"Content-Type": "text/csv"}, status=200)
+
+    def test_refresh_adds_and_removes_teams(self):
+        page = self.sign_in("reader")
+        rows = page.locator("#agents-table tbody tr[data-team]")
+        self.assertEqual(["hotel@shanghai"], rows.evaluate_all(
+            "els => els.map(e => e.getAttribute('data-team'))"))
+        page.evaluate("window.__same_page = true")
+
+        # A department that appears after the page loaded: planned at
+        # Nantong, nobody there yet.
+        self.broker.app.post_json("/v1/departments", {
+            "name": "flight", "priority": 20,
+            "rules": {"groups": ["flight-agents"]}}, status=201)
+        self.plan(("hotel", "shanghai", 3), ("flight", "nantong", 6))
+        flight = page.locator("#agents-table tr[data-team='flight@nantong']")
+        expect(flight).to_have_count(1, timeout=15000)
+        self.assertEqual(
+            ("flight", "nantong", "0", "6"),
+            (flight.locator("th").inner_text(),
+             flight.locator("td").first.inner_text(),
+             flight.locator("[data-field=active]").inner_text(),
+             flight.locator("[data-field=expected]").inner_text()))
+        self.assertIn("short", flight.get_attribute("class"))
+        self.assertEqual("6", flight.locator(
+            "meter[data-field=bar]").get_attribute("max"))
+        expect(page.locator(
+            "#agents-table [data-bind='agents.expected']")).to_have_text(
+            "9", timeout=15000)
+        self.assertEqual(["flight@nantong", "hotel@shanghai"],
+                         rows.evaluate_all(
+                             "els => els.map("
+                             "e => e.getAttribute('data-team'))"))
+        self.browser.screenshot(page, "portal-overview-team-added")
+        self.assertEqual([], browser_fixture.axe_violations(page))
+
+        # The department is deleted (its plan with it): its row goes.
+        self.broker.app.delete("/v1/departments/flight", status=204)
+        self.assertEqual(["hotel@shanghai"], [
+            "%s@%s" % (t["department"], t["site"])
+            for t in self.api_get("/v1/agents")["agents"]])
+        expect(flight).to_have_count(0, timeout=15000)
+        self.assertEqual(1, rows.count())
+        expect(page.locator(
+            "#agents-table [data-bind='agents.expected']")).to_have_text(
+            "3", timeout=15000)
+        self.assertTrue(page.evaluate("window.__same_page === true"))

@@ -117,6 +117,32 @@ class TestOverview(BrowserTestCase):
             "[data-field=reasons]").inner_text())
         self.assertTrue(page.evaluate("window.__same_page === true"))
 
+    def test_refresh_adds_and_removes_pools(self):
+        page = self.sign_in("reader")
+        rows = page.locator("#pool-table tbody tr[data-pool]")
+        self.assertEqual(4, rows.count())
+        page.evaluate("window.__same_page = true")
+        pool = self.broker.create_pool(
+            "aa-overflow", min_ready=0, max_size=2,
+            site="nantong").json["pool"]
+        row = page.locator("#pool-table tr[data-pool='%s']" % pool["id"])
+        expect(row).to_have_count(1, timeout=15000)
+        self.assertEqual(5, rows.count())
+        self.assertEqual("aa-overflow", row.locator("th a").inner_text())
+        self.assertEqual("/pools/%s" % pool["id"],
+                         row.locator("th a").get_attribute("href"))
+        self.assertEqual("0", row.locator(
+            "[data-field=target]").inner_text())
+        self.assertEqual(pool["status"], row.locator(
+            "[data-field=status] .badge").inner_text())
+        self.assertEqual([p["id"] for p in self.api_get("/v1/pools")[
+            "pools"]], rows.evaluate_all(
+                "els => els.map(e => e.getAttribute('data-pool'))"))
+        self.broker.app.delete("/v1/pools/%s" % pool["id"])
+        expect(row).to_have_count(0, timeout=15000)
+        self.assertEqual(4, rows.count())
+        self.assertTrue(page.evaluate("window.__same_page === true"))
+
     def test_times_are_in_the_viewers_zone_and_chinese(self):
         self.broker.login("amy", client_id="tc-sh-1")
         page = self.sign_in("reader", locale="zh-CN",

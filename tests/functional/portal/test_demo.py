@@ -12,15 +12,25 @@
 
 """The demo's data fills the portal's pages (tools/run-demo.sh)."""
 
+import datetime
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
+import fixtures
+from oslo_utils import timeutils
 import requests
+import testtools
 
 from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
+from tests.fixtures import browser as browser_fixture
 from tests.fixtures import portal as portal_fixture
+from tests.functional.demo import test_run_demo as run_demo
 from vdi_broker.demo import setup as demo_setup
 from vdi_broker.demo import shift
 
@@ -37,6 +47,16 @@ class TestDemoData(base.TestCase):
         demo_setup.setup(broker.ctxt, os.path.join(broker.tmp, "demo.json"),
                          21, "demo-Passw0rd")
         broker.fill_pools(passes=40)
+        # The conductor's alert evaluation, with tools/run-demo.sh's
+        # [alerts] below_plan_for: the insurance team nobody works in is
+        # below its plan (pending, then firing half a minute later).
+        broker.flags(group="alerts", below_plan_for=30)
+        now = timeutils.utcnow()
+        for moment in (now, now + datetime.timedelta(seconds=31)):
+            broker.manager.alert_evaluator.evaluate(broker.ctxt, now=moment)
+        firing = broker.app.get("/v1/alerts", params={
+            "state": "firing", "kind": "agents_below_plan"}).json["alerts"]
+        self.assertIn("insurance@nantong", [a["subject"] for a in firing])
         api = self.useFixture(api_server.ApiServer(broker))
         # The shift's heartbeats (vdi-broker-shift-demo).
         self.assertGreater(shift.heartbeats(shift.Broker(api.url)), 10)
@@ -65,6 +85,17 @@ class TestDemoData(base.TestCase):
         jobs = http.get(portal.url + "/jobs").text
         self.assertIn("training-room inventory", jobs)
         self.assertIn("shift change notice", jobs)
+        alerts = http.get(portal.url + "/alerts").text
+        self.assertIn("insurance@nantong", alerts)
+        self.assertIn("insurance@nantong", http.get(portal.url + "/").text)
+        # A roll-out (the VIP pool's, completed at the conductor's first
+        # pass: its desktops booted on the new image) and two windows.
+        rollouts = http.get(portal.url + "/rollouts").text
+        self.assertIn("win10-golden-2026-12", rollouts)
+        self.assertIn('data-state="completed"', rollouts)
+        windows = http.get(portal.url + "/maintenance-windows").text
+        for name in ("nantong-saturday-night", "training-room-evenings"):
+            self.assertIn('data-window="%s"' % name, windows)
         hosts = http.get(portal.url + "/hosts").text
         for name in ("cn-sh-01", "cn-nt-02"):
             self.assertIn('data-host="%s"' % name, hosts)
@@ -75,3 +106,123 @@ class TestDemoData(base.TestCase):
             "pool_id": pool["id"]}).json["desktops"]
         desktop = http.get(portal.url + "/desktops/" + training[0]["id"])
         self.assertIn("spice-html5", desktop.text)
+
+
+# Every page of the portal, and what it lists, in the running demo:
+# (path, the rows it must show, at least how many).
+DEMO_PAGES = [
+    ("/", "#agents-table tbody tr[data-team]", 4),
+    ("/", "#pool-table tbody tr[data-pool]", 4),
+    ("/", "#firing-alerts li[data-alert]", 1),
+    ("/pools", "table.list tbody tr", 4),
+    ("/desktops", "table.list tbody tr", 10),
+    ("/hosts", "table.list tbody tr[data-host]", 4),
+    ("/sessions", "table.list tbody tr", 10),
+    ("/users?username=agent0002", "table.list tbody tr", 1),
+    ("/explain?username=agent0002", "#trace tbody tr", 2),
+    ("/thin-clients", "table.list tbody tr", 10),
+    ("/seats", "table.list tbody tr", 10),
+    ("/allocators", "#chain tbody tr", 5),
+    ("/jobs", "#jobs tbody tr[data-job]", 2),
+    ("/rollouts", "#rollouts tbody tr[data-rollout]", 1),
+    ("/maintenance-windows", "#windows tbody tr[data-window]", 2),
+    ("/alerts", "#alerts tbody tr[data-alert]", 1),
+    ("/events", "table.list tbody tr", 10),
+]
+
+
+class TestRunningDemo(testtools.TestCase):
+    """tools/run-demo.sh running: every portal page in Chromium has rows."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(900, gentle=True))
+        self.state = self.useFixture(fixtures.TempDir()).path
+        self.browser = self.useFixture(browser_fixture.Browser())
+
+    def start_demo(self):
+        self.api_url = "http://127.0.0.1:%d" % run_demo.free_port()
+        portal_port = run_demo.free_port()
+        self.portal_url = "http://127.0.0.1:%d" % portal_port
+        env = dict(os.environ, VDI_DEMO_PORT=self.api_url.rsplit(":", 1)[1],
+                   VDI_DEMO_PORTAL_PORT=str(portal_port),
+                   VDI_DEMO_STATE=self.state, VDI_DEMO_VENV=sys.prefix,
+                   VDI_DEMO_AGENTS="40")
+        self.out = os.path.join(self.state, "run-demo.out")
+        with open(self.out, "wb") as out:
+            proc = subprocess.Popen(
+                ["bash", run_demo.SCRIPT], env=env, stdout=out,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+
+        def stop():
+            # The script's own process group: the script, its API and
+            # its portal (its EXIT trap stops them too).
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.addCleanup(stop)
+        return proc
+
+    def output(self):
+        with open(self.out, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def wait_for(self, proc, what, check, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.fail("run-demo.sh exited (%s) before %s:\n%s" % (
+                    proc.returncode, what, self.output()[-3000:]))
+            try:
+                if check():
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(2)
+        self.fail("no %s within %ss:\n%s" % (what, timeout,
+                                             self.output()[-3000:]))
+
+    def firing(self):
+        return requests.get(self.api_url + "/v1/alerts", params={
+            "state": "firing"}, timeout=10).json()["alerts"]
+
+    def test_every_portal_page_shows_the_demo(self):
+        proc = self.start_demo()
+        self.wait_for(proc, "shift", lambda: "Logs: " in self.output(),
+                      600)
+        out = self.output()
+        self.assertIn("The operations portal: %s/" % self.portal_url, out)
+        self.assertIn("PASS  no desktop held by two people", out)
+        # The conductor's evaluation raised the demo's alert by itself.
+        self.wait_for(proc, "firing alert", lambda: any(
+            a["subject"] == "insurance@nantong" for a in self.firing()),
+            120)
+
+        page = self.browser.new_page()
+        page.goto(self.portal_url + "/")
+        page.check("#persona-reader")
+        page.click("form[action='/signin'] button[type=submit]")
+        page.wait_for_url(self.portal_url + "/")
+        for path, rows, least in DEMO_PAGES:
+            if page.url != self.portal_url + path:
+                page.goto(self.portal_url + path)
+            self.assertEqual(0, page.locator(".flash-error").count(), path)
+            found = page.locator(rows).count()
+            self.assertGreaterEqual(found, least, "%s: %s" % (path, rows))
+            self.assertEqual(0, page.locator(
+                "%s tr:not([hidden]) td.muted[colspan]" %
+                rows.split(" tr")[0]).count(),
+                path)
+            name = path.strip("/").split("?")[0].replace("/", "-")
+            self.browser.screenshot(page, "demo-" + (name or "overview"))
+        page.goto(self.portal_url + "/alerts")
+        self.assertIn("insurance@nantong", page.inner_text("#alerts"))
+        page.goto(self.portal_url + "/rollouts")
+        self.assertIn("win10-golden-2026-12", page.inner_text("#rollouts"))

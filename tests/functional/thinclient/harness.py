@@ -80,6 +80,9 @@ class ThinClientTestCase(base.TestCase):
         if listen:
             self.spice.listen_all()
         flags = dict(flags or {})
+        # The thin client follows the broker's interval: a short one, so
+        # that the tests see heartbeats soon.
+        flags.setdefault(("client_session", "heartbeat_interval"), 1)
         flags[("fake_compute", "console_host")] = "127.0.0.1"
         flags[("fake_compute", "console_port_base")] = self.spice.base
         if rdp:
@@ -104,7 +107,7 @@ class ThinClientTestCase(base.TestCase):
                        "language": self.language,
                        "locale_dir": self.locale_dir},
             "viewer": {"connect_timeout": 10, "kiosk": True},
-            "heartbeat": {"interval": 1},
+            "heartbeat": {"interval": 1, "min_interval": 1},
             "session": {"poll_interval": 1},
             # Any end of a connected viewer is the session's end (the
             # tests end viewers quickly); failures are those to connect.

@@ -199,6 +199,18 @@ class ViewerFailureTest(harness.ThinClientTestCase):
         self.assertEqual(2, len(self.spice.connections))
         self.assertEqual([], viewer_children(tc))
 
+        # Four failed connections in a row, on two desktops: the
+        # heartbeats carry them, and the broker sets this thin client
+        # faulty ([client_session] faulty_after_failures is 3).
+        mark = tc.mark()
+        tc.wait_for(r"Heartbeat sent: session none, .* 4 failed "
+                    r"connections$", after=mark)
+        record = self.thin_client()
+        self.assertEqual("faulty", record["status"])
+        self.assertIn("4 connections failed in a row: the viewer",
+                      record["fault_reason"])
+        self.assertEqual(4, record["health"]["connection_failures"])
+
     def active_or_last_session(self, username, exclude):
         sessions = [s for s in db.session_list(self.broker.ctxt)
                     if s["username"] == username and s["id"] != exclude]

@@ -141,7 +141,8 @@ OPTS = types.SimpleNamespace(
     pool_short_for=300, boot_failures=3, boot_slow_seconds=600,
     call_error_rate=0.2, call_error_min=5, call_slow_seconds=5.0,
     desktops_in_error=5, thin_clients_offline_share=0.2,
-    thin_clients_offline_min=10, thin_clients_faulty=5)
+    thin_clients_offline_min=10, thin_clients_faulty=5,
+    directory_slow_seconds=1.0, directory_slow_for=300, directory_slow_min=5)
 
 
 def _team(active, expected, department="hotel", site="sh"):
@@ -202,9 +203,24 @@ class ConditionsTest(testtools.TestCase):
         self.assertTrue(found[("thin_clients_faulty", "nt")])
         found = _holding(alerts.login_conditions(OPTS, {
             "success": 40, "failure": 25,
-            "reasons": {"directory_unavailable": 20}}))
+            "reasons": {"directory_unavailable": 20},
+            "directory_ms": [3.0] * 38 + [1500.0] * 2}))
         self.assertTrue(found[("login_failures", "logins")])
         self.assertTrue(found[("directory_errors", "directory")])
+        # 2 slow logins in 40: the 95th percentile is fast.
+        self.assertFalse(found[("directory_slow", "directory")])
+
+    def test_directory_slow(self):
+        def slow(directory_ms):
+            found = alerts.directory_slow(OPTS, directory_ms)
+            return found.holds, found.values.get("p95_seconds")
+
+        self.assertEqual((True, 1.5), slow([3.0] * 37 + [1500.0] * 3))
+        self.assertEqual((False, 0.003), slow([3.0] * 38 + [1500.0] * 2))
+        self.assertEqual((True, 1.2), slow([1200.0] * 5))
+        # Too few logins asked the directory to judge.
+        self.assertEqual((None, None), slow([1200.0] * 4))
+        self.assertEqual((None, None), slow([]))
         found = _holding(alerts.nova_conditions(OPTS, {
             "calls": 0, "errors": 0, "seconds": 0}))
         self.assertEqual({("nova_errors", "nova"): None,

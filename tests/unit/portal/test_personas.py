@@ -43,6 +43,12 @@ RULES = {
     "job:create": ["vdi_broker:jobs:create"],
     "job:cancel": ["vdi_broker:jobs:cancel"],
     "alert:acknowledge": ["vdi_broker:alerts:acknowledge"],
+    "rollout:create": ["vdi_broker:rollouts:create"],
+    "rollout:pause": ["vdi_broker:rollouts:pause"],
+    "rollout:resume": ["vdi_broker:rollouts:resume"],
+    "rollout:rollback": ["vdi_broker:rollouts:rollback"],
+    "window:create": ["vdi_broker:maintenance_windows:create"],
+    "window:delete": ["vdi_broker:maintenance_windows:delete"],
 }
 
 

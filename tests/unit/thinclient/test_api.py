@@ -98,11 +98,16 @@ class ThinClientAPITest(base.TestCase):
     def test_heartbeats(self):
         self.assertTrue(self.api.heartbeat("tc-1").ok)
         self.assertTrue(self.api.heartbeat("tc-1", SESSION, 7).ok)
+        self.assertTrue(self.api.heartbeat(
+            "tc-1", health={"connection_failures": 1}).ok)
         # Not measured: no count at all, rather than a zero.
         self.assertEqual({"client_id": "tc-1"}, self.app.requests[0][3])
         self.assertEqual(({"client_id": "tc-1", "session_id": "s-1",
                            "input_events": 7}, "t0ken"),
                          (self.app.requests[1][3], self.app.requests[1][2]))
+        self.assertEqual({"client_id": "tc-1",
+                          "health": {"connection_failures": 1}},
+                         self.app.requests[2][3])
 
     def test_tls_to_a_server_that_does_not_speak_it(self):
         client = self.client(self.server.url.replace("http:", "https:"))
@@ -116,3 +121,64 @@ class ThinClientAPITest(base.TestCase):
         outcome = client.login("amy", "pw", "tc-1")
         self.assertFalse(outcome.ok)
         self.assertIsNone(outcome.status)
+
+
+class OlderBroker:
+    """A broker serving 1.0 only: 406 to a 1.1 request, else 204."""
+
+    def __init__(self, max_version="1.0"):
+        self.max_version = max_version
+        self.asked = []
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"].read(length)
+        asked = environ.get("HTTP_OPENSTACK_API_VERSION")
+        self.asked.append(asked)
+        if asked and asked.split()[-1] > self.max_version:
+            data = b'{"error": {"code": 406}}'
+            start_response("406 Not Acceptable", [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data)))])
+            return [data]
+        if asked == "vdi 1.1":
+            data = b'{"heartbeat_interval": 20, "offline_after": 300}'
+            start_response("200 OK", [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(data)))])
+            return [data]
+        start_response("204 No Content", [])
+        return [b""]
+
+
+class HeartbeatVersionTest(base.TestCase):
+
+    def client(self, app):
+        server = self.useFixture(http_server.WSGIServer(app))
+        client = api.ThinClientAPI(config_mod.Config(
+            broker_url=server.url, connect_timeout=2, read_timeout=5))
+        self.addCleanup(client.close)
+        return client
+
+    def test_version_1_1_says_the_interval(self):
+        broker = OlderBroker(max_version="1.1")
+        outcome = self.client(broker).heartbeat("tc-1")
+        self.assertEqual((True, 200), (outcome.ok, outcome.status))
+        self.assertEqual(20, outcome.body["heartbeat_interval"])
+        self.assertEqual(["vdi 1.1"], broker.asked)
+
+    def test_an_older_broker_gets_1_0_and_is_asked_again_later(self):
+        broker = OlderBroker()
+        client = self.client(broker)
+        outcome = client.heartbeat("tc-1")
+        self.assertEqual((True, 204), (outcome.ok, outcome.status))
+        # Refused, then again at once without the header.
+        self.assertEqual(["vdi 1.1", None], broker.asked)
+        for _ in range(api.REPROBE_AFTER):
+            self.assertTrue(client.heartbeat("tc-1").ok)
+        self.assertEqual(["vdi 1.1"] + [None] * (api.REPROBE_AFTER + 1),
+                         broker.asked)
+        # The broker was upgraded meanwhile.
+        broker.max_version = "1.1"
+        self.assertEqual(200, client.heartbeat("tc-1").status)
+        self.assertEqual("vdi 1.1", broker.asked[-1])

@@ -32,6 +32,8 @@ class ConfigTest(base.TestCase):
                                             cfg.kiosk))
         self.assertEqual((60.0, 15.0), (cfg.heartbeat_interval,
                                         cfg.poll_interval))
+        self.assertEqual((5.0, 600.0), (cfg.heartbeat_min_interval,
+                                        cfg.heartbeat_max_interval))
         self.assertEqual((3, 300.0, 30.0), (cfg.max_failures,
                                             cfg.failure_window,
                                             cfg.quick_exit))
@@ -57,6 +59,8 @@ extra_args = --spice-disable-audio  --zoom=100
 rdp_extra_args = /cert:tofu
 [heartbeat]
 interval = 30
+min_interval = 10
+max_interval = 120
 [session]
 poll_interval = 5
 [faults]
@@ -77,6 +81,7 @@ fullscreen = no
             viewer_connect_timeout=12.0,
             viewer_args=("--spice-disable-audio", "--zoom=100"),
             rdp_args=("/cert:tofu",), heartbeat_interval=30.0,
+            heartbeat_min_interval=10.0, heartbeat_max_interval=120.0,
             poll_interval=5.0, max_failures=4, failure_window=600.0,
             quick_exit=10.0, retry_delay=1.0, fullscreen=False), cfg)
 
@@ -105,6 +110,15 @@ fullscreen = no
                       "interval = often\n", "[heartbeat] interval")
         self._refused("[broker]\nurl = http://vdi\n[heartbeat]\n"
                       "interval = 0\n", "[heartbeat] interval must be above")
+        self._refused("[broker]\nurl = http://vdi\n[heartbeat]\n"
+                      "min_interval = 0\n",
+                      "[heartbeat] min_interval must be above")
+        self._refused("[broker]\nurl = http://vdi\n[heartbeat]\n"
+                      "min_interval = 30\nmax_interval = 20\n",
+                      "min_interval must not be above max_interval")
+        self._refused("[broker]\nurl = http://vdi\n[heartbeat]\n"
+                      "min_interval = 700\n",
+                      "min_interval must not be above max_interval")
         self._refused("[broker]\nurl = http://vdi\n[faults]\n"
                       "max_failures = 0\n", "[faults] max_failures")
         self._refused("[broker]\nurl = http://vdi\n[faults]\n"

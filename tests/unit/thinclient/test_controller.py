@@ -64,7 +64,8 @@ class FakeUI:
 
 
 class FakeSession:
-    def __init__(self, api, config, login, ui):
+    def __init__(self, api, config, login, ui, health=None):
+        self.health = health
         self.id = login["session"]["id"]
         self.connection = login["connection"]
         self.credentials = {"id": self.id, "token": "t0ken"}

@@ -13,12 +13,14 @@
 """One session's life, with a fake broker and fake viewers."""
 
 import threading
+import types
 
 import fixtures
 
 from tests import base
 from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.thinclient import config as config_mod
+from vdi_broker.thinclient import health as health_mod
 from vdi_broker.thinclient import session as session_mod
 from vdi_broker.thinclient import viewer as viewer_mod
 
@@ -109,7 +111,7 @@ class FakeUI:
         self.shown.append("viewer")
 
 
-class SessionTest(base.TestCase):
+class _SessionCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -128,15 +130,19 @@ class SessionTest(base.TestCase):
         self.useFixture(fixtures.MockPatchObject(
             viewer_mod.Viewer, "for_spice", side_effect=for_spice))
 
-    def session(self, login=LOGIN, **values):
+    def session(self, login=LOGIN, health=None, **values):
         values = dict({"poll_interval": 0.02, "viewer_connect_timeout": 0.05,
                        "retry_delay": 0, "max_failures": 2,
                        "failure_window": 60, "quick_exit": 0}, **values)
         cfg = config_mod.Config(broker_url="http://vdi", **values)
-        return session_mod.Session(self.api, cfg, login, self.ui)
+        return session_mod.Session(self.api, cfg, login, self.ui,
+                                   health=health)
 
     def ops(self):
         return [c[0] for c in self.api.calls]
+
+
+class SessionTest(_SessionCase):
 
     def test_the_viewer_ends_the_session(self):
         self.script = [FakeViewer(connected_ticks=100, end_ticks=10)]
@@ -245,3 +251,44 @@ class SessionTest(base.TestCase):
         self.api.console_file = lambda session, expect: refused(
             "console-file", 401)
         self.assertEqual("session_ended", self.session().run().key)
+
+
+class HealthTest(_SessionCase):
+    """The failed connections in a row the heartbeats carry."""
+
+    def test_failures_count_across_sessions_until_a_connection(self):
+        health = health_mod.Health()
+        self.assertEqual("faulted", self.session(health=health).run().key)
+        self.assertEqual({"connection_failures": 2,
+                          "last_connection_error": "the viewer could not "
+                          "keep a connection to h:5901"},
+                         health.snapshot())
+        self.script = [FakeViewer(end_ticks=1), FakeViewer(end_ticks=1)]
+        self.session(health=health).run()
+        self.assertEqual((4, "the viewer ended without reaching h:5901"),
+                         (health.failures, health.last_error))
+        # A viewer that holds its connection: back to none.
+        self.script = [FakeViewer(connected_ticks=100, end_ticks=10)]
+        self.session(health=health).run()
+        self.assertEqual({"connection_failures": 0,
+                          "last_connection_error": None},
+                         health.snapshot())
+
+    def test_quick_drops_are_failures_though_they_connected(self):
+        health = health_mod.Health()
+        self.script = [FakeViewer(connected_ticks=100, end_ticks=3),
+                       FakeViewer(connected_ticks=100, end_ticks=3)]
+        self.session(health=health, quick_exit=30).run()
+        self.assertEqual(2, health.failures)
+
+    def test_the_error_fits_the_schema(self):
+        health = health_mod.Health()
+        health.failed("line one\nline\ttwo" + "x" * 300)
+        self.assertEqual(health_mod.MAX_ERROR, len(health.last_error))
+        self.assertTrue(health.last_error.startswith("line one line two"))
+        counter = types.SimpleNamespace(available=True)
+        self.assertEqual("ok", health_mod.Health(counter).snapshot()[
+            "display"])
+        counter.available = False
+        self.assertEqual("unavailable", health_mod.Health(
+            counter).snapshot()["display"])

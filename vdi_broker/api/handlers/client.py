@@ -17,8 +17,10 @@ from oslo_utils import uuidutils
 import webob
 
 from vdi_broker.api import client_auth
+from vdi_broker.api import microversion
 from vdi_broker.api.schemas import client as schema
 from vdi_broker.api import util
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -46,10 +48,13 @@ def login(req):
     # the directory is asked; failures are counted the same for unknown
     # and known users, in counters every API worker shares, and recorded
     # as events (never with the password).
-    principal = app.login.authenticate(
-        _client_context(req), app.identity, username, body["password"],
-        client_id, detail={"seat": body.get("seat"),
-                           "remote_addr": req.remote_addr})
+    # What the directory took is kept in the login's event (the
+    # directory_slow alert reads it).
+    with metrics.directory_time() as directory:
+        principal = app.login.authenticate(
+            _client_context(req), app.identity, username, body["password"],
+            client_id, detail={"seat": body.get("seat"),
+                               "remote_addr": req.remote_addr})
     ctxt = _client_context(req, principal.username)
     token = client_auth.new_token()
     login = {
@@ -61,6 +66,7 @@ def login(req):
         "expires_at": client_auth.expires_at(
             app.conf.client_session.token_ttl),
         "deadline": login_service.deadline(app.conf),
+        "directory_seconds": directory.seconds,
     }
     # One database transaction, in this process (vdi_broker/login): no
     # message bus, no conductor on the way.
@@ -169,7 +175,17 @@ def heartbeat(req):
         util.context(req), body["client_id"], values,
         register=app.conf.client_session.register_unknown_clients,
         session=session)
-    return util.empty_response()
+    return heartbeat_answer(req, app.conf)
+
+
+def heartbeat_answer(req, conf):
+    """204 before version 1.1; from 1.1 on, the interval to follow."""
+    if not microversion.at_least(req, microversion.HEARTBEAT_INTERVAL):
+        return util.empty_response()
+    return util.json_response({
+        "heartbeat_interval": conf.client_session.heartbeat_interval,
+        "offline_after": client_session_conf.offline_after(conf),
+    })
 
 
 def fault(req):

@@ -204,8 +204,10 @@ def alerts_purge(ctx, before):
 def login_results(ctx, since, limit=10000):
     """Logins since ``since``.
 
-    Returns {"success": n, "failure": n, "reasons": {reason: n}}
-    (failed logins are aggregated events: their occurrences count).
+    Returns {"success": n, "failure": n, "reasons": {reason: n},
+    "directory_ms": [ms]} (failed logins are aggregated events: their
+    occurrences count; directory_ms: what the directory took for each
+    successful login that asked it, as its event recorded).
     """
     last = sa.func.coalesce(_EVENTS.c.last_at, _EVENTS.c.created_at)
     rows = ctx.session.execute(
@@ -213,10 +215,12 @@ def login_results(ctx, since, limit=10000):
                   sa.func.coalesce(_EVENTS.c.occurrences, 1))
         .where(_EVENTS.c.action == "login", last >= since)
         .order_by(_EVENTS.c.id.desc()).limit(limit)).all()
-    found = {"success": 0, "failure": 0, "reasons": {}}
+    found = {"success": 0, "failure": 0, "reasons": {}, "directory_ms": []}
     for result, detail, count in rows:
         key = "success" if result == "success" else "failure"
         found[key] += count
+        if key == "success" and (detail or {}).get("directory_ms"):
+            found["directory_ms"].append(detail["directory_ms"])
         if key == "failure":
             reason = (detail or {}).get("reason") or "other"
             found["reasons"][reason] = found["reasons"].get(reason, 0) + count

@@ -649,7 +649,10 @@ def login_claim(ctx, request, decision, session_values, pool=None,
                           "seat": request.get("seat"),
                           "binding": ("%s:%s" % (binding.kind, binding.key)
                                       if binding is not None else None),
-                          "reused": reused, "superseded": superseded})
+                          "reused": reused, "superseded": superseded,
+                          # The directory's time (the directory_slow alert).
+                          "directory_ms": common.milliseconds(
+                              session_values.get("directory_seconds"))})
     return {
         "session": client_session,
         "desktop": _dict(desktop),

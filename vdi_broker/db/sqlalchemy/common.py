@@ -68,6 +68,11 @@ class RowView:
         self.__dict__.update(values)
 
 
+def milliseconds(seconds):
+    """Seconds as milliseconds to 0.1 ms for a JSON detail (None stays)."""
+    return None if seconds is None else round(seconds * 1000.0, 1)
+
+
 def chunks(items, size=IN_CHUNK):
     items = list(items)
     for start in range(0, len(items), size):

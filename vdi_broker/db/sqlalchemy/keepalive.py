@@ -35,15 +35,28 @@ the broker therefore gets, from ``[database_network]``:
 
 Connection parameters from the URL or ``[database] connection_parameters``
 win over these. SQLite needs none of it.
+
+A PostgreSQL server that cannot be reached, or that is not a primary any
+more, is also a connection error (503): oslo.db knows libpq's message of
+before version 14 ("could not connect to server") only; since 14, libpq
+says ``connection to server at "host", port N failed: ...`` (and, with
+``target_session_attrs=read-write``, "session is read-only" for a standby
+during a failover), an asynchronous connect to one refusing host just
+"Connection refused", which oslo.db let through as a bare
+``OperationalError``, a 500. :func:`_pg_connect_failed` is registered as
+an oslo.db exception filter for those.
 """
 
 import os
 import select
 import socket
 
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import exc_filters
 from oslo_log import log as logging
 from oslo_utils import timeutils
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from vdi_broker import conf as vdi_conf
 
@@ -255,6 +268,28 @@ def lock_wait(longest):
     if not read_timeout:
         return longest
     return max(1, min(longest, read_timeout - 2))
+
+
+# -- connection errors -------------------------------------------------------
+
+# libpq 14 and later: one line per host tried, each "connection to server
+# at "127.0.0.1", port 5432 failed: <why>" (or "on socket ..."); with the
+# wait callback above (an asynchronous connect) a refused single host is
+# only "Connection refused"; a server that is starting, stopping or
+# recovering says so.
+_PG_CONNECT_FAILED = (
+    r"^.*connection to server (?:at|on socket) .* failed",
+    r"^.*Connection refused",
+    r"^.*the database system is (?:starting up|shutting down|in recovery "
+    r"mode|not yet accepting connections)",
+)
+
+
+@exc_filters.filters("postgresql", sa_exc.OperationalError,
+                     _PG_CONNECT_FAILED)
+def _pg_connect_failed(error, match, engine_name, is_disconnect):
+    """No PostgreSQL server (or no primary) could be connected to."""
+    raise db_exc.DBConnectionError(error)
 
 
 # -- engines -----------------------------------------------------------------

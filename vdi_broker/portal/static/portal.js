@@ -71,6 +71,110 @@
     });
   }
 
+  // The agents table follows the teams of the answer: a department or
+  // site that appeared gets its row (filled in by the caller), one that
+  // is gone loses it; the rows keep the answer's order.
+  function teamRow(table, team) {
+    var row = document.createElement("tr");
+    row.setAttribute("data-team", team.key);
+    var head = document.createElement("th");
+    head.scope = "row";
+    head.textContent = team.department ||
+      table.getAttribute("data-no-department");
+    row.appendChild(head);
+    var site = document.createElement("td");
+    site.textContent = team.site || table.getAttribute("data-no-site");
+    row.appendChild(site);
+    ["active", "expected", "idle", "offline"].forEach(function (key) {
+      var cell = document.createElement("td");
+      cell.className = "num";
+      cell.setAttribute("data-field", key);
+      row.appendChild(cell);
+    });
+    var barCell = document.createElement("td");
+    barCell.className = "bar-col";
+    var bar = document.createElement("meter");
+    bar.setAttribute("data-field", "bar");
+    bar.min = 0;
+    bar.setAttribute("aria-label", table.getAttribute("data-bar-label")
+      .replace("%(department)s", team.department || "-")
+      .replace("%(site)s", team.site || "-"));
+    barCell.appendChild(bar);
+    row.appendChild(barCell);
+    return row;
+  }
+
+  function syncTeamRows(table, teams) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector("tr[data-empty-row]");
+    var existing = {};
+    body.querySelectorAll("tr[data-team]").forEach(function (row) {
+      existing[row.getAttribute("data-team")] = row;
+    });
+    var wanted = {};
+    teams.forEach(function (team) {
+      wanted[team.key] = true;
+      var row = existing[team.key] || teamRow(table, team);
+      body.insertBefore(row, empty);
+    });
+    Object.keys(existing).forEach(function (key) {
+      if (!wanted[key]) { body.removeChild(existing[key]); }
+    });
+    if (empty) { empty.hidden = teams.length > 0; }
+  }
+
+  // The pools' table follows the pools of the answer too: a new pool
+  // gets its row (filled in by the caller), a deleted one loses it.
+  function poolRow(pool) {
+    var row = document.createElement("tr");
+    row.setAttribute("data-pool", pool.id);
+    var head = document.createElement("th");
+    head.scope = "row";
+    var link = document.createElement("a");
+    link.href = "/pools/" + encodeURIComponent(pool.id);
+    link.textContent = pool.name;
+    head.appendChild(link);
+    row.appendChild(head);
+    var site = document.createElement("td");
+    site.textContent = pool.site || "";
+    row.appendChild(site);
+    ["ready", "target", "building", "failed", "assigned"].forEach(
+      function (key) {
+        var cell = document.createElement("td");
+        cell.className = "num";
+        cell.setAttribute("data-field", key);
+        row.appendChild(cell);
+      });
+    var status = document.createElement("td");
+    status.setAttribute("data-field", "status");
+    var badge = document.createElement("span");
+    badge.className = "badge";
+    status.appendChild(badge);
+    row.appendChild(status);
+    var reasons = document.createElement("td");
+    reasons.setAttribute("data-field", "reasons");
+    row.appendChild(reasons);
+    return row;
+  }
+
+  function syncPoolRows(table, pools) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector("tr[data-empty-row]");
+    var existing = {};
+    body.querySelectorAll("tr[data-pool]").forEach(function (row) {
+      existing[row.getAttribute("data-pool")] = row;
+    });
+    var wanted = {};
+    pools.forEach(function (pool) {
+      wanted[pool.id] = true;
+      body.insertBefore(existing[pool.id] || poolRow(pool), empty);
+    });
+    Object.keys(existing).forEach(function (key) {
+      if (!wanted[key]) { body.removeChild(existing[key]); }
+    });
+    if (empty) { empty.hidden = pools.length > 0; }
+  }
+
   function refreshOverview(box) {
     var source = box.getAttribute("data-source");
     var seconds = parseInt(box.getAttribute("data-refresh"), 10) || 15;
@@ -97,6 +201,8 @@
         var value = get(data, el.getAttribute("data-warn-when"));
         el.classList.toggle("tile-warn", !!value);
       });
+      var poolTable = box.querySelector("#pool-table");
+      if (poolTable) { syncPoolRows(poolTable, data.pools || []); }
       (data.pools || []).forEach(function (pool) {
         var row = box.querySelector('tr[data-pool="' + pool.id + '"]');
         if (!row) { return; }
@@ -116,6 +222,8 @@
         row.classList.toggle("short", !!pool.short);
       });
       var agents = data.agents || {};
+      var table = box.querySelector("table[data-agents-table]");
+      if (table) { syncTeamRows(table, agents.teams || []); }
       (agents.teams || []).forEach(function (team) {
         var rows = box.querySelectorAll("tr[data-team]");
         var row = null;
@@ -218,6 +326,54 @@
     window.setTimeout(tick, seconds * 1000);
   }
 
+  // A roll-out not finished: its state, phase and counts, polled; the
+  // rows of each rebuild come with a reload (the link is pointed out).
+  function refreshRollout(title) {
+    var source = title.getAttribute("data-source");
+    var seconds = parseInt(title.getAttribute("data-refresh"), 10) || 15;
+    var changed = document.getElementById("rollout-changed");
+    function tick() {
+      fetch(source, {credentials: "same-origin",
+                     headers: {"Accept": "application/json"}})
+        .then(function (resp) {
+          if (!resp.ok) { throw new Error("HTTP " + resp.status); }
+          return resp.json();
+        })
+        .then(function (data) {
+          var moved = false;
+          Object.keys(data.progress || {}).forEach(function (key) {
+            var cell = document.querySelector(
+              '#counts [data-count="' + key + '"]');
+            var value = String(data.progress[key]);
+            if (cell && cell.textContent !== value) {
+              cell.textContent = value;
+              moved = true;
+            }
+          });
+          var meter = document.querySelector(
+            '#h-progress ~ p meter[data-field="progress"]');
+          if (meter) {
+            meter.value = data.percent;
+            meter.textContent = data.percent + "%";
+          }
+          var phase = document.querySelector('[data-field="phase"]');
+          if (phase) { phase.textContent = data.phase || "-"; }
+          var reason = document.getElementById("status-reason");
+          if (reason) { reason.textContent = data.status_reason || "-"; }
+          var badge = title.querySelector("[data-rollout-state] .badge");
+          if (badge && badge.textContent !== data.state) {
+            badge.textContent = data.state;
+            badge.className = "badge badge-" + data.state;
+            moved = true;
+          }
+          if (moved && changed) { changed.hidden = false; }
+          if (data.open) { window.setTimeout(tick, seconds * 1000); }
+        })
+        .catch(function () { window.setTimeout(tick, seconds * 1000); });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     document.querySelectorAll("select[data-autosubmit]").forEach(
@@ -258,6 +414,8 @@
       });
     var jobTitle = document.querySelector("#job-title[data-source]");
     if (jobTitle) { refreshJob(jobTitle); }
+    var rolloutTitle = document.querySelector("#rollout-title[data-source]");
+    if (rolloutTitle) { refreshRollout(rolloutTitle); }
     var box = document.querySelector(".overview[data-source]");
     if (box) { refreshOverview(box); }
     // A console page: on to the console (its link stays for no script).

@@ -21,8 +21,10 @@ from vdi_broker.portal.views import hosts
 from vdi_broker.portal.views import jobs
 from vdi_broker.portal.views import overview
 from vdi_broker.portal.views import pools
+from vdi_broker.portal.views import rollouts
 from vdi_broker.portal.views import signin
 from vdi_broker.portal.views import users
+from vdi_broker.portal.views import windows
 
 ROUTES = [
     ("/", {"GET": overview.page}),
@@ -66,4 +68,11 @@ ROUTES = [
     ("/jobs/{job_id}.json", {"GET": jobs.data_json}),
     ("/jobs/{job_id}", {"GET": jobs.show}),
     ("/jobs/{job_id}/cancel", {"POST": jobs.cancel}),
+    ("/rollouts", {"GET": rollouts.index, "POST": rollouts.create}),
+    ("/rollouts/{rollout_id}.json", {"GET": rollouts.data_json}),
+    ("/rollouts/{rollout_id}", {"GET": rollouts.show}),
+    ("/rollouts/{rollout_id}/action", {"POST": rollouts.action}),
+    ("/maintenance-windows", {"GET": windows.index,
+                              "POST": windows.create}),
+    ("/maintenance-windows/{window_id}/delete", {"POST": windows.delete}),
 ]
