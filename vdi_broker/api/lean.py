@@ -55,6 +55,7 @@ import webob
 from vdi_broker.api import client_auth
 from vdi_broker.api import fault
 from vdi_broker.api import microversion
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import exception
 from vdi_broker.guest_agent import protocol
 from vdi_broker import states
@@ -221,7 +222,7 @@ class LeanPaths:
                 self._versions)
         except (ValueError, TypeError):
             return None
-        return "%d.%d" % (served.major, served.minor)
+        return "%d.%d" % (served[0], served[1])
 
     def _address(self, environ):
         """The caller's address, as the proxy-headers middleware sees it."""
@@ -241,9 +242,9 @@ class LeanPaths:
                 (REQUEST_ID_HEADER, request_id)]
 
     def _full(self, environ, start_response, status, learn):
-        """The whole stack; ``learn()`` when it answers ``status``."""
+        """The whole stack; ``learn()`` when it answers one of ``status``."""
         def start(answer, headers, exc_info=None):
-            if answer[:3] == status:
+            if answer[:3] in status:
                 learn()
             return start_response(answer, headers, exc_info)
         return self.application(environ, start)
@@ -275,12 +276,14 @@ class LeanPaths:
             beats.client_checked(client_id, session_id, token_hash)
 
         if beats.clients.get(client_id, now) is None:
-            return self._full(environ, start_response, "204", learn)
+            return self._full(environ, start_response, ("204", "200"),
+                              learn)
         if session_id is not None:
             known = beats.sessions.get(session_id, now)
             if token_hash is None or known is None or \
                     known[0] != (token_hash, client_id):
-                return self._full(environ, start_response, "204", learn)
+                return self._full(environ, start_response, ("204", "200"),
+                                  learn)
         events = body.get("input_events")
         address = self._address(environ)
         item = {"client_id": client_id, "now": now,
@@ -316,9 +319,14 @@ class LeanPaths:
         None: a version whose answer this path does not give (the full
         path gives it).
         """
-        if version == "1.0":
+        major, minor = (int(p) for p in version.split("."))
+        if (major, minor) < microversion.HEARTBEAT_INTERVAL:
             return "204 No Content", None
-        return None
+        # As handlers/client.heartbeat_answer: the interval to follow.
+        conf = self.conf
+        return "200 OK", {
+            "heartbeat_interval": conf.client_session.heartbeat_interval,
+            "offline_after": client_session_conf.offline_after(conf)}
 
     # -- the agent's report --------------------------------------------------
 
@@ -341,7 +349,7 @@ class LeanPaths:
         if known is None or known[0] != digest:
             def learn():
                 beats.agent_checked(desktop_id, digest, now)
-            return self._full(environ, start_response, "200", learn)
+            return self._full(environ, start_response, ("200",), learn)
         min_interval = conf.agent.min_report_interval
         last = known[2]
         if min_interval and last is not None:

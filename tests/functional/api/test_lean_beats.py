@@ -131,6 +131,23 @@ class TestHeartbeats(LeanTestCase):
         self.assertEqual(now, row["last_input_at"])
         self.assertEqual(1, self.full.call_count)
 
+    def test_version_1_1_answers_the_interval(self):
+        self.client()
+        headers = {"OpenStack-API-Version": "vdi 1.1"}
+        first = self.app.post_json(HEARTBEAT, {"client_id": "tc-0001"},
+                                   headers=headers, status=200)
+        second = self.app.post_json(HEARTBEAT, {"client_id": "tc-0001"},
+                                    headers=headers, status=200)
+        self.assertEqual(1, self.full.call_count)
+        self.assertEqual(first.json, second.json)
+        self.assertIn("heartbeat_interval", second.json)
+        self.assertEqual("vdi 1.1", second.headers["OpenStack-API-Version"])
+        self.assertEqual(first.headers["Content-Type"],
+                         second.headers["Content-Type"])
+        # And 1.0 still gets its 204 from the lean path.
+        self.beat()
+        self.assertEqual(1, self.full.call_count)
+
     def test_anonymous_and_health(self):
         self.client()
         self.beat()
