@@ -21,9 +21,11 @@ from oslo_middleware import sizelimit
 import webob.dec
 
 from vdi_broker.api import auth
+from vdi_broker.api import beats
 from vdi_broker.api import fault
 from vdi_broker.api import handler
 from vdi_broker.api.handlers import metrics as metrics_handler
+from vdi_broker.api import lean
 from vdi_broker.api import microversion
 from vdi_broker.api import util
 from vdi_broker import conductor
@@ -49,6 +51,9 @@ class BrokerApp:
         self.login = self._login_service(compute_driver)
         # GET /metrics: the database's gauges, cached a few seconds.
         self.metrics_collector = metrics_collector.DatabaseCollector(conf)
+        # The heartbeats' and agent reports' lean path: credentials
+        # remembered, writes buffered (vdi_broker/api/lean.py).
+        self.beats = beats.Beats(conf)
 
     def _login_service(self, compute_driver):
         manager = getattr(self.conductor, "manager", None)
@@ -168,4 +173,7 @@ def build_app(conf, broker_app=None):
     # own plain answers, for load balancers.
     app = _HealthcheckPath(app, conf)
     app = request_id.RequestId(app)
+    # Outside everything: the ordinary heartbeat and agent report need
+    # none of it (their lean path; the rest goes through the stack).
+    app = lean.LeanPaths(app, broker_app, conf)
     return app

@@ -47,6 +47,7 @@ _MODULES = (
     "executor",
     "jobs",
     "agent",
+    "beats",
     "monitoring",
     "alerts",
 )

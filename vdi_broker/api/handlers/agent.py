@@ -54,6 +54,8 @@ def register(req):
     conf, body, digest = _read(req, schema.register)
     agent = db.agent_register(util.context(req), body["desktop_id"], digest,
                               body, conf.agent.min_report_interval)
+    # No older report of this process's buffer after the registration.
+    util.app(req).beats.agent_registered(body["desktop_id"], digest)
     return util.json_response({
         "desktop_id": agent["desktop_id"],
         "registered_at": util.iso(agent["registered_at"]),

@@ -139,6 +139,9 @@ def logout(req):
     app = util.app(req)
     app.login.logout(util.context(req), session["id"], "logout",
                      release=app.conductor.release_desktop)
+    # The lean path forgets its token at once (other API processes check
+    # the session again when they write its heartbeats).
+    app.beats.session_closed(session["id"])
     return util.empty_response()
 
 

@@ -35,6 +35,8 @@ __all__ = (
     "agent_get",
     "agent_register",
     "agent_report",
+    "agent_reports_write",
+    "agent_secrets",
     "agents_registered",
     "sessions_timed_out",
     "sessions_kept_connected",
@@ -186,6 +188,86 @@ def agent_report(ctx, desktop_id, secret_hash, values, min_interval=0):
     if params["p_state"] is None:
         return 0
     return connection.execute(_REPORT_SESSION, params).rowcount
+
+
+# Reports the API gathered, written in batches: the secret was checked
+# against a cache, so the UPDATE checks it again (a desktop whose
+# secret was set anew meanwhile is not written), and a report older
+# than the row's last one changes nothing. ``connection_since`` takes
+# ``p_since``: the first report of the state in the batch.
+_P_SINCE = sa.bindparam("p_since", type_=sa.DateTime())
+_AGENT_CURRENT = sa.exists().where(
+    _AGENTS.c.desktop_id == sa.bindparam("p_id"),
+    _AGENTS.c.secret_hash == sa.bindparam("p_hash"),
+    _AGENTS.c.registered_at.is_not(None))
+_REPORT_BATCH = (
+    sa.update(_AGENTS)
+    .where(_AGENTS.c.desktop_id == sa.bindparam("p_id"),
+           _AGENTS.c.secret_hash == sa.bindparam("p_hash"),
+           _AGENTS.c.registered_at.is_not(None),
+           sa.or_(_AGENTS.c.last_report_at.is_(None),
+                  _AGENTS.c.last_report_at <= _P_NOW))
+    .ordered_values(
+        (_AGENTS.c.connection_since, sa.case(
+            (_AGENTS.c.connection_state == _P_STATE,
+             _AGENTS.c.connection_since), else_=_P_SINCE)),
+        (_AGENTS.c.connection_state, _P_STATE),
+        (_AGENTS.c.last_report_at, _P_NOW),
+        (_AGENTS.c.reports, _AGENTS.c.reports + sa.bindparam(
+            "p_count", type_=sa.Integer())),
+        *[(_AGENTS.c[k], sa.bindparam("p_" + k, type_=_AGENTS.c[k].type))
+          for k in REPORT_FIELDS if k != "connection_state"]))
+_REPORT_BATCH_SESSION = (
+    sa.update(_SESSIONS)
+    .where(_SESSIONS.c.desktop_id == sa.bindparam("p_id"),
+           _SESSIONS.c.state == states.SESSION_ACTIVE, _AGENT_CURRENT)
+    .ordered_values(
+        (_SESSIONS.c.connection_since, sa.case(
+            (_SESSIONS.c.connection_state == _P_STATE,
+             _SESSIONS.c.connection_since), else_=_P_SINCE)),
+        (_SESSIONS.c.connection_state, _P_STATE),
+        (_SESSIONS.c.idle_seconds, sa.bindparam("p_idle_seconds",
+                                                type_=sa.Integer()))))
+
+
+@common.retry_on_conflict
+@engine.main_context_manager.writer.connection
+def agent_reports_write(ctx, reports):
+    """Write reports the API gathered: one transaction, executemany.
+
+    ``reports``: dicts with ``desktop_id``, ``secret_hash``, ``now`` (the
+    last report's arrival), ``since`` (the first report in a row of the
+    same connection state), ``count`` (reports merged into this one) and
+    the report's fields. Returns the number of agent rows updated.
+    """
+    rows, with_state = [], []
+    for report in reports:
+        row = {"p_" + k: report.get(k) for k in REPORT_FIELDS}
+        row.update(p_id=report["desktop_id"], p_hash=report["secret_hash"],
+                   p_now=report["now"], p_since=report["since"],
+                   p_count=report["count"],
+                   p_state=row.pop("p_connection_state"))
+        rows.append(row)
+        if row["p_state"] is not None:
+            with_state.append(row)
+    if not rows:
+        return 0
+    updated = ctx.connection.execute(_REPORT_BATCH, rows).rowcount
+    if with_state:
+        ctx.connection.execute(_REPORT_BATCH_SESSION, with_state)
+    return max(updated, 0)
+
+
+@engine.main_context_manager.reader.connection
+def agent_secrets(ctx, desktop_ids):
+    """{desktop id: secret hash} of the registered agents among these."""
+    found = {}
+    for part in common.chunks(desktop_ids):
+        found.update(ctx.connection.execute(
+            sa.select(_AGENTS.c.desktop_id, _AGENTS.c.secret_hash)
+            .where(_AGENTS.c.desktop_id.in_(part),
+                   _AGENTS.c.registered_at.is_not(None))).all())
+    return found
 
 
 @engine.main_context_manager.reader

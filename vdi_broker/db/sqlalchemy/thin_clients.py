@@ -35,6 +35,8 @@ __all__ = (
     "thin_client_delete",
     "thin_clients_mark_offline",
     "thin_client_heartbeat",
+    "thin_client_heartbeats_write",
+    "thin_client_credentials",
 )
 
 
@@ -287,3 +289,98 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
                         actor=client_id, target_type="thin_client",
                         target_id=row["id"], message=client_id)
     return True
+
+
+# -- heartbeats written in batches (the API's lean path) ----------------------
+
+# The user of the session a buffered heartbeat names, read by the UPDATE
+# itself: the API checked the token against a cache, and the database
+# still decides whether the session is active, unexpired and the
+# client's (a session closed meanwhile names no user, counts no input).
+_BATCH_USER = (
+    sa.select(_SESSIONS.c.username)
+    .where(_SESSIONS.c.id == sa.bindparam("p_session"),
+           _SESSIONS.c.client_id == sa.bindparam("p_client_id"),
+           _SESSIONS.c.state == "active",
+           _SESSIONS.c.expires_at > sa.bindparam("p_now"))
+    .scalar_subquery())
+
+
+@functools.lru_cache(maxsize=None)
+def _batch_statement(active, health):
+    """The batched heartbeat's UPDATE, one per kind (executemany).
+
+    As the single heartbeat's, plus: the user from the session (above),
+    and a heartbeat older than the row's last one changes nothing (a
+    heartbeat written at once by another path, or another API worker,
+    is not overwritten by an older one still in a buffer).
+    """
+    values = dict(_HEARTBEAT_VALUES, last_user=_BATCH_USER)
+    if active:
+        values["last_input_at"] = sa.case(
+            (_BATCH_USER.is_not(None), sa.bindparam("p_input_at")),
+            else_=_CLIENTS.c.last_input_at)
+    if health:
+        values.update(health=sa.bindparam("p_health", type_=sa.JSON()),
+                      fault_reason=sa.bindparam("p_fault_reason"),
+                      status=sa.bindparam("p_status"))
+    return (sa.update(_CLIENTS)
+            .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"),
+                   sa.or_(_CLIENTS.c.last_seen_at.is_(None),
+                          _CLIENTS.c.last_seen_at <= sa.bindparam("p_now")))
+            .values(**values))
+
+
+@common.retry_on_conflict
+@engine.main_context_manager.writer.connection
+def thin_client_heartbeats_write(ctx, heartbeats):
+    """Write heartbeats the API gathered: one transaction, executemany.
+
+    ``heartbeats``: dicts with ``client_id``, ``now`` (when the API
+    received it), ``address``, ``session_id`` (or None), ``input_events``,
+    ``input_at`` (when input was last reported, None for none) and, with
+    health, ``health``, ``fault_reason`` and ``status``. The clients and
+    session tokens were checked by the API; unknown clients change
+    nothing. Returns the number of rows updated.
+    """
+    by_kind = {}
+    for beat in heartbeats:
+        kind = (beat.get("input_at") is not None, "health" in beat)
+        by_kind.setdefault(kind, []).append({
+            "p_client_id": beat["client_id"], "p_now": beat["now"],
+            "p_address": beat.get("address"),
+            "p_session": beat.get("session_id"),
+            "p_input_events": beat.get("input_events"),
+            "p_input_at": beat.get("input_at"),
+            "p_health": beat.get("health"),
+            "p_fault_reason": beat.get("fault_reason"),
+            "p_status": beat.get("status", "online")})
+    updated = 0
+    for (active, health), rows in by_kind.items():
+        result = ctx.connection.execute(_batch_statement(active, health),
+                                        rows)
+        updated += max(result.rowcount, 0)
+    return updated
+
+
+@engine.main_context_manager.reader.connection
+def thin_client_credentials(ctx, client_ids, session_ids, now):
+    """What the lean path may go on remembering, after a batch.
+
+    Returns (the ``client_ids`` that exist, {session id: (token hash,
+    client id)} of the ``session_ids`` that are active and unexpired).
+    """
+    clients, sessions = set(), {}
+    for part in common.chunks(client_ids):
+        clients.update(ctx.connection.execute(
+            sa.select(_CLIENTS.c.client_id)
+            .where(_CLIENTS.c.client_id.in_(part))).scalars())
+    for part in common.chunks(session_ids):
+        for row in ctx.connection.execute(
+                sa.select(_SESSIONS.c.id, _SESSIONS.c.token_hash,
+                          _SESSIONS.c.client_id)
+                .where(_SESSIONS.c.id.in_(part),
+                       _SESSIONS.c.state == "active",
+                       _SESSIONS.c.expires_at > now)):
+            sessions[row.id] = (row.token_hash, row.client_id)
+    return clients, sessions
