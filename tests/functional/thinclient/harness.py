@@ -220,13 +220,13 @@ class ThinClientTestCase(base.TestCase):
             registered.append(desktop)
         return registered
 
-    def agents_report(self, desktops):
+    def agents_report(self, desktops, connection_state="connected"):
         """Each desktop's agent reports: alive, its display running."""
         for desktop in desktops:
             self.broker.app.post_json(
                 "/v1/agent/report",
                 {"desktop_id": desktop["id"], "display": "running",
-                 "connection_state": "connected", "idle_seconds": 0},
+                 "connection_state": connection_state, "idle_seconds": 0},
                 headers={protocol.SECRET_HEADER: self._agent_secret(
                     desktop)}, status=200)
 

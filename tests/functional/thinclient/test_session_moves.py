@@ -22,6 +22,11 @@ the session to a healthy desktop with the same session id and token.
 The thin client's next session poll sees the new desktop, fetches the
 new console file and starts remote-viewer on it: the SPICE listener on
 the new desktop's port gets the link.
+
+The same with the thin client's own fault report: its viewer cannot
+connect, it reports the desktop, the broker opens an incident for the
+desktop's agent (the session stays), the thin client waits and tries
+again without a second report, and follows when the session moves.
 """
 
 import time
@@ -46,16 +51,30 @@ class FiveMinuteRuleTest(harness.ThinClientTestCase):
         super().setUp()
         harness.viewer_installed()
 
-    def watch_until(self, key, others):
+    def start(self, **kw):
+        pool = dict(harness.DESKS, fix_time=FIX_TIME)
+        broker = self.start_broker(pools=(pool,), flags={
+            ("agent", "broker_url"): "http://broker.invalid:8780",
+            ("agent", "min_report_interval"): 0,
+            ("agent", "silent_after"): SILENT_AFTER}, **kw)
+        desktops = self.agents_register()
+        self.assertEqual(2, len(desktops))
+        self.agents_report(desktops)
+        return broker, desktops
+
+    def watch_until(self, key, others, disconnected=()):
         """Run the conductor's agent watch until ``key`` counts one.
 
         The other desktops' agents report before each pass: only the
-        desktop whose agent is silent has an incident.
+        desktop whose agent is silent has an incident. ``disconnected``:
+        agents that report, with nobody connected to their display.
         """
         deadline = time.monotonic() + WAIT
         passes = []
         while time.monotonic() < deadline:
             self.agents_report(others)
+            self.agents_report(disconnected,
+                               connection_state="disconnected")
             result = self.broker.manager.watch_agents(self.broker.ctxt)
             passes.append(result)
             if result[key]:
@@ -64,14 +83,7 @@ class FiveMinuteRuleTest(harness.ThinClientTestCase):
         self.fail("no %s within %d s: %s" % (key, WAIT, passes[-5:]))
 
     def test_silent_desktop_session_moves_and_the_viewer_follows(self):
-        pool = dict(harness.DESKS, fix_time=FIX_TIME)
-        broker = self.start_broker(pools=(pool,), flags={
-            ("agent", "broker_url"): "http://broker.invalid:8780",
-            ("agent", "min_report_interval"): 0,
-            ("agent", "silent_after"): SILENT_AFTER})
-        desktops = self.agents_register()
-        self.assertEqual(2, len(desktops))
-        self.agents_report(desktops)
+        broker, desktops = self.start()
         tc = self.start_client()
 
         self.login(tc, "amy", expect="viewer")
@@ -131,3 +143,51 @@ class FiveMinuteRuleTest(harness.ThinClientTestCase):
         self.assertEqual(("closed", "logout", new_id),
                          (closed["state"], closed["close_reason"],
                           closed["desktop_id"]))
+
+    def test_fault_report_session_moves_and_the_viewer_follows(self):
+        # Nothing listens on the desktops' SPICE ports yet.
+        broker, desktops = self.start(listen=False)
+        tc = self.start_client(options={("viewer", "connect_timeout"): 2})
+        mark = self.login(tc, "amy", expect="connecting")
+        session = self.active_session("amy")
+        old_id = session["desktop_id"]
+        others = [d for d in desktops if d["id"] != old_id]
+        # The other desktops' consoles work; the agent's does not.
+        for desktop in others:
+            self.spice.listen(self.console_port(desktop["id"]))
+
+        # Two failed viewer runs: the thin client reports the desktop.
+        # It has a guest agent: the broker opens an incident and keeps
+        # the session, the thin client says so and tries again.
+        tc.showing("fault_reported", after=mark, timeout=WAIT)
+        self.screenshot("fault-reported")
+        (incident,) = db.incident_list(broker.ctxt, {"desktop_id": old_id})
+        self.assertEqual((states.INCIDENT_CLIENT_FAULT, session["id"]),
+                         (incident["kind"], incident["session_id"]))
+        self.assertIn("thin client %s: the viewer could not connect" %
+                      harness.CLIENT_ID, incident["reason"])
+        self.assertEqual(models.ASSIGNED,
+                         db.desktop_get(broker.ctxt, old_id)["state"])
+        self.assertEqual("active", db.session_get(
+            broker.ctxt, session["id"])["state"])
+
+        # Its agent reports, nobody connected: not fixed by the pool's
+        # fix time, the conductor moves the session.
+        self.watch_until("moved", others, disconnected=[
+            d for d in desktops if d["id"] == old_id])
+        incident = db.incident_get(broker.ctxt, incident["id"])
+        self.assertEqual(states.INCIDENT_MOVED, incident["state"])
+        new_id = incident["new_desktop_id"]
+        tc.wait_for(r"Session %s moved from desktop %s to %s" % (
+            session["id"], old_id, new_id), after=mark, timeout=WAIT)
+        tc.showing("viewer", after=mark, timeout=WAIT)
+        new_port = self.console_port(new_id)
+        self.assertEqual([new_port], sorted(set(self.spice.links())))
+        self.assertEqual(1, len(test_kiosk_flow.viewer_children(tc)))
+        self.screenshot("fault-moved")
+        # One report for the desktop, however often the viewer failed.
+        reports = [line for line in tc.lines
+                   if "Reporting desktop %s" % old_id in line]
+        self.assertEqual(1, len(reports), reports)
+        self.assertEqual(1, len(db.incident_list(
+            broker.ctxt, {"desktop_id": old_id})))
