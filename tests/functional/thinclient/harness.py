@@ -198,7 +198,7 @@ class ThinClientTestCase(base.TestCase):
                          .where(models.ClientSession.id == session_id)
                          .values(desktop_id=to_desktop_id))
 
-    # -- the guest agents (played through the API) -----------------------------
+    # -- the guest agents (played through the API) ----------------------------
 
     def agents_register(self):
         """Register the guest agent of every desktop that has a server.
