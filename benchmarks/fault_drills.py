@@ -57,6 +57,21 @@ manager takes to decide) and promotes the replica (pg_ctl promote); the
 broker must find the new primary by itself. Every drill of such a run
 uses the pair; name postgresql-failover last (after it there is no
 replica any more).
+    python benchmarks/fault_drills.py --drills cloud-down
+
+The cloud-down drill (issue 19) has a stack of its own: two sites, each
+in its own cloud (``[compute] clouds = east,west``, each a Nova emulator
+behind a black-hole proxy), the shanghai agents in a floating pool of
+cloud east, the nantong agents in one of cloud west, the shanghai VIPs
+bound to desktops of cloud east (bound before the ramp). Each site's
+agents ramp at --rate / 2; --before seconds in, cloud east's Nova,
+Placement and Keystone go silent for --hold seconds. It reports, per
+site, the logins served from bound and from ready desktops (a claim
+needs no Nova), the failures by kind (503 once the down cloud's pool has
+no ready desktop left: it cannot refill), the pools' status during the
+outage, and the audit. Falling back to another site's pool is the
+allocators' business (their rules), not the drill's: it reports what
+each site's agents got.
 
 Needs what benchmarks/shift_change.py needs; run as root.
 """
@@ -72,6 +87,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+import sqlalchemy as sa  # noqa: E402
 import stack as stack_mod  # noqa: E402
 
 from tests.fixtures import blackhole_proxy  # noqa: E402
@@ -89,6 +105,11 @@ BLACKHOLE = {"mariadb-blackhole": "mysql", "rabbitmq-blackhole": "rabbit",
 SHARED = ("rabbitmq-restart", "mariadb-restart", "postgresql-restart")
 # On a private PostgreSQL primary + replica (the whole run then is).
 PRIVATE = ("postgresql-failover",)
+# With a stack of its own (two clouds): only chosen by name.
+OWN_STACK = ("cloud-down",)
+# The cloud-down drill's sites and their clouds.
+SITES = {"shanghai": "east", "nantong": "west"}
+DOWN_CLOUD = "east"
 # Drills that need the stack on that database (--database).
 NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
                   "postgresql-blackhole": "postgresql",
@@ -374,10 +395,178 @@ def run_drill(stack, nova, drill, users, args):
             "audit_ok": found.ok, "audit": found}
 
 
+def _site_users(site_index, count):
+    """Users of one site (stack.directory_ldif: even i shanghai)."""
+    return [(stack_mod.username(i), stack_mod.PASSWORD)
+            for i in range(site_index, 2 * count, 2)]
+
+
+def _pool_status(db_url):
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return {row.name: (row.status, row.status_reason)
+                    for row in conn.execute(sa.text(
+                        "SELECT name, status, status_reason FROM pools"))}
+    finally:
+        engine.dispose()
+
+
+def _site_lines(site, cloud, report, fault_at, restored_at):
+    outcomes = report.outcomes.get("login", [])
+    ok = [o for o in outcomes if o.ok]
+    bound = sum(1 for o in ok if o.body.get("reused"))
+    by_pool = {}
+    for o in ok:
+        name = o.body["pool"]["name"]
+        by_pool[name] = by_pool.get(name, 0) + 1
+
+    def during(o):
+        return fault_at <= o.started + o.elapsed <= restored_at
+
+    out_ok = sum(1 for o in ok if during(o))
+    out_failed = sum(1 for o in outcomes if not o.ok and during(o))
+    errors = ", ".join("%s x%d" % (kind, n) for (_op, kind), n in
+                       sorted(report.errors.items())) or "none"
+    lat = sorted(o.elapsed for o in outcomes)
+    return {
+        "site": site, "cloud": cloud, "logins": len(outcomes),
+        "ok": len(ok), "bound": bound, "ready": len(ok) - bound,
+        "failed": len(outcomes) - len(ok), "errors": errors,
+        "by_pool": by_pool, "outage_ok": out_ok,
+        "outage_failed": out_failed, "max": lat[-1] if lat else 0.0}
+
+
+def run_cloud_down(args):
+    """Two sites in two clouds; one cloud's Nova silent during a ramp."""
+    per_site = int(args.rate / 2 * (args.before + args.hold + args.after))
+    print("cloud-down drill: %d logins per site at %.1f/s each; %s" % (
+        per_site, args.rate / 2, uptime()), flush=True)
+    default = nova_emulator.NovaEmulator(boot_time=1.0)
+    default.setUp()
+    clouds, proxies = {}, {}
+    for name in SITES.values():
+        emulator = nova_emulator.NovaEmulator(boot_time=1.0,
+                                              region="Region-" + name)
+        emulator.setUp()
+        emulator.add_provider(name + "-host", vcpus=1000000,
+                              memory_mb=1 << 40)
+        proxy = blackhole_proxy.BlackholeProxy("127.0.0.1", emulator.port)
+        proxy.setUp()
+        # Keystone, Nova and Placement of the cloud through its proxy.
+        emulator.base_url = "http://127.0.0.1:%d" % proxy.port
+        clouds[name], proxies[name] = emulator, proxy
+    stack = stack_mod.Stack(
+        users=2 * per_site, ldap_servers=1, nova=default, clouds=clouds,
+        sites=SITES, spare_desktops=args.cloud_spare,
+        headroom=2 * per_site, conductor_timeout=10,
+        database=args.database)
+    try:
+        stack.start()
+        result = _cloud_down(stack, clouds, proxies, per_site, args)
+    finally:
+        stack.stop()
+        for proxy in proxies.values():
+            proxy.close_connections()
+            proxy.cleanUp()
+        for emulator in list(clouds.values()) + [default]:
+            emulator.cleanUp()
+    return result
+
+
+def _cloud_down(stack, clouds, proxies, per_site, args):
+    users = {site: _site_users(n, per_site)
+             for n, site in enumerate(SITES)}
+    # The VIPs log in once and out: their personal desktops (cloud east)
+    # stay bound to them.
+    vips = [u for u in users["shanghai"]
+            if stack_mod.is_vip(int(u[0][len("agent"):]))]
+    client = loadgen_client.BrokerClient(
+        stack.url, concurrency=args.concurrency,
+        timeout=(3.0, CLIENT_TIMEOUT))
+    runner.Simulation(client, vips, mode="storm", concurrency=16,
+                      logout=True, client_prefix="tc-bind").run()
+    sims = {site: runner.Simulation(
+        client, users[site], mode="ramp", rate=args.rate / 2,
+        concurrency=args.concurrency // 2,
+        client_prefix="tc-%s" % site) for site in SITES}
+    reports = {}
+    threads = []
+    for site, sim in sims.items():
+        thread = threading.Thread(
+            target=lambda s=site, m=sim: reports.__setitem__(s, m.run()),
+            daemon=True)
+        thread.start()
+        threads.append(thread)
+    time.sleep(args.before)
+    fault_at = time.monotonic()
+    creates = {n: c.calls("create") for n, c in clouds.items()}
+    proxies[DOWN_CLOUD].blackhole()
+    # Each pool's status through the outage: when it first changed.
+    during = {}
+    try:
+        while time.monotonic() < fault_at + args.hold:
+            time.sleep(1.0)
+            for name, (status, reason) in _pool_status(
+                    stack.db_url).items():
+                if status != "active" and name not in during:
+                    during[name] = (status, reason,
+                                    time.monotonic() - fault_at)
+    finally:
+        proxies[DOWN_CLOUD].resume()
+        restored_at = time.monotonic()
+    # (What was sent to the silent cloud never reached it.)
+    booted = {n: c.calls("create") - creates[n] for n, c in clouds.items()
+              if n != DOWN_CLOUD}
+    for thread in threads:
+        thread.join()
+    client.close()
+    time.sleep(args.settle)
+    after = _pool_status(stack.db_url)
+    servers = []
+    for emulator in clouds.values():
+        servers += [(s["id"], (s.get("metadata") or {}).get("vdi_desktop"))
+                    for s in emulator.live_servers()
+                    if "vdi-broker" in (s.get("tags") or [])]
+    logins = {}
+    for report in reports.values():
+        logins.update(report.logins)
+    found = audit.run(stack.db_url, logins=logins, cloud_servers=servers)
+    start = min(sim.report.started for sim in sims.values())
+    print("drill cloud-down (cloud %s's Keystone, Nova and Placement "
+          "black-holed from %.1f s to %.1f s), %s" % (
+              DOWN_CLOUD, fault_at - start, restored_at - start, uptime()))
+    rows = []
+    for site, cloud in SITES.items():
+        row = _site_lines(site, cloud, reports[site], fault_at,
+                          restored_at)
+        rows.append(row)
+        print("  site %(site)s (cloud %(cloud)s): %(logins)d logins, "
+              "%(ok)d ok (%(bound)d from bound desktops, %(ready)d from "
+              "ready ones), %(failed)d failed (%(errors)s); during the "
+              "outage %(outage_ok)d ok, %(outage_failed)d failed; max "
+              "%(max).2f s; by pool %(by_pool)s" % row)
+    print("  boots the up cloud(s) received during the outage: %s" % (
+        ", ".join("cloud %s %d" % item for item in sorted(booted.items()))))
+    for name in sorted(after):
+        status, reason, when = during.get(name, ("active", None, None))
+        print("  pool %s during the outage: %s%s; %.1f s after the "
+              "outage: %s" % (
+                  name, status, " from %.1f s into it (%s)" % (
+                      when, reason) if when is not None else "",
+                  args.settle, after[name][0]))
+    print("  " + found.format().replace("\n", "\n  "), flush=True)
+    return {"drill": "cloud-down", "sites": rows, "audit_ok": found.ok,
+            "failed": sum(r["failed"] for r in rows),
+            "count": sum(r["logins"] for r in rows),
+            "max": max(r["max"] for r in rows), "recovery": None}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--drills", nargs="+", default=list(SAFE),
-                   choices=SAFE + tuple(BLACKHOLE) + SHARED + PRIVATE)
+                   choices=SAFE + tuple(BLACKHOLE) + SHARED + PRIVATE +
+                   OWN_STACK)
     p.add_argument("--database", choices=("mariadb", "postgresql"),
                    default="mariadb",
                    help="the shared database server the broker uses")
@@ -405,7 +594,19 @@ def main(argv=None):
                         "recovered.")
     p.add_argument("--settle", type=float, default=3.0)
     p.add_argument("--concurrency", type=int, default=128)
+    p.add_argument("--cloud-spare", type=int, default=60,
+                   help="cloud-down: ready desktops each site's floating "
+                        "pool keeps (min_ready); the pool manager refills "
+                        "it from the site's cloud as logins take them.")
     args = p.parse_args(argv)
+    own = [name for name in args.drills if name in OWN_STACK]
+    args.drills = [name for name in args.drills if name not in OWN_STACK]
+    results = []
+    if own:
+        results.append(run_cloud_down(args))
+        if not args.drills:
+            _table(results)
+            return 0
 
     wrong = [name for name in args.drills
              if NEEDS_DATABASE.get(name, args.database) != args.database]
@@ -434,7 +635,6 @@ def main(argv=None):
                             database=args.database,
                             route=proxies.route if proxies else None,
                             database_server=pair)
-    results = []
     try:
         if pair is not None:
             pair.start()
@@ -462,6 +662,11 @@ def main(argv=None):
         if pair is not None:
             pair.stop()
         nova.cleanUp()
+    _table(results)
+    return 0
+
+
+def _table(results):
     print()
     print("%-19s %7s %8s %10s %12s %6s" % ("drill", "logins", "failed",
                                            "max s", "recovery s", "audit"))
@@ -471,7 +676,6 @@ def main(argv=None):
         print("%-19s %7d %8d %10.2f %12s %6s" % (
             r["drill"], r["count"], r["failed"], r["max"] or 0, rec,
             "OK" if r["audit_ok"] else "FAILED"))
-    return 0
 
 
 if __name__ == "__main__":

@@ -289,13 +289,21 @@ class Stack:
                  extra_conf="", spare_desktops=200, nova=None,
                  headroom=0, conductors=1, db_driver=None,
                  api_server="gunicorn", route=None, database="mariadb",
-                 database_server=None):
+                 database_server=None, clouds=None, sites=None):
         self.users = users
         # A private server instead of the machine's shared one (the
         # PostgreSQL failover drill's tests/fixtures/pg_replica.py pair):
         # its admin_url() (called each time: the primary may have moved)
         # and url(database), the broker's connection.
         self.database_server = database_server
+        # Several clouds (the cloud-down drill): {name: NovaEmulator} as
+        # [compute] clouds, and {site: cloud name}: each site's agents
+        # get a floating pool of their own in their site's cloud (by an
+        # allocator whose rules name the site's OU); the VIPs' personal
+        # pool lives in the first site's cloud. The floor pool stays in
+        # the default cloud (``nova``).
+        self.clouds = clouds or {}
+        self.sites = sites or {}
         # The shared server the broker's database lives on: "mariadb" or
         # "postgresql" (psycopg2).
         if database not in DATABASES:
@@ -368,8 +376,14 @@ class Stack:
                 suffix=SUFFIX, ldap_pool=max(8, self.api_threads),
                 boot_time=self.boot_time,
                 compute="nova" if self.nova else "fake") +
-                self._nova_conf() + self._coordination_conf() +
-                self.extra_conf)
+                self._nova_conf() + self._clouds_conf() +
+                self._coordination_conf() + self.extra_conf)
+        if self.clouds:
+            with open(self.config_file) as f:
+                text = f.read()
+            with open(self.config_file, "w") as f:
+                f.write(text.replace("[compute]\n", "[compute]\nclouds = %s\n"
+                                     % ",".join(self.clouds), 1))
         self._fix_log_names()
         _run([os.path.join(BIN, "vdi-broker-manage"), "--config-file",
               self.config_file, "db", "sync"])
@@ -391,6 +405,18 @@ class Stack:
         lines = ["", "[nova]", "timeout = 5", "retries = 1"]
         lines += ["%s = %s" % item for item in
                   sorted(self.nova.nova_options().items())]
+        return "\n".join(lines) + "\n"
+
+    def _clouds_conf(self):
+        if not self.clouds:
+            return ""
+        lines = []
+        for name, nova in self.clouds.items():
+            lines += ["", "[cloud:%s]" % name, "driver = nova",
+                      "timeout = 3", "retries = 0",
+                      "down_after_failures = 2", "down_retry_interval = 5"]
+            lines += ["%s = %s" % item for item in
+                      sorted(nova.nova_options().items())]
         return "\n".join(lines) + "\n"
 
     def _coordination_conf(self):
@@ -470,6 +496,8 @@ class Stack:
         vips = sum(1 for i in range(self.users) if is_vip(i))
         sizes = {"floating": self.users - vips + self.spare,
                  "personal": vips + self.spare, "floor": 1000}
+        if self.sites:
+            return self._fill_sites(engine, vips)
         pools = {}
         with engine.begin() as conn:
             for name, size in sizes.items():
@@ -516,6 +544,73 @@ class Stack:
                 "generation, created_at) VALUES (:id, :pool, :name, "
                 "'ready', :address, 1, NOW())"), rows)
         del now
+        engine.dispose()
+        self.pools = pools
+        self.desktop_count = sum(sizes.values())
+
+    def _fill_sites(self, engine, vips):
+        """Pools per site in the site's cloud (see ``sites``).
+
+        Each site's floating pool has ``spare`` ready desktops and room
+        for ``headroom`` more: the pool manager keeps it refilled from
+        the site's cloud as logins take them.
+        """
+        first_site, first = next(iter(self.sites.items()))
+        pools = {}
+        sizes = {}
+        with engine.begin() as conn:
+            def pool(name, site, cloud, ready, room, release):
+                pools[name] = str(uuid.uuid4())
+                sizes[name] = ready
+                conn.execute(sa.text(
+                    "INSERT INTO pools (id, name, site, cloud, flavor, "
+                    "image, networks, server_metadata, min_ready, "
+                    "max_size, max_concurrent_builds, release_action, "
+                    "console_type, enabled, status, build_failures, "
+                    "revision, created_at) VALUES (:id, :name, :site, "
+                    ":cloud, :flavor, :image, :networks, '{}', :size, "
+                    ":max_size, 50, :release, 'rdp', :yes, 'active', 0, "
+                    "1, NOW())"),
+                    {"id": pools[name], "name": name,
+                     "site": site, "cloud": cloud, "size": ready,
+                     "max_size": ready + room, "release": release,
+                     "yes": True, **self._flavor_image()})
+
+            def allocator(name, plugin, priority, pool_name, rules):
+                conn.execute(sa.text(
+                    "INSERT INTO allocators (id, name, priority, plugin, "
+                    "pool_id, rules, options, is_default, enabled, "
+                    "revision, created_at) VALUES (:id, :name, :priority, "
+                    ":plugin, :pool, :rules, '{}', :no, :yes, 1, NOW())"),
+                    {"id": str(uuid.uuid4()), "name": name,
+                     "priority": priority, "plugin": plugin,
+                     "pool": pools[pool_name], "rules": rules, "no": False,
+                     "yes": True})
+
+            pool("personal", first_site, first, vips + self.spare, 0,
+                 "keep")
+            allocator("vip", "user", 10, "personal",
+                      '{"groups": ["vip-agents"]}')
+            for n, (site, cloud) in enumerate(self.sites.items()):
+                pool("floating-" + site, site, cloud, self.spare,
+                     self.headroom, "reboot")
+                allocator("agents-" + site, "pool", 20 + n,
+                          "floating-" + site,
+                          '{"groups": ["agents"], "ou": ["%s"]}' % site)
+            rows = []
+            n = 0
+            for name, size in sizes.items():
+                for _ in range(size):
+                    rows.append({
+                        "id": str(uuid.uuid4()), "pool": pools[name],
+                        "name": "vdi-%s-%05d" % (name, n),
+                        "address": "10.%d.%d.%d" % (
+                            n // 65536, n // 256 % 256, n % 256)})
+                    n += 1
+            conn.execute(sa.text(
+                "INSERT INTO desktops (id, pool_id, name, state, address, "
+                "generation, created_at) VALUES (:id, :pool, :name, "
+                "'ready', :address, 1, NOW())"), rows)
         engine.dispose()
         self.pools = pools
         self.desktop_count = sum(sizes.values())

@@ -384,6 +384,12 @@ class ConsoleNotReady(ConsoleUnavailable):
                 "available in its present state: %(reason)s")
 
 
+class CloudUnknown(Invalid):
+    msg_fmt = _("Unknown cloud %(cloud)s: the broker's clouds are "
+                "%(known)s ([compute] clouds; a pool without a cloud lives "
+                "in the default cloud).")
+
+
 class ConsoleTypeUnsupported(Conflict):
     msg_fmt = _("Console type %(console_type)s cannot be served by the "
                 "%(driver)s compute driver: %(reason)s")

@@ -49,8 +49,9 @@ UNQUARANTINE_ACTIONS = ("pool", "keep", "reboot", "rebuild", "delete")
 
 # What happens to a desktop its user has left.
 RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
-# A pool's status, as the pool manager sets it.
-POOL_STATUSES = ("active", "degraded", "no_capacity")
+# A pool's status, as the pool manager sets it (cloud_down: the pool's
+# cloud does not answer, compute/registry.py).
+POOL_STATUSES = ("active", "degraded", "no_capacity", "cloud_down")
 
 # -- bindings and sessions ----------------------------------------------------
 

@@ -24,7 +24,9 @@ from tests import base
 from tests.fixtures import database
 from tests.functional import test_rpc
 from vdi_broker.cmd import status
+from vdi_broker.compute import fake
 from vdi_broker.conductor import manager as conductor_manager
+from vdi_broker.conf import clouds as clouds_conf
 from vdi_broker import rpc
 from vdi_broker import service
 
@@ -68,6 +70,23 @@ class TestStatus(StatusTestCase):
                          results["Conductor and message bus"].code)
         # noauth is worth a warning.
         self.assertEqual(Code.WARNING, results["Keystone"].code)
+
+    def test_each_named_cloud_is_asked(self):
+        self.database()
+        self.flags(group="compute", clouds=["east", "west"])
+        for name in ("east", "west"):
+            group = clouds_conf.register_cloud(self.conf, name)
+            self.flags(group=group, driver="fake")
+            self.addCleanup(fake.named_cloud(group).reset)
+        result = self.results()["Compute"]
+        self.assertEqual(Code.SUCCESS, result.code)
+        self.assertIn("Cloud east answered", result.details)
+        self.assertIn("Cloud west answered", result.details)
+        fake.named_cloud("cloud:west").down = "west is unplugged"
+        result = self.results()["Compute"]
+        self.assertEqual(Code.FAILURE, result.code)
+        self.assertIn("Cloud west cannot be used", result.details)
+        self.assertIn("west is unplugged", result.details)
 
     def test_keystone_unreachable(self):
         self.database()

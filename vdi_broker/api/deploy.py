@@ -55,6 +55,7 @@ class BrokerApp:
             return login_service.LoginService(
                 self.conf, self.login_throttle,
                 compute=lambda: manager.compute,
+                clouds=lambda: manager.clouds,
                 quarantine=manager.desktop_actions.quarantine_many,
                 notifier=manager.notifier)
         return login_service.LoginService(

@@ -33,6 +33,7 @@ from oslo_upgradecheck import upgradecheck
 from vdi_broker.cmd import init_backend  # noqa: F401  (threading first)
 from vdi_broker import compute
 from vdi_broker.compute import base as compute_base
+from vdi_broker.compute import registry
 from vdi_broker import conductor
 from vdi_broker import conf as vdi_conf
 from vdi_broker.conf import opts
@@ -161,9 +162,23 @@ class Checks(upgradecheck.UpgradeCommands):
             return Result(Code.FAILURE,
                           "The cloud (%s driver) cannot be used: %s" % (
                               self.conf.compute.driver, _error(e)))
-        return Result(Code.SUCCESS,
-                      "The cloud (%s driver) answered; %d broker servers." % (
-                          self.conf.compute.driver, len(servers)))
+        result = Result(Code.SUCCESS,
+                        "The cloud (%s driver) answered; %d broker servers."
+                        % (self.conf.compute.driver, len(servers)))
+        # The named clouds ([compute] clouds), each asked the same.
+        for name in registry.configured(self.conf):
+            try:
+                driver = compute.clouds(self.conf).get(name).driver
+                servers = driver.list_servers(
+                    tags=[compute_base.BROKER_TAG])
+            except Exception as e:
+                return Result(Code.FAILURE,
+                              "Cloud %s cannot be used: %s" % (
+                                  name, _error(e)))
+            result = Result(Code.SUCCESS, "%s Cloud %s answered; %d broker "
+                            "servers." % (result.details, name,
+                                          len(servers)))
+        return result
 
     def _check_identity(self):
         try:

@@ -10,21 +10,36 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker import plugins
 
 NAMESPACE = "vdi_broker.compute"
 
 
 def get_driver(conf):
-    """Return the configured compute driver."""
+    """Return the default cloud's compute driver ([compute] driver)."""
     return plugins.load_driver(NAMESPACE, conf.compute.driver, conf)
 
 
-def console_refusal(conf, console_type):
-    """Why the configured compute driver cannot open ``console_type``.
+def clouds(conf, default=None):
+    """The clouds of the deployment: a :class:`clouds.CloudRegistry`.
+
+    Maps a cloud name (None: the default cloud) to its driver, each
+    behind its own health watch. ``default``: the default cloud's driver
+    (already loaded; tests and the all-in-one mode give theirs).
+    """
+    return cloud_registry.CloudRegistry(conf, default=default)
+
+
+def console_refusal(conf, console_type, cloud=None):
+    """Why ``cloud``'s compute driver cannot open ``console_type``.
 
     None when it can. Asked of the driver's class: nothing is loaded or
-    contacted.
+    contacted. ``cloud``: a name of ``[compute] clouds`` (None: the
+    default cloud).
     """
-    cls = plugins.driver_class(NAMESPACE, conf.compute.driver)
-    return cls.console_refusal(conf, console_type)
+    driver, group = cloud_registry.driver_and_group(conf, cloud)
+    cls = plugins.driver_class(NAMESPACE, driver)
+    if group is None:
+        return cls.console_refusal(conf, console_type)
+    return cls.console_refusal(conf, console_type, group=group)

@@ -105,8 +105,10 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     def rebuild_server(self, server_id, image):
         """Rebuild the server from ``image``."""
 
-    def get_capacity(self):
+    def get_capacity(self, availability_zone=None):
         """Free vCPU and memory of the cloud, or None if unknown.
+
+        With ``availability_zone``: of that zone's resource providers only.
 
         ``{"providers": [{"uuid", "name", "vcpus": {"free", ...},
         "memory_mb": {"free", ...}}], "total": {...}}``
@@ -140,7 +142,7 @@ class ComputeDriver(metaclass=abc.ABCMeta):
     # -- consoles ----------------------------------------------------------
 
     @classmethod
-    def console_types(cls, conf):
+    def console_types(cls, conf, group=None):
         """The console types :meth:`get_console` opens with ``conf``.
 
         A class method: the API checks a pool's console type with it
@@ -149,9 +151,14 @@ class ComputeDriver(metaclass=abc.ABCMeta):
         return frozenset()
 
     @classmethod
-    def console_refusal(cls, conf, console_type):
-        """Why ``console_type`` cannot be served, or None when it can."""
-        served = cls.console_types(conf)
+    def console_refusal(cls, conf, console_type, group=None):
+        """Why ``console_type`` cannot be served, or None when it can.
+
+        ``group``: the option group of a named cloud (None: the default
+        cloud's).
+        """
+        served = (cls.console_types(conf) if group is None
+                  else cls.console_types(conf, group=group))
         if console_type in served:
             return None
         return "it serves %s" % (", ".join(sorted(served)) or

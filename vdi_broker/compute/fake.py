@@ -74,6 +74,9 @@ class FakeCloud:
         self.host_boot_time = {}
         # {host: load fraction} reported by get_host_load (empty: none).
         self.host_load = {}
+        # A cloud that does not answer: every call raises
+        # ComputeUnavailable (a reason string), as a Nova down would.
+        self.down = None
         self.booting_high_water = 0
         self.host_high_water = collections.Counter()
 
@@ -126,12 +129,29 @@ _CONSOLE_URLS = {
 }
 
 CLOUD = FakeCloud()
+# The fake clouds of named clouds ([cloud:NAME] driver = fake), by group.
+CLOUDS = {}
+_CLOUDS_LOCK = threading.Lock()
+
+
+def named_cloud(group):
+    """The shared :class:`FakeCloud` of a named cloud's option group."""
+    with _CLOUDS_LOCK:
+        return CLOUDS.setdefault(group, FakeCloud())
 
 
 class FakeComputeDriver(base.ComputeDriver):
 
-    def __init__(self, conf, cloud=None):
-        self.conf = conf.fake_compute
+    def __init__(self, conf, cloud=None, group=None):
+        """A fake cloud's driver.
+
+        ``group``: a named cloud's option group ([cloud:NAME]), which
+        holds the [fake_compute] options of that cloud; its servers live
+        in a fake cloud of their own.
+        """
+        self.conf = conf[group] if group else conf.fake_compute
+        if cloud is None and group:
+            cloud = named_cloud(group)
         self.cloud = cloud or CLOUD
         # Failure injection for tests, not security.
         self._rng = random.Random()  # nosec B311
@@ -147,10 +167,23 @@ class FakeComputeDriver(base.ComputeDriver):
             raise exception.ComputeError(
                 reason="no address left in [fake_compute] address_range")
 
-    def _next_host(self):
+    def _next_host(self, zone=None):
+        zones = self.conf.host_zones
+        if zone and zones:
+            # Round-robin over the zone's hosts.
+            hosts = [h for h in self.conf.hosts if zones.get(h) == zone]
+            if hosts:
+                booted = collections.Counter(
+                    s["host"] for s in self.cloud.servers.values())
+                return min(hosts, key=lambda h: booted[h])
         if self.cloud._hosts is None:
             self.cloud._hosts = itertools.cycle(self.conf.hosts)
         return next(self.cloud._hosts)
+
+    def _answer(self):
+        """Raise ComputeUnavailable while the fake cloud is down."""
+        if self.cloud.down:
+            raise exception.ComputeUnavailable(reason=self.cloud.down)
 
     def _boot_time(self, host):
         seconds = self.cloud.host_boot_time.get(host)
@@ -190,11 +223,12 @@ class FakeComputeDriver(base.ComputeDriver):
             # A slow cloud: the answer takes this long (outside the lock,
             # as concurrent requests to a real cloud would).
             time.sleep(self.conf.create_delay)
+        self._answer()
         with self.cloud.lock:
             self.cloud.requests["create"] += 1
             self.cloud.calls.append(("create", spec.name))
             failed = self._rng.random() < self.conf.failure_rate
-            host = self._next_host()
+            host = self._next_host(spec.availability_zone)
             self.cloud._boot_started(host)
             server = {
                 "id": str(uuid.uuid4()), "name": spec.name,
@@ -212,18 +246,21 @@ class FakeComputeDriver(base.ComputeDriver):
             return self._view(server)
 
     def get_server(self, server_id):
+        self._answer()
         with self.cloud.lock:
             self.cloud.requests["show"] += 1
             return self._view(self._get(server_id))
 
     def list_servers(self, tags=None):
         wanted = set(tags or ())
+        self._answer()
         with self.cloud.lock:
             self.cloud.requests["list"] += 1
             return [self._view(s) for s in self.cloud.servers.values()
                     if wanted <= set(s["tags"])]
 
     def delete_server(self, server_id):
+        self._answer()
         with self.cloud.lock:
             self.cloud.calls.append(("delete", server_id))
             server = self.cloud.servers.pop(server_id, None)
@@ -231,6 +268,7 @@ class FakeComputeDriver(base.ComputeDriver):
                 self.cloud.give_port(server["console_port"])
 
     def _restart(self, server_id, status, share, **changes):
+        self._answer()
         with self.cloud.lock:
             server = self._get(server_id)
             seconds = self._boot_time(server["host"]) * share
@@ -250,17 +288,25 @@ class FakeComputeDriver(base.ComputeDriver):
         self.cloud.calls.append(("rebuild", server_id))
         self._restart(server_id, base.REBUILD, 1.0, image=image)
 
-    def get_capacity(self):
+    def get_capacity(self, availability_zone=None):
         """Placement's figures of the fake cloud, one provider per host.
 
         ``[fake_compute] capacity_memory_mb`` and ``capacity_vcpus`` are
         shared evenly by the hosts (allocation ratio 1.0); each server
         uses a flavor's worth on its host. None when the memory is 0
-        (unlimited).
+        (unlimited). With ``availability_zone`` (and ``host_zones``
+        naming it), only that zone's hosts.
         """
+        self._answer()
         if not self.conf.capacity_memory_mb:
             return None
         hosts = list(self.conf.hosts) or ["fake"]
+        zones = self.conf.host_zones
+        in_zone = [h for h in hosts if zones.get(h) == availability_zone]
+        if availability_zone and in_zone:
+            keep = set(in_zone)
+        else:
+            keep = set(hosts)
         with self.cloud.lock:
             servers = collections.Counter(
                 s["host"] for s in self.cloud.servers.values())
@@ -272,6 +318,8 @@ class FakeComputeDriver(base.ComputeDriver):
         total = {name: {"free": 0, "capacity": 0, "used": 0}
                  for name in wanted}
         for i, host in enumerate(hosts):
+            if host not in keep:
+                continue
             provider = {"uuid": str(uuid.uuid5(uuid.NAMESPACE_DNS, host)),
                         "name": host}
             for name, (cloud_total, per_server) in wanted.items():
@@ -309,13 +357,14 @@ class FakeComputeDriver(base.ComputeDriver):
     # -- consoles ----------------------------------------------------------
 
     @classmethod
-    def console_types(cls, conf):
+    def console_types(cls, conf, group=None):
         return CONSOLE_TYPES
 
     def get_console(self, server_id, console_type):
         if console_type not in CONSOLE_TYPES:
             raise exception.Invalid(reason="unknown console type %s"
                                     % console_type)
+        self._answer()
         with self.cloud.lock:
             self.cloud.requests["console"] += 1
             server = self._get(server_id)

@@ -100,6 +100,12 @@ SPICE_DIRECT_MIN_VERSION = api_versions.APIVersion("2.99")
 TAGS_AT_CREATE_VERSION = api_versions.APIVersion("2.52")
 LOCK_REASON_VERSION = api_versions.APIVersion("2.73")
 
+# Host aggregates show their UUID (the Placement aggregate Nova mirrors
+# them to) from this microversion.
+AGGREGATE_UUID_VERSION = "2.41"
+# Placement's member_of=in:... filter on resource providers.
+MEMBER_OF_MIN_VERSION = (1, 3)
+
 # Nova's scheduler message when no host has room for a server.
 NO_VALID_HOST = "No valid host"
 
@@ -160,12 +166,12 @@ def _stop_at(deadline):
     return stop
 
 
-def _spice_direct_refusal(conf):
+def _spice_direct_refusal(conf, group=NOVA_GROUP):
     """Why spice-direct cannot be had with ``conf``, or None."""
-    version = api_versions.APIVersion(conf[NOVA_GROUP].console_api_version)
+    version = api_versions.APIVersion(conf[group].console_api_version)
     if version < SPICE_DIRECT_MIN_VERSION:
-        return ("spice-direct needs [nova] console_api_version %s or newer "
-                "(it is %s)" % (SPICE_DIRECT_MIN_VERSION.get_string(),
+        return ("spice-direct needs [%s] console_api_version %s or newer "
+                "(it is %s)" % (group, SPICE_DIRECT_MIN_VERSION.get_string(),
                                 version.get_string()))
     return None
 
@@ -291,8 +297,14 @@ def _to_server(data):
 class NovaComputeDriver(base.ComputeDriver):
     """Nova behind the :class:`base.ComputeDriver` interface."""
 
-    def __init__(self, conf):
+    def __init__(self, conf, group=NOVA_GROUP):
+        """A driver of the cloud configured in ``group``.
+
+        ``[nova]`` for the default cloud, ``[cloud:NAME]`` for a named
+        one.
+        """
         self.conf = conf
+        self.group = group
         self._lock = threading.Lock()
         self._session = None
         self._auth = None
@@ -305,7 +317,7 @@ class NovaComputeDriver(base.ComputeDriver):
 
     @property
     def _opts(self):
-        return self.conf[NOVA_GROUP]
+        return self.conf[self.group]
 
     def _load(self):
         """Build the session, adapters and novaclient once, lazily."""
@@ -320,14 +332,14 @@ class NovaComputeDriver(base.ComputeDriver):
                         reason="[nova] api_version must be %s or newer"
                                % TAGS_AT_CREATE_VERSION.get_string())
                 auth = ks_loading.load_auth_from_conf_options(
-                    self.conf, NOVA_GROUP)
+                    self.conf, self.group)
                 if auth is None:
                     raise exception.ComputeError(
-                        reason="[nova] auth_type is not set")
+                        reason="[%s] auth_type is not set" % self.group)
                 session = ks_loading.load_session_from_conf_options(
-                    self.conf, NOVA_GROUP, auth=auth)
+                    self.conf, self.group, auth=auth)
                 adapter = ks_loading.load_adapter_from_conf_options(
-                    self.conf, NOVA_GROUP, session=session, auth=auth)
+                    self.conf, self.group, session=session, auth=auth)
                 adapter.logger = HTTP_LOG
                 placement = ks_adapter.Adapter(
                     session, auth=auth, service_type="placement",
@@ -345,8 +357,8 @@ class NovaComputeDriver(base.ComputeDriver):
             except (ks_exc.ClientException, nova_exc.UnsupportedVersion,
                     TypeError, ValueError) as e:
                 raise exception.ComputeError(
-                    reason="invalid [nova] configuration: %s"
-                           % _describe(e)) from None
+                    reason="invalid [%s] configuration: %s"
+                           % (self.group, _describe(e))) from None
             self._auth, self._session = auth, session
             self._adapter, self._placement = adapter, placement
             self._nova = nova
@@ -578,17 +590,17 @@ class NovaComputeDriver(base.ComputeDriver):
     # -- consoles ----------------------------------------------------------
 
     @classmethod
-    def console_types(cls, conf):
+    def console_types(cls, conf, group=NOVA_GROUP):
         """spice-html5 and noVNC; spice-direct from microversion 2.99."""
         types = {base.SPICE_HTML5, base.NOVNC}
-        if _spice_direct_refusal(conf) is None:
+        if _spice_direct_refusal(conf, group) is None:
             types.add(base.SPICE_DIRECT)
         return frozenset(types)
 
     @classmethod
-    def console_refusal(cls, conf, console_type):
+    def console_refusal(cls, conf, console_type, group=NOVA_GROUP):
         if console_type == SPICE_DIRECT:
-            return _spice_direct_refusal(conf)
+            return _spice_direct_refusal(conf, group)
         return super().console_refusal(conf, console_type)
 
     def get_console(self, server_id, console_type):
@@ -610,7 +622,7 @@ class NovaComputeDriver(base.ComputeDriver):
             raise exception.Invalid(reason="unknown console type %s"
                                     % console_type)
         if console_type == SPICE_DIRECT:
-            refusal = _spice_direct_refusal(self.conf)
+            refusal = _spice_direct_refusal(self.conf, self.group)
             if refusal:
                 raise exception.ConsoleUnavailable(
                     console_type=console_type, server=server_id,
@@ -702,12 +714,53 @@ class NovaComputeDriver(base.ComputeDriver):
                           microversion=self._opts.placement_api_version)
         return resp.json()
 
-    def get_capacity(self):
+    def zone_aggregates(self, zone):
+        """UUIDs of the host aggregates Nova maps to ``zone``.
+
+        In Nova an availability zone is the metadata
+        ``availability_zone=<zone>`` of host aggregates, and Nova mirrors
+        each host aggregate's hosts into a Placement aggregate of the same
+        UUID (what its scheduler's availability-zone prefilter asks
+        Placement for with ``member_of``). Needs the admin
+        ``os-aggregates`` API.
+        """
+        resp = self._call("aggregates", self.adapter.get, "/os-aggregates",
+                          microversion=AGGREGATE_UUID_VERSION)
+        return sorted(a["uuid"] for a in resp.json().get("aggregates", [])
+                      if a.get("availability_zone") == zone and
+                      a.get("uuid"))
+
+    def _providers(self, availability_zone):
+        """The resource providers counted for ``availability_zone``."""
+        if not availability_zone:
+            return self._placement_get(
+                "/resource_providers")["resource_providers"]
+        version = tuple(int(p) for p in
+                        self._opts.placement_api_version.split("."))
+        if version < MEMBER_OF_MIN_VERSION:
+            raise exception.ComputeError(
+                reason="capacity by availability zone needs [%s] "
+                       "placement_api_version 1.3 or newer" % self.group)
+        aggregates = self.zone_aggregates(availability_zone)
+        if not aggregates:
+            # A zone no aggregate names (Nova's default zone, say): its
+            # hosts cannot be told apart in Placement; count them all.
+            LOG.debug("Availability zone %s maps to no host aggregate: "
+                      "capacity counts every provider", availability_zone)
+            return self._placement_get(
+                "/resource_providers")["resource_providers"]
+        return self._placement_get(
+            "/resource_providers?member_of=in:%s" % ",".join(
+                parse.quote(a) for a in aggregates))["resource_providers"]
+
+    def get_capacity(self, availability_zone=None):
         """Free vCPU and memory per resource provider and in total.
 
         free = (total - reserved) * allocation_ratio - used, per provider
         and resource class (never below zero). Providers without VCPU or
-        MEMORY_MB inventory (shared storage, devices) are left out.
+        MEMORY_MB inventory (shared storage, devices) are left out. With
+        ``availability_zone``, only the providers of the host aggregates
+        Nova maps to that zone (:meth:`zone_aggregates`) count.
 
         Returns ``{"providers": [{"uuid", "name", "vcpus": {...},
         "memory_mb": {...}}], "total": {"vcpus": {"free", "capacity",
@@ -716,7 +769,7 @@ class NovaComputeDriver(base.ComputeDriver):
         providers = []
         total = {name: {"free": 0, "capacity": 0, "used": 0}
                  for name in CAPACITY_CLASSES.values()}
-        rps = self._placement_get("/resource_providers")["resource_providers"]
+        rps = self._providers(availability_zone)
         for rp in rps:
             path = "/resource_providers/%s" % parse.quote(rp["uuid"])
             inventories = self._placement_get(path + "/inventories")

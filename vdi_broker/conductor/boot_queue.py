@@ -43,6 +43,7 @@ import collections
 from oslo_log import log as logging
 
 from vdi_broker.compute import base as compute_base
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.conductor import throttle
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
@@ -123,11 +124,32 @@ class BootQueue:
         return allowance
 
     def admit(self, ctxt, pools=(), only=None):
-        """Start what the limits allow (see db boot_admit)."""
+        """Start what the limits allow (see db boot_admit).
+
+        With several clouds each has its own budget ([cloud:NAME]
+        max_concurrent_builds), and the pools of a cloud that is down
+        start nothing (compute/registry.py).
+        """
+        clouds = self.manager.clouds
+        if not clouds.several:
+            return db.boot_admit(
+                ctxt, self.conf.conductor.max_concurrent_builds,
+                throttle.pool_allowance, self._host_allowance(),
+                pools=pools, only=only)
+
+        def allowance(pool):
+            cloud = cloud_registry.cloud_of(self.conf, pool)
+            if not clouds.known(cloud) or clouds.health(cloud).down:
+                return 0
+            return throttle.pool_allowance(pool)
+
+        def cloud_limit(cloud):
+            return clouds.max_builds(cloud) if clouds.known(cloud) else 0
+
         return db.boot_admit(
-            ctxt, self.conf.conductor.max_concurrent_builds,
-            throttle.pool_allowance, self._host_allowance(), pools=pools,
-            only=only)
+            ctxt, self.conf.conductor.max_concurrent_builds, allowance,
+            self._host_allowance(), pools=pools, only=only,
+            cloud_limit=cloud_limit)
 
     def start_now(self, ctxt, desktop, pool=None, operator=False):
         """Start a queued restart now if nothing waits before it.
@@ -173,11 +195,11 @@ class BootQueue:
         action = (desktop.get("state_reason") or "").split(":")[1]
         hard = desktop.get("boot_action") == "reboot-hard"
         try:
+            compute = self.manager.compute_of(pool)
             if action == "rebuild":
-                self.compute.rebuild_server(desktop["server_id"],
-                                            pool["image"])
+                compute.rebuild_server(desktop["server_id"], pool["image"])
             else:
-                self.compute.reboot_server(desktop["server_id"], hard=hard)
+                compute.reboot_server(desktop["server_id"], hard=hard)
         except exception.ComputeUnavailable as e:
             self._give_back(ctxt, desktop, e)
             return desktop

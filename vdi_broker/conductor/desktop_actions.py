@@ -78,7 +78,12 @@ class DesktopActions:
 
     @property
     def compute(self):
+        """The default cloud's driver."""
         return self.manager.compute
+
+    def compute_of(self, desktop):
+        """The driver of the cloud of the desktop's pool."""
+        return self.manager.compute_of(desktop["pool_id"])
 
     @property
     def conf(self):
@@ -147,7 +152,7 @@ class DesktopActions:
             reason = faults[desktop["id"]]
             if desktop["server_id"]:
                 try:
-                    self.compute.lock_server(
+                    self.compute_of(desktop).lock_server(
                         desktop["server_id"],
                         ("vdi-broker quarantine: %s" % reason)[:255])
                 except exception.VdiBrokerException as e:
@@ -205,7 +210,7 @@ class DesktopActions:
                                                states.UNQUARANTINE_ACTIONS))
         if desktop["server_id"]:
             try:
-                self.compute.unlock_server(desktop["server_id"])
+                self.compute_of(desktop).unlock_server(desktop["server_id"])
             except exception.ServerNotFound:
                 # Nothing to put back: the pool manager replaces it.
                 moved = db.desktop_transition(
@@ -308,13 +313,13 @@ class DesktopActions:
         try:
             if locked:
                 # Nova refuses actions on a locked server (but to admins).
-                self.compute.unlock_server(server_id)
+                self.compute_of(desktop).unlock_server(server_id)
             if action == "rebuild":
                 pool = db.pool_get(ctxt, desktop["pool_id"])
                 image = pool["image"]
-                self.compute.rebuild_server(server_id, image)
+                self.compute_of(desktop).rebuild_server(server_id, image)
             else:
-                self.compute.reboot_server(server_id, hard=hard)
+                self.compute_of(desktop).reboot_server(server_id, hard=hard)
         except exception.ComputeUnavailable:
             raise
         except exception.ComputeError as e:
@@ -337,7 +342,7 @@ class DesktopActions:
 
     def _relock(self, desktop):
         try:
-            self.compute.lock_server(
+            self.compute_of(desktop).lock_server(
                 desktop["server_id"],
                 ("vdi-broker quarantine: %s" % (desktop["fault_reason"] or
                                                 "quarantined"))[:255])
@@ -373,7 +378,7 @@ class DesktopActions:
             "desktop.replace")
         if desktop["state"] == models.QUARANTINED and desktop["server_id"]:
             try:
-                self.compute.unlock_server(desktop["server_id"])
+                self.compute_of(desktop).unlock_server(desktop["server_id"])
             except exception.VdiBrokerException as e:
                 LOG.warning("Unlocking server %(server)s before its "
                             "deletion failed: %(error)s",

@@ -101,13 +101,25 @@ class CapacityCache:
             now = time.monotonic()
             if self._at is None or now - self._at >= ttl:
                 read_at = timeutils.utcnow()
-                try:
-                    self._value = (manager.compute.get_capacity(), None,
-                                   read_at)
-                except exception.VdiBrokerException as e:
-                    LOG.warning("Placement's figures of the hosts "
-                                "unknown: %s", e)
-                    self._value = (None, str(e), read_at)
+                providers, errors = [], []
+                # Every cloud in use (several clouds: their hosts side by
+                # side; a cloud down has its error in the answer).
+                for name, driver in sorted(
+                        manager._clouds_in_use().items(),
+                        key=lambda item: item[0] or ""):
+                    try:
+                        capacity = driver.get_capacity()
+                    except exception.VdiBrokerException as e:
+                        LOG.warning("Placement's figures of the hosts "
+                                    "unknown (cloud %s): %s",
+                                    name or "default", e)
+                        errors.append(str(e) if name is None else
+                                      "cloud %s: %s" % (name, e))
+                        continue
+                    providers.extend((capacity or {}).get("providers")
+                                     or ())
+                merged = {"providers": providers} if providers else None
+                self._value = (merged, "; ".join(errors) or None, read_at)
                 self._at = time.monotonic()
             return self._value
 

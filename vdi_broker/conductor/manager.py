@@ -85,7 +85,9 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def __init__(self, conf, compute_driver=None, ownership=None,
                  clock=None):
         self.conf = conf
-        self._compute = compute_driver
+        # The clouds, by name (None: the default cloud, whose driver is
+        # ``compute_driver`` when given): compute/registry.py.
+        self.clouds = compute.clouds(conf, default=compute_driver)
         # Which pools this conductor keeps (conductor/coordination.py);
         # None: every pool (one conductor, or the all-in-one mode).
         self.ownership = ownership
@@ -103,22 +105,32 @@ class ConductorManager(pool_manager.PoolUpkeep):
 
     @property
     def compute(self):
-        if self._compute is None:
-            with self._lock:
-                if self._compute is None:
-                    self._compute = compute.get_driver(self.conf)
-        return self._compute
+        """The default cloud's (watched) driver."""
+        return self.clouds.get(None)
 
-    def _console(self, console_type):
-        driver = self._consoles.get(console_type)
+    def compute_of(self, pool):
+        """The (watched) driver of the cloud ``pool`` lives in.
+
+        ``pool``: a pool row, or a pool id (read only with several
+        clouds).
+        """
+        if not self.clouds.several:
+            return self.compute
+        if isinstance(pool, str):
+            pool = db.pool_get(vdi_context.get_admin_context(), pool)
+        return self.clouds.for_pool(pool)
+
+    def _console(self, console_type, pool=None):
+        cloud = compute.cloud_registry.cloud_of(self.conf, pool)
+        driver = self._consoles.get((cloud, console_type))
         if driver is None:
             driver = consoles.get_driver(console_type, self.conf,
-                                         self.compute)
-            self._consoles[console_type] = driver
+                                         self.clouds.get(cloud))
+            self._consoles[(cloud, console_type)] = driver
         return driver
 
     def _connection(self, desktop, pool):
-        console = self._console(pool["console_type"])
+        console = self._console(pool["console_type"], pool)
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         return console.get_connection(view)
 
@@ -129,6 +141,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         """The login service, with this conductor's drivers."""
         return login_service.LoginService(
             self.conf, compute=lambda: self.compute,
+            clouds=lambda: self.clouds,
             quarantine=self.desktop_actions.quarantine_many,
             notifier=self.notifier)
 
@@ -177,7 +190,7 @@ class ConductorManager(pool_manager.PoolUpkeep):
         session = db.session_get(ctxt, session_id)
         desktop = db.desktop_get(ctxt, session["desktop_id"])
         pool = db.pool_get(ctxt, desktop["pool_id"])
-        console = self._console(pool["console_type"])
+        console = self._console(pool["console_type"], pool)
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         result = console.connection_file(view, console.get_connection(view))
         if result is None:

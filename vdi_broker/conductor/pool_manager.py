@@ -46,6 +46,8 @@ from oslo_utils import uuidutils
 from vdi_broker.compute import base as compute_base
 from vdi_broker import context as vdi_context
 from vdi_broker.conductor import boot_queue
+from vdi_broker.conductor import capacity
+from vdi_broker.conductor import cloud_passes
 from vdi_broker.conductor import maintenance
 from vdi_broker.conductor import probes
 from vdi_broker.conductor import rollouts
@@ -121,7 +123,7 @@ class PoolServers:
         return self._by_desktop.get(desktop_id)
 
 
-class PoolUpkeep:
+class PoolUpkeep(capacity.CapacityChecks):
     """The pool manager part of the conductor."""
 
     def _init_upkeep(self, clock=None):
@@ -130,13 +132,7 @@ class PoolUpkeep:
         # Aware UTC "now" for the schedules: tests freeze it.
         self._clock = clock or _utc_clock
         self.windows = maintenance.WindowKeeper(db, self._clock)
-        self._capacity = None
-        self._capacity_at = None
-        self._loads = None
-        self._loads_at = None
-        # Capacity spent by this pass's planned boots, by pool.
-        self._spent = {}
-        self._flavors = {}
+        self._init_capacity()
         # Pools with a failure recorded by this conductor since their last
         # success (their row may not show it yet in this pass).
         self._failing = set()
@@ -155,9 +151,11 @@ class PoolUpkeep:
         building = {}
         finished = []
         restarting = db.desktops_restarting(ctxt, [p["id"] for p in owned])
-        for pool in owned:
-            building[pool["id"]] = self._refresh_pool(
-                ctxt, pool, finished, restarting.get(pool["id"], ()))
+        # One cloud's pools after the other's, each cloud in a thread of
+        # its own: a cloud that does not answer holds up only its pools.
+        building.update(cloud_passes.run_by_cloud(
+            self.conf, owned, lambda pool: self._refresh_and_read(
+                ctxt, pool, finished, restarting.get(pool["id"], ()))))
         self.boot_queue.adapt(ctxt, finished, timeutils.utcnow())
         # Read again: the refresh may have changed their throttle state.
         fresh = {p["id"]: p for p in db.pool_list(ctxt)}
@@ -204,6 +202,17 @@ class PoolUpkeep:
                 self._refund(pool_id, len(spent) - sent.get(pool_id, 0))
             self._spent = {}
 
+    def _refresh_and_read(self, ctxt, pool, finished, restarting):
+        """Refresh a pool, then read its cloud's capacity (cached).
+
+        In the pool's cloud's thread: a cloud slow to answer costs its
+        own thread the time, not the rest of the pass.
+        """
+        building = self._refresh_pool(ctxt, pool, finished, restarting)
+        if pool["enabled"] and self.clouds.several:
+            self._cloud_capacity(pool)
+        return building
+
     def _maintenance_pass(self, ctxt, pools):
         """Open windows by pool (conductor/maintenance.py); {} on error."""
         try:
@@ -231,8 +240,12 @@ class PoolUpkeep:
         ``sent``: filled with the new desktops sent, by pool.
         """
         result = self.boot_queue.admit(ctxt, pools=plan)
-        for pool_id, rows in result["created"].items():
-            sent[pool_id] = self._send_boots(ctxt, pools[pool_id], rows)
+        created = [pools[pool_id] for pool_id in result["created"]]
+        # Each cloud's boots in a thread of its own (conductor/
+        # cloud_passes.py): a cloud slow to answer delays only its own.
+        sent.update(cloud_passes.run_by_cloud(
+            self.conf, created, lambda pool: self._send_boots(
+                ctxt, pool, result["created"][pool["id"]])))
         for desktop in result["restarts"]:
             try:
                 self.boot_queue.issue(ctxt, desktop,
@@ -279,7 +292,7 @@ class PoolUpkeep:
         """
         finished = [] if finished is None else finished
         building = 0
-        servers = PoolServers(self.compute, pool["id"])
+        servers = PoolServers(self.compute_of(pool), pool["id"])
         # Desktops to probe, and booted ones to promote to ready (in one
         # transaction at the end: a pass may promote hundreds).
         waiting, promote = [], []
@@ -297,7 +310,7 @@ class PoolUpkeep:
                 elif state == models.ERROR:
                     self._replace_broken(ctxt, pool, desktop)
                 elif state == models.DELETING:
-                    self._delete_desktop(ctxt, desktop)
+                    self._delete_desktop(ctxt, desktop, pool)
             except exception.ComputeUnavailable as e:
                 LOG.warning("Pool %s: cloud unavailable: %s", pool["name"],
                             e)
@@ -349,7 +362,7 @@ class PoolUpkeep:
     def _check_build(self, ctxt, pool, desktop, servers=None, waiting=None,
                      promote=None):
         """Advance a building desktop; 1 while it still builds, else 0."""
-        servers = servers or PoolServers(self.compute, pool["id"])
+        servers = servers or PoolServers(self.compute_of(pool), pool["id"])
         if desktop["server_id"] is None:
             # The boot request failed without an answer, or the conductor
             # died between the row and the request: the server may exist
@@ -490,7 +503,8 @@ class PoolUpkeep:
             LOG.warning("Pool %s: desktop %s not ready %d s after ACTIVE "
                         "(%s); rebooting it", pool["name"], desktop["id"],
                         waited, failure)
-            self.compute.reboot_server(desktop["server_id"], hard=True)
+            self.compute_of(pool).reboot_server(desktop["server_id"],
+                                                hard=True)
             db.desktop_transition(
                 ctxt, desktop["id"], [models.BUILDING],
                 {"active_at": None,
@@ -584,6 +598,10 @@ class PoolUpkeep:
         boot new desktops on top of the restarts. The boot limits are the
         boot queue's business (see _start_boots).
         """
+        if cloud_passes.cloud_down(self, ctxt, pool):
+            # Its cloud does not answer: nothing to boot there (the
+            # pool's status says why; its ready desktops still serve).
+            return []
         if counts is None:
             counts = db.pool_desktop_counts(ctxt, [pool["id"]]).get(
                 pool["id"], {})
@@ -620,104 +638,6 @@ class PoolUpkeep:
                          "state": models.BUILDING, "image": pool["image"]})
         return rows
 
-    # -- capacity (R11) ----------------------------------------------------
-
-    def _cloud_capacity(self):
-        """Free capacity per provider, cached; None when unknown."""
-        now = time.monotonic()
-        ttl = self.conf.conductor.capacity_cache_time
-        if self._capacity_at is None or now - self._capacity_at >= ttl:
-            try:
-                self._capacity = self.compute.get_capacity()
-            except exception.VdiBrokerException as e:
-                LOG.warning("Cloud capacity unknown: %s", e)
-                self._capacity = None
-            self._capacity_at = now
-        return self._capacity
-
-    def _host_loads(self, refresh=False):
-        """The compute hosts' loads ({host: fraction}), or None.
-
-        Read (with ``refresh``) at most every [conductor]
-        capacity_cache_time seconds, from the same Placement figures as
-        the capacity; the logout path uses what the last pass read.
-        """
-        now = time.monotonic()
-        ttl = self.conf.conductor.capacity_cache_time
-        if refresh and (self._loads_at is None or
-                        now - self._loads_at >= ttl):
-            try:
-                self._loads = self.compute.get_host_load(
-                    capacity=self._cloud_capacity())
-            except exception.VdiBrokerException as e:
-                LOG.warning("Compute hosts' loads unknown: %s", e)
-                self._loads = None
-            self._loads_at = now
-        return self._loads
-
-    def _flavor(self, name):
-        if name not in self._flavors:
-            try:
-                self._flavors[name] = self.compute.get_flavor(name)
-            except exception.VdiBrokerException as e:
-                LOG.warning("Flavor %s unknown: %s", name, e)
-                return None
-        return self._flavors[name]
-
-    def _within_capacity(self, ctxt, pool, count, wanted):
-        """How many of ``count`` boots fit in the cloud right now.
-
-        Memory is the bottleneck of a VDI cloud (R11): a pool grows only
-        into free memory and vCPUs (Placement: (total - reserved) x
-        allocation_ratio - used, per provider). A pool that cannot reach
-        its target says so in its status instead of piling up builds
-        that would fail with NoValidHost.
-        """
-        if wanted <= 0:
-            return count
-        capacity = self._cloud_capacity()
-        flavor = self._flavor(pool["flavor"]) if capacity else None
-        if not capacity or not flavor:
-            return count
-        fits = 0
-        for provider in capacity["providers"]:
-            fits += max(0, min(
-                provider["memory_mb"]["free"] // flavor["memory_mb"],
-                provider["vcpus"]["free"] // flavor["vcpus"]))
-        if fits < wanted:
-            reason = ("cannot reach min_ready: %d more desktops of flavor "
-                      "%s (%d MB, %d vCPU) wanted, the cloud has room for "
-                      "%d" % (wanted, pool["flavor"], flavor["memory_mb"],
-                              flavor["vcpus"], fits))
-            if pool["status"] != "no_capacity" or \
-                    pool["status_reason"] != reason:
-                LOG.warning("Pool %s: %s", pool["name"], reason)
-                self._set_pool_status(ctxt, pool, "no_capacity", reason)
-        elif pool["status"] == "no_capacity":
-            self._set_pool_status(ctxt, pool, "active", None)
-        count = min(count, fits)
-        # Spend the cached capacity, so that the next pool (or pass) sees
-        # what these boots take (_refund gives back what is not booted).
-        left = count
-        spent = self._spent.setdefault(pool["id"], [])
-        for provider in capacity["providers"]:
-            while left and \
-                    provider["memory_mb"]["free"] >= flavor["memory_mb"] and \
-                    provider["vcpus"]["free"] >= flavor["vcpus"]:
-                provider["memory_mb"]["free"] -= flavor["memory_mb"]
-                provider["vcpus"]["free"] -= flavor["vcpus"]
-                spent.append((provider, flavor))
-                left -= 1
-        return count
-
-    def _refund(self, pool_id, count):
-        """Give back the capacity of ``count`` boots not sent."""
-        spent = self._spent.get(pool_id) or []
-        for _ in range(min(count, len(spent))):
-            provider, flavor = spent.pop()
-            provider["memory_mb"]["free"] += flavor["memory_mb"]
-            provider["vcpus"]["free"] += flavor["vcpus"]
-
     def _shrink(self, ctxt, pool, count):
         for desktop in db.desktop_list(
                 ctxt, {"pool_id": pool["id"], "state": models.READY},
@@ -728,7 +648,7 @@ class PoolUpkeep:
             if not moved:
                 continue
             try:
-                self._delete_desktop(ctxt, moved)
+                self._delete_desktop(ctxt, moved, pool)
             except Exception:
                 # Left in 'deleting': the next pass retries it.
                 LOG.exception("Pool %s: deleting desktop %s failed",
@@ -792,7 +712,7 @@ class PoolUpkeep:
                   compute_base.POOL_TAG_PREFIX + pool["id"]])
         started = time.monotonic()
         try:
-            server = self.compute.create_server(spec)
+            server = self.compute_of(pool).create_server(spec)
         except exception.ComputeUnavailable as e:
             # No answer: the server may exist all the same. The desktop
             # stays building without a server; the next passes adopt the
@@ -835,7 +755,7 @@ class PoolUpkeep:
         starts the queue in order at its end).
         """
         if desktop["state"] == models.DELETING:
-            self._delete_desktop(ctxt, desktop)
+            self._delete_desktop(ctxt, desktop, pool)
             return
         reason = desktop.get("state_reason") or ""
         if not reason.startswith("release:"):
@@ -854,7 +774,8 @@ class PoolUpkeep:
             if servers is not None:
                 server = servers.get(desktop["server_id"])
             else:
-                server = self.compute.get_server(desktop["server_id"])
+                server = self.compute_of(pool).get_server(
+                    desktop["server_id"])
         except exception.ServerNotFound:
             self.notify_desktop(ctxt, db.desktop_transition(
                 ctxt, desktop["id"], [models.RELEASING],
@@ -946,10 +867,11 @@ class PoolUpkeep:
             LOG.info("Pool %s: binding %s:%s moved from failed desktop %s "
                      "to %s", pool["name"], moved["kind"], moved["key"],
                      desktop["id"], moved["desktop_id"])
-        self._delete_desktop(ctxt, desktop)
+        self._delete_desktop(ctxt, desktop, pool)
 
-    def _delete_desktop(self, ctxt, desktop):
+    def _delete_desktop(self, ctxt, desktop, pool=None):
         if desktop.get("server_id"):
-            self.compute.delete_server(desktop["server_id"])
+            self.compute_of(pool or desktop["pool_id"]).delete_server(
+                desktop["server_id"])
         db.desktop_destroy(ctxt, desktop["id"])
         self.notify_desktop(ctxt, desktop, "deleted")

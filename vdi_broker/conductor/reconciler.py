@@ -35,8 +35,11 @@ pools this conductor keeps, then set and dict joins:
   deleted, as is a server of a pool that no longer exists;
 * desktops whose server vanished and drifted ones as in the health check.
 
-With several conductors each reconciles the pools it keeps; the servers
-of deleted pools belong to the conductor that owns the key
+With several clouds (compute/registry.py) the reconciler runs once per
+cloud, the clouds side by side: each lists its own servers and reconciles
+the pools that live in it, so that a cloud that is down skips only
+its own pass. With several conductors each reconciles the pools it
+keeps; the servers of deleted pools belong to the conductor that owns the key
 ``reconciler-orphans`` on the same hash ring, so exactly one deletes them.
 
 Races with the pool manager are avoided by order, not locks: the cloud is
@@ -48,6 +51,7 @@ not from the cloud). Every change is a compare-and-swap or a bulk update
 guarded by state.
 """
 
+import concurrent.futures
 import datetime
 import time
 
@@ -56,6 +60,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from vdi_broker.compute import base as compute_base
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
@@ -109,15 +114,59 @@ class Report(dict):
         super().__init__({key: 0 for key in self.KEYS})
 
 
-class Reconciler:
-    """Reconciler and health check of one conductor."""
+# A reconciler of every cloud (not one of them).
+EVERY_CLOUD = object()
 
-    def __init__(self, manager):
+
+class Reconciler:
+    """Reconciler and health check of one conductor.
+
+    ``cloud``: reconcile the pools of that cloud only (None: the default
+    cloud), with its driver.
+    """
+
+    def __init__(self, manager, cloud=EVERY_CLOUD):
         self.manager = manager
+        self.cloud = cloud
 
     @property
     def compute(self):
-        return self.manager.compute
+        if self.cloud is EVERY_CLOUD:
+            return self.manager.compute
+        return self.manager.clouds.get(self.cloud)
+
+    def _in_cloud(self, pool):
+        return self.cloud is EVERY_CLOUD or \
+            cloud_registry.cloud_of(self.manager.conf, pool) == self.cloud
+
+    def _reconcile_clouds(self, ctxt):
+        """One pass per cloud, side by side; the reports summed."""
+        conf = self.manager.conf
+        used = {cloud_registry.cloud_of(conf, p) for p in db.pool_list(ctxt)}
+        # The named clouds, and the default one if a pool lives there.
+        names = [n for n in self.manager.clouds.names()
+                 if n is not None or None in used]
+
+        def one(name):
+            try:
+                return Reconciler(self.manager, name).reconcile(ctxt)
+            except exception.VdiBrokerException as e:
+                LOG.warning("Reconciler pass of cloud %(cloud)s skipped: "
+                            "%(error)s", {"cloud": name or "default",
+                                          "error": e})
+                return None
+
+        with concurrent.futures.ThreadPoolExecutor(
+                len(names), thread_name_prefix="reconcile") as executor:
+            reports = list(executor.map(one, names))
+        total = Report()
+        total["clouds"] = {}
+        for name, report in zip(names, reports):
+            total["clouds"][name or "default"] = (
+                "skipped" if report is None else "done")
+            for key in Report.KEYS:
+                total[key] += (report or {}).get(key, 0)
+        return total
 
     def _owns(self, key):
         ownership = self.manager.ownership
@@ -137,7 +186,7 @@ class Reconciler:
         listed = []
         for pool in pools:
             try:
-                found = self.compute.list_servers(tags=[
+                found = self.manager.compute_of(pool).list_servers(tags=[
                     compute_base.BROKER_TAG,
                     compute_base.POOL_TAG_PREFIX + pool["id"]])
             except exception.VdiBrokerException as e:
@@ -160,10 +209,13 @@ class Reconciler:
 
     def reconcile(self, ctxt):
         """One pass of the reconciler over the kept pools (and orphans)."""
+        if self.cloud is EVERY_CLOUD and self.manager.clouds.several:
+            return self._reconcile_clouds(ctxt)
         report = Report()
         started = time.monotonic()
         pools = {p["id"]: p for p in db.pool_list(ctxt)}
-        owned = {pool_id for pool_id in pools if self._owns(pool_id)}
+        owned = {pool_id for pool_id, pool in pools.items()
+                 if self._owns(pool_id) and self._in_cloud(pool)}
         orphans = self._owns(ORPHANS_KEY)
         if not owned and not orphans:
             return report

@@ -38,6 +38,7 @@ _MODULES = (
     "login_throttle",
     "compute",
     "nova",
+    "clouds",
     "consoles",
     "rdp",
     "client_session",

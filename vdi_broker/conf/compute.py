@@ -20,7 +20,16 @@ compute_opts = [
     cfg.StrOpt("driver", default="nova",
                help="The compute driver, by its name in the "
                     "vdi_broker.compute namespace: 'nova' for OpenStack, "
-                    "'fake' for an in-memory cloud (demos and tests)."),
+                    "'fake' for an in-memory cloud (demos and tests). "
+                    "It drives the default cloud: that of pools that name "
+                    "no cloud."),
+    cfg.ListOpt("clouds", default=[],
+                help="Names of more clouds (or regions) pools may live in, "
+                     "each configured in a group [cloud:NAME] (its driver, "
+                     "keystoneauth1 section, region_name, Nova options, "
+                     "boot budget). A pool's 'cloud' names one of them; a "
+                     "pool without one lives in the default cloud "
+                     "([compute] driver and [nova])."),
 ]
 
 fake_group = cfg.OptGroup(
@@ -41,6 +50,11 @@ fake_opts = [
                     "range: nothing is ever sent to them)."),
     cfg.ListOpt("hosts", default=["fake-host-1", "fake-host-2"],
                 help="Compute host names fake servers are spread over."),
+    cfg.DictOpt("host_zones", default={},
+                help="Availability zone of each fake host (host:zone,...). "
+                     "A server booted in a zone goes to that zone's hosts, "
+                     "and a zone's capacity counts only its hosts. Hosts "
+                     "not listed are in no zone but the default one."),
     cfg.IntOpt("capacity_memory_mb", default=0, min=0,
                help="Memory of the fake cloud, for capacity checks; 0 "
                     "means unlimited (no capacity reported)."),

@@ -28,21 +28,25 @@ def driver_names():
     return sorted(stevedore.ExtensionManager(NAMESPACE).names())
 
 
-def check_supported(name, conf):
+def check_supported(name, conf, cloud=None):
     """Refuse a console type the configured compute driver cannot serve.
 
     ``name`` is a console driver (a pool's ``console_type``); raises
     InvalidPlugin for an unknown one, ConsoleTypeUnsupported (409) when
     the driver needs a console of the compute driver that the compute
-    driver does not open with this configuration.
+    driver does not open with this configuration. ``cloud``: the pool's
+    cloud (None: the default cloud).
     """
     needed = plugins.driver_class(NAMESPACE, name).compute_console
     if needed is None:
         return
-    refusal = compute.console_refusal(conf, needed)
+    refusal = compute.console_refusal(conf, needed, cloud=cloud)
     if refusal:
+        driver, _ = compute.cloud_registry.driver_and_group(conf, cloud)
+        if cloud is not None:
+            driver = "%s (cloud %s)" % (driver, cloud)
         raise exception.ConsoleTypeUnsupported(
-            console_type=name, driver=conf.compute.driver, reason=refusal)
+            console_type=name, driver=driver, reason=refusal)
 
 
 def has_browser_console(name):

@@ -92,11 +92,14 @@ class LoginService:
     cloud (None: the configured driver, loaded then). ``quarantine``:
     DesktopActions.quarantine_many of a conductor in this process (None:
     one built on first use). ``notifier``: notifications
-    (None: the process's, published as ``vdi-broker-api``).
+    (None: the process's, published as ``vdi-broker-api``). ``clouds``:
+    a zero-argument callable that returns the clouds' registry
+    (compute/registry.py; None: one of its own), for pools of a named
+    cloud.
     """
 
     def __init__(self, conf, refusals=None, compute=None, quarantine=None,
-                 notifier=None):
+                 notifier=None, clouds=None):
         self.conf = conf
         if refusals is None:
             from vdi_broker.identity import throttle
@@ -104,6 +107,8 @@ class LoginService:
         self.refusals = refusals
         self._compute_provider = compute
         self._compute = None
+        self._clouds_provider = clouds
+        self._clouds = None
         self._quarantine = quarantine
         self._actions = None
         self._consoles = {}
@@ -127,17 +132,46 @@ class LoginService:
                         self._compute = compute.get_driver(self.conf)
         return self._compute
 
-    def _console(self, console_type):
-        driver = self._consoles.get(console_type)
+    @property
+    def clouds(self):
+        """The registry of the named clouds (compute/registry.py)."""
+        if self._clouds is None:
+            with self._lock:
+                if self._clouds is None:
+                    if self._clouds_provider is not None:
+                        self._clouds = self._clouds_provider()
+                    else:
+                        from vdi_broker import compute
+                        self._clouds = compute.clouds(self.conf)
+        return self._clouds
+
+    def _cloud(self, pool):
+        from vdi_broker.compute import registry as clouds
+        return clouds.cloud_of(self.conf, pool)
+
+    def compute_of(self, pool):
+        """The driver of the cloud of ``pool`` (a row or an id)."""
+        if not self.conf.compute.clouds:
+            return self.compute
+        if isinstance(pool, str):
+            pool = db.pool_get(context.get_admin_context(), pool)
+        cloud = self._cloud(pool)
+        return self.compute if cloud is None else self.clouds.get(cloud)
+
+    def _console(self, console_type, pool=None):
+        cloud = self._cloud(pool) if self.conf.compute.clouds else None
+        driver = self._consoles.get((cloud, console_type))
         if driver is None:
-            driver = consoles.get_driver(console_type, self.conf,
-                                         _LazyCompute(self))
-            self._consoles[console_type] = driver
+            driver = consoles.get_driver(
+                console_type, self.conf,
+                _LazyCompute(self) if cloud is None
+                else self.clouds.get(cloud))
+            self._consoles[(cloud, console_type)] = driver
         return driver
 
     def connection(self, desktop, pool):
         """The connection details of a desktop of ``pool``."""
-        console = self._console(pool["console_type"])
+        console = self._console(pool["console_type"], pool)
         view = dict(desktop, pool={"id": pool["id"], "name": pool["name"]})
         return console.get_connection(view)
 

@@ -17,6 +17,8 @@ import urllib.parse
 
 from tests import base
 from tests.fixtures import broker as broker_fixture
+from vdi_broker.compute import fake
+from vdi_broker.conf import clouds as clouds_conf
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 
@@ -158,6 +160,35 @@ class TestPools(AdminTestCase):
         self.assertError(resp, 409)
         self.assertEqual(pool["id"],
                          self.app.get("/v1/pools/p").json["pool"]["id"])
+
+    def test_pool_cloud_is_validated(self):
+        # Without [compute] clouds no cloud but the default one exists.
+        resp = self.broker.create_pool("p", cloud="mars", status=400)
+        message = self.assertError(resp, 400)["message"]
+        self.assertIn("Unknown cloud mars", message)
+        self.assertIn("none", message)
+        self.flags(group="compute", clouds=["east"])
+        group = clouds_conf.register_cloud(self.conf, "east")
+        self.flags(group=group, driver="fake", boot_time=0)
+        self.addCleanup(fake.named_cloud(group).reset)
+        resp = self.broker.create_pool("p", cloud="west", status=400)
+        message = self.assertError(resp, 400)["message"]
+        self.assertIn("Unknown cloud west", message)
+        self.assertIn("east", message)
+        pool = self.broker.create_pool("p", cloud="east", min_ready=1,
+                                       max_size=2).json["pool"]
+        self.assertEqual("east", pool["cloud"])
+        self.assertError(self.app.patch_json(
+            "/v1/pools/p", {"cloud": "mars"}, status=400), 400)
+        # Its desktops boot in cloud east; then it cannot move.
+        self.broker.fill_pools()
+        self.assertEqual(1, len(fake.named_cloud(group).servers))
+        resp = self.app.patch_json("/v1/pools/p", {"cloud": None},
+                                   status=409)
+        self.assertIn("has desktops in cloud east",
+                      self.assertError(resp, 409)["message"])
+        self.assertEqual("east",
+                         self.app.get("/v1/pools/p").json["pool"]["cloud"])
 
     def test_delete(self):
         self.broker.create_pool("full", min_ready=1, max_size=1)

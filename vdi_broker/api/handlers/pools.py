@@ -16,6 +16,7 @@ from oslo_utils import timeutils
 
 from vdi_broker.api.schemas import pools as schema
 from vdi_broker.api import util
+from vdi_broker.compute import registry as cloud_registry
 from vdi_broker.conductor import throttle
 from vdi_broker import consoles
 from vdi_broker.db import api as db
@@ -89,14 +90,27 @@ def _check(req, values, current=None):
                                        "max_size (%s)" % (
                                            merged.get("min_ready"),
                                            merged.get("max_size")))
-    if "console_type" in values:
-        if values["console_type"] not in consoles.driver_names():
+    conf = util.app(req).conf
+    if values.get("cloud") is not None:
+        # 400: a cloud the broker does not know ([compute] clouds).
+        cloud_registry.driver_and_group(conf, values["cloud"])
+    if current is not None and "cloud" in values and \
+            values["cloud"] != current.get("cloud") and \
+            db.pool_desktop_counts(util.context(req), [current["id"]]).get(
+                current["id"]):
+        raise exception.Conflict(
+            reason="pool %s has desktops in cloud %s: empty it (max_size "
+                   "0) before moving it to another cloud" % (
+                       current["name"], current.get("cloud") or "default"))
+    if "console_type" in values or "cloud" in values:
+        console_type = merged.get("console_type") or "rdp"
+        if console_type not in consoles.driver_names():
             raise exception.InvalidPlugin(namespace=consoles.NAMESPACE,
-                                          name=values["console_type"])
-        # 409 when the compute driver cannot open that console: every
-        # login of the pool would fail after its claim.
-        consoles.check_supported(values["console_type"],
-                                 util.app(req).conf)
+                                          name=console_type)
+        # 409 when the pool's compute driver cannot open that console:
+        # every login of the pool would fail after its claim.
+        consoles.check_supported(console_type, conf,
+                                 cloud=cloud_registry.cloud_of(conf, merged))
 
 
 def list_pools(req):

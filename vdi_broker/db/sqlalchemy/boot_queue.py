@@ -189,7 +189,7 @@ def _pool_rows(session, pool_ids):
 @common.retry_on_conflict
 @main_context_manager.writer
 def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
-               pools=(), only=None):
+               pools=(), only=None, cloud_limit=None):
     """Start the boots the limits allow now; queue the rest.
 
     ``global_limit``: boots in flight at most in the deployment.
@@ -204,7 +204,9 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
     new desktops, are started here; ``boots_wanted`` and
     ``boot_wait_reason`` of these pools record what waits and why.
     ``only``: ids of queued desktops the caller may start (the logout and
-    operator paths; ``pools`` is then empty).
+    operator paths; ``pools`` is then empty). ``cloud_limit(cloud)``:
+    boots in flight at most in one cloud (a pool's ``cloud`` column; 0
+    or None: no limit but ``global_limit``).
 
     Slots go round-robin over every pool with work (the caller's and the
     other conductors', whose queued restarts and ``boots_wanted`` are
@@ -229,7 +231,8 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
     queues = collections.OrderedDict()
     for row in _queued(session):
         queues.setdefault(row.pool_id, []).append(row)
-    rows = _pool_rows(session, set(mine) | set(queues))
+    rows = _pool_rows(session, set(mine) | set(queues)
+                      | (set(per_pool) if cloud_limit else set()))
     creates = {}
     for pool_id, row in rows.items():
         if pool_id in mine:
@@ -247,6 +250,15 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
                       if queues.get(p) or creates.get(p)), key=order)
     room = {p: pool_allowance(rows[p]) - per_pool[p] for p in working}
     free = global_limit - total
+    cloud_room = {}
+    if cloud_limit:
+        for pool_id in working:
+            cloud = rows[pool_id]["cloud"]
+            limit = cloud_limit(cloud)
+            if limit and cloud not in cloud_room:
+                cloud_room[cloud] = limit - sum(
+                    n for p, n in per_pool.items()
+                    if p in rows and rows[p]["cloud"] == cloud)
     started, created = [], collections.Counter()
     progress = True
     while free > 0 and progress:
@@ -255,6 +267,9 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
             if free <= 0:
                 break
             if room[pool_id] <= 0:
+                continue
+            cloud = rows[pool_id]["cloud"] if cloud_room else None
+            if cloud in cloud_room and cloud_room[cloud] <= 0:
                 continue
             queue = queues.get(pool_id) or []
             pick = next((i for i, d in enumerate(queue)
@@ -275,6 +290,8 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
             else:
                 continue
             room[pool_id] -= 1
+            if cloud in cloud_room:
+                cloud_room[cloud] -= 1
             free -= 1
             progress = True
 
