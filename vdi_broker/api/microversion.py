@@ -25,7 +25,8 @@ The versions:
 * 1.1: ``POST /v1/client/heartbeat`` answers 200 with the heartbeat
   interval the broker asks for (``heartbeat_interval``) and the silence
   after which it counts the client offline (``offline_after``), instead
-  of 204 without a body.
+  of 204 without a body; the heartbeat may name the client's ``seat``,
+  recorded as the thin client's seat.
 
 The header is read with microversion-parse: a version outside the range
 is a 406, a malformed one a 400, both in the API's error document.
@@ -45,6 +46,8 @@ MAX_VERSION = "1.1"
 VERSIONS = ("1.0", "1.1")
 # The heartbeat's answer says the interval the broker asks for.
 HEARTBEAT_INTERVAL = (1, 1)
+# The heartbeat may name the seat.
+HEARTBEAT_SEAT = (1, 1)
 HEADER = "OpenStack-API-Version"
 # Where the handlers find the version of the request (a
 # microversion_parse.Version, comparable with tuples: >= (1, 1)).

@@ -444,7 +444,8 @@ SCHEMAS = {
     "ScheduleCreate": schedule_schema.create,
     "ScheduleUpdate": schedule_schema.update,
     "LoginRequest": client_schema.login,
-    "Heartbeat": client_schema.heartbeat,
+    # Version 1.1's (1.0 takes no seat).
+    "Heartbeat": client_schema.heartbeat_v1_1,
     "HeartbeatAnswer": _object({
         "heartbeat_interval": {"type": "integer", "minimum": 1},
         "offline_after": {"type": "integer", "minimum": 0}}),
@@ -827,7 +828,8 @@ def _base_operations():
         client.heartbeat: _op(
             "A thin client's heartbeat: last seen, address, user, input "
             "events; status online. From version 1.1 on, the answer says "
-            "the interval to send them at.",
+            "the interval to send them at, and the heartbeat may name the "
+            "client's seat.",
             {"200": _json("Version 1.1 and later: the heartbeat interval "
                           "the broker asks for and the silence after "
                           "which it counts the client offline, in "

@@ -73,6 +73,10 @@ MESSAGES = {
     "logged_out": (N_("You are logged out."), INFO),
     "session_ended": (N_("Your session was ended by the desktop service. "
                          "Please log in again."), WARNING),
+    "fault_reported": (N_("Your desktop {name} does not respond and was "
+                          "reported. Please wait: you will be connected "
+                          "again, or moved to another desktop, within "
+                          "minutes."), WARNING),
     "faulted": (N_("Your desktop did not work and was reported to IT. "
                    "Log in again to get another desktop."), WARNING),
     "viewer_failed": (N_("Your desktop could not be opened. Please log in "

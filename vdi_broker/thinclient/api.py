@@ -53,8 +53,11 @@ class ThinClientAPI(loadgen_client.BrokerClient):
         self._legacy_beats = 0
 
     def heartbeat(self, client_id, session=None, input_events=None,
-                  health=None):
-        """One heartbeat; 200 (1.1, with the interval) and 204 are ok."""
+                  health=None, seat=None):
+        """One heartbeat; 200 (1.1, with the interval) and 204 are ok.
+
+        ``seat`` goes only with version 1.1 (1.0 takes no seat).
+        """
         body = {"client_id": client_id}
         if input_events is not None:
             body["input_events"] = input_events
@@ -67,7 +70,8 @@ class ThinClientAPI(loadgen_client.BrokerClient):
         if self._legacy_beats > 0:
             self._legacy_beats -= 1
             return self._beat(body, headers)
-        outcome = self._beat(body, dict(headers, **{
+        versioned = dict(body, seat=seat) if seat else body
+        outcome = self._beat(versioned, dict(headers, **{
             VERSION_HEADER: HEARTBEAT_VERSION}))
         if outcome.status == 406:
             LOG.info("The broker does not serve API version %s: "

@@ -27,8 +27,9 @@ broker older than 1.1 answers 204 without a body: the interval is then
 answer. A failed heartbeat keeps the interval of the last answer.
 
 The heartbeat carries the client's health (:mod:`health`: the viewer's
-failed connections in a row, the last one's error, the display). The
-heartbeat schema takes no seat: the seat goes with each login.
+failed connections in a row, the last one's error, the display) and,
+from API version 1.1 on, the configured seat, which the broker records
+as the thin client's seat (a 1.0 heartbeat takes no seat).
 """
 
 import logging
@@ -111,7 +112,8 @@ class Heartbeat:
                                         MAX_EVENTS), 0
         health = self.health.snapshot() if self.health else None
         outcome = self.api.heartbeat(self.config.client_id, session=session,
-                                     input_events=events, health=health)
+                                     input_events=events, health=health,
+                                     seat=self.config.seat or None)
         self.last = outcome
         if not outcome.ok and events:
             self._pending = events

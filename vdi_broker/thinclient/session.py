@@ -25,7 +25,16 @@ Answer` the login window shows next:
    one;
 3. when the viewer ends or never connects, :mod:`faults` decides: the
    end of the session (log out), start it again, or report the desktop
-   faulty (the broker closes the session);
+   faulty. The broker then either quarantines the desktop and closes the
+   session (a desktop without a guest agent: the agent logs in again),
+   or keeps the session and opens an incident (the five-minute rule,
+   conductor/agents.py): the desktop is fixed within the pool's fix
+   time, or the broker moves the session to another desktop with the
+   same token. In that case the thin client shows that the desktop was
+   reported and goes on: it starts the viewer again on the same desktop
+   (whose connection is what tells the broker it is fixed) and asks for
+   the session between tries, until the session moves (the viewer starts
+   on the new desktop) or ends;
 4. log out (``DELETE``) when the session ends here, or the agent or the
    system asks (:meth:`Session.stop`).
 
@@ -77,6 +86,9 @@ class Session:
         self._stop = threading.Event()
         self._logout_asked = False
         self.viewer = None
+        # The desktop reported faulty whose incident the broker follows
+        # (the session stays): not reported again.
+        self._reported = None
 
     @property
     def credentials(self):
@@ -126,6 +138,7 @@ class Session:
             if how == "stopped":
                 return self._stopped()
             if how == "moved":
+                self._moved_on()
                 continue
             decision = self.policy.viewer_ended(
                 started, ended, how == "connected", what,
@@ -137,7 +150,20 @@ class Session:
                 self.logout()
                 return answers.Answer("logged_out")
             if decision.action == faults.FAULT:
-                return self._report_fault(decision.reason)
+                if self._reported != self.desktop["id"]:
+                    answer = self._report_fault(decision.reason)
+                    if answer is not None:
+                        return answer
+                    self._reported = self.desktop["id"]
+                # The broker follows the incident: wait for the desktop
+                # to be fixed or the session to move.
+                self.ui.progress(answers.Answer(
+                    "fault_reported", name=self.desktop.get("name", "")))
+                if self._stop.wait(self.config.retry_delay):
+                    return self._stopped()
+                if self._moved():
+                    self._moved_on()
+                continue
             if decision.action == faults.BROKEN:
                 LOG.error("Not reporting desktop %s: %s (a problem of this "
                           "thin client)", self.desktop["id"],
@@ -257,15 +283,35 @@ class Session:
             return True
         return False
 
+    def _moved_on(self):
+        """The session is on another desktop: its failures start anew."""
+        self._reported = None
+        self.policy = faults.FaultPolicy(self.config.max_failures,
+                                         self.config.failure_window,
+                                         self.config.quick_exit)
+
     def _stop_viewer(self):
         if self.viewer is not None:
             self.viewer.stop()
 
     def _report_fault(self, reason):
+        """Report the desktop; the answer to show, or None to go on."""
         LOG.warning("Reporting desktop %s of session %s faulty: %s",
                     self.desktop["id"], self.id, reason)
         outcome = self.api.fault(self.credentials, reason[:1000])
         if outcome.ok:
+            desktop = (outcome.body or {}).get("desktop") \
+                if isinstance(outcome.body, dict) else None
+            state = desktop.get("state") if isinstance(desktop, dict) \
+                else None
+            if state in ("ready", "assigned"):
+                # Still in service: the broker opened an incident and
+                # keeps the session (it will move it if the desktop is
+                # not fixed in time).
+                LOG.info("Desktop %s reported; the broker keeps session "
+                         "%s: waiting for the desktop to be fixed or the "
+                         "session to move", self.desktop["id"], self.id)
+                return None
             return answers.Answer("faulted")
         LOG.error("The fault report failed: %s", outcome.kind)
         self.logout()

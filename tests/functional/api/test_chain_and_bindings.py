@@ -322,6 +322,47 @@ class TestHeartbeat(_HeartbeatCase):
                                     "input_events": -1}, status=400,
                                    headers=v11), 400)
 
+    def test_version_1_1_heartbeat_names_the_seat(self):
+        v11 = {"OpenStack-API-Version": "vdi 1.1"}
+        self.assertEqual("SH-2F-001", self.shown()["seat"])
+        # The client moved to another desk: its heartbeat says so, and the
+        # thin client's seat follows; not an edit (revision, no event).
+        self.beat({"client_id": "tc-sh-0001", "seat": "SH-TR-01"},
+                  status=200, headers=v11)
+        client = self.shown()
+        self.assertEqual(("SH-TR-01", "online", 1),
+                         (client["seat"], client["status"],
+                          client["revision"]))
+        self.assertEqual([], self.events(kind="client"))
+        # In the same UPDATE as the rest of the heartbeat's values.
+        self.beat({"client_id": "tc-sh-0001", "seat": "SH-2F-001",
+                   "input_events": 5,
+                   "health": {"connection_failures": 0}},
+                  status=200, headers=v11)
+        client = self.shown()
+        self.assertEqual(("SH-2F-001", 5, {"connection_failures": 0}),
+                         (client["seat"], client["input_events"],
+                          client["health"]))
+        # Without a seat the seat stays.
+        self.beat({"client_id": "tc-sh-0001"}, status=200, headers=v11)
+        self.assertEqual("SH-2F-001", self.shown()["seat"])
+        # A seat the broker does not know: the client has none (the
+        # heartbeat registers no seat), and is still online.
+        self.beat({"client_id": "tc-sh-0001", "seat": "SH-9F-999"},
+                  status=200, headers=v11)
+        self.assertEqual((None, "online"), (self.shown()["seat"],
+                                            self.shown()["status"]))
+        self.assertEqual(3, self.broker.count("seats"))
+        # Version 1.0 takes no seat: 400, nothing written.
+        self.assertError(self.beat({"client_id": "tc-sh-0001",
+                                    "seat": "SH-TR-02"}, status=400), 400)
+        self.assertIsNone(self.shown()["seat"])
+        # A bad seat name is a 400 at 1.1.
+        for seat in ("", "x" * 256, "SH\x00"):
+            self.assertError(self.beat({"client_id": "tc-sh-0001",
+                                        "seat": seat}, status=400,
+                                       headers=v11), 400)
+
     def test_user_only_from_a_proven_session(self):
         login = self.broker.login("amy", client_id="tc-sh-0001")
         session_id = login.json["session"]["id"]
@@ -457,4 +498,14 @@ class TestHeartbeatRegisters(CallCentreTestCase):
         self.app.post_json("/v1/client/heartbeat", {"client_id": "tc-new"},
                            status=204)
         self.assertEqual(1, self.broker.count("thin_clients"))
+        self.assertEqual(1, len(self.events(action="thin_client.register")))
+
+    def test_unknown_client_is_registered_with_its_seat(self):
+        self.app.post_json("/v1/client/heartbeat",
+                           {"client_id": "tc-new", "seat": "SH-TR-02"},
+                           headers={"OpenStack-API-Version": "vdi 1.1"},
+                           status=200)
+        client = self.app.get("/v1/thin-clients/tc-new").json["thin_client"]
+        self.assertEqual(("online", "SH-TR-02"), (client["status"],
+                                                  client["seat"]))
         self.assertEqual(1, len(self.events(action="thin_client.register")))

@@ -33,6 +33,7 @@ from tests.fixtures import thinclient
 from tests.fixtures import xvfb
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker.guest_agent import protocol
 
 CLIENT_ID = "tc-test-01"
 PASSWORD = broker_fixture.PASSWORD
@@ -180,11 +181,13 @@ class ThinClientTestCase(base.TestCase):
         return db.thin_client_get(self.broker.ctxt, CLIENT_ID)
 
     def move_session(self, session_id, to_desktop_id, username):
-        """Give the session another desktop, as a swap by the broker would.
+        """Give the session another desktop by editing the database.
 
-        (The broker has no such swap today: quarantine and replace close
-        the session. The thin client follows a session whose desktop
-        changes; this is how the test makes one change.)
+        The quickest way to change a session's desktop under the thin
+        client. The broker moves sessions itself by the five-minute rule
+        (conductor/agents.py): :class:`~tests.functional.thinclient.
+        test_session_moves.FiveMinuteRuleTest` has the thin client follow
+        that move, with the agents played by :meth:`agents_register`.
         """
         with self.broker.database.engine.begin() as conn:
             conn.execute(sa.update(models.Desktop)
@@ -194,6 +197,42 @@ class ThinClientTestCase(base.TestCase):
             conn.execute(sa.update(models.ClientSession)
                          .where(models.ClientSession.id == session_id)
                          .values(desktop_id=to_desktop_id))
+
+    # -- the guest agents (played through the API) ----------------------------
+
+    def agents_register(self):
+        """Register the guest agent of every desktop that has a server.
+
+        Needs ``[agent] broker_url`` (any URL: the test is the agent):
+        the broker then puts each new server's agent secret in its
+        metadata. Returns the desktops registered.
+        """
+        registered = []
+        for desktop in db.desktop_list(self.broker.ctxt):
+            if not desktop["server_id"]:
+                continue
+            self.broker.app.post_json(
+                "/v1/agent/register",
+                {"desktop_id": desktop["id"], "version": "1", "os": "Linux",
+                 "hostname": desktop["name"]},
+                headers={protocol.SECRET_HEADER: self._agent_secret(
+                    desktop)}, status=200)
+            registered.append(desktop)
+        return registered
+
+    def agents_report(self, desktops, connection_state="connected"):
+        """Each desktop's agent reports: alive, its display running."""
+        for desktop in desktops:
+            self.broker.app.post_json(
+                "/v1/agent/report",
+                {"desktop_id": desktop["id"], "display": "running",
+                 "connection_state": connection_state, "idle_seconds": 0},
+                headers={protocol.SECRET_HEADER: self._agent_secret(
+                    desktop)}, status=200)
+
+    def _agent_secret(self, desktop):
+        server = self.broker.cloud.servers[desktop["server_id"]]
+        return server["metadata"][protocol.META_SECRET]
 
 
 def viewer_installed():

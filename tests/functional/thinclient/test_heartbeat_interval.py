@@ -96,3 +96,23 @@ class HeartbeatIntervalTest(harness.ThinClientTestCase):
         self.assertEqual(0, tc.stop())
         self.assertEqual("online", db.thin_client_get(
             self.broker.ctxt, harness.CLIENT_ID)["status"])
+
+
+class HeartbeatSeatTest(harness.ThinClientTestCase):
+    """The heartbeats name the configured seat; the broker records it."""
+
+    def test_the_heartbeats_carry_the_configured_seat(self):
+        self.start_broker()
+        # Registered at SH-2F-001; the thin client now stands at SH-TR-01.
+        self.assertEqual("SH-2F-001", self.thin_client()["seat"])
+        tc = self.start_client(seat="SH-TR-01")
+        mark = tc.mark()
+        tc.wait_for(r"Heartbeat sent: session none", after=mark)
+        beat = self.server.requests.wait_for(1, path=HEARTBEAT)[-1]
+        self.assertEqual(("vdi 1.1", 200), (beat.version, beat.status))
+        record = self.thin_client()
+        self.assertEqual(("SH-TR-01", "online"),
+                         (record["seat"], record["status"]))
+        # Not an edit of the record: the operator's revision stays.
+        self.assertEqual(1, record["revision"])
+        self.assertEqual(0, tc.stop())

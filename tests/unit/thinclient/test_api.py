@@ -129,12 +129,14 @@ class OlderBroker:
     def __init__(self, max_version="1.0"):
         self.max_version = max_version
         self.asked = []
+        self.bodies = []
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"].read(length)
+        body = environ["wsgi.input"].read(length)
         asked = environ.get("HTTP_OPENSTACK_API_VERSION")
         self.asked.append(asked)
+        self.bodies.append(json.loads(body) if body else None)
         if asked and asked.split()[-1] > self.max_version:
             data = b'{"error": {"code": 406}}'
             start_response("406 Not Acceptable", [
@@ -166,6 +168,22 @@ class HeartbeatVersionTest(base.TestCase):
         self.assertEqual((True, 200), (outcome.ok, outcome.status))
         self.assertEqual(20, outcome.body["heartbeat_interval"])
         self.assertEqual(["vdi 1.1"], broker.asked)
+
+    def test_the_seat_goes_at_1_1_only(self):
+        broker = OlderBroker(max_version="1.1")
+        client = self.client(broker)
+        self.assertEqual(200, client.heartbeat("tc-1", seat="SH-1").status)
+        self.assertEqual({"client_id": "tc-1", "seat": "SH-1"},
+                         broker.bodies[-1])
+        # A 1.0 broker: the same heartbeat again without the seat (its
+        # schema has none).
+        broker = OlderBroker()
+        client = self.client(broker)
+        self.assertEqual(204, client.heartbeat("tc-1", seat="SH-1").status)
+        self.assertEqual([{"client_id": "tc-1", "seat": "SH-1"},
+                          {"client_id": "tc-1"}], broker.bodies)
+        self.assertEqual(204, client.heartbeat("tc-1", seat="SH-1").status)
+        self.assertEqual({"client_id": "tc-1"}, broker.bodies[-1])
 
     def test_an_older_broker_gets_1_0_and_is_asked_again_later(self):
         broker = OlderBroker()

@@ -31,11 +31,13 @@ class FakeAPI:
         self.statuses = list(statuses)
         self.sent = []
         self.health = []
+        self.seats = []
 
     def heartbeat(self, client_id, session=None, input_events=None,
-                  health=None):
+                  health=None, seat=None):
         self.sent.append((client_id, session and session["id"],
                           input_events))
+        self.seats.append(seat)
         self.health.append(health)
         status = self.statuses.pop(0)
         body = None
@@ -104,6 +106,15 @@ class HeartbeatTest(base.TestCase):
              {"connection_failures": 1, "last_connection_error":
               "the viewer could not keep a connection to h:5901"}],
             api.health)
+
+    def test_the_configured_seat_goes_along(self):
+        for seat, sent in (("SH-2F-001", "SH-2F-001"), ("", None)):
+            api = FakeAPI([204])
+            heartbeat.Heartbeat(
+                api, config_mod.Config(broker_url="http://vdi",
+                                       client_id="tc-1", seat=seat),
+                None, lambda: None).send()
+            self.assertEqual([sent], api.seats)
 
     def test_a_404_does_not_stop_the_heartbeats(self):
         sent, results = self.beat([404, 404, 204], [0, 0, 0])

@@ -44,6 +44,9 @@ class FakeAPI:
         self.calls = []
         self.shows = []
         self.fault_status = 202
+        # The desktop's state in the fault's answer: "quarantined" (the
+        # broker closes the session) or "assigned" (an incident: it stays).
+        self.fault_state = "quarantined"
         self.current = {"desktop": {"id": "d-1"},
                         "connection": LOGIN["connection"]}
 
@@ -68,7 +71,7 @@ class FakeAPI:
     def fault(self, session, reason):
         self.calls.append(("fault", reason))
         if self.fault_status == 202:
-            return ok("fault", 202, {"desktop": {"state": "quarantined"}})
+            return ok("fault", 202, {"desktop": {"state": self.fault_state}})
         return refused("fault", self.fault_status)
 
 
@@ -202,6 +205,58 @@ class SessionTest(_SessionCase):
         self.assertIn("port=5903", second.text)
         self.assertEqual(["viewer", "connecting", "viewer"],
                          self.ui.shown)
+
+    def test_an_incident_keeps_the_session_until_it_moves(self):
+        # The desktop has a guest agent: the broker opens an incident and
+        # keeps the session; the thin client tries the same desktop again
+        # without reporting it twice, and follows the move.
+        self.api.fault_state = "assigned"
+        moved = {"desktop": {"id": "d-2", "name": "vdi-desks-2"},
+                 "connection": {"protocol": "spice", "host": "h",
+                                "port": 5902}}
+        # Polls while the viewer fails: the same desktop, then moved.
+        self.api.shows = [ok("show", 200, self.api.current)] * 6 + [
+            ok("show", 200, moved)]
+        # Failing viewers on d-1 until the move, then a working one.
+        self.script = [FakeViewer() for _ in range(20)]
+
+        def for_spice(config, text):
+            if "d-2" == session.desktop["id"]:
+                viewer = FakeViewer(connected_ticks=10 ** 6, end_ticks=50)
+            else:
+                viewer = self.script.pop(0)
+            viewer.text = text
+            self.viewers.append(viewer)
+            return viewer
+
+        self.useFixture(fixtures.MockPatchObject(
+            viewer_mod.Viewer, "for_spice", side_effect=for_spice))
+        session = self.session(poll_interval=60)
+        answer = session.run()
+        self.assertEqual("logged_out", answer.key)
+        self.assertEqual("d-2", session.desktop["id"])
+        self.assertEqual(1, self.ops().count("fault"))
+        self.assertIn("fault_reported", self.ui.shown)
+        self.assertEqual(["connecting", "viewer"], self.ui.shown[-2:])
+        self.assertTrue(self.viewers[-1].started)
+
+    def test_a_moved_session_counts_its_failures_anew(self):
+        # Reported on d-1, moved to d-2 that fails too: d-2 is reported.
+        self.api.fault_state = "assigned"
+        moved = {"desktop": {"id": "d-2", "name": "vdi-desks-2"},
+                 "connection": {"protocol": "spice", "host": "h",
+                                "port": 5902}}
+        self.api.shows = [ok("show", 200, moved)]
+        session = self.session(poll_interval=60)
+        self.api.fault = lambda credentials, reason: (
+            self.api.calls.append(("fault", session.desktop["id"])) or
+            ok("fault", 202, {"desktop": {
+                "state": "assigned" if session.desktop["id"] == "d-1"
+                else "quarantined"}}))
+        answer = session.run()
+        self.assertEqual("faulted", answer.key)
+        self.assertEqual([("fault", "d-1"), ("fault", "d-2")],
+                         [c for c in self.api.calls if c[0] == "fault"])
 
     def test_a_closed_session_ends_without_logout(self):
         self.api.shows = [refused("show", 401)]

@@ -153,7 +153,9 @@ def heartbeat(req):
     claim that someone is working.
     """
     app = util.app(req)
-    body = util.read_json(req, schema.heartbeat)
+    body = util.read_json(
+        req, schema.heartbeat_v1_1 if microversion.at_least(
+            req, microversion.HEARTBEAT_SEAT) else schema.heartbeat)
     _client_context(req)
     session = None
     if body.get("session_id"):
@@ -165,6 +167,8 @@ def heartbeat(req):
     values = {"last_address": (req.remote_addr or "")[:64] or None,
               "last_user": None,
               "input_events": body.get("input_events")}
+    if body.get("seat"):
+        values["seat"] = body["seat"]
     health = body.get("health")
     if health is not None:
         values["health"] = health

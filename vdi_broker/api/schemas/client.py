@@ -58,6 +58,11 @@ heartbeat = {
     "additionalProperties": False,
 }
 
+# From version 1.1: the seat the thin client is configured for (its
+# name), recorded on the thin client as its seat.
+heartbeat_v1_1 = dict(heartbeat, properties=dict(
+    heartbeat["properties"], seat=common.name))
+
 fault = {
     "type": "object",
     "properties": {

@@ -194,14 +194,19 @@ _HEARTBEAT_VALUES = {
     "input_events": sa.bindparam("p_input_events"),
     # Not an edit: revision and updated_at stay as they are.
     "updated_at": _CLIENTS.c.updated_at}
+_SEATS = models.Seat.__table__
+_SEAT_ID_BY_NAME = sa.select(_SEATS.c.id).where(
+    _SEATS.c.name == sa.bindparam("p_seat"))
 
 
 @functools.lru_cache(maxsize=None)
-def _heartbeat_statement(active, health):
+def _heartbeat_statement(active, health, seat=False):
     """The heartbeat's UPDATE, built once per kind.
 
     With input: last_input_at; with health: health, fault_reason and the
-    status they give.
+    status they give; with a seat: the client's seat_id, looked up by
+    name in the same statement (None for a seat the broker does not
+    know).
     """
     values = dict(_HEARTBEAT_VALUES)
     if active:
@@ -210,6 +215,8 @@ def _heartbeat_statement(active, health):
         values.update(health=sa.bindparam("p_health", type_=sa.JSON()),
                       fault_reason=sa.bindparam("p_fault_reason"),
                       status=sa.bindparam("p_status"))
+    if seat:
+        values["seat_id"] = _SEAT_ID_BY_NAME.scalar_subquery()
     return (sa.update(_CLIENTS)
             .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"))
             .values(**values))
@@ -245,6 +252,9 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
     Input events in a session set ``last_input_at`` (an active agent).
     ``values["health"]`` (what the client reports of itself) is stored,
     and ``values["fault_reason"]`` sets the client faulty (none: online).
+    ``values["seat"]`` (a seat's name) becomes the client's seat: a seat
+    the broker does not know leaves it with none (heartbeats register no
+    seat: the login does, or refuses it).
     With ``register``, an unknown client is created (and that is an
     event). Returns True when the client was created.
 
@@ -260,20 +270,24 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
     active = bool(values.get("input_events") and values.get("last_user"))
     health = "health" in values
     status = "faulty" if values.get("fault_reason") else "online"
+    seat = values.get("seat")
     result = connection.execute(
-        _heartbeat_statement(active, health),
+        _heartbeat_statement(active, health, bool(seat)),
         {"p_client_id": client_id, "p_now": now,
          "p_address": values.get("last_address"),
          "p_user": values.get("last_user"),
          "p_input_events": values.get("input_events"),
          "p_health": values.get("health"),
-         "p_fault_reason": values.get("fault_reason"), "p_status": status})
+         "p_fault_reason": values.get("fault_reason"), "p_status": status,
+         "p_seat": seat})
     if result.rowcount == 1:
         return False
     if not register:
         raise exception.ThinClientNotFound(client=client_id)
     row = {"id": uuidutils.generate_uuid(), "client_id": client_id,
-           "seat_id": None, "site": None, "model": None, "tags": [],
+           "seat_id": connection.execute(
+               _SEAT_ID_BY_NAME, {"p_seat": seat}).scalar() if seat else None,
+           "site": None, "model": None, "tags": [],
            "status": status, "last_seen_at": now,
            "health": values.get("health"),
            "fault_reason": values.get("fault_reason"),
