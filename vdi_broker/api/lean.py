@@ -101,11 +101,19 @@ def _health_ok(health):
             _int(health["connection_failures"], 0, 1000000))
 
 
-def heartbeat_ok(body):
-    """Whether ``body`` certainly passes the heartbeat's JSON schema."""
-    if type(body) is not dict or "client_id" not in body or \
-            not _HEARTBEAT_KEYS.issuperset(body):
+def heartbeat_ok(body, seat=False):
+    """Whether ``body`` certainly passes the heartbeat's JSON schema.
+
+    ``seat``: the version's schema takes a seat (1.1 and later).
+    """
+    if type(body) is not dict or "client_id" not in body:
         return False
+    if not _HEARTBEAT_KEYS.issuperset(body):
+        if not (seat and "seat" in body and
+                _HEARTBEAT_KEYS.issuperset(k for k in body if k != "seat")):
+            return False
+        if not _text(body["seat"], 255):
+            return False
     if not _text(body["client_id"], 255):
         return False
     if "session_id" in body and not _text(body["session_id"], 255):
@@ -256,10 +264,12 @@ class LeanPaths:
         body = self._body(environ,
                           conf.oslo_middleware.max_request_body_size)
         version = self._version(environ) if body is not None else None
-        if version is None or not heartbeat_ok(body) or \
-                not conf.api.client_api_enabled:
+        if version is None or not conf.api.client_api_enabled:
             return self.application(environ, start_response)
         answer = self._heartbeat_answer(version)
+        if not heartbeat_ok(body, seat=answer is not None and
+                            answer[1] is not None):
+            return self.application(environ, start_response)
         if answer is None:
             return self.application(environ, start_response)
         now = timeutils.utcnow()
@@ -290,6 +300,8 @@ class LeanPaths:
                 "address": (address or "")[:64] or None,
                 "session_id": session_id, "input_events": events,
                 "input_at": now if events and session_id else None}
+        if "seat" in body:
+            item["seat"] = body["seat"]
         health = body.get("health")
         if health is not None:
             item["health"] = health

@@ -148,6 +148,33 @@ class TestHeartbeats(LeanTestCase):
         self.beat()
         self.assertEqual(1, self.full.call_count)
 
+    def test_version_1_1_seat_written_by_the_batch(self):
+        self.client()
+        db.seat_create(self.ctxt, {"name": "SH-2F-001", "site": "sh"})
+        db.seat_create(self.ctxt, {"name": "SH-TR-01", "site": "sh"})
+        headers = {"OpenStack-API-Version": "vdi 1.1"}
+        self.app.post_json(HEARTBEAT, {"client_id": "tc-0001",
+                                       "seat": "SH-2F-001"},
+                           headers=headers, status=200)
+        self.assertEqual("SH-2F-001", self.row()["seat"])
+        self.clock.advance(30)
+        self.app.post_json(HEARTBEAT, {"client_id": "tc-0001",
+                                       "seat": "SH-TR-01"},
+                           headers=headers, status=200)
+        # The lean path took the second (the stack's write ran once) and
+        # its batch moved the client to the other seat, not an edit.
+        self.assertEqual(1, self.full.call_count)
+        row = self.row()
+        self.assertEqual(("SH-TR-01", 1), (row["seat"], row["revision"]))
+        # A seat the broker does not know leaves the client with none.
+        self.clock.advance(30)
+        self.app.post_json(HEARTBEAT, {"client_id": "tc-0001",
+                                       "seat": "nowhere"},
+                           headers=headers, status=200)
+        self.assertIsNone(self.row()["seat"])
+        # At 1.0 a seat is refused (400) by the stack's schema.
+        self.beat(seat="SH-TR-01", status=400)
+
     def test_anonymous_and_health(self):
         self.client()
         self.beat()

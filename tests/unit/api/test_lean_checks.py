@@ -87,6 +87,19 @@ class QuickChecksTestCase(testtools.TestCase):
         # Not a check that refuses everything.
         self.assertGreater(accepted, 50)
 
+    def test_heartbeat_with_seat_never_accepts_what_the_schema_refuses(self):
+        accepted = self._compare(
+            lambda body: lean.heartbeat_ok(body, seat=True),
+            client_schema.heartbeat_v1_1, dict(HEARTBEAT, seat="SH-2F-001"))
+        self.assertGreater(accepted, 50)
+
+    def test_seat_only_from_version_1_1(self):
+        body = dict(HEARTBEAT, seat="SH-2F-001")
+        self.assertFalse(lean.heartbeat_ok(body))
+        self.assertTrue(lean.heartbeat_ok(body, seat=True))
+        self.assertFalse(lean.heartbeat_ok(dict(body, seat="a\n"),
+                                           seat=True))
+
     def test_report_never_accepts_what_the_schema_refuses(self):
         accepted = self._compare(lean.report_ok, agent_schema.report,
                                  REPORT)

@@ -63,4 +63,5 @@ def delete(req):
     app = util.app(req)
     app.login.logout(ctxt, session["id"], "forced by operator",
                      release=app.conductor.release_desktop)
+    app.beats.session_closed(session["id"])
     return util.empty_response()

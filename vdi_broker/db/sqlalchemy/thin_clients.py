@@ -321,7 +321,7 @@ _BATCH_USER = (
 
 
 @functools.lru_cache(maxsize=None)
-def _batch_statement(active, health):
+def _batch_statement(active, health, seat=False):
     """The batched heartbeat's UPDATE, one per kind (executemany).
 
     As the single heartbeat's, plus: the user from the session (above),
@@ -338,6 +338,8 @@ def _batch_statement(active, health):
         values.update(health=sa.bindparam("p_health", type_=sa.JSON()),
                       fault_reason=sa.bindparam("p_fault_reason"),
                       status=sa.bindparam("p_status"))
+    if seat:
+        values["seat_id"] = _SEAT_ID_BY_NAME.scalar_subquery()
     return (sa.update(_CLIENTS)
             .where(_CLIENTS.c.client_id == sa.bindparam("p_client_id"),
                    sa.or_(_CLIENTS.c.last_seen_at.is_(None),
@@ -353,13 +355,16 @@ def thin_client_heartbeats_write(ctx, heartbeats):
     ``heartbeats``: dicts with ``client_id``, ``now`` (when the API
     received it), ``address``, ``session_id`` (or None), ``input_events``,
     ``input_at`` (when input was last reported, None for none) and, with
-    health, ``health``, ``fault_reason`` and ``status``. The clients and
+    health, ``health``, ``fault_reason`` and ``status``; with ``seat`` (a
+    seat's name, version 1.1), the client's seat as the single heartbeat
+    sets it. The clients and
     session tokens were checked by the API; unknown clients change
     nothing. Returns the number of rows updated.
     """
     by_kind = {}
     for beat in heartbeats:
-        kind = (beat.get("input_at") is not None, "health" in beat)
+        kind = (beat.get("input_at") is not None, "health" in beat,
+                bool(beat.get("seat")))
         by_kind.setdefault(kind, []).append({
             "p_client_id": beat["client_id"], "p_now": beat["now"],
             "p_address": beat.get("address"),
@@ -368,11 +373,12 @@ def thin_client_heartbeats_write(ctx, heartbeats):
             "p_input_at": beat.get("input_at"),
             "p_health": beat.get("health"),
             "p_fault_reason": beat.get("fault_reason"),
-            "p_status": beat.get("status", "online")})
+            "p_status": beat.get("status", "online"),
+            "p_seat": beat.get("seat")})
     updated = 0
-    for (active, health), rows in by_kind.items():
-        result = ctx.connection.execute(_batch_statement(active, health),
-                                        rows)
+    for (active, health, seat), rows in by_kind.items():
+        result = ctx.connection.execute(
+            _batch_statement(active, health, seat), rows)
         updated += max(result.rowcount, 0)
     return updated
 
