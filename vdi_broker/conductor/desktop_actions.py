@@ -47,9 +47,11 @@ LOG = logging.getLogger(__name__)
 ACTIONS = states.DESKTOP_ACTIONS
 
 _TIMES = ("assigned_at", "faulted_at", "created_at", "updated_at")
+# The API's desktop view (api/handlers/desktops.py) has the same fields:
+# an action answers with the desktop as GET shows it.
 _FIELDS = ("id", "name", "pool_id", "server_id", "state", "state_reason",
            "host", "address", "assigned_user", "fault_reason",
-           "faulted_by")
+           "faulted_by", "image")
 
 
 def _iso(value):

@@ -106,6 +106,9 @@ class TestViewsAndSchema(testtools.TestCase):
         self.assertEqual("2026-11-26T06:00:00Z", view["faulted_at"])
         self.assertIsNone(view["updated_at"])
         self.assertNotIn("previous_state", view)
+        # The fields of the API's desktop (an action answers with it).
+        from vdi_broker.api import openapi  # noqa: H306 (import cycle)
+        self.assertEqual(set(openapi.DESKTOP["properties"]), set(view))
 
     def test_schema_takes_exactly_one_known_action(self):
         for body in ({"reboot": {}}, {"reboot": {"hard": True}},
