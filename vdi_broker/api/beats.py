@@ -120,10 +120,12 @@ class Beats:
         self.heartbeats = self.reports = None
         if self.interval > 0:
             self.heartbeats = write_behind.register(write_behind.WriteBehind(
-                HEARTBEATS, self._write_and_confirm_heartbeats,
+                HEARTBEATS, self._writer(self._write_heartbeats,
+                                         self._confirm_heartbeats),
                 self.interval, options.max_pending, merge_heartbeats))
             self.reports = write_behind.register(write_behind.WriteBehind(
-                REPORTS, self._write_and_confirm_reports, self.interval,
+                REPORTS, self._writer(self._write_reports,
+                                      self._confirm_reports), self.interval,
                 options.max_pending, merge_reports))
 
     @staticmethod
@@ -140,14 +142,19 @@ class Beats:
     # to the full path, and a session closed or a secret replaced by
     # another process is refused here within one flush interval.
 
-    def _write_and_confirm_heartbeats(self, items):
-        self._write_heartbeats(items)
-        try:
-            self._confirm_heartbeats(items)
-        except Exception as e:
-            # Written: not to be written again. The credentials expire.
-            LOG.warning("Could not read back the credentials of %d "
-                        "heartbeats: %s", len(items), e)
+    @staticmethod
+    def _writer(write, confirm):
+        """A buffer's write: the batch, then its credentials read back."""
+        def write_and_confirm(items):
+            write(items)
+            try:
+                confirm(items)
+            except Exception as e:
+                # Written: not to be written again. The credentials
+                # expire.
+                LOG.warning("Could not read back the credentials of a "
+                            "batch of %d: %s", len(items), e)
+        return write_and_confirm
 
     def _confirm_heartbeats(self, items):
         now = timeutils.utcnow()
@@ -167,14 +174,6 @@ class Beats:
                                           now)
                 else:
                     self.sessions.forget(session_id)
-
-    def _write_and_confirm_reports(self, items):
-        self._write_reports(items)
-        try:
-            self._confirm_reports(items)
-        except Exception as e:
-            LOG.warning("Could not read back the secrets of %d agent "
-                        "reports: %s", len(items), e)
 
     def _confirm_reports(self, items):
         now = timeutils.utcnow()
