@@ -53,6 +53,7 @@ from tooz import hashring
 
 from tests import base
 from tests.fixtures import galera
+from tests.fixtures import ini
 from tests.fixtures import logins
 from tests.fixtures import nova_emulator
 from vdi_broker import context as vdi_context
@@ -108,13 +109,7 @@ class GaleraConductorsTest(base.TestCase):
             "alerts": {"interval": 0},
             "monitoring": {"interval": 0},
         }
-        path = os.path.join(self.tmp, name + ".conf")
-        with open(path, "w") as f:
-            for section, values in sections.items():
-                f.write("[%s]\n" % section)
-                for key, value in values.items():
-                    f.write("%s = %s\n" % (key, value))
-        return path
+        return ini.write(os.path.join(self.tmp, name + ".conf"), sections)
 
     def _start(self, name):
         out = open(os.path.join(self.tmp, name + ".out"), "wb")
