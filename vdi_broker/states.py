@@ -52,6 +52,8 @@ RELEASE_ACTIONS = ("keep", "reboot", "rebuild", "delete")
 # A pool's status, as the pool manager sets it (cloud_down: the pool's
 # cloud does not answer, compute/registry.py).
 POOL_STATUSES = ("active", "degraded", "no_capacity", "cloud_down")
+POOL_ACTIVE = "active"
+POOL_CLOUD_DOWN = "cloud_down"
 
 # -- bindings and sessions ----------------------------------------------------
 

@@ -447,7 +447,8 @@ class LoginService:
         counts = db.pool_desktop_counts(ctxt, ids) if ids else {}
         passed = []
         placement["pool"] = placement["fallback"] = None
-        for c in placement["candidates"]:
+        rows = [c["pool"] for c in outcome.placement["candidates"]]
+        for c, row in zip(placement["candidates"], rows):
             c["ready"] = counts.get(c["id"], {}).get(states.READY, 0)
             if placement["pool"] is None and (c["ready"] or
                                               c is placement[
@@ -457,7 +458,7 @@ class LoginService:
                     placement["fallback"] = "; ".join(
                         passed + [c["reason"]])
             elif placement["pool"] is None:
-                passed.append("pool %s has no ready desktop" % c["pool"])
+                passed.append(sites.exhausted_note(row))
         return placement
 
     def get_connection(self, ctxt, session_id):

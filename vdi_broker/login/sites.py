@@ -34,6 +34,7 @@ before.
 """
 
 from vdi_broker.conductor import maintenance
+from vdi_broker import states
 
 #: Placement roles of a candidate pool.
 SAME_SITE = "same_site"
@@ -190,8 +191,19 @@ def _why_not_same(site, same, skipped):
 
 
 def exhausted_note(pool):
-    """The reason of a fallback taken because ``pool`` had no desktop."""
-    return "pool %s has no ready desktop" % pool["name"]
+    """The reason of a fallback taken because ``pool`` had no desktop.
+
+    A pool that cannot refill says why (its cloud is down, it has no
+    capacity): the status the pool manager set, as the login read it.
+    """
+    note = "pool %s has no ready desktop" % pool["name"]
+    status = pool.get("status")
+    if status == states.POOL_CLOUD_DOWN:
+        note += " (%s: cloud %s does not answer)" % (
+            status, pool.get("cloud") or "default")
+    elif status in states.POOL_STATUSES and status != states.POOL_ACTIVE:
+        note += " (%s)" % status
+    return note
 
 
 def public(placement):

@@ -175,6 +175,26 @@ class TestPlace(base.TestCase):
         self.assertEqual("seat", site["site_source"])
 
 
+class TestExhaustedNote(base.TestCase):
+
+    def test_says_why_the_pool_cannot_refill(self):
+        empty = dict(pool("p-sh", "shanghai"), cloud="east")
+        self.assertEqual("pool pool-sh has no ready desktop",
+                         sites.exhausted_note(dict(empty, status="active")))
+        self.assertEqual(
+            "pool pool-sh has no ready desktop (cloud_down: cloud east "
+            "does not answer)",
+            sites.exhausted_note(dict(empty, status="cloud_down")))
+        self.assertEqual(
+            "pool pool-sh has no ready desktop (cloud_down: cloud "
+            "default does not answer)",
+            sites.exhausted_note(dict(empty, status="cloud_down",
+                                      cloud=None)))
+        self.assertEqual(
+            "pool pool-sh has no ready desktop (no_capacity)",
+            sites.exhausted_note(dict(empty, status="no_capacity")))
+
+
 class TestRuleValidation(base.TestCase):
 
     def test_valid(self):
