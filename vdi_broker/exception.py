@@ -246,9 +246,16 @@ class PoolExhausted(ServiceUnavailable):
     retry_after = 15
 
     def details(self):
-        return {k: self.kwargs[k] for k in ("pool", "status", "ready",
-                                            "building", "status_reason")
-                if k in self.kwargs}
+        details = {k: self.kwargs[k] for k in ("pool", "status", "ready",
+                                               "building", "status_reason")
+                   if k in self.kwargs}
+        reason = details.get("status_reason")
+        if details.get("status") == "cloud_down" and reason:
+            # Which cloud and since when, not its endpoints and errors
+            # (compute/registry.py Health.reason): this goes to thin
+            # clients; operators read the whole reason in the pool.
+            details["status_reason"] = reason.split(" (", 1)[0]
+        return details
 
 
 class SiteUnavailable(ServiceUnavailable):

@@ -184,6 +184,25 @@ class TestHealth(testtools.TestCase):
                           "x")
         self.assertEqual(0, self.clouds.health("west").failures)
 
+    def test_thin_clients_get_the_reason_without_the_error(self):
+        self.west.cloud.down = ("ConnectFailure: http://10.0.0.9:8774/: "
+                                "ConnectionResetError(104)")
+        for _ in range(2):
+            self.assertRaises(exception.ComputeUnavailable,
+                              self.west.list_servers)
+        reason = self.clouds.health("west").reason()
+        self.assertIn("ConnectionResetError(104)", reason)
+        # The pool's status_reason (operators) keeps it all; the 503 of
+        # an exhausted pool (thin clients) says which cloud, since when.
+        details = exception.PoolExhausted(
+            pool="west-agents", status="cloud_down", status_reason=reason,
+            ready=0).details()
+        self.assertRegex(details["status_reason"],
+                         r"^cloud west unavailable since \S+ UTC$")
+        self.assertEqual("room for 0", exception.PoolExhausted(
+            pool="p", status="no_capacity",
+            status_reason="room for 0").details()["status_reason"])
+
     def test_default_cloud_never_goes_down_unless_asked(self):
         default = self.clouds.get(None)
         default.cloud.down = "unplugged"
