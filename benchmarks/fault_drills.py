@@ -68,22 +68,26 @@ replica any more).
 
 The cloud-down drill (issue 19) has a stack of its own: two sites, each
 in its own cloud (``[compute] clouds = east,west``, each a Nova emulator
-behind a black-hole proxy), the shanghai agents in a floating pool of
-cloud east, the nantong agents in one of cloud west, the shanghai VIPs
-bound to desktops of cloud east (bound before the ramp). Each site's
-agents ramp at --rate / 2; --before seconds in, cloud east's Nova,
-Placement and Keystone go silent for --hold seconds. It reports, per
-site, the logins served from bound and from ready desktops (a claim
-needs no Nova), the failures by kind (503 once the down cloud's pool has
-no ready desktop left: it cannot refill), the pools' status during the
-outage, and the audit. Falling back to another site's pool is the
-allocators' business (their rules), not the drill's: it reports what
-each site's agents got.
+behind a black-hole proxy), a floating pool per site in the site's cloud,
+the shanghai VIPs bound to desktops of cloud east (bound before the
+ramp). The agents log in at seats of their site (the agent's site is the
+seat's) and the allocators are site-aware (login/sites.py): the
+``SH-F-`` seats' allocator allows a fallback to nantong's pool
+(``site_fallback: ["nantong"]``), the other one (the ``SH-S-`` seats and
+nantong's) none. Each site's agents ramp at --rate / 2, shanghai's in
+those two halves; --before seconds in, cloud east's Nova, Placement and
+Keystone go silent for --hold seconds. It reports, per group, the logins
+served from bound desktops, from their own site's pool and from the
+fallback pool, the failures by kind (the 503's code, or its pool and
+that pool's status), each group's failures and login latency before,
+during and after the outage (the other site's must not change), the
+pools' status during the outage, and the audit.
 
 Needs what benchmarks/shift_change.py needs; run as root.
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -91,6 +95,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
@@ -121,6 +126,13 @@ OWN_STACK = ("cloud-down",)
 # The cloud-down drill's sites and their clouds.
 SITES = {"shanghai": "east", "nantong": "west"}
 DOWN_CLOUD = "east"
+DOWN_SITE, FALLBACK_SITE = "shanghai", "nantong"
+# Agents at these seats may fall back to the other site's pool.
+FALLBACK_SEATS = "SH-F-"
+# The drill's groups of agents: (label, site, seat prefix).
+GROUPS = (("shanghai, fallback rule", "shanghai", FALLBACK_SEATS),
+          ("shanghai, no fallback", "shanghai", "SH-S-"),
+          ("nantong", "nantong", "NT-"))
 # Drills that need the stack on that database (--database).
 NEEDS_DATABASE = {"mariadb-blackhole": "mariadb", "mariadb-restart": "mariadb",
                   "postgresql-blackhole": "postgresql",
@@ -509,6 +521,70 @@ def _site_users(site_index, count):
             for i in range(site_index, 2 * count, 2)]
 
 
+def _site_rules(seats, fallback_spare=None):
+    """Stack fill hook: site-aware allocators and the groups' seats.
+
+    The stack's per-site allocators (by OU) give way to two site-aware
+    ones: the ``SH-F-`` seats' allows a fallback to nantong's pool, the
+    other (everybody else) none. ``seats``: seats per group.
+    ``fallback_spare``: the fallback pool's min_ready (None: as the
+    others'); the conductor boots the difference before the ramp.
+    """
+    def hook(conn, pools):
+        if fallback_spare is not None:
+            # (max_size first: MariaDB assigns left to right.)
+            conn.execute(sa.text(
+                "UPDATE pools SET max_size = max_size + :n - min_ready, "
+                "min_ready = :n WHERE name = :name"),
+                {"n": fallback_spare, "name": "floating-" + FALLBACK_SITE})
+        conn.execute(sa.text(
+            "DELETE FROM allocators WHERE name LIKE 'agents-%'"))
+        fallback_pool = pools["floating-" + FALLBACK_SITE]
+        for name, priority, rules in (
+                ("agents-fallback", 20, {
+                    "groups": ["agents"], "seats": [FALLBACK_SEATS + "*"],
+                    "pools": [fallback_pool],
+                    "site_fallback": [FALLBACK_SITE]}),
+                ("agents-by-site", 21, {
+                    "groups": ["agents"], "pools": [fallback_pool],
+                    "site_fallback": False})):
+            conn.execute(sa.text(
+                "INSERT INTO allocators (id, name, priority, plugin, "
+                "pool_id, rules, options, is_default, enabled, revision, "
+                "created_at) VALUES (:id, :name, :priority, 'pool', "
+                ":pool, :rules, '{}', :no, :yes, 1, NOW())"),
+                {"id": str(uuid.uuid4()), "name": name,
+                 "priority": priority, "rules": json.dumps(rules),
+                 "pool": pools["floating-" + DOWN_SITE], "no": False,
+                 "yes": True})
+        conn.execute(sa.text(
+            "INSERT INTO seats (id, name, site, tags, revision, created_at) "
+            "VALUES (:id, :name, :site, '[]', 1, NOW())"),
+            [{"id": str(uuid.uuid4()), "name": "%s%05d" % (prefix, i),
+              "site": site}
+             for _label, site, prefix in GROUPS for i in range(seats)])
+    return hook
+
+
+def _wait_filled(db_url, timeout=180):
+    """Wait until every pool has min_ready ready desktops."""
+    engine = sa.create_engine(db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                short = conn.execute(sa.text(
+                    "SELECT p.name FROM pools p LEFT JOIN desktops d ON "
+                    "d.pool_id = p.id AND d.state = 'ready' GROUP BY "
+                    "p.name, p.min_ready HAVING COUNT(d.id) < "
+                    "p.min_ready")).scalars().all()
+            if not short or time.monotonic() > deadline:
+                return short
+            time.sleep(1.0)
+    finally:
+        engine.dispose()
+
+
 def _pool_status(db_url):
     engine = sa.create_engine(db_url)
     try:
@@ -520,29 +596,100 @@ def _pool_status(db_url):
         engine.dispose()
 
 
-def _site_lines(site, cloud, report, fault_at, restored_at):
+def _fallback_reasons(db_url):
+    """{reason's first clause: logins} of the fallback logins' events."""
+    engine = sa.create_engine(db_url)
+    counts = {}
+    try:
+        with engine.connect() as conn:
+            for (detail,) in conn.execute(sa.text(
+                    "SELECT detail FROM events WHERE action = 'login' AND "
+                    "result = 'success'")):
+                if isinstance(detail, str):
+                    detail = json.loads(detail)
+                site = (detail or {}).get("site") or {}
+                if site.get("role") == "fallback":
+                    first = (site.get("fallback") or "-").split(";")[0]
+                    counts[first] = counts.get(first, 0) + 1
+    finally:
+        engine.dispose()
+    return counts
+
+
+def _failure(outcome):
+    """A failed login's kind, with the 503's code or pool status."""
+    error = (outcome.body or {}).get("error") or {}
+    details = error.get("details") or {}
+    if details.get("code"):
+        return "%s %s" % (outcome.status, details["code"])
+    if details.get("pool"):
+        return "%s %s %s" % (outcome.status, details["pool"],
+                             details.get("status"))
+    return outcome.kind
+
+
+def _phase(outcome, fault_at, restored_at):
+    end = outcome.started + outcome.elapsed
+    if end < fault_at:
+        return "before"
+    return "outage" if end <= restored_at else "after"
+
+
+def _pool_site(name):
+    if name == "personal":
+        return DOWN_SITE
+    return name[len("floating-"):]
+
+
+def _group_row(label, site, report, fault_at, restored_at):
     outcomes = report.outcomes.get("login", [])
-    ok = [o for o in outcomes if o.ok]
-    bound = sum(1 for o in ok if o.body.get("reused"))
-    by_pool = {}
-    for o in ok:
-        name = o.body["pool"]["name"]
-        by_pool[name] = by_pool.get(name, 0) + 1
+    row = {"group": label, "site": site, "cloud": SITES[site],
+           "logins": len(outcomes), "ok": 0, "bound": 0, "same_site": 0,
+           "fallback": 0, "failed": 0, "failures": {}, "phases": {}}
+    lat = {}
+    for o in outcomes:
+        phase = row["phases"].setdefault(_phase(o, fault_at, restored_at),
+                                         {"ok": 0, "failed": 0})
+        if not o.ok:
+            row["failed"] += 1
+            phase["failed"] += 1
+            kind = _failure(o)
+            row["failures"][kind] = row["failures"].get(kind, 0) + 1
+            continue
+        row["ok"] += 1
+        phase["ok"] += 1
+        lat.setdefault(_phase(o, fault_at, restored_at), []).append(
+            o.elapsed)
+        if o.body.get("reused"):
+            row["bound"] += 1
+        elif _pool_site(o.body["pool"]["name"]) == site:
+            row["same_site"] += 1
+        else:
+            row["fallback"] += 1
+    for name, phase in row["phases"].items():
+        ordered = sorted(lat.get(name, []))
+        phase.update(p50=runner.percentile(ordered, 0.5) or 0.0,
+                     p95=runner.percentile(ordered, 0.95) or 0.0,
+                     max=ordered[-1] if ordered else 0.0)
+    every = sorted(o.elapsed for o in outcomes)
+    row["max"] = every[-1] if every else 0.0
+    return row
 
-    def during(o):
-        return fault_at <= o.started + o.elapsed <= restored_at
 
-    out_ok = sum(1 for o in ok if during(o))
-    out_failed = sum(1 for o in outcomes if not o.ok and during(o))
-    errors = ", ".join("%s x%d" % (kind, n) for (_op, kind), n in
-                       sorted(report.errors.items())) or "none"
-    lat = sorted(o.elapsed for o in outcomes)
-    return {
-        "site": site, "cloud": cloud, "logins": len(outcomes),
-        "ok": len(ok), "bound": bound, "ready": len(ok) - bound,
-        "failed": len(outcomes) - len(ok), "errors": errors,
-        "by_pool": by_pool, "outage_ok": out_ok,
-        "outage_failed": out_failed, "max": lat[-1] if lat else 0.0}
+def _print_group(row):
+    print("  %(group)s (site %(site)s, cloud %(cloud)s): %(logins)d "
+          "logins, %(ok)d ok (%(bound)d bound, %(same_site)d same site, "
+          "%(fallback)d fallback), %(failed)d failed" % row + (
+              " (%s)" % ", ".join("%s x%d" % item for item in
+                                  sorted(row["failures"].items()))
+              if row["failures"] else ""))
+    for name in ("before", "outage", "after"):
+        phase = row["phases"].get(name)
+        if phase:
+            print("    %-6s %4d ok %4d failed; ok logins p50 %.3f s, p95 "
+                  "%.3f s, max %.3f s" % (
+                      name, phase["ok"], phase["failed"], phase["p50"],
+                      phase["p95"], phase["max"]))
 
 
 def run_cloud_down(args):
@@ -568,7 +715,8 @@ def run_cloud_down(args):
         users=2 * per_site, ldap_servers=1, nova=default, clouds=clouds,
         sites=SITES, spare_desktops=args.cloud_spare,
         headroom=2 * per_site, conductor_timeout=10,
-        database=args.database)
+        database=args.database,
+        fill_hook=_site_rules(per_site, args.fallback_spare))
     try:
         stack.start()
         result = _cloud_down(stack, clouds, proxies, per_site, args)
@@ -583,26 +731,35 @@ def run_cloud_down(args):
 
 
 def _cloud_down(stack, clouds, proxies, per_site, args):
-    users = {site: _site_users(n, per_site)
-             for n, site in enumerate(SITES)}
+    down_users = _site_users(0, per_site)
+    users = {GROUPS[0][0]: down_users[0::2], GROUPS[1][0]: down_users[1::2],
+             GROUPS[2][0]: _site_users(1, per_site)}
+    short = _wait_filled(stack.db_url)
+    if short:
+        print("  pools not filled before the ramp: %s" % ", ".join(short))
     # The VIPs log in once and out: their personal desktops (cloud east)
     # stay bound to them.
-    vips = [u for u in users["shanghai"]
+    vips = [u for u in down_users
             if stack_mod.is_vip(int(u[0][len("agent"):]))]
     client = loadgen_client.BrokerClient(
         stack.url, concurrency=args.concurrency,
         timeout=(3.0, CLIENT_TIMEOUT))
     runner.Simulation(client, vips, mode="storm", concurrency=16,
                       logout=True, client_prefix="tc-bind").run()
-    sims = {site: runner.Simulation(
-        client, users[site], mode="ramp", rate=args.rate / 2,
-        concurrency=args.concurrency // 2,
-        client_prefix="tc-%s" % site) for site in SITES}
+    # Each site's agents at rate / 2; the down site's in two halves.
+    sims = {}
+    for label, site, prefix in GROUPS:
+        share = 4.0 if site == DOWN_SITE else 2.0
+        sims[label] = runner.Simulation(
+            client, users[label], mode="ramp", rate=args.rate / share,
+            concurrency=max(8, int(args.concurrency / share)),
+            client_prefix="tc-%s" % prefix.lower().rstrip("-"),
+            seat=lambda i, p=prefix: "%s%05d" % (p, i))
     reports = {}
     threads = []
-    for site, sim in sims.items():
+    for label, sim in sims.items():
         thread = threading.Thread(
-            target=lambda s=site, m=sim: reports.__setitem__(s, m.run()),
+            target=lambda s=label, m=sim: reports.__setitem__(s, m.run()),
             daemon=True)
         thread.start()
         threads.append(thread)
@@ -645,15 +802,13 @@ def _cloud_down(stack, clouds, proxies, per_site, args):
           "black-holed from %.1f s to %.1f s), %s" % (
               DOWN_CLOUD, fault_at - start, restored_at - start, uptime()))
     rows = []
-    for site, cloud in SITES.items():
-        row = _site_lines(site, cloud, reports[site], fault_at,
-                          restored_at)
+    for label, site, _prefix in GROUPS:
+        row = _group_row(label, site, reports[label], fault_at,
+                         restored_at)
         rows.append(row)
-        print("  site %(site)s (cloud %(cloud)s): %(logins)d logins, "
-              "%(ok)d ok (%(bound)d from bound desktops, %(ready)d from "
-              "ready ones), %(failed)d failed (%(errors)s); during the "
-              "outage %(outage_ok)d ok, %(outage_failed)d failed; max "
-              "%(max).2f s; by pool %(by_pool)s" % row)
+        _print_group(row)
+    for reason, n in sorted(_fallback_reasons(stack.db_url).items()):
+        print("  fallback logins whose event says %r: %d" % (reason, n))
     print("  boots the up cloud(s) received during the outage: %s" % (
         ", ".join("cloud %s %d" % item for item in sorted(booted.items()))))
     for name in sorted(after):
@@ -712,6 +867,11 @@ def main(argv=None):
                    help="cloud-down: ready desktops each site's floating "
                         "pool keeps (min_ready); the pool manager refills "
                         "it from the site's cloud as logins take them.")
+    p.add_argument("--fallback-spare", type=int, default=None,
+                   help="cloud-down: min_ready of the fallback site's "
+                        "(nantong's) pool, which serves its own agents "
+                        "and the other site's that fall back (default: "
+                        "--cloud-spare).")
     args = p.parse_args(argv)
     own = [name for name in args.drills if name in OWN_STACK]
     args.drills = [name for name in args.drills if name not in OWN_STACK]

@@ -290,8 +290,12 @@ class Stack:
                  headroom=0, conductors=1, db_driver=None,
                  api_server="gunicorn", route=None, database="mariadb",
                  database_server=None, clouds=None, sites=None,
-                 rabbit_url=None):
+                 rabbit_url=None, fill_hook=None):
         self.users = users
+        # fill_hook(conn, pools): more rows (seats, other allocators) in
+        # the transaction that fills a several-sites stack; ``pools`` maps
+        # pool names to ids.
+        self.fill_hook = fill_hook
         # A RabbitMQ of the caller's (a drill's private server, which it
         # may restart): its URL; None: a vhost of the machine's RabbitMQ.
         self.rabbit_url = rabbit_url
@@ -604,6 +608,8 @@ class Stack:
                 allocator("agents-" + site, "pool", 20 + n,
                           "floating-" + site,
                           '{"groups": ["agents"], "ou": ["%s"]}' % site)
+            if self.fill_hook is not None:
+                self.fill_hook(conn, pools)
             rows = []
             n = 0
             for name, size in sizes.items():
