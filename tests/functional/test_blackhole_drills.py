@@ -67,12 +67,16 @@ load_tests = testscenarios.load_tests_apply_scenarios
 
 AGENTS = 12
 RECOVERY_GOAL = 30.0
+# Seconds a login may take beyond the timeouts that bound it: the
+# threads of 64 waiting clients, the broker and the servers share two
+# cores (9.2 s were seen against 6 s of timeouts at load average 10).
+SLACK = 5
 # resume: a long hole, longer than every bound, then what was held is
 # delivered: a login waiting for the hole to close would exceed its bound.
 # drop: a short hole, then the old connections are lost for good: the
 # broker has to find out by itself, which takes longest after a short
 # hole (an AMQP heartbeat was received just before).
-ENDINGS = [("resume", {"ending": "resume", "hold": 10.0}),
+ENDINGS = [("resume", {"ending": "resume", "hold": 16.0}),
            ("drop", {"ending": "drop", "hold": 2.0})]
 
 
@@ -273,14 +277,16 @@ class BlackholeDrill(testscenarios.WithScenarios):
     def report(self, results, hole_at, end_at, steady_at):
         failed = [o for _s, o in results if not o.ok]
         in_hole = [o for s, o in results if hole_at <= s < end_at]
+        longest_at, longest = max(results, key=lambda r: r[1].elapsed,
+                                  default=(0, None))
         return ("%s/%s: %d logins, %d failed (%s), %d sent into the hole; "
-                "longest %.1f s (bound %.1f s); hole %.1f-%.1f s; steady "
-                "again %s" % (
+                "longest %.1f s (bound %.1f s), started at %.1f s; hole "
+                "%.1f-%.1f s; steady again %s" % (
                     type(self).__name__, self.ending, len(results),
                     len(failed), ", ".join(sorted({o.kind for o in failed}))
                     or "none", len(in_hole),
-                    max((o.elapsed for _s, o in results), default=0),
-                    self.bound, hole_at, end_at,
+                    longest.elapsed if longest else 0,
+                    self.bound, longest_at, hole_at, end_at,
                     "%.1f s after the hole closed" % (steady_at - end_at)
                     if steady_at is not None else "never"))
 
@@ -302,7 +308,7 @@ class DatabaseDrill(BlackholeDrill):
     # The pool's ping of a silent pooled connection waits read_timeout;
     # the new connection that replaces it waits for the server's greeting
     # (connect_timeout, or read_timeout with PyMySQL); then 503.
-    bound = READ_TIMEOUT + max(READ_TIMEOUT, CONNECT_TIMEOUT) + 3
+    bound = READ_TIMEOUT + max(READ_TIMEOUT, CONNECT_TIMEOUT) + SLACK
 
     def make_proxy(self):
         return self.useFixture(blackhole_proxy.BlackholeProxy(
@@ -341,7 +347,7 @@ class RabbitMQDrill(BlackholeDrill, base.TestCase):
     """
 
     CONDUCTOR_TIMEOUT = 3
-    bound = CONDUCTOR_TIMEOUT + 2 + 2
+    bound = CONDUCTOR_TIMEOUT + 2 + SLACK
     logins_may_fail = False
 
     def make_proxy(self):
@@ -388,7 +394,7 @@ class LdapDrill(ldap_base.ClassSlapdMixin, BlackholeDrill, base.TestCase):
     RECEIVE_TIMEOUT = 2
     CONNECT_TIMEOUT = 1
     # The service search, then the user's bind, each can wait once.
-    bound = 2 * (RECEIVE_TIMEOUT + CONNECT_TIMEOUT) + 3
+    bound = 2 * (RECEIVE_TIMEOUT + CONNECT_TIMEOUT) + SLACK
 
     def make_proxy(self):
         return self.useFixture(blackhole_proxy.BlackholeProxy(

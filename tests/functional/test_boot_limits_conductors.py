@@ -31,8 +31,6 @@ import datetime
 import hashlib
 import logging
 import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -40,11 +38,11 @@ import fixtures
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from testtools import content
-from tooz import coordination as tooz_coordination
-from tooz import hashring
 
 from tests import base
+from tests.fixtures import conductors
 from tests.fixtures import database
+from tests.fixtures import ini
 from tests.fixtures import logins
 from tests.fixtures import nova_emulator
 from vdi_broker import context
@@ -57,8 +55,6 @@ POOLS_EACH = 4
 DESKTOPS = 2
 PROVIDERS = [{"name": "compute-%d" % i, "vcpus": 128, "memory_mb": 524288}
              for i in (1, 2)]
-CONDUCTOR = ("import sys; from vdi_broker.cmd import conductor; "
-             "sys.exit(conductor.main())")
 
 
 class TwoConductorsTestCase(base.TestCase):
@@ -97,63 +93,20 @@ class TwoConductorsTestCase(base.TestCase):
                              "heartbeat_interval": 0.2,
                              "member_timeout": 2},
         }
-        path = os.path.join(self.tmp, name + ".conf")
-        with open(path, "w") as f:
-            for section, values in sections.items():
-                f.write("[%s]\n" % section)
-                for key, value in values.items():
-                    f.write("%s = %s\n" % (key, value))
-        return path
+        return ini.write(os.path.join(self.tmp, name + ".conf"), sections)
 
     def _start(self, name):
-        out = open(os.path.join(self.tmp, name + ".out"), "wb")
-        self.addCleanup(out.close)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", CONDUCTOR, "--config-file",
-             self._config(name)], stdout=out, stderr=subprocess.STDOUT)
-        self.addCleanup(self._stop, proc, name)
-        return proc
-
-    def _stop(self, proc, name):
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        path = os.path.join(self.tmp, name + ".log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                self.addDetail(name + ".log",
-                               content.text_content(f.read()[-20000:]))
+        return conductors.start(
+            self, self._config(name), os.path.join(self.tmp, name + ".out"),
+            logs=[os.path.join(self.tmp, name + ".log")])
 
     def _members(self):
         """The conductors in the group, read without joining it."""
-        observer = tooz_coordination.get_coordinator(
-            self.coordination, b"observer-" + uuid.uuid4().hex.encode())
-        observer.start(start_heart=False)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    members = observer.get_members(
-                        self.group.encode()).get()
-                except tooz_coordination.GroupNotCreated:
-                    members = ()
-                if len(members) == 2:
-                    return frozenset(m.decode() for m in members)
-                time.sleep(0.2)
-        finally:
-            observer.stop()
-        self.fail("the two conductors did not join group %s" % self.group)
-
-    def _pool_ids(self, members):
-        """Pool ids that the hash ring gives POOLS_EACH to each member."""
-        ring = hashring.HashRing(members)
-        ids = {member: [] for member in members}
-        while any(len(v) < POOLS_EACH for v in ids.values()):
-            pool_id = uuidutils.generate_uuid()
-            owner, = ring.get_nodes(pool_id.encode("utf-8"))
-            if len(ids[owner]) < POOLS_EACH:
-                ids[owner].append(pool_id)
-        return ids
+        found = conductors.members(self.coordination, self.group, 2)
+        if found is None:
+            self.fail("the two conductors did not join group %s"
+                      % self.group)
+        return found
 
     def _wait(self, predicate, timeout, what):
         deadline = time.monotonic() + timeout
@@ -187,7 +140,8 @@ class TwoConductorsTestCase(base.TestCase):
     def test_limits_hold_over_two_conductor_processes(self):
         self._start("conductor-a")
         self._start("conductor-b")
-        shares = self._pool_ids(self._members())
+        shares = conductors.pool_ids_by_owner(
+            self._members(), POOLS_EACH)
         self.pools = []
         for n, pool_id in enumerate(p for ids in shares.values()
                                     for p in ids):

@@ -28,15 +28,15 @@ desktop id in their metadata, rows of unsent boots given up after
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import fixtures
 from testtools import content
 
 from tests import base
+from tests.fixtures import conductors
 from tests.fixtures import database
+from tests.fixtures import ini
 from tests.fixtures import nova_emulator
 from tests.functional.compute import base as nova_base
 from vdi_broker.compute import base as compute_base
@@ -50,9 +50,6 @@ BUILDS = 50
 # Big enough hosts for every desktop of the test.
 PROVIDERS = [{"name": "compute-%d" % i, "vcpus": 128, "memory_mb": 524288}
              for i in (1, 2)]
-
-CONDUCTOR = ("import sys; from vdi_broker.cmd import conductor; "
-             "sys.exit(conductor.main())")
 
 
 class ConductorCrashTestCase(base.TestCase):
@@ -81,32 +78,12 @@ class ConductorCrashTestCase(base.TestCase):
             "conductor": {"pool_interval": 1, "max_concurrent_builds": 50,
                           "boot_request_grace": 5},
         }
-        path = os.path.join(self.tmp, "vdi-broker.conf")
-        with open(path, "w") as f:
-            for section, values in sections.items():
-                f.write("[%s]\n" % section)
-                for key, value in values.items():
-                    f.write("%s = %s\n" % (key, value))
-        return path
+        return ini.write(os.path.join(self.tmp, "vdi-broker.conf"), sections)
 
     def _start_conductor(self, name):
-        log = open(os.path.join(self.tmp, name + ".out"), "wb")
-        self.addCleanup(log.close)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", CONDUCTOR, "--config-file",
-             self.config_file], stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(self._stop, proc)
-        return proc
-
-    def _stop(self, proc):
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        path = os.path.join(self.tmp, "conductor.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                self.addDetail("conductor.log",
-                               content.text_content(f.read()[-20000:]))
+        return conductors.start(
+            self, self.config_file, os.path.join(self.tmp, name + ".out"),
+            logs=[os.path.join(self.tmp, "conductor.log")])
 
     def _wait(self, predicate, timeout, what):
         deadline = time.monotonic() + timeout

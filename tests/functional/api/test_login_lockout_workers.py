@@ -29,6 +29,7 @@ from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import database
+from tests.fixtures import ini
 
 THRESHOLD = 5
 
@@ -59,11 +60,7 @@ class TwoWorkersLockoutTest(base.TestCase):
                                "client_failure_threshold": "0",
                                "lockout_duration": "300"},
         }
-        with open(config_file, "w") as f:
-            for section, values in sections.items():
-                f.write("[%s]\n" % section)
-                for key, value in values.items():
-                    f.write("%s = %s\n" % (key, value))
+        ini.write(config_file, sections)
         self.workers = [
             self.useFixture(api_server.ApiProcess(config_file, name))
             for name in ("api-worker-1", "api-worker-2")]

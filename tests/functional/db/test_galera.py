@@ -51,6 +51,7 @@ from tests import base
 from tests.fixtures import api_server
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import galera
+from tests.fixtures import ini
 from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
@@ -188,13 +189,8 @@ class GaleraLoginTest(base.TestCase):
             "login_throttle": {"user_failure_threshold": "0",
                                "client_failure_threshold": "0"},
         }
-        path = os.path.join(self.tmp, "vdi-broker-%d.conf" % index)
-        with open(path, "w") as f:
-            for section, values in sections.items():
-                f.write("[%s]\n" % section)
-                for key, value in values.items():
-                    f.write("%s = %s\n" % (key, value))
-        return path
+        return ini.write(
+            os.path.join(self.tmp, "vdi-broker-%d.conf" % index), sections)
 
     # -- logins ---------------------------------------------------------------
 

@@ -40,18 +40,15 @@ import concurrent.futures
 import logging
 import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
 
 import fixtures
 from testtools import content
-from tooz import coordination as tooz_coordination
-from tooz import hashring
 
 from tests import base
+from tests.fixtures import conductors
 from tests.fixtures import galera
 from tests.fixtures import ini
 from tests.fixtures import logins
@@ -62,8 +59,6 @@ from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
 from vdi_broker.loadgen import audit
 
-CONDUCTOR = ("import sys; from vdi_broker.cmd import conductor; "
-             "sys.exit(conductor.main())")
 # The logins of the test write to node 1 (index 0: the fixture's engine,
 # the broker's DB API in this process), the conductors to nodes 2 and 3.
 CONDUCTOR_NODES = {"conductor-a": 1, "conductor-b": 2}
@@ -112,57 +107,20 @@ class GaleraConductorsTest(base.TestCase):
         return ini.write(os.path.join(self.tmp, name + ".conf"), sections)
 
     def _start(self, name):
-        out = open(os.path.join(self.tmp, name + ".out"), "wb")
-        self.addCleanup(out.close)
-        proc = subprocess.Popen(
-            [sys.executable, "-c", CONDUCTOR, "--config-file",
-             self._config(name)], stdout=out, stderr=subprocess.STDOUT)
-        self.addCleanup(self._stop, proc, name)
-        return proc
-
-    def _stop(self, proc, name):
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(15)
-        for suffix in (".log", ".out"):
-            path = os.path.join(self.tmp, name + suffix)
-            if os.path.exists(path):
-                with open(path, errors="replace") as f:
-                    self.addDetail(name + suffix,
-                                   content.text_content(f.read()[-20000:]))
+        return conductors.start(
+            self, self._config(name), os.path.join(self.tmp, name + ".out"),
+            logs=[os.path.join(self.tmp, name + ".log")])
 
     def _members(self):
-        observer = tooz_coordination.get_coordinator(
-            self.coordination, b"observer-" + uuid.uuid4().hex.encode())
-        observer.start(start_heart=False)
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    members = observer.get_members(
-                        self.group.encode()).get()
-                except tooz_coordination.GroupNotCreated:
-                    members = ()
-                if len(members) == len(CONDUCTOR_NODES):
-                    return frozenset(m.decode() for m in members)
-                time.sleep(0.2)
-        finally:
-            observer.stop()
-        self.fail("the conductors did not join group %s" % self.group)
+        found = conductors.members(self.coordination, self.group,
+                                   len(CONDUCTOR_NODES))
+        if found is None:
+            self.fail("the conductors did not join group %s" % self.group)
+        return found
 
     def _pools(self, members):
         """Four pools, two kept by each conductor (the hash ring)."""
-        ring = hashring.HashRing(members)
-        ids = {member: [] for member in members}
-        while any(len(v) < POOLS_EACH for v in ids.values()):
-            pool_id = str(uuid.uuid4())
-            owner, = ring.get_nodes(pool_id.encode("utf-8"))
-            if len(ids[owner]) < POOLS_EACH:
-                ids[owner].append(pool_id)
+        ids = conductors.pool_ids_by_owner(members, POOLS_EACH)
         return [db.pool_create(self.ctxt, {
             "id": pool_id, "name": "pool%d" % n, "flavor": "vdi.small",
             "image": nova_emulator.DEFAULT_IMAGE,

@@ -104,25 +104,6 @@
     return row;
   }
 
-  function syncTeamRows(table, teams) {
-    var body = table.tBodies[0];
-    var empty = body.querySelector("tr[data-empty-row]");
-    var existing = {};
-    body.querySelectorAll("tr[data-team]").forEach(function (row) {
-      existing[row.getAttribute("data-team")] = row;
-    });
-    var wanted = {};
-    teams.forEach(function (team) {
-      wanted[team.key] = true;
-      var row = existing[team.key] || teamRow(table, team);
-      body.insertBefore(row, empty);
-    });
-    Object.keys(existing).forEach(function (key) {
-      if (!wanted[key]) { body.removeChild(existing[key]); }
-    });
-    if (empty) { empty.hidden = teams.length > 0; }
-  }
-
   // The pools' table follows the pools of the answer too: a new pool
   // gets its row (filled in by the caller), a deleted one loses it.
   function poolRow(pool) {
@@ -157,22 +138,26 @@
     return row;
   }
 
-  function syncPoolRows(table, pools) {
+  // A table's rows follow the items of the answer: an item keeps its
+  // row (keyed by the row's ``attr`` attribute), a new item gets a row
+  // from makeRow, a row whose item is gone is removed.
+  function syncRows(table, items, attr, keyOf, makeRow) {
     var body = table.tBodies[0];
     var empty = body.querySelector("tr[data-empty-row]");
     var existing = {};
-    body.querySelectorAll("tr[data-pool]").forEach(function (row) {
-      existing[row.getAttribute("data-pool")] = row;
+    body.querySelectorAll("tr[" + attr + "]").forEach(function (row) {
+      existing[row.getAttribute(attr)] = row;
     });
     var wanted = {};
-    pools.forEach(function (pool) {
-      wanted[pool.id] = true;
-      body.insertBefore(existing[pool.id] || poolRow(pool), empty);
+    items.forEach(function (item) {
+      var key = keyOf(item);
+      wanted[key] = true;
+      body.insertBefore(existing[key] || makeRow(item), empty);
     });
     Object.keys(existing).forEach(function (key) {
       if (!wanted[key]) { body.removeChild(existing[key]); }
     });
-    if (empty) { empty.hidden = pools.length > 0; }
+    if (empty) { empty.hidden = items.length > 0; }
   }
 
   function refreshOverview(box) {
@@ -202,7 +187,10 @@
         el.classList.toggle("tile-warn", !!value);
       });
       var poolTable = box.querySelector("#pool-table");
-      if (poolTable) { syncPoolRows(poolTable, data.pools || []); }
+      if (poolTable) {
+        syncRows(poolTable, data.pools || [], "data-pool",
+                 function (pool) { return pool.id; }, poolRow);
+      }
       (data.pools || []).forEach(function (pool) {
         var row = box.querySelector('tr[data-pool="' + pool.id + '"]');
         if (!row) { return; }
@@ -223,7 +211,11 @@
       });
       var agents = data.agents || {};
       var table = box.querySelector("table[data-agents-table]");
-      if (table) { syncTeamRows(table, agents.teams || []); }
+      if (table) {
+        syncRows(table, agents.teams || [], "data-team",
+                 function (team) { return team.key; },
+                 function (team) { return teamRow(table, team); });
+      }
       (agents.teams || []).forEach(function (team) {
         var rows = box.querySelectorAll("tr[data-team]");
         var row = null;
