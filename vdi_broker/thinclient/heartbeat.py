@@ -126,15 +126,15 @@ class Heartbeat:
             self._pending = events
         if outcome.ok:
             viewer = session.get("viewer") if session else None
-            LOG.info("Heartbeat sent: session %s%s, %s input events%s",
+            LOG.info("Heartbeat sent: session %s, %s input events%s%s",
                      session["id"] if session else "none",
-                     "" if viewer is None else ", viewer %s for %d s" % (
-                         "connected" if viewer["connected"]
-                         else "disconnected", viewer["seconds"]),
                      "unmeasured" if events is None else events,
                      ", %d failed connections" % health[
                          "connection_failures"]
-                     if health and health["connection_failures"] else "")
+                     if health and health["connection_failures"] else "",
+                     "" if viewer is None else ", viewer %s for %d s" % (
+                         "connected" if viewer["connected"]
+                         else "disconnected", viewer["seconds"]))
         elif outcome.status == 404:
             LOG.warning("Heartbeat refused: thin client %s is not "
                         "registered with the broker",
