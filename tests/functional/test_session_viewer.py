@@ -33,6 +33,7 @@ from tests import base
 from tests.fixtures import broker as broker_fixture
 from tests.fixtures import clock as clock_fixture
 from tests.fixtures import database
+from tests.functional import test_guest_agent
 from vdi_broker.api import client_auth
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
@@ -265,3 +266,60 @@ class TestSelectionAgreesWithTheRule(ViewerTestCase):
                 (now - combined.since).total_seconds() >= 100:
             return {name}
         return set()
+
+
+class _BothEnds(test_guest_agent.GuestAgentTestCase):
+    """A guest agent says connected, the thin client's viewer does not."""
+
+    console_type = None
+
+    def setUp(self):
+        self.pool_values = {"disconnect_timeout": 120,
+                            "console_type": self.console_type}
+        super().setUp()
+        self.app.post_json("/v1/thin-clients", {"client_id": "tc-0001"})
+
+    def beat(self, login, connected):
+        self.app.post_json(
+            HEARTBEAT, {"client_id": "tc-0001",
+                        "session_id": login.json["session"]["id"],
+                        "viewer": {"connected": connected}},
+            headers=dict(V1_2, **{client_auth.HEADER:
+                                  login.json["session"]["token"]}),
+            status=200)
+
+    def disagree(self):
+        """Both ends fresh for 150 s, disagreeing: timed out or not."""
+        self.fill()
+        login, desktop = self.login()
+        timed_out = 0
+        for _ in range(5):
+            self.report(desktop, connection_state="connected",
+                        username="amy")
+            self.beat(login, False)
+            timed_out += self.watch()["timed_out"]
+            self.clock.advance(30)
+        return timed_out, self.session(login)
+
+
+class TestBothEndsRdp(_BothEnds):
+
+    console_type = "rdp"
+
+    def test_the_agent_decides(self):
+        timed_out, session = self.disagree()
+        self.assertEqual(0, timed_out)
+        self.assertEqual(("active", states.CONNECTED, states.DISCONNECTED),
+                         (session["state"], session["connection_state"],
+                          session["viewer_state"]))
+
+
+class TestBothEndsSpice(_BothEnds):
+
+    console_type = "spice-direct"
+
+    def test_the_thin_client_decides(self):
+        timed_out, session = self.disagree()
+        self.assertEqual(1, timed_out)
+        self.assertEqual(("closed", "disconnect timeout"),
+                         (session["state"], session["close_reason"]))
