@@ -122,8 +122,9 @@ def build(args, tmp):
             headers["HTTP_X_SESSION_TOKEN"] = session["_token"]
             if args.viewer:
                 body["viewer"] = {"connected": True, "seconds": 60}
-        if args.viewer:
-            headers["HTTP_OPENSTACK_API_VERSION"] = "vdi 1.2"
+        if args.viewer or args.api_version:
+            headers["HTTP_OPENSTACK_API_VERSION"] = "vdi %s" % (
+                args.api_version or "1.2")
         requests.append((json.dumps(body).encode(), headers))
     return conf, url, requests
 
@@ -185,6 +186,10 @@ def main():
                         help="API version 1.2: the logged-in clients' "
                              "heartbeats say their viewer is connected "
                              "(one more UPDATE of the session each).")
+    parser.add_argument("--api-version",
+                        help="Ask for this API version (X.Y); --viewer "
+                             "asks for 1.2. The baseline of --viewer: "
+                             "--api-version 1.2 without it.")
     parser.add_argument("--db-url")
     parser.add_argument("--server-pid", type=int, action="append",
                         default=[])
@@ -225,7 +230,8 @@ def main():
         server = server_cpu(args.server_pid, args.server_children) - \
             server_before
         sent = len(requests) * args.rounds
-        answer = "200 OK" if args.viewer else "204 No Content"
+        answer = "200 OK" if args.viewer or args.api_version not in (
+            None, "1.0") else "204 No Content"
         assert statuses == {answer: sent + len(requests)}, statuses
         engine = engines.create_engine(url)
         with engine.connect() as conn:
