@@ -34,7 +34,10 @@ what 10,000 clients every 30 s cost in percent of one core:
         --server-pid $(pidof mariadbd)
 
 Run by hand; it prints figures and checks that every heartbeat got its
-204 and that the logged-in clients' input was recorded.
+204 (200 with ``--viewer``) and that the logged-in clients' input (and
+viewer) was recorded. ``--viewer``: version 1.2 heartbeats whose
+logged-in clients say their viewer is connected, to measure what the
+viewer costs beside the same run without it.
 """
 
 import argparse
@@ -117,6 +120,11 @@ def build(args, tmp):
         if session:
             body["session_id"] = session["id"]
             headers["HTTP_X_SESSION_TOKEN"] = session["_token"]
+            if args.viewer:
+                body["viewer"] = {"connected": True, "seconds": 60}
+        if args.viewer or args.api_version:
+            headers["HTTP_OPENSTACK_API_VERSION"] = "vdi %s" % (
+                args.api_version or "1.2")
         requests.append((json.dumps(body).encode(), headers))
     return conf, url, requests
 
@@ -174,6 +182,14 @@ def main():
                              "once).")
     parser.add_argument("--interval", type=float, default=30.0,
                         help="Seconds between two heartbeats of a client.")
+    parser.add_argument("--viewer", action="store_true",
+                        help="API version 1.2: the logged-in clients' "
+                             "heartbeats say their viewer is connected "
+                             "(one more UPDATE of the session each).")
+    parser.add_argument("--api-version",
+                        help="Ask for this API version (X.Y); --viewer "
+                             "asks for 1.2. The baseline of --viewer: "
+                             "--api-version 1.2 without it.")
     parser.add_argument("--db-url")
     parser.add_argument("--server-pid", type=int, action="append",
                         default=[])
@@ -214,14 +230,22 @@ def main():
         server = server_cpu(args.server_pid, args.server_children) - \
             server_before
         sent = len(requests) * args.rounds
-        assert statuses == {"204 No Content": sent + len(requests)}, statuses
+        answer = "200 OK" if args.viewer or args.api_version not in (
+            None, "1.0") else "204 No Content"
+        assert statuses == {answer: sent + len(requests)}, statuses
         engine = engines.create_engine(url)
         with engine.connect() as conn:
             active = conn.execute(sa.select(sa.func.count()).where(
                 models.ThinClient.last_input_at.is_not(None))).scalar()
+            viewers = conn.execute(sa.select(sa.func.count()).where(
+                models.ClientSession.viewer_state.is_not(None))).scalar() \
+                if args.viewer else 0
         engine.dispose()
         logged_in = int(args.clients * args.logged_in)
         assert active >= logged_in, (active, logged_in)
+        if args.viewer:
+            assert viewers >= logged_in, (viewers, logged_in)
+            print("viewer (API 1.2) in the logged-in clients' heartbeats")
         rate = 10000 / args.interval
         print("database: %s" % url.split("://")[0])
         print("%d heartbeats (%d clients x %d rounds, %d logged in), "

@@ -108,6 +108,11 @@ ROLLOUT_DESKTOP_FAILED = "failed"
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 CONNECTION_STATES = (CONNECTED, DISCONNECTED)
+# The pools' console types whose display server runs inside the guest:
+# there the guest agent sees the real connection and wins over the thin
+# client when they disagree; elsewhere (SPICE, VNC: the hypervisor's
+# display server) the thin client's viewer does (session_state.py).
+GUEST_DISPLAY_CONSOLES = ("rdp",)
 # The remote display service in the desktop (RDP, SPICE agent).
 DISPLAY_RUNNING = "running"
 DISPLAY_STOPPED = "stopped"

@@ -54,10 +54,24 @@ REPORTS = "agent reports"
 
 
 def merge_heartbeats(old, new):
-    """Last write wins, but input reported in between is not lost."""
+    """Last write wins, but input reported in between is not lost.
+
+    Nor is the start of a viewer's state (API 1.2): an unchanged state
+    keeps the first heartbeat's, and a heartbeat without a viewer keeps
+    the viewer of the same session's previous one.
+    """
+    same_session = new.get("session_id") == old.get("session_id")
     if new.get("input_at") is None and old.get("input_at") is not None \
-            and new.get("session_id") == old.get("session_id"):
+            and same_session:
         new = dict(new, input_at=old["input_at"])
+    if old.get("viewer_state") is not None and same_session:
+        if new.get("viewer_state") is None:
+            new = dict(new, viewer_state=old["viewer_state"],
+                       viewer_since=old.get("viewer_since") or old["now"])
+        elif new["viewer_state"] == old["viewer_state"] and \
+                new.get("viewer_since") is None:
+            new = dict(new, viewer_since=old.get("viewer_since") or
+                       old["now"])
     return new
 
 

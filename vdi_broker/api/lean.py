@@ -58,6 +58,7 @@ from vdi_broker.api import microversion
 from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import exception
 from vdi_broker.guest_agent import protocol
+from vdi_broker import session_state
 from vdi_broker import states
 
 HEARTBEAT_PATH = "/v1/client/heartbeat"
@@ -101,19 +102,34 @@ def _health_ok(health):
             _int(health["connection_failures"], 0, 1000000))
 
 
-def heartbeat_ok(body, seat=False):
+def _viewer_ok(viewer):
+    if type(viewer) is not dict or \
+            type(viewer.get("connected")) is not bool:
+        return False
+    if len(viewer) == 1:
+        return True
+    return len(viewer) == 2 and "seconds" in viewer and \
+        _int(viewer["seconds"], 0, 31536000)
+
+
+def heartbeat_ok(body, seat=False, viewer=False):
     """Whether ``body`` certainly passes the heartbeat's JSON schema.
 
-    ``seat``: the version's schema takes a seat (1.1 and later).
+    ``seat``: the version's schema takes a seat (1.1 and later);
+    ``viewer``: a viewer (1.2 and later).
     """
     if type(body) is not dict or "client_id" not in body:
         return False
     if not _HEARTBEAT_KEYS.issuperset(body):
-        if not (seat and "seat" in body and
-                _HEARTBEAT_KEYS.issuperset(k for k in body if k != "seat")):
-            return False
-        if not _text(body["seat"], 255):
-            return False
+        for key in body:
+            if key in _HEARTBEAT_KEYS:
+                continue
+            if key == "seat" and seat:
+                if not _text(body["seat"], 255):
+                    return False
+            elif key != "viewer" or not viewer or \
+                    not _viewer_ok(body["viewer"]):
+                return False
     if not _text(body["client_id"], 255):
         return False
     if "session_id" in body and not _text(body["session_id"], 255):
@@ -179,6 +195,10 @@ class LeanPaths:
         # Registers [oslo_middleware] enable_proxy_headers_parsing.
         self._proxy = http_proxy_to_wsgi.HTTPProxyToWSGI(None, conf)
         self._versions = microversion.VERSIONS
+        # The versions whose heartbeat may carry a viewer.
+        self._viewer_versions = frozenset(
+            v for v in self._versions if tuple(map(int, v.split("."))) >=
+            microversion.HEARTBEAT_VIEWER)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO")
@@ -268,7 +288,8 @@ class LeanPaths:
             return self.application(environ, start_response)
         answer = self._heartbeat_answer(version)
         if not heartbeat_ok(body, seat=answer is not None and
-                            answer[1] is not None):
+                            answer[1] is not None,
+                            viewer=version in self._viewer_versions):
             return self.application(environ, start_response)
         if answer is None:
             return self.application(environ, start_response)
@@ -302,6 +323,9 @@ class LeanPaths:
                 "input_at": now if events and session_id else None}
         if "seat" in body:
             item["seat"] = body["seat"]
+        viewer = body.get("viewer")
+        if viewer is not None and session_id is not None:
+            item.update(session_state.viewer_values(viewer, now))
         health = body.get("health")
         if health is not None:
             item["health"] = health

@@ -27,6 +27,16 @@ The versions:
   after which it counts the client offline (``offline_after``), instead
   of 204 without a body; the heartbeat may name the client's ``seat``,
   recorded as the thin client's seat.
+* 1.2: the heartbeat may say whether the thin client's viewer shows the
+  session it names: ``viewer`` = ``{"connected": true|false,
+  "seconds": N}``, ``seconds`` (optional, 0 to 31536000) how long the
+  viewer has been so (the client's clock is not trusted: the broker
+  counts back from the heartbeat's arrival). Recorded on the session
+  (``viewer_state``, ``viewer_since``) and combined with the guest
+  agent's reports into the session's connection state
+  (:mod:`vdi_broker.session_state`); ignored without ``session_id``.
+  The admin session document shows ``viewer_state`` and
+  ``viewer_since``.
 
 The header is read with microversion-parse: a version outside the range
 is a 406, a malformed one a 400, both in the API's error document.
@@ -41,13 +51,15 @@ from vdi_broker import version
 
 SERVICE_TYPE = version.SERVICE_TYPE
 MIN_VERSION = "1.0"
-MAX_VERSION = "1.1"
+MAX_VERSION = "1.2"
 # Every version served, oldest first (microversion-parse's list).
-VERSIONS = ("1.0", "1.1")
+VERSIONS = ("1.0", "1.1", "1.2")
 # The heartbeat's answer says the interval the broker asks for.
 HEARTBEAT_INTERVAL = (1, 1)
 # The heartbeat may name the seat.
 HEARTBEAT_SEAT = (1, 1)
+# The heartbeat may say whether the viewer is connected.
+HEARTBEAT_VIEWER = (1, 2)
 HEADER = "OpenStack-API-Version"
 # Where the handlers find the version of the request (a
 # microversion_parse.Version, comparable with tuples: >= (1, 1)).

@@ -285,7 +285,7 @@ DESKTOP = _object({
                   "server was built or last rebuilt from."),
 })
 
-SESSION = _object({
+_SESSION = {
     "id": STRING, "username": STRING, "client_id": STRING,
     "seat": NULLABLE_STRING, "desktop_id": NULLABLE_STRING,
     "pool_id": STRING, "allocator_id": NULLABLE_STRING,
@@ -296,7 +296,20 @@ SESSION = _object({
                          "enum": list(states.CONNECTION_STATES) + [None]},
     "connection_since": NULLABLE_TIMESTAMP,
     "idle_seconds": {"type": ["integer", "null"]},
-})
+}
+_SESSION_V1_2 = {
+    "viewer_state": {
+        "type": ["string", "null"],
+        "enum": list(states.CONNECTION_STATES) + [None],
+        "description": "Version 1.2 and later: the thin client's viewer, "
+                       "as its heartbeats say (null: it never said); "
+                       "connection_state is the guest agent's. The "
+                       "conductor combines both ends (admin guide, "
+                       "'Session state from both ends')."},
+    "viewer_since": dict(NULLABLE_TIMESTAMP, description=(
+        "Version 1.2 and later: since when the viewer is so.")),
+}
+SESSION = _object(dict(_SESSION, **_SESSION_V1_2), required=list(_SESSION))
 
 INCIDENT = _object({
     "id": STRING, "kind": {"enum": list(states.INCIDENT_KINDS)},
@@ -444,8 +457,8 @@ SCHEMAS = {
     "ScheduleCreate": schedule_schema.create,
     "ScheduleUpdate": schedule_schema.update,
     "LoginRequest": client_schema.login,
-    # Version 1.1's (1.0 takes no seat).
-    "Heartbeat": client_schema.heartbeat_v1_1,
+    # Version 1.2's (1.0 takes no seat, 1.1 no viewer).
+    "Heartbeat": client_schema.heartbeat_v1_2,
     "HeartbeatAnswer": _object({
         "heartbeat_interval": {"type": "integer", "minimum": 1},
         "offline_after": {"type": "integer", "minimum": 0}}),
@@ -829,7 +842,10 @@ def _base_operations():
             "A thin client's heartbeat: last seen, address, user, input "
             "events; status online. From version 1.1 on, the answer says "
             "the interval to send them at, and the heartbeat may name the "
-            "client's seat.",
+            "client's seat. From version 1.2 on, it may say whether the "
+            "viewer shows the session it names (viewer: connected, and "
+            "for how many seconds): the session's thin-client end of its "
+            "connection state, which the disconnect timeout also follows.",
             {"200": _json("Version 1.1 and later: the heartbeat interval "
                           "the broker asks for and the silence after "
                           "which it counts the client offline, in "

@@ -17,8 +17,9 @@ conductor keeps:
 
 1. sessions past their pool's ``disconnect_timeout`` (the display has
    been disconnected that long: the thin client crashed or was switched
-   off) or ``idle_timeout`` are logged off: closed, and the pool's release
-   action runs;
+   off; the guest agent's and the thin client's reports combined by
+   :mod:`vdi_broker.session_state`) or ``idle_timeout`` are logged off:
+   closed, and the pool's release action runs;
 2. incidents open for ready or assigned desktops whose agent fell silent
    (``[agent] silent_after``) or whose display service stopped (thin
    clients open theirs with a fault report);
@@ -40,6 +41,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from vdi_broker.conductor import probes
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker import exception
@@ -94,7 +96,11 @@ class AgentWatch:
 
     def log_off_timed_out(self, ctxt, pools):
         done = 0
-        for session in db.sessions_timed_out(ctxt, timeutils.utcnow()):
+        for session in db.sessions_timed_out(
+                ctxt, timeutils.utcnow(),
+                agent_silent_after=self.conf.agent.silent_after,
+                client_silent_after=client_session_conf.offline_after(
+                    self.conf)):
             if session["pool_id"] not in pools:
                 continue
             reason = TIMEOUT_REASONS[session["reason"]]

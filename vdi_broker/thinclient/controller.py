@@ -53,8 +53,11 @@ class ThinClient:
         self.heartbeat.start()
 
     def current_session(self):
+        """The session for the heartbeat: its credentials and viewer."""
         session = self.session
-        return session.credentials if session is not None else None
+        if session is None:
+            return None
+        return dict(session.credentials, viewer=session.viewer_report())
 
     @property
     def busy(self):

@@ -29,7 +29,11 @@ answer. A failed heartbeat keeps the interval of the last answer.
 The heartbeat carries the client's health (:mod:`health`: the viewer's
 failed connections in a row, the last one's error, the display) and,
 from API version 1.1 on, the configured seat, which the broker records
-as the thin client's seat (a 1.0 heartbeat takes no seat).
+as the thin client's seat (a 1.0 heartbeat takes no seat). From 1.2 on,
+during a session, it says whether the viewer is connected and for how
+many seconds it has been so (``viewer``, from the session's
+:meth:`~vdi_broker.thinclient.session.Session.viewer_report`): the
+broker's disconnect timeout follows it where no guest agent reports.
 """
 
 import logging
@@ -76,7 +80,8 @@ class Heartbeat:
         self.health = health
         self.config = config
         self.counter = counter
-        # A callable: the logged-in session ({"id", "token"}) or None.
+        # A callable: the logged-in session ({"id", "token"} and, when
+        # known, "viewer": {"connected", "seconds"}) or None.
         self.current_session = current_session
         self.on_result = on_result
         self._stop = threading.Event()
@@ -113,17 +118,23 @@ class Heartbeat:
         health = self.health.snapshot() if self.health else None
         outcome = self.api.heartbeat(self.config.client_id, session=session,
                                      input_events=events, health=health,
-                                     seat=self.config.seat or None)
+                                     seat=self.config.seat or None,
+                                     viewer=session.get("viewer")
+                                     if session else None)
         self.last = outcome
         if not outcome.ok and events:
             self._pending = events
         if outcome.ok:
-            LOG.info("Heartbeat sent: session %s, %s input events%s",
+            viewer = session.get("viewer") if session else None
+            LOG.info("Heartbeat sent: session %s, %s input events%s%s",
                      session["id"] if session else "none",
                      "unmeasured" if events is None else events,
                      ", %d failed connections" % health[
                          "connection_failures"]
-                     if health and health["connection_failures"] else "")
+                     if health and health["connection_failures"] else "",
+                     "" if viewer is None else ", viewer %s for %d s" % (
+                         "connected" if viewer["connected"]
+                         else "disconnected", viewer["seconds"]))
         elif outcome.status == 404:
             LOG.warning("Heartbeat refused: thin client %s is not "
                         "registered with the broker",

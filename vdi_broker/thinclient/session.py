@@ -53,6 +53,8 @@ LOG = logging.getLogger(__name__)
 
 # How often the viewer's state is looked at.
 TICK = 0.25
+# The most seconds a heartbeat's viewer may say (the API's limit).
+MAX_VIEWER_SECONDS = 31536000
 
 
 class _Gone(Exception):
@@ -86,6 +88,10 @@ class Session:
         self._stop = threading.Event()
         self._logout_asked = False
         self.viewer = None
+        # Whether the viewer holds its connection, and since when
+        # (monotonic): the heartbeats report it (API 1.2).
+        self._viewer_connected = False
+        self._viewer_changed = time.monotonic()
         # The desktop reported faulty whose incident the broker follows
         # (the session stays): not reported again.
         self._reported = None
@@ -99,6 +105,17 @@ class Session:
         """End the session from another thread (log out, or shut down)."""
         self._logout_asked = logout
         self._stop.set()
+
+    def viewer_report(self):
+        """{"connected", "seconds"}: the viewer now, for the heartbeat."""
+        return {"connected": self._viewer_connected,
+                "seconds": min(int(time.monotonic() - self._viewer_changed),
+                               MAX_VIEWER_SECONDS)}
+
+    def _viewer_is(self, connected):
+        if connected != self._viewer_connected:
+            self._viewer_connected = connected
+            self._viewer_changed = time.monotonic()
 
     # -- the run -----------------------------------------------------------
 
@@ -231,7 +248,9 @@ class Session:
                 return "stopped"
             now = time.monotonic()
             exited = viewer.poll() is not None
-            if viewer.connected():
+            connected = viewer.connected()
+            self._viewer_is(connected and not exited)
+            if connected:
                 connected_at = now
                 if self.health is not None and not healthy and \
                         now - started >= self.config.quick_exit:
@@ -293,6 +312,7 @@ class Session:
     def _stop_viewer(self):
         if self.viewer is not None:
             self.viewer.stop()
+        self._viewer_is(False)
 
     def _report_fault(self, reason):
         """Report the desktop; the answer to show, or None to go on."""

@@ -506,7 +506,7 @@ class TestVersions(AdminTestCase):
         self.assertEqual("v1", version["id"])
         self.assertEqual("CURRENT", version["status"])
         self.assertEqual("1.0", version["min_version"])
-        self.assertEqual("1.1", version["max_version"])
+        self.assertEqual("1.2", version["max_version"])
         self.assertEqual("http://localhost/v1", version["links"][0]["href"])
         for path in ("/v1", "/v1/"):
             resp = self.app.get(path)
@@ -533,7 +533,8 @@ class TestVersions(AdminTestCase):
     def test_request_names_a_served_version(self):
         for value, served in (
                 ("vdi 1.0", "1.0"), ("VDI 1.0", "1.0"), ("vdi  1.0 ", "1.0"),
-                ("vdi 1.1", "1.1"), ("vdi latest", "1.1"),
+                ("vdi 1.1", "1.1"), ("vdi 1.2", "1.2"),
+                ("vdi latest", "1.2"),
                 # Other services' versions are not ours.
                 ("compute 2.96", "1.0"), ("vdi-broker 7.0", "1.0"),
                 ("compute 2.1, vdi 1.0", "1.0")):
@@ -543,17 +544,17 @@ class TestVersions(AdminTestCase):
             self.assertIn("OpenStack-API-Version", resp.headers["Vary"])
 
     def test_version_out_of_range_is_406(self):
-        for value in ("vdi 1.2", "vdi 2.0", "vdi 0.9", "compute 2.1, vdi 9.9"):
+        for value in ("vdi 1.3", "vdi 2.0", "vdi 0.9", "compute 2.1, vdi 9.9"):
             resp = self.version(value, status=406)
             error = self.assertError(resp, 406, "Not Acceptable")
-            self.assertEqual({"min_version": "1.0", "max_version": "1.1"},
+            self.assertEqual({"min_version": "1.0", "max_version": "1.2"},
                              error["details"], value)
             self.assertIn(value.rsplit(" ", 1)[-1], error["message"])
-            self.assertIn("1.1", error["message"])
+            self.assertIn("1.2", error["message"])
         # Nothing is done: not a pool, not a login.
         resp = self.app.post_json("/v1/pools", dict(
             broker_fixture.POOL_DEFAULTS, name="p"), headers={
-                "OpenStack-API-Version": "vdi 1.2"}, status=406)
+                "OpenStack-API-Version": "vdi 1.3"}, status=406)
         self.assertEqual([], self.app.get("/v1/pools").json["pools"])
         self.broker.login("amy", status=406, headers={
             "OpenStack-API-Version": "vdi 2.0"})

@@ -299,7 +299,8 @@ class TestHeartbeat(_HeartbeatCase):
                          resp.json)
         self.assertEqual(("online", 3), (self.shown()["status"],
                                          self.shown()["input_events"]))
-        # "latest" is 1.1 too; without the header, 1.0: 204, no body.
+        # "latest" (1.2) answers the same; without the header, 1.0: 204,
+        # no body.
         resp = self.beat({"client_id": "tc-sh-0001"}, status=200,
                          headers={"OpenStack-API-Version": "vdi latest"})
         self.assertEqual(60, resp.json["heartbeat_interval"])

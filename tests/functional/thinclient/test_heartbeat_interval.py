@@ -55,8 +55,8 @@ class HeartbeatIntervalTest(harness.ThinClientTestCase):
             after + count, path=HEARTBEAT,
             timeout=SLOW + 2 * interval * count)[after:]
         for beat in found:
-            # Every one asked for 1.1 and got the interval in the answer.
-            self.assertEqual(("vdi 1.1", 200), (beat.version, beat.status),
+            # Every one asked for 1.2 and got the interval in the answer.
+            self.assertEqual(("vdi 1.2", 200), (beat.version, beat.status),
                              found)
         return found
 
@@ -109,7 +109,7 @@ class HeartbeatSeatTest(harness.ThinClientTestCase):
         mark = tc.mark()
         tc.wait_for(r"Heartbeat sent: session none", after=mark)
         beat = self.server.requests.wait_for(1, path=HEARTBEAT)[-1]
-        self.assertEqual(("vdi 1.1", 200), (beat.version, beat.status))
+        self.assertEqual(("vdi 1.2", 200), (beat.version, beat.status))
         record = self.thin_client()
         self.assertEqual(("SH-TR-01", "online"),
                          (record["seat"], record["status"]))

@@ -93,6 +93,35 @@ class QuickChecksTestCase(testtools.TestCase):
             client_schema.heartbeat_v1_1, dict(HEARTBEAT, seat="SH-2F-001"))
         self.assertGreater(accepted, 50)
 
+    def test_heartbeat_with_viewer_never_accepts_what_the_schema_refuses(
+            self):
+        accepted = self._compare(
+            lambda body: lean.heartbeat_ok(body, seat=True, viewer=True),
+            client_schema.heartbeat_v1_2, dict(
+                HEARTBEAT, seat="SH-2F-001",
+                viewer={"connected": False, "seconds": 75}))
+        self.assertGreater(accepted, 50)
+
+    def test_viewer_only_from_version_1_2(self):
+        body = dict(HEARTBEAT, viewer={"connected": True})
+        self.assertFalse(lean.heartbeat_ok(body))
+        self.assertFalse(lean.heartbeat_ok(body, seat=True))
+        self.assertTrue(lean.heartbeat_ok(body, seat=True, viewer=True))
+        self.assertTrue(lean.heartbeat_ok(dict(
+            body, seat="SH-1", viewer={"connected": False,
+                                       "seconds": 31536000}),
+            seat=True, viewer=True))
+        for wrong in ({}, {"connected": 1}, {"seconds": 3},
+                      {"connected": True, "seconds": -1},
+                      {"connected": True, "seconds": True},
+                      {"connected": True, "since": 3}, None, []):
+            self.assertFalse(lean.heartbeat_ok(dict(body, viewer=wrong),
+                                               seat=True, viewer=True),
+                             wrong)
+            self.assertFalse(_schema_ok(dict(body, viewer=wrong),
+                                        client_schema.heartbeat_v1_2),
+                             wrong)
+
     def test_seat_only_from_version_1_1(self):
         body = dict(HEARTBEAT, seat="SH-2F-001")
         self.assertFalse(lean.heartbeat_ok(body))

@@ -143,7 +143,7 @@ class OlderBroker:
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(data)))])
             return [data]
-        if asked == "vdi 1.1":
+        if asked in ("vdi 1.1", "vdi 1.2"):
             data = b'{"heartbeat_interval": 20, "offline_after": 300}'
             start_response("200 OK", [
                 ("Content-Type", "application/json"),
@@ -167,7 +167,41 @@ class HeartbeatVersionTest(base.TestCase):
         outcome = self.client(broker).heartbeat("tc-1")
         self.assertEqual((True, 200), (outcome.ok, outcome.status))
         self.assertEqual(20, outcome.body["heartbeat_interval"])
-        self.assertEqual(["vdi 1.1"], broker.asked)
+        # 1.2 refused, 1.1 at once.
+        self.assertEqual(["vdi 1.2", "vdi 1.1"], broker.asked)
+
+    def test_the_viewer_goes_at_1_2_with_a_session_only(self):
+        session = {"id": "s-1", "token": "t"}
+        viewer = {"connected": True, "seconds": 12}
+        broker = OlderBroker(max_version="1.2")
+        client = self.client(broker)
+        self.assertEqual(200, client.heartbeat(
+            "tc-1", session=session, seat="SH-1", viewer=viewer).status)
+        self.assertEqual(["vdi 1.2"], broker.asked)
+        self.assertEqual({"client_id": "tc-1", "session_id": "s-1",
+                          "seat": "SH-1", "viewer": viewer},
+                         broker.bodies[-1])
+        # No session: no viewer.
+        client.heartbeat("tc-1", viewer=viewer)
+        self.assertNotIn("viewer", broker.bodies[-1])
+        # A 1.1 broker: the same heartbeat again at 1.1 without the
+        # viewer, and the next ones at 1.1 until 1.2 is asked again.
+        broker = OlderBroker(max_version="1.1")
+        client = self.client(broker)
+        self.assertEqual(200, client.heartbeat(
+            "tc-1", session=session, seat="SH-1", viewer=viewer).status)
+        self.assertEqual(["vdi 1.2", "vdi 1.1"], broker.asked)
+        self.assertEqual([viewer, None], [b.get("viewer")
+                                          for b in broker.bodies])
+        self.assertEqual("SH-1", broker.bodies[-1]["seat"])
+        for _ in range(api.REPROBE_AFTER):
+            client.heartbeat("tc-1", session=session, viewer=viewer)
+        self.assertEqual(["vdi 1.2"] + ["vdi 1.1"] * (
+            api.REPROBE_AFTER + 1), broker.asked)
+        broker.max_version = "1.2"
+        client.heartbeat("tc-1", session=session, viewer=viewer)
+        self.assertEqual("vdi 1.2", broker.asked[-1])
+        self.assertEqual(viewer, broker.bodies[-1]["viewer"])
 
     def test_the_seat_goes_at_1_1_only(self):
         broker = OlderBroker(max_version="1.1")
@@ -180,8 +214,8 @@ class HeartbeatVersionTest(base.TestCase):
         broker = OlderBroker()
         client = self.client(broker)
         self.assertEqual(204, client.heartbeat("tc-1", seat="SH-1").status)
-        self.assertEqual([{"client_id": "tc-1", "seat": "SH-1"},
-                          {"client_id": "tc-1"}], broker.bodies)
+        self.assertEqual([{"client_id": "tc-1", "seat": "SH-1"}] * 2 +
+                         [{"client_id": "tc-1"}], broker.bodies)
         self.assertEqual(204, client.heartbeat("tc-1", seat="SH-1").status)
         self.assertEqual({"client_id": "tc-1"}, broker.bodies[-1])
 
@@ -190,12 +224,12 @@ class HeartbeatVersionTest(base.TestCase):
         client = self.client(broker)
         outcome = client.heartbeat("tc-1")
         self.assertEqual((True, 204), (outcome.ok, outcome.status))
-        # Refused, then again at once without the header.
-        self.assertEqual(["vdi 1.1", None], broker.asked)
+        # Refused, then again at once at 1.1, then without the header.
+        self.assertEqual(["vdi 1.2", "vdi 1.1", None], broker.asked)
         for _ in range(api.REPROBE_AFTER):
             self.assertTrue(client.heartbeat("tc-1").ok)
-        self.assertEqual(["vdi 1.1"] + [None] * (api.REPROBE_AFTER + 1),
-                         broker.asked)
+        self.assertEqual(["vdi 1.2", "vdi 1.1"] +
+                         [None] * (api.REPROBE_AFTER + 1), broker.asked)
         # The broker was upgraded meanwhile.
         broker.max_version = "1.1"
         self.assertEqual(200, client.heartbeat("tc-1").status)

@@ -71,6 +71,9 @@ class FakeSession:
         self.credentials = {"id": self.id, "token": "t0ken"}
         self.seen = None
 
+    def viewer_report(self):
+        return {"connected": False, "seconds": 0}
+
     def run(self):
         return answers.Answer("logged_out")
 
@@ -115,7 +118,8 @@ class ThinClientTest(base.TestCase):
         self.assertEqual([("progress", "logging_in"),
                           ("progress", "connecting"),
                           ("session_ended", "logged_out")], self.ui.events)
-        # A heartbeat at once with the session, and one without after.
-        self.assertEqual([{"id": "s-1", "token": "t0ken"}, None],
-                         self.beats)
+        # A heartbeat at once with the session and its viewer, and one
+        # without after.
+        self.assertEqual([{"id": "s-1", "token": "t0ken", "viewer": {
+            "connected": False, "seconds": 0}}, None], self.beats)
         self.assertIsNone(client.current_session())

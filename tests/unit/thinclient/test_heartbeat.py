@@ -32,12 +32,14 @@ class FakeAPI:
         self.sent = []
         self.health = []
         self.seats = []
+        self.viewers = []
 
     def heartbeat(self, client_id, session=None, input_events=None,
-                  health=None, seat=None):
+                  health=None, seat=None, viewer=None):
         self.sent.append((client_id, session and session["id"],
                           input_events))
         self.seats.append(seat)
+        self.viewers.append(viewer)
         self.health.append(health)
         status = self.statuses.pop(0)
         body = None
@@ -90,6 +92,19 @@ class HeartbeatTest(base.TestCase):
         sent, _results = self.beat([204], [1],
                                    session={"id": "s-1", "token": "t"})
         self.assertEqual([("tc-1", "s-1", 1)], sent)
+
+    def test_the_viewer_of_the_session_goes_along(self):
+        api = FakeAPI([204, 204])
+        sessions = iter([{"id": "s-1", "token": "t", "viewer": {
+            "connected": False, "seconds": 75}}, None])
+        hb = heartbeat.Heartbeat(
+            api, config_mod.Config(broker_url="http://vdi",
+                                   client_id="tc-1"),
+            None, lambda: next(sessions))
+        hb.send()
+        hb.send()
+        self.assertEqual([{"connected": False, "seconds": 75}, None],
+                         api.viewers)
 
     def test_the_health_goes_along(self):
         api = FakeAPI([204, 204])

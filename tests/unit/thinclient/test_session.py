@@ -155,6 +155,29 @@ class SessionTest(_SessionCase):
         self.assertEqual(("console_file", "t0ken"), self.api.calls[0])
         self.assertEqual(["viewer"], self.ui.shown)
 
+    def test_the_viewer_report_follows_the_viewer(self):
+        reports = []
+        session = None
+
+        class Watched(FakeViewer):
+            def poll(self):
+                reports.append(session.viewer_report())
+                return super().poll()
+
+        self.script = [Watched(connected_ticks=5, end_ticks=10)]
+        session = self.session(poll_interval=60, viewer_connect_timeout=60)
+        self.assertEqual({"connected": False, "seconds": 0},
+                         session.viewer_report())
+        session.run()
+        connected = [r["connected"] for r in reports]
+        # Not connected before the first look, connected while the viewer
+        # holds its connection, then not again.
+        self.assertEqual([False] + [True] * 5 + [False] * 4, connected)
+        self.assertEqual({"connected": False, "seconds": 0},
+                         session.viewer_report())
+        self.assertTrue(all(type(r["seconds"]) is int and r["seconds"] >= 0
+                            for r in reports))
+
     def test_a_viewer_that_never_connects_is_reported(self):
         answer = self.session().run()
         self.assertEqual("faulted", answer.key)

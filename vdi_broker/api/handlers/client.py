@@ -13,6 +13,7 @@
 """The thin-client API: log in, look at the session, log out (R7)."""
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import webob
 
@@ -26,6 +27,7 @@ from vdi_broker.db import api as db
 from vdi_broker import exception
 from vdi_broker.login import service as login_service
 from vdi_broker import metrics
+from vdi_broker import session_state
 
 LOG = logging.getLogger(__name__)
 
@@ -153,9 +155,7 @@ def heartbeat(req):
     claim that someone is working.
     """
     app = util.app(req)
-    body = util.read_json(
-        req, schema.heartbeat_v1_1 if microversion.at_least(
-            req, microversion.HEARTBEAT_SEAT) else schema.heartbeat)
+    body = util.read_json(req, heartbeat_schema(req))
     _client_context(req)
     session = None
     if body.get("session_id"):
@@ -178,11 +178,23 @@ def heartbeat(req):
                 "%d connections failed in a row: %s" % (
                     failures, health.get("last_connection_error") or
                     "no error reported"))[:1024]
+    if session is not None and body.get("viewer") is not None:
+        values.update(session_state.viewer_values(body["viewer"],
+                                                  timeutils.utcnow()))
     db.thin_client_heartbeat(
         util.context(req), body["client_id"], values,
         register=app.conf.client_session.register_unknown_clients,
         session=session)
     return heartbeat_answer(req, app.conf)
+
+
+def heartbeat_schema(req):
+    """The heartbeat's schema at the request's version."""
+    if microversion.at_least(req, microversion.HEARTBEAT_VIEWER):
+        return schema.heartbeat_v1_2
+    if microversion.at_least(req, microversion.HEARTBEAT_SEAT):
+        return schema.heartbeat_v1_1
+    return schema.heartbeat
 
 
 def heartbeat_answer(req, conf):

@@ -12,6 +12,7 @@
 
 """Admin API: thin-client sessions."""
 
+from vdi_broker.api import microversion
 from vdi_broker.api import util
 from vdi_broker.db import api as db
 from vdi_broker import policy
@@ -21,7 +22,7 @@ FILTERS = ("username", "client_id", "seat", "state", "desktop_id",
            "pool_id")
 
 
-def _view(session):
+def _view(session, req):
     view = {k: session[k] for k in (
         "id", "username", "client_id", "seat", "desktop_id", "pool_id",
         "allocator_id", "binding_id", "state", "close_reason",
@@ -29,6 +30,10 @@ def _view(session):
     for key in ("created_at", "expires_at", "closed_at",
                 "connection_since"):
         view[key] = util.iso(session[key])
+    if microversion.at_least(req, microversion.HEARTBEAT_VIEWER):
+        # The thin client's end (the agent's is connection_state).
+        view["viewer_state"] = session["viewer_state"]
+        view["viewer_since"] = util.iso(session["viewer_since"])
     return view
 
 
@@ -46,14 +51,14 @@ def list_sessions(req):
     page = util.pagination(req, SORT_KEYS, "created_at")
     items = db.session_list(ctxt, filters, **page)
     return util.json_response({
-        "sessions": [_view(s) for s in items],
+        "sessions": [_view(s, req) for s in items],
         "links": util.links(req, "sessions", items, page["limit"])})
 
 
 def show(req):
     ctxt = util.context(req)
     session = _session(ctxt, req, "vdi_broker:sessions:show")
-    return util.json_response({"session": _view(session)})
+    return util.json_response({"session": _view(session, req)})
 
 
 def delete(req):

@@ -63,6 +63,20 @@ heartbeat = {
 heartbeat_v1_1 = dict(heartbeat, properties=dict(
     heartbeat["properties"], seat=common.name))
 
+# From version 1.2: whether the thin client's viewer shows the session
+# the heartbeat names, and for how many seconds it has been so.
+viewer = {
+    "type": "object",
+    "properties": {
+        "connected": {"type": "boolean"},
+        "seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
+    },
+    "required": ["connected"],
+    "additionalProperties": False,
+}
+heartbeat_v1_2 = dict(heartbeat_v1_1, properties=dict(
+    heartbeat_v1_1["properties"], viewer=viewer))
+
 fault = {
     "type": "object",
     "properties": {

@@ -28,6 +28,7 @@ from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import exception
+from vdi_broker import session_state
 from vdi_broker import states
 
 __all__ = (
@@ -293,38 +294,90 @@ def agents_registered(ctx, desktops):
     return done
 
 
+def _disconnected_clause(pools, now, agent_silent_after,
+                         client_silent_after):
+    """session_state.combine in SQL: (disconnected, since) expressions.
+
+    Selects the sessions the rule calls disconnected (the function then
+    decides); ``since`` orders them oldest first.
+    """
+    told = sa.and_(_SESSIONS.c.viewer_state.is_not(None),
+                   _SESSIONS.c.viewer_at.is_not(None))
+    viewer_off = _SESSIONS.c.viewer_state == states.DISCONNECTED
+    if client_silent_after:
+        viewer_off = sa.or_(viewer_off, _SESSIONS.c.viewer_at < (
+            now - datetime.timedelta(seconds=client_silent_after)))
+    # Never NULL (an outer join's missing agent is false), so that NOT
+    # below means "otherwise".
+    agent_decides = sa.and_(
+        pools.c.console_type.in_(states.GUEST_DISPLAY_CONSOLES),
+        _SESSIONS.c.connection_state.is_not(None),
+        _AGENTS.c.last_report_at.is_not(None))
+    if agent_silent_after:
+        agent_decides = sa.and_(
+            agent_decides, _AGENTS.c.last_report_at >= now -
+            datetime.timedelta(seconds=agent_silent_after))
+    agent_off = _SESSIONS.c.connection_state == states.DISCONNECTED
+    disconnected = sa.or_(
+        sa.and_(sa.not_(told), agent_off),
+        sa.and_(told, agent_decides, agent_off),
+        sa.and_(told, sa.not_(agent_decides), viewer_off))
+    since = sa.case(
+        (sa.and_(told, sa.not_(agent_decides)), sa.case(
+            (_SESSIONS.c.viewer_state == states.DISCONNECTED,
+             _SESSIONS.c.viewer_since), else_=_SESSIONS.c.viewer_at)),
+        else_=_SESSIONS.c.connection_since)
+    return disconnected, since
+
+
 @engine.main_context_manager.reader
-def sessions_timed_out(ctx, now, limit=500):
+def sessions_timed_out(ctx, now, limit=500, agent_silent_after=None,
+                       client_silent_after=0):
     """Active sessions past their pool's disconnect or idle timeout.
 
-    Returns [{"id", "username", "desktop_id", "pool_id", "reason"}];
-    reason is "disconnected" or "idle".
+    The connection state is both ends' (:mod:`vdi_broker.session_state`):
+    ``agent_silent_after`` (``[agent] silent_after``; None: an agent's
+    report never goes stale) and ``client_silent_after`` (the thin
+    clients' offline time; 0: never). Returns [{"id", "username",
+    "desktop_id", "pool_id", "reason"}]; reason is "disconnected" or
+    "idle".
     """
     pools = models.Pool.__table__
+    disconnected, since = _disconnected_clause(
+        pools, now, agent_silent_after, client_silent_after)
     rows = ctx.session.execute(
         sa.select(_SESSIONS.c.id, _SESSIONS.c.username,
                   _SESSIONS.c.desktop_id, _SESSIONS.c.pool_id,
                   _SESSIONS.c.connection_state,
                   _SESSIONS.c.connection_since, _SESSIONS.c.idle_seconds,
+                  _SESSIONS.c.viewer_state, _SESSIONS.c.viewer_since,
+                  _SESSIONS.c.viewer_at, _AGENTS.c.last_report_at,
+                  pools.c.console_type,
                   pools.c.disconnect_timeout, pools.c.idle_timeout)
         .join(pools, pools.c.id == _SESSIONS.c.pool_id)
+        .outerjoin(_AGENTS, _AGENTS.c.desktop_id == _SESSIONS.c.desktop_id)
         .where(_SESSIONS.c.state == states.SESSION_ACTIVE,
                sa.or_(
-                   sa.and_(pools.c.disconnect_timeout > 0,
-                           _SESSIONS.c.connection_state ==
-                           states.DISCONNECTED),
+                   sa.and_(pools.c.disconnect_timeout > 0, disconnected),
                    sa.and_(pools.c.idle_timeout > 0,
                            _SESSIONS.c.idle_seconds >=
                            pools.c.idle_timeout)))
-        .order_by(_SESSIONS.c.connection_since)
+        .order_by(since)
         .limit(limit)).all()
     result = []
     for row in rows:
         reason = None
+        state = session_state.combine(
+            session_state.End(row.connection_state, row.connection_since,
+                              row.last_report_at),
+            session_state.End(row.viewer_state, row.viewer_since,
+                              row.viewer_at),
+            row.console_type, now, agent_silent_after or 0,
+            client_silent_after)
         if row.disconnect_timeout and \
-                row.connection_state == states.DISCONNECTED and \
-                row.connection_since is not None and \
-                (now - row.connection_since).total_seconds() >= \
+                state.state == states.DISCONNECTED and \
+                state.since is not None and \
+                (now - state.since).total_seconds() >= \
                 row.disconnect_timeout:
             reason = "disconnected"
         elif row.idle_timeout and row.idle_seconds is not None and \

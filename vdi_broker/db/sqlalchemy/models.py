@@ -274,6 +274,12 @@ class ClientSession(TimestampMixin, Base):
     connection_state = sa.Column(sa.String(16), nullable=True)
     connection_since = sa.Column(sa.DateTime, nullable=True)
     idle_seconds = sa.Column(sa.Integer, nullable=True)
+    # From the thin client's heartbeats (API 1.2): its viewer's connection
+    # (None: it never said), since when, and when it last said so.
+    # vdi_broker/session_state.py combines both ends.
+    viewer_state = sa.Column(sa.String(16), nullable=True)
+    viewer_since = sa.Column(sa.DateTime, nullable=True)
+    viewer_at = sa.Column(sa.DateTime, nullable=True)
     # The user's department at login (business monitoring, R15).
     department = sa.Column(sa.String(255), nullable=True)
     # The agent's site at login: the seat's, else the thin client's

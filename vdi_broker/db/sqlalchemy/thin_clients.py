@@ -25,6 +25,7 @@ from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.db.sqlalchemy import seats
+from vdi_broker.db.sqlalchemy import session_viewers
 from vdi_broker import exception
 
 __all__ = (
@@ -254,7 +255,9 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
     and ``values["fault_reason"]`` sets the client faulty (none: online).
     ``values["seat"]`` (a seat's name) becomes the client's seat: a seat
     the broker does not know leaves it with none (heartbeats register no
-    seat: the login does, or refuses it).
+    seat: the login does, or refuses it). ``values["viewer_state"]`` (and
+    ``viewer_since``, API 1.2) is the session's viewer
+    (:mod:`session_viewers`).
     With ``register``, an unknown client is created (and that is an
     event). Returns True when the client was created.
 
@@ -281,6 +284,10 @@ def thin_client_heartbeat(ctx, client_id, values, register=False,
          "p_fault_reason": values.get("fault_reason"), "p_status": status,
          "p_seat": seat})
     if result.rowcount == 1:
+        if session is not None and values.get("viewer_state"):
+            session_viewers.write(connection, [dict(
+                values, client_id=client_id, session_id=session[0],
+                now=now)])
         return False
     if not register:
         raise exception.ThinClientNotFound(client=client_id)
@@ -357,7 +364,8 @@ def thin_client_heartbeats_write(ctx, heartbeats):
     ``input_at`` (when input was last reported, None for none) and, with
     health, ``health``, ``fault_reason`` and ``status``; with ``seat`` (a
     seat's name, version 1.1), the client's seat as the single heartbeat
-    sets it. The clients and
+    sets it; with ``viewer_state`` (and ``viewer_since``, version 1.2),
+    the session's viewer (:mod:`session_viewers`). The clients and
     session tokens were checked by the API; unknown clients change
     nothing. Returns the number of rows updated.
     """
@@ -380,6 +388,7 @@ def thin_client_heartbeats_write(ctx, heartbeats):
         result = ctx.connection.execute(
             _batch_statement(active, health, seat), rows)
         updated += max(result.rowcount, 0)
+    session_viewers.write(ctx.connection, heartbeats)
     return updated
 
 
