@@ -41,7 +41,8 @@ client (its heartbeat's ``viewer``, API 1.2, stored as ``viewer_state``,
 
 :func:`combine` is the rule; ``db/sqlalchemy/agents.sessions_timed_out``
 selects the disconnected sessions with the same rule in SQL and decides
-with this function.
+with this function; :func:`kept_at_expiry` (session expiry) and the
+admin session document's ``connection`` (API 1.2) use it too.
 """
 
 import collections
@@ -113,6 +114,28 @@ def combine(agent, viewer, console_type, now, agent_silent_after,
     if fresh is not None and agent_decides(console_type):
         return Combined(fresh[0], fresh[1], AGENT)
     return Combined(said[0], said[1], THIN_CLIENT)
+
+
+def kept_at_expiry(agent, viewer, console_type, now, agent_silent_after,
+                   client_silent_after):
+    """The end whose word keeps a session at its expiry, or None.
+
+    The agent's fresh "connected", as before 1.2 (expiry never reboots a
+    desktop whose agent says a user is connected); else :func:`combine`'s
+    "connected" decided by the thin client (hypervisor consoles, or the
+    agent silent or absent). The thin client cannot speak after the
+    expiry (its token stops working): its word keeps the session for at
+    most its offline time, then counts disconnected (rule 1).
+    """
+    fresh = agent_view(agent, now, agent_silent_after)
+    if fresh is not None and fresh[0] == states.CONNECTED:
+        return AGENT
+    combined = combine(agent, viewer, console_type, now,
+                       agent_silent_after, client_silent_after)
+    if combined.source == THIN_CLIENT and \
+            combined.state == states.CONNECTED:
+        return THIN_CLIENT
+    return None
 
 
 def viewer_values(viewer, now):

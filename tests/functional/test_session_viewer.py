@@ -35,6 +35,7 @@ from tests.fixtures import clock as clock_fixture
 from tests.fixtures import database
 from tests.functional import test_guest_agent
 from vdi_broker.api import client_auth
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import session_state
@@ -135,6 +136,37 @@ class TestThinClientOnlyPool(ViewerTestCase):
         session = self.session()
         self.assertEqual(("closed", "disconnect timeout"),
                          (session["state"], session["close_reason"]))
+
+    def test_expiry_keeps_a_session_whose_viewer_is_connected(self):
+        # The Linux agent watches a port no SPICE viewer uses.
+        closed, session, login, desktop = self.expire("disconnected", True)
+        self.assertEqual((0, "active"), (closed, session["state"]))
+        self.assertEqual(models.ASSIGNED,
+                         db.desktop_get(self.ctxt, desktop["id"])["state"])
+        # The thin client cannot say more after the expiry: once its word
+        # is older than the offline time, it counts disconnected (its
+        # last heartbeat is 20 s old).
+        offline = client_session_conf.offline_after(self.broker.conf)
+        self.clock.advance(offline - 20)
+        self.report(desktop, connection_state="disconnected")
+        self.assertEqual(0, self.broker.manager.expire_sessions(self.ctxt))
+        self.clock.advance(1)
+        self.report(desktop, connection_state="disconnected")
+        self.assertEqual(1, self.broker.manager.expire_sessions(self.ctxt))
+        self.assertEqual("expired", self.session(login)["close_reason"])
+
+    def test_expiry_the_agent_s_connected_still_keeps(self):
+        # The thin client decides the timeouts, but expiry never reboots
+        # a desktop whose agent says connected (the pool's policy does).
+        closed, session, _, _ = self.expire("connected", False)
+        self.assertEqual((0, "active"), (closed, session["state"]))
+        self.app.patch_json("/v1/pools/%s" % self.pool["id"],
+                            {"expiry_when_connected": True})
+        self.assertEqual(1, self.broker.manager.expire_sessions(self.ctxt))
+
+    def test_expiry_without_either_end_connected(self):
+        closed, session, _, _ = self.expire("disconnected", False)
+        self.assertEqual((1, "expired"), (closed, session["close_reason"]))
         self.assertEqual(models.RELEASING, db.desktop_get(
             self.ctxt, self.login["desktop"]["id"])["state"])
         # The first heartbeat went through the stack, the others through
@@ -301,6 +333,55 @@ class _BothEnds(test_guest_agent.GuestAgentTestCase):
             self.clock.advance(30)
         return timed_out, self.session(login)
 
+    def expire(self, agent, viewer):
+        """Both ends fresh when the token expires: what expiry does.
+
+        Returns (sessions expiry closed, the session, login, desktop).
+        """
+        self.fill()
+        login, desktop = self.login()
+        ttl = self.broker.conf.client_session.token_ttl
+        self.clock.advance(ttl - 10)
+        self.report(desktop, connection_state=agent, username="amy")
+        self.beat(login, viewer)
+        self.clock.advance(20)
+        # Its token expired: the thin client names the session no more.
+        self.report(desktop, connection_state=agent, username="amy")
+        closed = self.broker.manager.expire_sessions(self.ctxt)
+        return closed, self.session(login), login, desktop
+
+    def connection(self, login, headers=V1_2):
+        return self.app.get("/v1/sessions/%s" % login.json["session"]["id"],
+                            headers=headers).json["session"]
+
+    def test_admin_view_combines_both_ends_at_1_2(self):
+        self.fill()
+        login, desktop = self.login()
+        self.report(desktop, connection_state="connected", username="amy")
+        self.beat(login, False)
+        self.assertNotIn("connection", self.connection(
+            login, {"OpenStack-API-Version": "vdi 1.1"}))
+        session = self.connection(login)
+        decided = "agent" if self.console_type == "rdp" else "thin_client"
+        self.assertEqual(
+            {"state": "connected" if decided == "agent" else
+             "disconnected", "decided_by": decided},
+            {k: session["connection"][k] for k in ("state", "decided_by")})
+        self.assertEqual(session["connection_since" if decided == "agent"
+                                 else "viewer_since"],
+                         session["connection"]["since"])
+        listed = self.app.get("/v1/sessions", headers=V1_2).json[
+            "sessions"]
+        self.assertEqual([session["connection"]],
+                         [s["connection"] for s in listed])
+        # The agent falls silent: the thin client alone decides.
+        self.clock.advance(91)
+        self.assertEqual(("disconnected", "thin_client"), (
+            self.connection(login)["connection"]["state"],
+            self.connection(login)["connection"]["decided_by"]))
+        self.app.delete("/v1/sessions/%s" % login.json["session"]["id"])
+        self.assertIsNone(self.connection(login)["connection"])
+
 
 class TestBothEndsRdp(_BothEnds):
 
@@ -313,6 +394,11 @@ class TestBothEndsRdp(_BothEnds):
                          (session["state"], session["connection_state"],
                           session["viewer_state"]))
 
+    def test_expiry_the_viewer_does_not_keep_against_the_agent(self):
+        # The RDP server in the guest has no client: expired.
+        closed, session, _, _ = self.expire("disconnected", True)
+        self.assertEqual((1, "expired"), (closed, session["close_reason"]))
+
 
 class TestBothEndsSpice(_BothEnds):
 
@@ -323,3 +409,34 @@ class TestBothEndsSpice(_BothEnds):
         self.assertEqual(1, timed_out)
         self.assertEqual(("closed", "disconnect timeout"),
                          (session["state"], session["close_reason"]))
+
+    def test_expiry_keeps_a_session_whose_viewer_is_connected(self):
+        # The Linux agent watches a port no SPICE viewer uses.
+        closed, session, login, desktop = self.expire("disconnected", True)
+        self.assertEqual((0, "active"), (closed, session["state"]))
+        self.assertEqual(models.ASSIGNED,
+                         db.desktop_get(self.ctxt, desktop["id"])["state"])
+        # The thin client cannot say more after the expiry: once its word
+        # is older than the offline time, it counts disconnected (its
+        # last heartbeat is 20 s old).
+        offline = client_session_conf.offline_after(self.broker.conf)
+        self.clock.advance(offline - 20)
+        self.report(desktop, connection_state="disconnected")
+        self.assertEqual(0, self.broker.manager.expire_sessions(self.ctxt))
+        self.clock.advance(1)
+        self.report(desktop, connection_state="disconnected")
+        self.assertEqual(1, self.broker.manager.expire_sessions(self.ctxt))
+        self.assertEqual("expired", self.session(login)["close_reason"])
+
+    def test_expiry_the_agent_s_connected_still_keeps(self):
+        # The thin client decides the timeouts, but expiry never reboots
+        # a desktop whose agent says connected (the pool's policy does).
+        closed, session, _, _ = self.expire("connected", False)
+        self.assertEqual((0, "active"), (closed, session["state"]))
+        self.app.patch_json("/v1/pools/%s" % self.pool["id"],
+                            {"expiry_when_connected": True})
+        self.assertEqual(1, self.broker.manager.expire_sessions(self.ctxt))
+
+    def test_expiry_without_either_end_connected(self):
+        closed, session, _, _ = self.expire("disconnected", False)
+        self.assertEqual((1, "expired"), (closed, session["close_reason"]))

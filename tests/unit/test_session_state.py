@@ -123,6 +123,41 @@ class CombineTest(testtools.TestCase):
             self.assertFalse(session_state.agent_decides(console))
 
 
+class KeptAtExpiryTest(testtools.TestCase):
+
+    def kept(self, agent, viewer, console=RDP):
+        return session_state.kept_at_expiry(agent, viewer, console, NOW,
+                                            AGENT_SILENT, CLIENT_SILENT)
+
+    def test_the_agent_s_fresh_connected_keeps_as_before(self):
+        self.assertEqual("agent", self.kept(end(C, 500, 10), None))
+        # Even where the thin client decides and says disconnected: the
+        # policy (expiry_when_connected), not the rule, ends it.
+        self.assertEqual("agent", self.kept(end(C, 500, 10),
+                                            end(D, 40, 5), SPICE))
+        # A silent agent's last word keeps nothing.
+        self.assertIsNone(self.kept(end(C, 500, 91), None))
+        self.assertIsNone(self.kept(end(D, 500, 10), None))
+
+    def test_the_thin_client_keeps_where_it_decides(self):
+        # SPICE: the Linux agent watches a port no viewer uses.
+        self.assertEqual("thin_client", self.kept(end(D, 3000, 10),
+                                                  end(C, 400, 5), SPICE))
+        # No agent, or a silent one: the thin client alone.
+        self.assertEqual("thin_client", self.kept(None, end(C, 400, 5)))
+        self.assertEqual("thin_client", self.kept(end(D, 3000, 91),
+                                                  end(C, 400, 5)))
+        # RDP: the fresh agent decides.
+        self.assertIsNone(self.kept(end(D, 100, 10), end(C, 400, 5)))
+
+    def test_a_silent_or_disconnected_thin_client_keeps_nothing(self):
+        self.assertIsNone(self.kept(None, end(C, 400, 181), SPICE))
+        self.assertIsNone(self.kept(end(D, 3000, 10), end(C, 400, 181),
+                                    SPICE))
+        self.assertIsNone(self.kept(None, end(D, 40, 5), SPICE))
+        self.assertIsNone(self.kept(None, None, SPICE))
+
+
 class ViewerValuesTest(testtools.TestCase):
 
     def test_counted_back_from_the_arrival(self):

@@ -36,7 +36,10 @@ The versions:
   agent's reports into the session's connection state
   (:mod:`vdi_broker.session_state`); ignored without ``session_id``.
   The admin session document shows ``viewer_state`` and
-  ``viewer_since``.
+  ``viewer_since``, and ``connection`` = ``{"state", "since",
+  "decided_by"}``: both ends combined now (null for a closed session).
+  (``connection`` was added to 1.2 after it landed, in the same
+  release: 1.2 was never released without it, so no new version.)
 
 The header is read with microversion-parse: a version outside the range
 is a 406, a malformed one a 400, both in the API's error document.

@@ -308,6 +308,19 @@ _SESSION_V1_2 = {
                        "'Session state from both ends')."},
     "viewer_since": dict(NULLABLE_TIMESTAMP, description=(
         "Version 1.2 and later: since when the viewer is so.")),
+    "connection": {
+        "type": ["object", "null"],
+        "properties": {
+            "state": {"type": ["string", "null"],
+                      "enum": list(states.CONNECTION_STATES) + [None]},
+            "since": NULLABLE_TIMESTAMP,
+            "decided_by": {"type": ["string", "null"],
+                           "enum": ["agent", "thin_client", None]}},
+        "required": ["state", "since", "decided_by"],
+        "description": "Version 1.2 and later: both ends combined now, "
+                       "as the conductor does (admin guide, 'Session "
+                       "state from both ends'); decided_by null: no end "
+                       "said anything. Null for a closed session."},
 }
 SESSION = _object(dict(_SESSION, **_SESSION_V1_2), required=list(_SESSION))
 

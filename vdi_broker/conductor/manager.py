@@ -404,24 +404,27 @@ class ConductorManager(pool_manager.PoolUpkeep):
     def expire_sessions(self, ctxt=None):
         """Close expired sessions, but those a user is connected to.
 
-        A session whose desktop's agent says (in a recent report) that
-        the display is connected is kept, unless its pool's
-        ``expiry_when_connected`` says otherwise: ending it would restart
-        a desktop someone works on. It is closed once the agent says
-        disconnected (or falls silent).
+        Kept unless the pool's ``expiry_when_connected`` says otherwise
+        (ending it would restart a desktop someone works on): a session
+        whose agent says, in a recent report, that the display is
+        connected, or whose thin client's viewer is connected where the
+        combining rule lets the thin client decide
+        (session_state.kept_at_expiry). It is closed once that end says
+        disconnected or falls silent.
         """
         ctxt = ctxt or vdi_context.get_admin_context()
         now = timeutils.utcnow()
         expired = db.sessions_expired(ctxt, now)
-        kept = set()
+        kept = {}
         if expired:
             kept = db.sessions_kept_connected(
-                ctxt, expired, now - datetime.timedelta(
-                    seconds=self.conf.agent.silent_after))
+                ctxt, expired, now, self.conf.agent.silent_after,
+                client_session_conf.offline_after(self.conf))
         for session_id in expired:
             if session_id in kept:
-                LOG.debug("Session %s expired but its user is connected: "
-                          "kept", session_id)
+                LOG.debug("Session %s expired but its user is connected "
+                          "(says the %s): kept", session_id,
+                          kept[session_id].replace("_", " "))
                 continue
             self.close_session(ctxt, session_id, "expired")
         return len(expired) - len(kept)

@@ -12,17 +12,33 @@
 
 """Admin API: thin-client sessions."""
 
+from oslo_utils import timeutils
+
 from vdi_broker.api import microversion
 from vdi_broker.api import util
+from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker.db import api as db
 from vdi_broker import policy
+from vdi_broker import states
 
 SORT_KEYS = ("created_at", "username", "expires_at")
 FILTERS = ("username", "client_id", "seat", "state", "desktop_id",
            "pool_id")
 
 
-def _view(session, req):
+def _connections(req, sessions):
+    """{session id: Combined} of the active ones at 1.2, else {}."""
+    active = [s for s in sessions if s["state"] == states.SESSION_ACTIVE]
+    if not active or \
+            not microversion.at_least(req, microversion.HEARTBEAT_VIEWER):
+        return {}
+    conf = util.app(req).conf
+    return db.session_connections(
+        util.context(req), active, timeutils.utcnow(),
+        conf.agent.silent_after, client_session_conf.offline_after(conf))
+
+
+def _view(session, req, connections):
     view = {k: session[k] for k in (
         "id", "username", "client_id", "seat", "desktop_id", "pool_id",
         "allocator_id", "binding_id", "state", "close_reason",
@@ -34,6 +50,12 @@ def _view(session, req):
         # The thin client's end (the agent's is connection_state).
         view["viewer_state"] = session["viewer_state"]
         view["viewer_since"] = util.iso(session["viewer_since"])
+        # Both ends combined as the conductor does (session_state), now;
+        # None for a closed session.
+        combined = connections.get(session["id"])
+        view["connection"] = None if combined is None else {
+            "state": combined.state, "since": util.iso(combined.since),
+            "decided_by": combined.source}
     return view
 
 
@@ -50,15 +72,17 @@ def list_sessions(req):
                                     util.filters(req, FILTERS))
     page = util.pagination(req, SORT_KEYS, "created_at")
     items = db.session_list(ctxt, filters, **page)
+    connections = _connections(req, items)
     return util.json_response({
-        "sessions": [_view(s, req) for s in items],
+        "sessions": [_view(s, req, connections) for s in items],
         "links": util.links(req, "sessions", items, page["limit"])})
 
 
 def show(req):
     ctxt = util.context(req)
     session = _session(ctxt, req, "vdi_broker:sessions:show")
-    return util.json_response({"session": _view(session, req)})
+    return util.json_response({"session": _view(
+        session, req, _connections(req, [session]))})
 
 
 def delete(req):

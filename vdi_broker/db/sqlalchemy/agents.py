@@ -41,6 +41,7 @@ __all__ = (
     "agents_registered",
     "sessions_timed_out",
     "sessions_kept_connected",
+    "session_connections",
 )
 
 _AGENTS = models.DesktopAgent.__table__
@@ -368,11 +369,7 @@ def sessions_timed_out(ctx, now, limit=500, agent_silent_after=None,
     for row in rows:
         reason = None
         state = session_state.combine(
-            session_state.End(row.connection_state, row.connection_since,
-                              row.last_report_at),
-            session_state.End(row.viewer_state, row.viewer_since,
-                              row.viewer_at),
-            row.console_type, now, agent_silent_after or 0,
+            *_ends(row), row.console_type, now, agent_silent_after or 0,
             client_silent_after)
         if row.disconnect_timeout and \
                 state.state == states.DISCONNECTED and \
@@ -390,23 +387,71 @@ def sessions_timed_out(ctx, now, limit=500, agent_silent_after=None,
     return result
 
 
+def _ends(row):
+    """The session row's two session_state.End (agent, thin client)."""
+    return (session_state.End(row.connection_state, row.connection_since,
+                              row.last_report_at),
+            session_state.End(row.viewer_state, row.viewer_since,
+                              row.viewer_at))
+
+
 @engine.main_context_manager.reader
-def sessions_kept_connected(ctx, session_ids, fresh_since):
+def sessions_kept_connected(ctx, session_ids, now, agent_silent_after,
+                            client_silent_after=0):
     """The sessions expiry must not end: a user is connected.
 
-    Of ``session_ids``: those whose desktop's agent, in a report since
-    ``fresh_since``, says the display is connected, in a pool whose
-    ``expiry_when_connected`` is off.
+    Of ``session_ids``, in pools whose ``expiry_when_connected`` is off,
+    those :func:`vdi_broker.session_state.kept_at_expiry` keeps: {session
+    id: the end that keeps it (session_state.AGENT or THIN_CLIENT)}.
     """
     pools = models.Pool.__table__
-    kept = set()
+    kept = {}
     for part in common.chunks(session_ids):
-        kept.update(ctx.session.execute(
-            sa.select(_SESSIONS.c.id)
-            .join(_AGENTS, _AGENTS.c.desktop_id == _SESSIONS.c.desktop_id)
-            .join(pools, pools.c.id == _SESSIONS.c.pool_id)
-            .where(_SESSIONS.c.id.in_(part),
-                   _AGENTS.c.connection_state == states.CONNECTED,
-                   _AGENTS.c.last_report_at >= fresh_since,
-                   pools.c.expiry_when_connected == sa.false())).scalars())
+        for row in ctx.session.execute(
+                sa.select(_SESSIONS.c.id, _SESSIONS.c.connection_state,
+                          _SESSIONS.c.connection_since,
+                          _SESSIONS.c.viewer_state, _SESSIONS.c.viewer_since,
+                          _SESSIONS.c.viewer_at, _AGENTS.c.last_report_at,
+                          pools.c.console_type)
+                .join(pools, pools.c.id == _SESSIONS.c.pool_id)
+                .outerjoin(_AGENTS,
+                           _AGENTS.c.desktop_id == _SESSIONS.c.desktop_id)
+                .where(_SESSIONS.c.id.in_(part),
+                       pools.c.expiry_when_connected == sa.false())):
+            end = session_state.kept_at_expiry(
+                *_ends(row), row.console_type, now, agent_silent_after,
+                client_silent_after)
+            if end is not None:
+                kept[row.id] = end
     return kept
+
+
+@engine.main_context_manager.reader
+def session_connections(ctx, sessions, now, agent_silent_after,
+                        client_silent_after=0):
+    """{session id: session_state.Combined} of these session dicts.
+
+    The agent's last report and the pool's console type are read here
+    (one query per chunk): the admin API's ``connection`` (1.2).
+    """
+    pools = models.Pool.__table__
+    by_id = {s["id"]: s for s in sessions}
+    found = {}
+    for part in common.chunks(by_id):
+        for row in ctx.session.execute(
+                sa.select(_SESSIONS.c.id, _AGENTS.c.last_report_at,
+                          pools.c.console_type)
+                .join(pools, pools.c.id == _SESSIONS.c.pool_id)
+                .outerjoin(_AGENTS,
+                           _AGENTS.c.desktop_id == _SESSIONS.c.desktop_id)
+                .where(_SESSIONS.c.id.in_(part))):
+            s = by_id[row.id]
+            found[row.id] = session_state.combine(
+                session_state.End(s["connection_state"],
+                                  s["connection_since"],
+                                  row.last_report_at),
+                session_state.End(s["viewer_state"], s["viewer_since"],
+                                  s["viewer_at"]),
+                row.console_type, now, agent_silent_after,
+                client_silent_after)
+    return found
