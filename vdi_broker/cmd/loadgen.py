@@ -153,6 +153,16 @@ def parse_args(argv):
                           "plan).")
     day.add_argument("--seed", type=int, default=0,
                      help="Seed of the day's randomness (default 0).")
+    day.add_argument("--viewer", action="store_true",
+                     help="Heartbeats say whether the viewer is connected "
+                          "(API 1.2): while logged in, but in a display "
+                          "drop.")
+    day.add_argument("--viewer-drop-share", type=float, default=0.0,
+                     help="With --viewer: the share of the shifts whose "
+                          "display drops once (default 0).")
+    day.add_argument("--viewer-drop-minutes", type=int, default=10,
+                     help="How long a display drop lasts (default 10 "
+                          "minutes).")
     agents = p.add_argument_group("agents mode")
     agents.add_argument("--desktops-file",
                         help="CSV of the simulated desktops: desktop_id, "
@@ -304,7 +314,14 @@ def _day(args):
     replay = day_mode.DayReplay(
         broker, schedule, speed=args.speed,
         heartbeat_interval=args.heartbeat_interval or 1.0,
-        concurrency=args.concurrency, seed=args.seed)
+        concurrency=args.concurrency, seed=args.seed, viewer=args.viewer,
+        viewer_drops=day_mode.plan_viewer_drops(
+            schedule, args.viewer_drop_share, args.viewer_drop_minutes,
+            seed=args.seed) if args.viewer else None)
+    if replay.viewer_drops:
+        print("  %d display drops of %d minutes" % (
+            sum(len(d) for d in replay.viewer_drops.values()),
+            args.viewer_drop_minutes))
     try:
         report = replay.run()
     finally:

@@ -36,6 +36,8 @@ SESSIONS = "/v1/client/sessions"
 RETRY_AFTER = "Retry-After"
 HEARTBEAT = "/v1/client/heartbeat"
 TOKEN_HEADER = "X-Session-Token"  # nosec B105: a header name
+# The heartbeat's viewer is API 1.2's.
+VIEWER_VERSION = {"OpenStack-API-Version": "vdi 1.2"}
 
 
 class Outcome:
@@ -176,13 +178,14 @@ class BrokerClient:
                           headers={TOKEN_HEADER: session["token"]})
 
     def heartbeat(self, client_id, session=None, input_events=0,
-                  detect_support=True):
+                  detect_support=True, viewer=None):
         """Send a heartbeat; None when the broker has no heartbeat API.
 
         ``detect_support``: the first 404 or 405 means the broker has no
         heartbeat API and no more are sent. Without it (the day mode, whose
         thin clients may be unknown to a broker that does not register
-        them) a 404 is an error like any other.
+        them) a 404 is an error like any other. ``viewer``: the session's
+        viewer, ``{"connected": bool}`` (API 1.2, asked for with it).
         """
         if detect_support and self.heartbeat_supported is False:
             return None
@@ -191,6 +194,9 @@ class BrokerClient:
         if session:
             body["session_id"] = session["id"]
             headers[TOKEN_HEADER] = session["token"]
+            if viewer is not None:
+                body["viewer"] = viewer
+                headers.update(VIEWER_VERSION)
         outcome = self._call("heartbeat", "POST", HEARTBEAT,
                              (200, 201, 202, 204), document=body,
                              headers=headers)

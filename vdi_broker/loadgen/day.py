@@ -27,7 +27,13 @@ seeded random generator, no clock), so tests check the day itself:
 * a shift of ``break_after_minutes`` or more has one break of
   ``break_minutes`` in its middle third: logged in, no input (idle);
 * during an outage of a site its thin clients reach nothing: no
-  heartbeat, no login, no logout (the broker sees them go offline).
+  heartbeat, no login, no logout (the broker sees them go offline);
+* with ``viewer`` (API 1.2), each heartbeat of a session says whether the
+  thin client's viewer is connected: it is while the agent is logged in
+  (breaks too: the screen stays up), except during a display drop
+  (:func:`plan_viewer_drops`: a share of the shifts loses its display
+  for a while), so the broker's combining rule
+  (:mod:`vdi_broker.session_state`) can be watched end to end.
 
 :meth:`DaySchedule.expected` says, for any moment, how many agents of
 each team the plan requires, are logged in, are active (logged in, input,
@@ -311,12 +317,34 @@ class DayReport:
         return "\n".join(lines)
 
 
+def plan_viewer_drops(schedule, share, minutes, seed=0):
+    """Display drops: {username: [(start, end)]} in plan time.
+
+    A seeded ``share`` of the shifts (at least ``minutes`` + 2 long)
+    loses its viewer for ``minutes``, starting at a random whole minute
+    of the shift, one minute or more from either end.
+    """
+    rng = random.Random(seed)  # nosec B311: a simulation
+    length = datetime.timedelta(minutes=minutes)
+    shifts = [(name, begin, end)
+              for name, spans in sorted(schedule.shifts.items())
+              for begin, end in spans
+              if end - begin >= length + 2 * _MINUTE]
+    rng.shuffle(shifts)
+    drops = collections.defaultdict(list)
+    for name, begin, end in shifts[:int(round(len(shifts) * share))]:
+        room = int((end - begin - length) / _MINUTE) - 1
+        start = begin + _MINUTE * rng.randint(1, max(1, room))
+        drops[name].append((start, start + length))
+    return dict(drops)
+
+
 class DayReplay:
     """Play a DaySchedule against a broker (a loadgen BrokerClient)."""
 
     def __init__(self, client, schedule, speed=60.0, heartbeat_interval=1.0,
                  concurrency=16, seed=0, clock=time.monotonic, stop=None,
-                 on_tick=None):
+                 on_tick=None, viewer=False, viewer_drops=None):
         if speed <= 0 or heartbeat_interval <= 0:
             raise ValueError("speed and heartbeat interval must be "
                              "positive")
@@ -334,6 +362,15 @@ class DayReplay:
         # Called after each tick with its plan time and the UTC time its
         # requests started (tests and demos read the broker then).
         self.on_tick = on_tick
+        # API 1.2: heartbeats say whether the viewer is connected, not
+        # during the drops ({username: [(start, end)]}, plan time).
+        self.viewer = viewer
+        self.viewer_drops = viewer_drops or {}
+
+    def viewer_connected(self, username, at):
+        """The viewer's state of a logged-in agent at ``at``."""
+        return not DaySchedule._within(self.viewer_drops.get(username, ()),
+                                       at)
 
     def plan_time(self, started):
         return self.schedule.start + datetime.timedelta(
@@ -356,9 +393,13 @@ class DayReplay:
                     outcome.body["session"]
             events = 0 if schedule.on_break(agent.username, at) else \
                 input_events
+            extra = {}
+            if self.viewer:
+                extra["viewer"] = {"connected": self.viewer_connected(
+                    agent.username, at)}
             self.report.add(self.client.heartbeat(
                 agent.client_id, session, input_events=events,
-                detect_support=False))
+                detect_support=False, **extra))
         elif session is not None:
             self.report.add(self.client.logout(session))
             del self.sessions[agent.username]

@@ -201,9 +201,10 @@ class RecordingClient:
                                              "token": "t"}})
 
     def heartbeat(self, client_id, session=None, input_events=0,
-                  detect_support=True):
+                  detect_support=True, **viewer):
         self.calls.append((self.clock.plan(), "heartbeat",
-                           session["id"][2:], input_events))
+                           session["id"][2:], input_events) +
+                          tuple(viewer.values()))
         return Outcome("heartbeat")
 
     def logout(self, session):
@@ -298,3 +299,51 @@ class ReplayTest(testtools.TestCase):
                 if c[1] == "heartbeat" and c[3] == 0]
         self.assertEqual(15, len(idle))
         self.assertEqual((begin, end - MINUTE), (idle[0], idle[-1]))
+
+
+class ViewerTest(testtools.TestCase):
+
+    def schedule(self):
+        rows = [("%02d:%02d" % divmod(minutes, 60), "hotel", "shanghai", 2)
+                for minutes in range(8 * 60, 10 * 60, 30)]
+        return day.generate(plan_of(rows, 30), D,
+                            agents("hotel", "shanghai", 2, "h"),
+                            late_share=0, break_minutes=0)
+
+    def test_drops_fall_within_shifts(self):
+        schedule = self.schedule()
+        drops = day.plan_viewer_drops(schedule, 1.0, 10, seed=3)
+        self.assertEqual({"h00", "h01"}, set(drops))
+        for name, spans in drops.items():
+            (begin, end), = spans
+            self.assertEqual(10 * MINUTE, end - begin)
+            (s_begin, s_end), = schedule.shifts[name]
+            self.assertTrue(s_begin + MINUTE <= begin and
+                            end <= s_end - MINUTE, (name, begin, end))
+        self.assertEqual({}, day.plan_viewer_drops(schedule, 0.0, 10))
+        # No shift is long enough for the drop.
+        self.assertEqual({}, day.plan_viewer_drops(schedule, 1.0, 119))
+
+    def test_heartbeats_say_the_viewer_only_when_asked(self):
+        schedule = self.schedule()
+        drops = {"h00": [(at("08:30"), at("08:40"))]}
+        fake = FakeTime(schedule.start, 60.0)
+        client = RecordingClient(fake)
+        day.DayReplay(client, schedule, speed=60.0, heartbeat_interval=1.0,
+                      concurrency=1, clock=fake, stop=fake, viewer=True,
+                      viewer_drops=drops).run()
+        beats = [c for c in client.calls
+                 if c[1] == "heartbeat" and c[2] == "h00"]
+        dropped = [c[0] for c in beats if not c[4]["connected"]]
+        self.assertEqual([at("08:30") + i * MINUTE for i in range(10)],
+                         dropped)
+        self.assertEqual(len(beats) - 10,
+                         sum(1 for c in beats if c[4]["connected"]))
+        # Without viewer: 1.1 heartbeats, as before.
+        fake = FakeTime(schedule.start, 60.0)
+        client = RecordingClient(fake)
+        day.DayReplay(client, schedule, speed=60.0, heartbeat_interval=1.0,
+                      concurrency=1, clock=fake, stop=fake,
+                      viewer_drops=drops).run()
+        self.assertEqual({4}, {len(c) for c in client.calls
+                               if c[1] == "heartbeat"})

@@ -1,0 +1,131 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""vdi-broker-loadgen --mode day --viewer: the thin clients' viewers.
+
+The day of test_loadgen_day (an hour at 600 times real speed, a break, a
+site outage) with API 1.2 heartbeats that say whether the viewer is
+connected, and display drops on a schedule. After every tick the test
+reads the broker: each session its thin client reached in that tick
+has the viewer the day says (connected while logged in, disconnected in
+a drop), and the combining rule (the admin API's ``connection``) decides
+by the thin client, the pools having no guest agent.
+"""
+
+import collections
+import contextlib
+import io
+import os
+
+import fixtures
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from tests.fixtures import broker as broker_fixture
+from tests.functional import test_loadgen_day as day_test
+from vdi_broker.cmd import loadgen as loadgen_cmd
+from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import models
+from vdi_broker.loadgen import client as loadgen_client
+from vdi_broker.loadgen import day as day_mode
+from vdi_broker.monitoring import shift_plan
+from vdi_broker import states
+
+
+class DayViewerTest(day_test.DayTestCase):
+
+    def test_the_broker_sees_the_viewers(self):
+        schedule = day_mode.generate(
+            shift_plan.parse(day_test.PLAN), day_test.DATE,
+            day_test._agents(), late_share=0.5, late_minutes=5,
+            break_minutes=10, break_after_minutes=60,
+            outages=[day_mode.parse_outage("nantong@08:20-08:35",
+                                           day_test.DATE)], seed=4)
+        drops = day_mode.plan_viewer_drops(schedule, 0.5, 10, seed=1)
+        self.assertTrue(drops)
+        engine = self.broker.database.engine
+        sessions = models.ClientSession.__table__
+        mismatches, seen = [], collections.Counter()
+        client = loadgen_client.BrokerClient(self.server.url,
+                                             concurrency=8,
+                                             timeout=(3, 30))
+        self.addCleanup(client.close)
+        replay = day_mode.DayReplay(
+            client, schedule, speed=600.0, heartbeat_interval=0.5,
+            concurrency=8, viewer=True, viewer_drops=drops)
+
+        def check(at, requests_started):
+            with engine.connect() as conn:
+                rows = conn.execute(sa.select(
+                    sessions.c.id, sessions.c.username,
+                    sessions.c.viewer_state, sessions.c.viewer_at).where(
+                    sessions.c.state == states.SESSION_ACTIVE)).all()
+            reached = {row.id: row for row in rows
+                       if row.viewer_at is not None and
+                       row.viewer_at >= requests_started.replace(
+                           microsecond=0)}
+            combined = db.session_connections(
+                self.broker.ctxt,
+                [db.session_get(self.broker.ctxt, i) for i in reached],
+                timeutils.utcnow(), 90, 300)
+            for session_id, row in reached.items():
+                want = (states.CONNECTED
+                        if replay.viewer_connected(row.username, at)
+                        else states.DISCONNECTED)
+                got = combined[session_id]
+                if (row.viewer_state, got.state, got.source) != (
+                        want, want, "thin_client"):
+                    mismatches.append((at.time(), row.username,
+                                       row.viewer_state, got, want))
+                seen[want] += 1
+            seen["ticks"] += 1
+
+        replay.on_tick = check
+        report = replay.run()
+        self.assertEqual({}, dict(report.errors), report.format(schedule))
+        self.assertEqual([], mismatches)
+        self.assertGreaterEqual(seen["ticks"], 8, seen)
+        self.assertGreaterEqual(seen[states.DISCONNECTED], 1, seen)
+        self.assertGreater(seen[states.CONNECTED], seen[states.DISCONNECTED])
+
+
+class DayViewerCommandTest(day_test.DayTestCase):
+
+    def test_day_mode_with_viewer(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        plan = os.path.join(tmp, "plan.csv")
+        agents = os.path.join(tmp, "agents.csv")
+        with open(plan, "w", encoding="utf-8") as f:
+            f.write(day_test.PLAN)
+        with open(agents, "w", encoding="utf-8") as f:
+            f.write("username,department,site\n")
+            for agent in day_test._agents():
+                f.write("%s,%s,%s\n" % (agent.username,
+                                        agent.department, agent.site))
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = loadgen_cmd.main([
+                "--mode", "day", "--url", self.server.url, "--plan", plan,
+                "--agents-file", agents, "--password",
+                broker_fixture.PASSWORD, "--speed", "3600",
+                "--heartbeat-interval", "0.25", "--concurrency", "4",
+                "--viewer", "--viewer-drop-share", "1",
+                "--viewer-drop-minutes", "5"])
+        text = out.getvalue()
+        self.assertEqual(0, code, text)
+        self.assertIn("display drops of 5 minutes", text)
+        self.assertIn("errors: none", text)
+        with self.broker.database.engine.connect() as conn:
+            told = conn.execute(sa.text(
+                "SELECT COUNT(*) FROM sessions WHERE viewer_state IS NOT "
+                "NULL")).scalar()
+        self.assertGreater(told, 0)
