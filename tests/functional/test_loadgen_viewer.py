@@ -98,6 +98,50 @@ class DayViewerTest(day_test.DayTestCase):
         self.assertGreater(seen[states.CONNECTED], seen[states.DISCONNECTED])
 
 
+class DayViewerTimeoutTest(day_test.DayTestCase):
+    """A drop longer than the pools' disconnect timeout logs off."""
+
+    def test_a_drop_logs_the_session_off_and_the_agent_back_in(self):
+        for pool in self.app_get("/v1/pools")["pools"]:
+            self.broker.app.patch_json("/v1/pools/%s" % pool["id"],
+                                       {"disconnect_timeout": 1})
+        schedule = day_mode.generate(
+            shift_plan.parse(day_test.PLAN), day_test.DATE,
+            day_test._agents(), late_share=0, break_minutes=0, seed=4)
+        # 30 plan minutes: 3 s at 600 times real speed, 6 ticks.
+        drops = day_mode.plan_viewer_drops(schedule, 0.5, 30, seed=1)
+        self.assertTrue(drops)
+        client = loadgen_client.BrokerClient(self.server.url,
+                                             concurrency=8,
+                                             timeout=(3, 30))
+        self.addCleanup(client.close)
+        report = day_mode.DayReplay(
+            client, schedule, speed=600.0, heartbeat_interval=0.5,
+            concurrency=8, viewer=True, viewer_drops=drops,
+            on_tick=lambda _at, _utc: self.broker.manager.watch_agents(
+                self.broker.ctxt)).run()
+        self.assertEqual({}, dict(report.errors), report.format(schedule))
+        with self.broker.database.engine.connect() as conn:
+            timed_out = collections.Counter(dict(conn.execute(sa.text(
+                "SELECT username, COUNT(*) FROM sessions WHERE "
+                "close_reason = 'disconnect timeout' GROUP BY username"
+            )).all()))
+            sessions = collections.Counter(dict(conn.execute(sa.text(
+                "SELECT username, COUNT(*) FROM sessions GROUP BY "
+                "username")).all()))
+        self.assertTrue(timed_out)
+        # Only agents whose display dropped; they logged in again (more
+        # sessions than shifts).
+        self.assertLessEqual(set(timed_out), set(drops))
+        self.assertTrue(any(sessions[name] > len(schedule.shifts[name])
+                            for name in timed_out), (sessions, timed_out))
+        self.assertEqual(sum(timed_out.values()),
+                         report.calls["closed by the broker"])
+
+    def app_get(self, url):
+        return self.broker.app.get(url).json
+
+
 class DayViewerCommandTest(day_test.DayTestCase):
 
     def test_day_mode_with_viewer(self):

@@ -278,6 +278,11 @@ class DayReport:
             if not outcome.ok:
                 self.errors[(outcome.op, outcome.kind)] += 1
 
+    def session_closed(self):
+        """A heartbeat found its session closed by the broker (401)."""
+        with self._lock:
+            self.calls["closed by the broker"] += 1
+
     def format(self, schedule, width=40):
         """A text chart per team: plan against expected active agents."""
         lines = []
@@ -395,13 +400,16 @@ class DayReplay:
                 input_events
             extra = {}
             if self.viewer:
-                extra["viewer"] = {"connected": self.viewer_connected(
-                    agent.username, at)}
+                connected = self.viewer_connected(agent.username, at)
+                extra["viewer"] = {"connected": connected}
+                if not connected and self._closed(session):
+                    del self.sessions[agent.username]
+                    return
             self.report.add(self.client.heartbeat(
                 agent.client_id, session, input_events=events,
                 detect_support=False, **extra))
         elif session is not None:
-            self.report.add(self.client.logout(session))
+            self._logout(session)
             del self.sessions[agent.username]
 
     def _sample(self, at):
@@ -448,4 +456,25 @@ class DayReplay:
     def _go_home(self, agent):
         session = self.sessions.pop(agent.username, None)
         if session is not None:
-            self.report.add(self.client.logout(session))
+            self._logout(session)
+
+    def _closed(self, session):
+        """Whether the broker closed the session (a disconnect timeout).
+
+        A thin client without display asks for its session, as the
+        reference one polls it; the agent logs in again at the next tick.
+        """
+        outcome = self.client.show(session)
+        if outcome.status == 401:
+            self.report.session_closed()
+            return True
+        self.report.add(outcome)
+        return False
+
+    def _logout(self, session):
+        outcome = self.client.logout(session)
+        if outcome.status == 401:
+            # Closed by the broker since the last heartbeat.
+            self.report.session_closed()
+        else:
+            self.report.add(outcome)

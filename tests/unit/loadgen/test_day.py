@@ -185,6 +185,7 @@ class Outcome:
         self.op = op
         self.ok = True
         self.kind = "ok"
+        self.status = 200
         self.body = body
 
 
@@ -210,6 +211,10 @@ class RecordingClient:
     def logout(self, session):
         self.calls.append((self.clock.plan(), "logout", session["id"][2:]))
         return Outcome("logout")
+
+    def show(self, session):
+        self.calls.append((self.clock.plan(), "show", session["id"][2:]))
+        return Outcome("show")
 
 
 class FakeTime:
@@ -339,6 +344,10 @@ class ViewerTest(testtools.TestCase):
                          dropped)
         self.assertEqual(len(beats) - 10,
                          sum(1 for c in beats if c[4]["connected"]))
+        # Without display it asks for its session, as the reference
+        # thin client polls it.
+        self.assertEqual(dropped, [c[0] for c in client.calls
+                                   if c[1] == "show"])
         # Without viewer: 1.1 heartbeats, as before.
         fake = FakeTime(schedule.start, 60.0)
         client = RecordingClient(fake)
