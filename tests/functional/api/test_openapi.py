@@ -220,6 +220,16 @@ class TestResponses(base.TestCase):
         self.assertDocumented(
             self.app.get("/v1/sessions/%s" % resp.json["session"]["id"]),
             "/v1/sessions/{session_id}")
+        # Version 1.2: both ends and their combination (null here: no
+        # end said anything yet).
+        v1_2 = {"OpenStack-API-Version": "vdi 1.2"}
+        shown = self.app.get("/v1/sessions/%s" % resp.json["session"]["id"],
+                             headers=v1_2)
+        self.assertEqual({"state": None, "since": None, "decided_by": None},
+                         shown.json["session"]["connection"])
+        self.assertDocumented(shown, "/v1/sessions/{session_id}")
+        self.assertDocumented(self.app.get("/v1/sessions", headers=v1_2),
+                              "/v1/sessions")
         # Errors: 401, 400, 404, 405, 409.
         self.assertDocumented(self.app.get(url, status=401), session_path)
         self.assertDocumented(
