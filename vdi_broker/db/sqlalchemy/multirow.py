@@ -87,14 +87,14 @@ class Update:
     rows are written in its order, so that two batches lock their
     targets in the same order); ``columns``: (name, SQLAlchemy type) of
     the rows' values, read as ``v.<name>`` (the rows are dicts with
-    these keys); ``on``: how a
-    row finds its target (SQL over ``t`` and ``v``); ``assignments``:
-    (column of ``t``, SQL expression); ``where``: a further condition;
-    ``joins``: ``LEFT JOIN ...`` clauses to other tables, over ``v``
-    alone. An assignment reads the row as it was before the statement,
-    except on MariaDB/MySQL, where an earlier assignment of the same
-    statement may have changed it: put those that read a column before
-    the one that sets it.
+    these keys); ``on``: how a row finds its target (SQL over ``t`` and
+    ``v``); ``assignments``: (column of ``t``, SQL expression);
+    ``where``: a further condition; ``joins``: ``JOIN`` or ``LEFT
+    JOIN`` clauses to other tables whose conditions do not name ``t``
+    (PostgreSQL joins them to ``v`` before ``t``). An assignment reads
+    the row as it was before the statement, except on MariaDB/MySQL,
+    where an earlier assignment of the same statement may have changed
+    it: put those that read a column before the one that sets it.
     """
 
     def __init__(self, table, key, columns, on, assignments, where="1 = 1",
@@ -109,8 +109,10 @@ class Update:
         self._parts = {}
 
     def _compiled(self, dialect):
-        """(first row, other rows, SQL before them, after, processors)."""
-        parts = self._parts.get(dialect.name)
+        """The statement's parts and bind processors for ``dialect``."""
+        # Per driver: the bind processors (JSON's) are the driver's.
+        cached = (dialect.name, dialect.driver)
+        parts = self._parts.get(cached)
         if parts is not None:
             return parts
         table = dialect.identifier_preparer.format_table(self.table)
@@ -144,7 +146,7 @@ class Update:
                 self.where)
         parts = (first, other, head, tail, processors,
                  ", " if dialect.name == "postgresql" else " UNION ALL ")
-        self._parts[dialect.name] = parts
+        self._parts[cached] = parts
         return parts
 
     def sql(self, dialect, count):
