@@ -230,6 +230,41 @@ class TestHeartbeatBatches(BatchTestCase):
         self.assertEqual(3 if self.many_rows() else 1,
                          len(self.statements))
 
+    def session(self, session_id):
+        return self.select(SESSIONS, "id", session_id)
+
+    def test_viewers_of_sessions(self):
+        # API 1.2: the viewer of a heartbeat that names its session, in
+        # one more statement per batch on MariaDB and PostgreSQL.
+        viewer = dict(session_id="s-open", viewer_state="connected")
+        self.write([
+            self.beat("tc-0", 5, viewer_since=self.at(2), **viewer),
+            self.beat("tc-1", 5, session_id="s-closed",
+                      viewer_state="connected"),
+            self.beat("tc-7", 5, session_id="s-open",
+                      viewer_state="disconnected"),
+            self.beat("tc-0", 7, **viewer)])
+        row = self.session("s-open")
+        # The same state twice: its start is kept; only the session's own
+        # client writes it; a closed session takes none.
+        self.assertEqual(("connected", self.at(2), self.at(7)), (
+            row["viewer_state"], row["viewer_since"], row["viewer_at"]))
+        self.assertIsNone(self.session("s-closed")["viewer_state"])
+        if self.many_rows():
+            viewer_updates = [s for s in self.statements
+                              if "viewer_at" in s]
+            # s-open is named three times: three rounds, s-closed
+            # goes with the first.
+            self.assertEqual(3, len(viewer_updates))
+        # A new state starts now; an older heartbeat later in the batch
+        # changes nothing.
+        self.write([self.beat("tc-0", 9, session_id="s-open",
+                              viewer_state="disconnected"),
+                    self.beat("tc-0", 8, **viewer)])
+        row = self.session("s-open")
+        self.assertEqual(("disconnected", self.at(9), self.at(9)), (
+            row["viewer_state"], row["viewer_since"], row["viewer_at"]))
+
 
 class TestReportBatches(BatchTestCase):
 
