@@ -458,14 +458,17 @@ def login_transaction(ctx, username):
     # prebuilt Core one, and the session's set-up, commit and tear-down
     # cost about a tenth of the login's CPU.
     with main_context_manager.writer.connection.using(ctx) as connection:
-        _lock_user(connection, username)
         # (Connection.info lives as long as the pooled connection: the
-        # mark is removed when the transaction ends.)
-        connection.info[_LOGIN_USER] = username
+        # mark is removed when the transaction ends, through the dict
+        # itself: a connection lost meanwhile refuses every use, and its
+        # error must reach the caller as it is.)
+        info = connection.info
+        _lock_user(connection, username)
+        info[_LOGIN_USER] = username
         try:
             yield
         finally:
-            connection.info.pop(_LOGIN_USER, None)
+            info.pop(_LOGIN_USER, None)
 
 
 def _login_connection(ctx, username):
