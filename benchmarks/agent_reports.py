@@ -60,14 +60,44 @@ from vdi_broker.db.sqlalchemy import models
 from vdi_broker.guest_agent import protocol
 
 
-def cpu_seconds(pid):
+def _stat(pid):
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / float(
-        os.sysconf("SC_CLK_TCK"))
+        return None
+
+
+def _serves(pid, database):
+    """Whether a PostgreSQL backend serves ``database`` (its title says)."""
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            title = f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return (" %s " % database) in title
+
+
+def cpu_seconds(pid, database=None):
+    """CPU seconds of ``pid``, and of its children serving ``database``.
+
+    PostgreSQL's backends are the postmaster's children; those of other
+    databases (other tests on a shared server) are not counted.
+    """
+    pids = {pid}
+    if database is not None:
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                fields = _stat(name)
+                if fields is not None and int(fields[1]) == pid and \
+                        _serves(name, database):
+                    pids.add(int(name))
+    total = 0
+    for one in pids:
+        fields = _stat(one)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])
+    return total / float(os.sysconf("SC_CLK_TCK"))
 
 
 def build(args, tmp):
@@ -164,10 +194,16 @@ def main():
     parser.add_argument("--db-pid", type=int,
                         help="The database server's process, to count its "
                              "CPU too.")
+    parser.add_argument("--db-children", action="store_true",
+                        help="Count the CPU of --db-pid's children that "
+                             "serve the benchmark's database too "
+                             "(PostgreSQL's backends).")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         conf, secrets = build(args, tmp)
+        children = (sa.engine.make_url(conf.database.connection).database
+                    if args.db_children else None)
         broker_app = deploy.BrokerApp(conf)
         app = deploy.build_app(conf, broker_app)
         # The lean path's buffers (absent before it existed).
@@ -209,7 +245,8 @@ def main():
                     beats.flush()
                 first[name] = (time.process_time() - own) / args.desktops
                 own = time.process_time()
-                db_cpu = cpu_seconds(args.db_pid) if args.db_pid else 0.0
+                db_cpu = (cpu_seconds(args.db_pid, children)
+                          if args.db_pid else 0.0)
                 start = time.perf_counter()
                 for _round in range(args.rounds):
                     list(ex.map(function, work))
@@ -218,7 +255,8 @@ def main():
                     beats.flush()
                 wall = time.perf_counter() - start
                 own = time.process_time() - own
-            db_cpu = (cpu_seconds(args.db_pid) - db_cpu) if args.db_pid \
+            db_cpu = (cpu_seconds(args.db_pid, children) - db_cpu) \
+                if args.db_pid \
                 else None
             results[name] = (own / args.rounds, db_cpu and
                              db_cpu / args.rounds, wall / args.rounds)

@@ -23,10 +23,10 @@ from THREADS threads, and reports the CPU seconds a heartbeat costs and
 what 10,000 clients every 30 s cost in percent of one core:
 
 * this process (the API's Python, and SQLite's work for a SQLite file);
-* with ``--server-pid`` (MariaDB's mariadbd, PostgreSQL's postmaster and
-  its backends are children: give the postmaster with
-  ``--server-children``), the database server's CPU too, read from
-  /proc.
+* with ``--server-pid`` (MariaDB's mariadbd; PostgreSQL's postmaster
+  with ``--server-children``: its backends that serve the benchmark's
+  database are counted, not those of other tests on a shared server),
+  the database server's CPU too, read from /proc.
 
     python benchmarks/heartbeats.py
     python benchmarks/heartbeats.py --db-url \\
@@ -145,8 +145,23 @@ def call(app, body, headers):
     return status[0]
 
 
-def server_cpu(pids, children):
-    """CPU seconds of the database server's processes (utime + stime)."""
+def _serves(pid, database):
+    """Whether a PostgreSQL backend serves ``database`` (its title says)."""
+    try:
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            title = f.read().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return (" %s " % database) in title
+
+
+def server_cpu(pids, children, database=None):
+    """CPU seconds of the database server's processes (utime + stime).
+
+    ``children``: the children of ``pids`` too, those serving
+    ``database`` alone when given (the other tests on a shared server
+    are not this benchmark's).
+    """
     total = 0
     wanted = set(pids)
     if children:
@@ -157,7 +172,8 @@ def server_cpu(pids, children):
                         fields = f.read().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
-                if int(fields[1]) in pids:
+                if int(fields[1]) in pids and (
+                        database is None or _serves(name, database)):
                     wanted.add(int(name))
     for pid in wanted:
         try:
@@ -193,7 +209,10 @@ def main():
     parser.add_argument("--db-url")
     parser.add_argument("--server-pid", type=int, action="append",
                         default=[])
-    parser.add_argument("--server-children", action="store_true")
+    parser.add_argument("--server-children", action="store_true",
+                        help="Count the children of --server-pid that "
+                             "serve the benchmark's database too "
+                             "(PostgreSQL's backends).")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,7 +236,9 @@ def main():
             if beats is not None:
                 beats.flush()
             first = (time.process_time() - cpu_before) / len(requests)
-            server_before = server_cpu(args.server_pid, args.server_children)
+            database = sa.engine.make_url(url).database
+            server_before = server_cpu(args.server_pid,
+                                       args.server_children, database)
             cpu_before = time.process_time()
             started = time.perf_counter()
             for _round in range(args.rounds):
@@ -227,8 +248,8 @@ def main():
                 beats.flush()
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu_before
-        server = server_cpu(args.server_pid, args.server_children) - \
-            server_before
+        server = server_cpu(args.server_pid, args.server_children,
+                            database) - server_before
         sent = len(requests) * args.rounds
         answer = "200 OK" if args.viewer or args.api_version not in (
             None, "1.0") else "204 No Content"

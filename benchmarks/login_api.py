@@ -83,7 +83,9 @@ def build(args, tmp):
     conf.set_override("driver", "fake", "compute")
     conf.set_override("use_local", True, "conductor")
     conf.set_override("auth_strategy", "noauth", "api")
-    conf.set_override("enabled", False, "login_throttle")
+    # The throttle is on by default in a deployment: --throttle measures
+    # its read too.
+    conf.set_override("enabled", args.throttle, "login_throttle")
     db_engine.configure(conf)
     engine = engines.create_engine(url)
     migration.db_sync(engine)
@@ -135,7 +137,12 @@ def main():
                              "(the static driver's cost, not the "
                              "broker's).")
     parser.add_argument("--db-url")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile on the process's CPU clock.")
+    parser.add_argument("--profile-lines", type=int, default=40)
+    parser.add_argument("--throttle", action="store_true",
+                        help="The login throttle on (as deployed); off by "
+                             "default, as in earlier rounds.")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,16 +163,26 @@ def main():
             if status.startswith("201"):
                 desktops[username] = json.loads(payload)["desktop"]["id"]
 
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = (cProfile.Profile(time.process_time) if args.profile
+                    else None)
         if profiler:
             profiler.enable()
         start = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(login, users))
+        cpu = time.process_time()
+        if args.threads == 1:
+            # In this thread: cProfile sees only the thread it runs in.
+            for user in users:
+                login(user)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(args.threads) as pool:
+                list(pool.map(login, users))
+        cpu = time.process_time() - cpu
         wall = time.perf_counter() - start
         if profiler:
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("cumulative").print_stats(args.profile_lines)
+            stats.sort_stats("tottime").print_stats(args.profile_lines)
 
         lat = sorted(latencies)
         print("backend %s, %d logins, %d threads, PBKDF2 %d rounds" % (
@@ -176,6 +193,11 @@ def main():
             statistics.median(lat) * 1000,
             lat[int(len(lat) * 0.99) - 1] * 1000, lat[-1] * 1000))
         print("  %.0f logins/s (wall %.2f s)" % (len(users) / wall, wall))
+        # This process's CPU (the API and, with use_local, the conductor;
+        # not the database server's).
+        print("  CPU per login, this process: %.3f ms%s" % (
+            cpu / len(users) * 1000,
+            " (under cProfile)" if profiler else ""))
         distinct = len(set(desktops.values()))
         print("  desktops handed out: %d to %d users (must be equal)" % (
             distinct, len(desktops)))

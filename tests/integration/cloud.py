@@ -359,3 +359,19 @@ class RealCloudBroker(broker_fixture.Broker):
     def new_compute(self):
         """Another driver on the same options (a restarted broker's)."""
         return nova.NovaComputeDriver(self.conf)
+
+
+def upkeep_until(test, what, done, describe, timeout, poll=0.5):
+    """Run ``test.manager``'s pool upkeep until ``done()`` is true.
+
+    Fails ``test`` after ``timeout`` seconds with ``describe()``: what
+    the pools or desktops were then.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        test.manager.pool_upkeep(test.ctxt)
+        if done():
+            return
+        if time.monotonic() > deadline:
+            test.fail("%s: not after %d s; %s" % (what, timeout, describe()))
+        time.sleep(poll)

@@ -87,17 +87,11 @@ class RealCloudTestCase(base.TestCase):
 
     def upkeep_until(self, what, done, timeout=FILL_TIMEOUT):
         """Run the pool manager until ``done()`` is true."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.manager.pool_upkeep(self.ctxt)
-            if done():
-                return
-            if time.monotonic() > deadline:
-                self.fail("%s: not after %d s; desktops %s" % (
-                    what, timeout, [(d["name"], d["state"],
-                                     d["state_reason"])
-                                    for d in self.desktops()]))
-            time.sleep(POLL)
+        cloud_fixture.upkeep_until(
+            self, what, done, timeout=timeout, poll=POLL,
+            describe=lambda: "desktops %s" % [
+                (d["name"], d["state"], d["state_reason"])
+                for d in self.desktops()])
 
     def fill(self):
         """Upkeep until min_ready desktops are ready and none builds."""

@@ -24,7 +24,6 @@ and, once its ready desktops are gone, its agents get a 503 that says so.
 """
 
 import logging
-import time
 
 import fixtures
 
@@ -101,17 +100,11 @@ class TestRealAndEmulatedClouds(base.TestCase):
             pool_id, {}).get(models.READY, 0)
 
     def upkeep_until(self, what, done, timeout=FILL_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while True:
-            self.manager.pool_upkeep(self.ctxt)
-            if done():
-                return
-            if time.monotonic() > deadline:
-                self.fail("%s: not after %d s; pools %s" % (
-                    what, timeout, [(p["name"], p["status"],
-                                     p["status_reason"])
-                                    for p in db.pool_list(self.ctxt)]))
-            time.sleep(POLL)
+        cloud_fixture.upkeep_until(
+            self, what, done, timeout=timeout, poll=POLL,
+            describe=lambda: "pools %s" % [
+                (p["name"], p["status"], p["status_reason"])
+                for p in db.pool_list(self.ctxt)])
 
     def both_ready(self):
         return self.ready("sh-real") >= 1 and self.ready("nt-emu") >= 1

@@ -151,11 +151,32 @@ class _KnownSignature:
 
 
 class _CORS(_KnownSignature, cors.CORS):
-    pass
+    """CORS; a request without an Origin header goes straight through.
+
+    Such a request (a thin client's, any non-browser client's) gets no
+    CORS header from oslo.middleware (unless OPTIONS: a preflight), so
+    the webob request and response objects it would build cost CPU for
+    nothing.
+    """
+
+    def __call__(self, environ, start_response):
+        if "HTTP_ORIGIN" not in environ and \
+                environ.get("REQUEST_METHOD") != "OPTIONS":
+            return self.application(environ, start_response)
+        return super().__call__(environ, start_response)
 
 
 class _HTTPProxyToWSGI(_KnownSignature, http_proxy_to_wsgi.HTTPProxyToWSGI):
-    pass
+    """Proxy headers; when their parsing is off, straight through.
+
+    (oslo.middleware's process_request then does nothing, and there is
+    no process_response.)
+    """
+
+    def __call__(self, environ, start_response):
+        if not self._conf_get("enable_proxy_headers_parsing"):
+            return self.application(environ, start_response)
+        return super().__call__(environ, start_response)
 
 
 def build_app(conf, broker_app=None):

@@ -12,6 +12,7 @@
 
 """Behind a reverse proxy, X-Forwarded-* make the links right."""
 
+from oslo_middleware import cors
 from oslo_middleware import http_proxy_to_wsgi
 
 from tests import base
@@ -64,3 +65,35 @@ class TestProxyHeaders(base.TestCase):
 
     def test_heartbeat_address_without_proxy_parsing(self):
         self.assertEqual("10.0.0.1", self._heartbeat_address())
+
+
+class TestCORS(base.TestCase):
+    """CORS headers for a browser's origin, none without an Origin.
+
+    (api/deploy.py lets requests without an Origin header go around the
+    CORS middleware.)
+    """
+
+    ORIGIN = "https://portal.example.com"
+
+    def setUp(self):
+        super().setUp()
+        self.conf_fixture.register_opts(cors.OPTS, group="cors")
+        self.broker = broker_fixture.use_broker(self, flags={
+            ("cors", "allowed_origin"): [self.ORIGIN]})
+
+    def test_allowed_origin(self):
+        resp = self.broker.app.get("/v1/pools",
+                                   headers={"Origin": self.ORIGIN})
+        self.assertEqual(self.ORIGIN,
+                         resp.headers["Access-Control-Allow-Origin"])
+        self.assertIn("Origin", ",".join(resp.headers.getall("Vary")))
+
+    def test_other_origin(self):
+        resp = self.broker.app.get("/v1/pools",
+                                   headers={"Origin": "http://evil.example"})
+        self.assertNotIn("Access-Control-Allow-Origin", resp.headers)
+
+    def test_no_origin(self):
+        resp = self.broker.app.get("/v1/pools")
+        self.assertNotIn("Access-Control-Allow-Origin", resp.headers)

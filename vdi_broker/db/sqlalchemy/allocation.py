@@ -83,6 +83,9 @@ def _locks_rows(connection):
     return connection.dialect.name in ("mysql", "postgresql")
 
 
+# The close reason of a session a newer login took over.
+SUPERSEDED = "superseded"
+
 # The login's statements, built once: SQLAlchemy then only looks their
 # compiled form up (building a statement and its cache key on every login
 # cost more than running it).
@@ -138,6 +141,25 @@ _KEEP_DESKTOP = (sa.update(_DESKTOPS)
                         sa.bindparam("p_username"))
                  .values(updated_at=sa.bindparam("p_now")))
 _INSERT_SESSION = sa.insert(_SESSIONS)
+_SUPERSEDE = (sa.update(_SESSIONS)
+              .where(_SESSIONS.c.desktop_id == sa.bindparam("p_desktop_id"),
+                     _SESSIONS.c.state == "active")
+              .values(state="closed", closed_at=sa.bindparam("p_now"),
+                      close_reason=SUPERSEDED,
+                      updated_at=sa.bindparam("p_now")))
+_POOL_BY_ID = sa.select(models.Pool.__table__).where(
+    models.Pool.__table__.c.id == sa.bindparam("p_id"))
+# A bound login: the binding and its desktop, locked until commit.
+_BOUND_DESKTOP = (sa.select(_DESKTOPS)
+                  .where(_DESKTOPS.c.id == sa.bindparam("p_id"))
+                  .with_for_update())
+_TAKE_OVER = (sa.update(_DESKTOPS)
+              .where(_DESKTOPS.c.id == sa.bindparam("p_id"))
+              .values(state=models.ASSIGNED,
+                      assigned_user=sa.bindparam("p_username"),
+                      assigned_at=sa.bindparam("p_now"),
+                      updated_at=sa.bindparam("p_now"),
+                      generation=_DESKTOPS.c.generation + 1))
 _INSERT_EVENT = sa.insert(models.Event.__table__)
 _SEAT_BY_NAME = sa.select(models.Seat.__table__).where(
     models.Seat.name == sa.bindparam("p_name"))
@@ -148,6 +170,16 @@ _ALL_POOLS = sa.select(models.Pool.__table__)
 _BINDINGS = models.Binding.__table__
 # The login's own bindings (user, seat, thin client), read up front when
 # an allocator is site-aware (login/sites.py: a bound desktop stays).
+_BINDING_FOR_UPDATE = (sa.select(_BINDINGS)
+                       .where(_BINDINGS.c.kind == sa.bindparam("p_kind"),
+                              _BINDINGS.c.key == sa.bindparam("p_key"))
+                       .with_for_update())
+_INSERT_BINDING = sa.insert(_BINDINGS)
+_MOVE_BINDING = (sa.update(_BINDINGS)
+                 .where(_BINDINGS.c.id == sa.bindparam("p_id"))
+                 .values(desktop_id=sa.bindparam("p_desktop_id"),
+                         updated_at=sa.bindparam("p_now"),
+                         revision=_BINDINGS.c.revision + 1))
 _LOGIN_BINDINGS = sa.select(_BINDINGS).where(sa.or_(
     sa.and_(_BINDINGS.c.kind == "user",
             _BINDINGS.c.key == sa.bindparam("p_user")),
@@ -248,8 +280,8 @@ def _claim_ready(connection, pool_id, username, attempts, candidates,
     return None
 
 
-def _pool_exhausted(session, pool):
-    counts = dict(session.execute(
+def _pool_exhausted(connection, pool):
+    counts = dict(connection.execute(
         sa.select(models.Desktop.state, sa.func.count())
         .where(models.Desktop.pool_id == pool.id)
         .group_by(models.Desktop.state)).all())
@@ -261,9 +293,6 @@ def _pool_exhausted(session, pool):
 
 
 _USABLE_BOUND_STATES = (models.ASSIGNED, models.READY)
-
-# The close reason of a session a newer login took over.
-SUPERSEDED = "superseded"
 
 
 _USER_LOCK_TIMEOUT = 10
@@ -406,7 +435,6 @@ def _end_lost_lock_holder(connection, name, idle):
 # Nothing here calls back into the layers above.
 
 _LOGIN_USER = "vdi_login_user"
-_LOGIN_CONNECTION = "vdi_login_connection"
 
 
 def login_retry(f):
@@ -426,35 +454,41 @@ def login_transaction(ctx, username):
     statement; the login_* functions called inside the block join this
     transaction. Commits when the block ends, rolls back when it raises.
     """
-    with main_context_manager.writer.using(ctx) as session:
-        connection = session.connection()
+    # A Core connection, no ORM session: every statement of the login is a
+    # prebuilt Core one, and the session's set-up, commit and tear-down
+    # cost about a tenth of the login's CPU.
+    with main_context_manager.writer.connection.using(ctx) as connection:
+        # (Connection.info lives as long as the pooled connection: the
+        # mark is removed when the transaction ends, through the dict
+        # itself: a connection lost meanwhile refuses every use, and its
+        # error must reach the caller as it is.)
+        info = connection.info
         _lock_user(connection, username)
-        # (The session is this thread's and this transaction's.) The
-        # connection is kept at hand: asking the session for it costs
-        # more than most of the login's statements.
-        session.info[_LOGIN_USER] = username
-        session.info[_LOGIN_CONNECTION] = connection
-        yield
+        info[_LOGIN_USER] = username
+        try:
+            yield
+        finally:
+            info.pop(_LOGIN_USER, None)
 
 
-def _login_session(ctx, username):
-    """The session of the login_transaction of ``username``.
+def _login_connection(ctx, username):
+    """The connection of the login_transaction of ``username``.
 
     login_register_seat and login_claim run only inside it (no
     transaction of their own): a claim without the user's lock would let
     two first logins of one user each take a desktop.
     """
     try:
-        session = ctx.session
+        connection = ctx.connection
     except Exception:
-        session = None
-    if session is None or session.info.get(_LOGIN_USER) != username:
+        connection = None
+    if connection is None or connection.info.get(_LOGIN_USER) != username:
         raise RuntimeError("login_claim and login_register_seat run inside "
                            "login_transaction(ctx, %r)" % username)
-    return session
+    return connection
 
 
-@main_context_manager.reader
+@main_context_manager.reader.connection
 def login_inputs(ctx, seat_name, client_id, username=None):
     """What the allocator chain decides on, read up front.
 
@@ -466,9 +500,7 @@ def login_inputs(ctx, seat_name, client_id, username=None):
     :func:`login_transaction`, read in the login's transaction (after the
     user's lock); alone (explain), in a read transaction of its own.
     """
-    session = ctx.session
-    connection = (session.info.get(_LOGIN_CONNECTION) or
-                  session.connection())
+    connection = ctx.connection
     seat = None
     if seat_name:
         seat = next(iter(_rows(connection, _SEAT_BY_NAME,
@@ -495,9 +527,8 @@ def login_register_seat(ctx, request, register):
     login's transaction, or SeatNotRegistered. A session never names a
     seat the broker does not know. Returns the new seat's row.
     """
-    session = _login_session(ctx, request["username"])
-    return _unknown_seat(session.info[_LOGIN_CONNECTION], ctx, request,
-                         register)
+    return _unknown_seat(_login_connection(ctx, request["username"]), ctx,
+                         request, register)
 
 
 def login_claim(ctx, request, decision, session_values, pool=None,
@@ -523,125 +554,23 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     the login's event.
     """
     username = request["username"]
-    session = _login_session(ctx, username)
-    # The transaction's connection, for the Core statements of the login
-    # (asking the session for it each time costs more than one would
-    # think).
-    connection = session.info[_LOGIN_CONNECTION]
+    connection = _login_connection(ctx, username)
     pools = {pool["id"]: pool} if pool is not None else {}
-    pool = pools.get(decision["pool_id"])
-    if pool is not None:
-        pool = _RowView(pool)
-    else:
-        pool = session.get(models.Pool, decision["pool_id"])
+    pool = pools.get(decision["pool_id"]) or _pool(connection,
+                                                   decision["pool_id"])
     if pool is None:
         raise exception.PoolNotFound(pool=decision["pool_id"])
-    desktop = None
+    pool = _RowView(pool)
     binding = None
-    reused = False
     kind = decision.get("binding_kind")
     if kind:
-        key = decision["binding_key"]
-        binding = session.execute(
-            sa.select(models.Binding).where(models.Binding.kind == kind,
-                                            models.Binding.key == key)
-        ).scalar_one_or_none()
-        if binding is not None:
-            # Logins with the same binding take turns from here on: the
-            # binding and its desktop stay locked until commit, so that a
-            # session takeover or a binding move happens once, not once
-            # per concurrent login.
-            binding = session.execute(
-                sa.select(models.Binding)
-                .where(models.Binding.id == binding.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalar_one_or_none()
-            if binding is None:
-                # Deleted meanwhile: start over without it.
-                raise db_exc.RetryRequest(exception.Conflict(
-                    reason="binding %s:%s was deleted" % (kind, key)))
-            desktop = session.get(models.Desktop, binding.desktop_id,
-                                  with_for_update=True,
-                                  populate_existing=True)
-            if desktop is not None and desktop.state in _USABLE_BOUND_STATES:
-                reused = True
-                if desktop.state == models.READY or \
-                        desktop.assigned_user != username:
-                    # Seat and client bindings: whoever sits there now
-                    # uses the desktop.
-                    session.execute(
-                        sa.update(models.Desktop)
-                        .where(models.Desktop.id == desktop.id)
-                        .values(state=models.ASSIGNED,
-                                assigned_user=username,
-                                assigned_at=utcnow(), updated_at=utcnow(),
-                                generation=models.Desktop.generation + 1))
-            else:
-                # The bound desktop is broken or gone: move the binding to
-                # a healthy desktop of the same pool (R1).
-                broken = desktop.id if desktop is not None else None
-                desktop = _claim_ready(connection, binding.pool_id,
-                                       username, attempts, candidates,
-                                       exclude)
-                if desktop is None:
-                    raise _pool_exhausted(
-                        session, session.get(models.Pool, binding.pool_id))
-                session.execute(
-                    sa.update(models.Binding)
-                    .where(models.Binding.id == binding.id)
-                    .values(desktop_id=desktop.id, updated_at=utcnow(),
-                            revision=models.Binding.revision + 1))
-                _record(session, ctx, "allocation", "binding.move",
-                        username=username, target_type="binding",
-                        target_id=binding.id, desktop_id=desktop.id,
-                        pool_id=desktop.pool_id,
-                        detail={"from_desktop": broken})
-                reused = True
-        else:
-            desktop = _claim_ready(connection, pool.id, username, attempts,
-                                   candidates, exclude)
-            if desktop is None:
-                raise _pool_exhausted(session, pool)
-            binding = models.Binding(
-                id=uuidutils.generate_uuid(), kind=kind, key=key,
-                desktop_id=desktop.id, pool_id=pool.id,
-                allocator_id=decision.get("allocator_id"),
-                created_at=utcnow())
-            session.add(binding)
-            # A concurrent first login of the same key fails here with a
-            # duplicate entry; the retry finds its binding instead.
-            session.flush()
+        desktop, binding, reused = _claim_bound(
+            connection, ctx, username, kind, decision["binding_key"], pool,
+            decision, attempts, candidates, exclude)
     else:
-        # Floating desktop: a user already working on one keeps it (a
-        # second TC, or a move to another seat, R2).
-        if keep_pools and set(keep_pools) != {pool.id}:
-            current = connection.execute(_CURRENT_DESKTOP_OF_POOLS, {
-                "p_username": username,
-                "p_pool_ids": sorted(keep_pools)}).mappings().first()
-        else:
-            current = connection.execute(_CURRENT_DESKTOP, {
-                "p_username": username,
-                "p_pool_id": pool.id}).mappings().first()
-        if current is not None:
-            # Compare-and-swap: a logout in flight may be releasing it
-            # (this waits for it and sees its outcome); then start over.
-            now = utcnow()
-            kept = connection.execute(_KEEP_DESKTOP, {
-                "p_id": current["id"], "p_username": username,
-                "p_now": now}).rowcount
-            if kept != 1:
-                raise db_exc.RetryRequest(exception.Conflict(
-                    reason="desktop %s was released meanwhile" %
-                    current["id"]))
-            desktop = _RowView(current)
-            desktop.updated_at = now
-            reused = True
-        else:
-            desktop = _claim_ready(connection, pool.id, username, attempts,
-                                   candidates, exclude)
-            if desktop is None:
-                raise _pool_exhausted(session, pool)
+        desktop, reused = _claim_floating(
+            connection, username, pool, keep_pools, attempts, candidates,
+            exclude)
 
     # One active session per user and desktop: a new login from another
     # TC takes the desktop over. A desktop just claimed from 'ready' has
@@ -652,22 +581,17 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     now = utcnow()
     superseded = 0
     if reused:
-        superseded = session.execute(
-            sa.update(models.ClientSession)
-            .where(models.ClientSession.desktop_id == desktop.id,
-                   models.ClientSession.state == "active")
-            .values(state="closed", closed_at=now,
-                    close_reason=SUPERSEDED, updated_at=now)
-        ).rowcount
+        superseded = connection.execute(_SUPERSEDE, {
+            "p_desktop_id": desktop.id, "p_now": now}).rowcount
     # Plain INSERTs: the session and the event are written, never read
-    # back, so the ORM's unit of work has nothing to add but its cost.
+    # back.
     client_session = {
         "id": session_values["id"],
         "token_hash": session_values["token_hash"], "username": username,
         "client_id": request["client_id"], "seat": request.get("seat"),
         "desktop_id": desktop.id, "pool_id": desktop.pool_id,
         "allocator_id": decision.get("allocator_id"),
-        "binding_id": binding.id if binding is not None else None,
+        "binding_id": binding["id"] if binding is not None else None,
         "state": "active", "expires_at": session_values["expires_at"],
         "closed_at": None, "close_reason": None, "created_at": now,
         "updated_at": None,
@@ -676,7 +600,6 @@ def login_claim(ctx, request, decision, session_values, pool=None,
         "department": session_values.get("department"),
         # The agent's site (the seat's, else the thin client's).
         "site": (decision.get("site") or {}).get("site")}
-    session.flush()
     connection.execute(_INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
                   actor=username, username=username,
@@ -685,7 +608,8 @@ def login_claim(ctx, request, decision, session_values, pool=None,
                   detail={"allocator": decision.get("allocator_name"),
                           "client_id": request["client_id"],
                           "seat": request.get("seat"),
-                          "binding": ("%s:%s" % (binding.kind, binding.key)
+                          "binding": ("%s:%s" % (binding["kind"],
+                                                 binding["key"])
                                       if binding is not None else None),
                           "reused": reused, "superseded": superseded,
                           # The directory's time (the directory_slow alert).
@@ -697,11 +621,123 @@ def login_claim(ctx, request, decision, session_values, pool=None,
         "session": client_session,
         "desktop": _dict(desktop),
         "pool": (pools.get(desktop.pool_id) or
-                 _dict(session.get(models.Pool, desktop.pool_id))),
-        "binding": _dict(binding) if binding is not None else None,
+                 _pool(connection, desktop.pool_id)),
+        "binding": binding,
         "reused": reused,
         "decision": decision,
     }
+
+
+def _pool(connection, pool_id):
+    """A pool's row as a dict (None: no such pool)."""
+    return next(iter(_rows(connection, _POOL_BY_ID, {"p_id": pool_id})),
+                None)
+
+
+def _take_over(connection, desktop, username):
+    """A bound desktop, ready or another user's, becomes the user's.
+
+    Seat and client bindings: whoever sits there now uses the desktop.
+    The row is locked (_BOUND_DESKTOP); its new values are known.
+    """
+    now = utcnow()
+    connection.execute(_TAKE_OVER, {"p_id": desktop.id,
+                                    "p_username": username, "p_now": now})
+    desktop.state = models.ASSIGNED
+    desktop.assigned_user = username
+    desktop.assigned_at = desktop.updated_at = now
+    desktop.generation += 1
+
+
+def _claim_bound(connection, ctx, username, kind, key, pool, decision,
+                 attempts, candidates, exclude):
+    """The desktop of a binding (made now, or moved off a broken desktop).
+
+    Returns (desktop, binding dict, reused).
+    """
+    # Logins with the same binding take turns from here on: the binding
+    # and its desktop stay locked until commit, so that a session
+    # takeover or a binding move happens once, not once per concurrent
+    # login.
+    binding = next(iter(_rows(connection, _BINDING_FOR_UPDATE,
+                              {"p_kind": kind, "p_key": key})), None)
+    if binding is None:
+        desktop = _claim_ready(connection, pool.id, username, attempts,
+                               candidates, exclude)
+        if desktop is None:
+            raise _pool_exhausted(connection, pool)
+        binding = {"id": uuidutils.generate_uuid(), "kind": kind,
+                   "key": key, "desktop_id": desktop.id,
+                   "pool_id": pool.id,
+                   "allocator_id": decision.get("allocator_id"),
+                   "revision": 1, "created_at": utcnow(),
+                   "updated_at": None}
+        # A concurrent first login of the same key fails here with a
+        # duplicate entry; the retry finds its binding instead.
+        connection.execute(_INSERT_BINDING, binding)
+        return desktop, binding, False
+    rows = _rows(connection, _BOUND_DESKTOP, {"p_id": binding["desktop_id"]})
+    desktop = _RowView(rows[0]) if rows else None
+    if desktop is not None and desktop.state in _USABLE_BOUND_STATES:
+        if desktop.state == models.READY or \
+                desktop.assigned_user != username:
+            _take_over(connection, desktop, username)
+        return desktop, binding, True
+    # The bound desktop is broken or gone: move the binding to a healthy
+    # desktop of the same pool (R1).
+    broken = desktop.id if desktop is not None else None
+    desktop = _claim_ready(connection, binding["pool_id"], username,
+                           attempts, candidates, exclude)
+    if desktop is None:
+        raise _pool_exhausted(connection, _RowView(
+            _pool(connection, binding["pool_id"])))
+    now = utcnow()
+    connection.execute(_MOVE_BINDING, {"p_id": binding["id"],
+                                       "p_desktop_id": desktop.id,
+                                       "p_now": now})
+    binding.update(desktop_id=desktop.id, updated_at=now,
+                   revision=binding["revision"] + 1)
+    _insert_event(connection, ctx, "allocation", "binding.move",
+                  username=username, target_type="binding",
+                  target_id=binding["id"], desktop_id=desktop.id,
+                  pool_id=desktop.pool_id, detail={"from_desktop": broken})
+    return desktop, binding, True
+
+
+def _claim_floating(connection, username, pool, keep_pools, attempts,
+                    candidates, exclude):
+    """A floating desktop: the user's current one, or a ready one.
+
+    A user already working on one keeps it (a second TC, or a move to
+    another seat, R2). Returns (desktop, reused).
+    """
+    if keep_pools and set(keep_pools) != {pool.id}:
+        current = connection.execute(_CURRENT_DESKTOP_OF_POOLS, {
+            "p_username": username,
+            "p_pool_ids": sorted(keep_pools)}).mappings().first()
+    else:
+        current = connection.execute(_CURRENT_DESKTOP, {
+            "p_username": username,
+            "p_pool_id": pool.id}).mappings().first()
+    if current is not None:
+        # Compare-and-swap: a logout in flight may be releasing it (this
+        # waits for it and sees its outcome); then start over.
+        now = utcnow()
+        kept = connection.execute(_KEEP_DESKTOP, {
+            "p_id": current["id"], "p_username": username,
+            "p_now": now}).rowcount
+        if kept != 1:
+            raise db_exc.RetryRequest(exception.Conflict(
+                reason="desktop %s was released meanwhile" %
+                current["id"]))
+        desktop = _RowView(current)
+        desktop.updated_at = now
+        return desktop, True
+    desktop = _claim_ready(connection, pool.id, username, attempts,
+                           candidates, exclude)
+    if desktop is None:
+        raise _pool_exhausted(connection, pool)
+    return desktop, False
 
 
 def _unknown_seat(connection, ctx, request, register):
@@ -769,7 +805,9 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
 
 def _rows(connection, stmt, params=None):
     """Plain dicts of a Core SELECT: no ORM objects to build and track."""
-    return [dict(row) for row in connection.execute(stmt, params).mappings()]
+    result = connection.execute(stmt, params)
+    keys = result.keys()
+    return [dict(zip(keys, row)) for row in result]
 
 
 # -- end of the allocation transaction --------------------------------------

@@ -24,6 +24,7 @@ from vdi_broker.db.sqlalchemy import allocation
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker.db.sqlalchemy import multirow
 from vdi_broker.db.sqlalchemy import seats
 from vdi_broker.db.sqlalchemy import session_viewers
 from vdi_broker import exception
@@ -354,10 +355,60 @@ def _batch_statement(active, health, seat=False):
             .values(**values))
 
 
+@functools.lru_cache(maxsize=None)
+def _multirow_statement(active, health, seat=False):
+    """The batched heartbeat's UPDATE of many rows (MariaDB, PostgreSQL).
+
+    What :func:`_batch_statement` does for one row: the session's user
+    (the LEFT JOIN ``s``: none when the session is closed, expired or
+    another client's), input only with that user, the seat by name (the
+    LEFT JOIN ``st``), and no older heartbeat over a newer one.
+    """
+    string, when = sa.String(), sa.DateTime()
+    columns = [("p_client_id", string), ("p_now", when),
+               ("p_address", string), ("p_session", string),
+               ("p_input_events", sa.Integer())]
+    values = {"status": "'online'", "last_seen_at": "v.p_now",
+              "last_address": "v.p_address", "last_user": "s.username",
+              "input_events": "v.p_input_events",
+              # Not an edit: revision and updated_at stay as they are.
+              "updated_at": "t.updated_at"}
+    joins = ["LEFT JOIN %s AS s ON s.id = v.p_session AND "
+             "s.client_id = v.p_client_id AND s.state = 'active' AND "
+             "s.expires_at > v.p_now" % _SESSIONS.name]
+    if active:
+        columns.append(("p_input_at", when))
+        values["last_input_at"] = ("CASE WHEN s.username IS NOT NULL "
+                                   "THEN v.p_input_at "
+                                   "ELSE t.last_input_at END")
+    if health:
+        columns += [("p_health", sa.JSON()), ("p_fault_reason", string),
+                    ("p_status", string)]
+        values.update(health="v.p_health", fault_reason="v.p_fault_reason",
+                      status="v.p_status")
+    if seat:
+        columns.append(("p_seat", string))
+        joins.append("LEFT JOIN %s AS st ON st.name = v.p_seat" %
+                     _SEATS.name)
+        values["seat_id"] = "st.id"
+    return multirow.Update(
+        _CLIENTS, "p_client_id", columns, "t.client_id = v.p_client_id",
+        values.items(),
+        where="t.last_seen_at IS NULL OR t.last_seen_at <= v.p_now",
+        joins=joins)
+
+
+def _by_kind(rows):
+    by_kind = {}
+    for kind, row in rows:
+        by_kind.setdefault(kind, []).append(row)
+    return by_kind
+
+
 @common.retry_on_conflict
 @engine.main_context_manager.writer.connection
 def thin_client_heartbeats_write(ctx, heartbeats):
-    """Write heartbeats the API gathered: one transaction, executemany.
+    """Write heartbeats the API gathered: one transaction.
 
     ``heartbeats``: dicts with ``client_id``, ``now`` (when the API
     received it), ``address``, ``session_id`` (or None), ``input_events``,
@@ -367,13 +418,16 @@ def thin_client_heartbeats_write(ctx, heartbeats):
     sets it; with ``viewer_state`` (and ``viewer_since``, version 1.2),
     the session's viewer (:mod:`session_viewers`). The clients and
     session tokens were checked by the API; unknown clients change
-    nothing. Returns the number of rows updated.
+    nothing. Two heartbeats of one client are written in their order
+    (the later one wins, unless it is older). On MariaDB and PostgreSQL
+    one UPDATE per kind of heartbeat and :data:`multirow.CHUNK` clients,
+    elsewhere an executemany. Returns the number of rows updated.
     """
-    by_kind = {}
+    rows = []
     for beat in heartbeats:
         kind = (beat.get("input_at") is not None, "health" in beat,
                 bool(beat.get("seat")))
-        by_kind.setdefault(kind, []).append({
+        rows.append((kind, {
             "p_client_id": beat["client_id"], "p_now": beat["now"],
             "p_address": beat.get("address"),
             "p_session": beat.get("session_id"),
@@ -382,13 +436,20 @@ def thin_client_heartbeats_write(ctx, heartbeats):
             "p_health": beat.get("health"),
             "p_fault_reason": beat.get("fault_reason"),
             "p_status": beat.get("status", "online"),
-            "p_seat": beat.get("seat")})
+            "p_seat": beat.get("seat")}))
+    connection = ctx.connection
     updated = 0
-    for (active, health, seat), rows in by_kind.items():
-        result = ctx.connection.execute(
-            _batch_statement(active, health, seat), rows)
-        updated += max(result.rowcount, 0)
-    session_viewers.write(ctx.connection, heartbeats)
+    if multirow.supported(connection):
+        for one_round in multirow.rounds(
+                rows, key=lambda row: row[1]["p_client_id"]):
+            for kind, part in _by_kind(one_round).items():
+                updated += _multirow_statement(*kind).execute(connection,
+                                                              part)
+    else:
+        for kind, part in _by_kind(rows).items():
+            result = connection.execute(_batch_statement(*kind), part)
+            updated += max(result.rowcount, 0)
+    session_viewers.write(connection, heartbeats)
     return updated
 
 
