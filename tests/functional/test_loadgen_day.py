@@ -76,6 +76,20 @@ def _agents():
                            "tc-" + u["username"]) for u in _users()]
 
 
+def day_files(tmp):
+    """The plan and the agents file of the day mode's command, in ``tmp``."""
+    plan = os.path.join(tmp, "plan.csv")
+    agents = os.path.join(tmp, "agents.csv")
+    with open(plan, "w", encoding="utf-8") as f:
+        f.write(PLAN)
+    with open(agents, "w", encoding="utf-8") as f:
+        f.write("username,department,site\n")
+        for agent in _agents():
+            f.write("%s,%s,%s\n" % (agent.username, agent.department,
+                                    agent.site))
+    return plan, agents
+
+
 class DayTestCase(base.TestCase):
 
     def setUp(self):
@@ -162,16 +176,7 @@ class DayReplayTest(DayTestCase):
 class DayCommandTest(DayTestCase):
 
     def test_day_mode(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        plan = os.path.join(tmp, "plan.csv")
-        agents = os.path.join(tmp, "agents.csv")
-        with open(plan, "w", encoding="utf-8") as f:
-            f.write(PLAN)
-        with open(agents, "w", encoding="utf-8") as f:
-            f.write("username,department,site\n")
-            for agent in _agents():
-                f.write("%s,%s,%s\n" % (agent.username,
-                                        agent.department, agent.site))
+        plan, agents = day_files(self.useFixture(fixtures.TempDir()).path)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = loadgen_cmd.main([

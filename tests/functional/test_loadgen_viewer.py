@@ -24,7 +24,6 @@ by the thin client, the pools having no guest agent.
 import collections
 import contextlib
 import io
-import os
 
 import fixtures
 from oslo_utils import timeutils
@@ -145,16 +144,8 @@ class DayViewerTimeoutTest(day_test.DayTestCase):
 class DayViewerCommandTest(day_test.DayTestCase):
 
     def test_day_mode_with_viewer(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        plan = os.path.join(tmp, "plan.csv")
-        agents = os.path.join(tmp, "agents.csv")
-        with open(plan, "w", encoding="utf-8") as f:
-            f.write(day_test.PLAN)
-        with open(agents, "w", encoding="utf-8") as f:
-            f.write("username,department,site\n")
-            for agent in day_test._agents():
-                f.write("%s,%s,%s\n" % (agent.username,
-                                        agent.department, agent.site))
+        plan, agents = day_test.day_files(
+            self.useFixture(fixtures.TempDir()).path)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = loadgen_cmd.main([
