@@ -105,6 +105,16 @@ class DayTestCase(base.TestCase):
         self.server = self.useFixture(http_server.WSGIServer(
             deploy.build_app(self.conf, self.broker.broker_app)))
 
+    def replay(self, schedule, **options):
+        """A DayReplay of ``schedule`` against the test's broker."""
+        client = loadgen_client.BrokerClient(self.server.url,
+                                             concurrency=8,
+                                             timeout=(3, 30))
+        self.addCleanup(client.close)
+        return day_mode.DayReplay(client, schedule, speed=600.0,
+                                  heartbeat_interval=0.5, concurrency=8,
+                                  **options)
+
 
 class DayReplayTest(DayTestCase):
 
@@ -148,13 +158,7 @@ class DayReplayTest(DayTestCase):
                     seen["break ticks"] += 1
             seen["ticks"] += 1
 
-        client = loadgen_client.BrokerClient(self.server.url,
-                                             concurrency=8,
-                                             timeout=(3, 30))
-        self.addCleanup(client.close)
-        report = day_mode.DayReplay(
-            client, schedule, speed=600.0, heartbeat_interval=0.5,
-            concurrency=8, on_tick=check).run()
+        report = self.replay(schedule, on_tick=check).run()
         self.assertEqual({}, dict(report.errors), report.format(schedule))
         self.assertEqual([], mismatches)
         self.assertGreaterEqual(seen["ticks"], 8, seen)

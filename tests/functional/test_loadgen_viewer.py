@@ -34,7 +34,6 @@ from tests.functional import test_loadgen_day as day_test
 from vdi_broker.cmd import loadgen as loadgen_cmd
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import models
-from vdi_broker.loadgen import client as loadgen_client
 from vdi_broker.loadgen import day as day_mode
 from vdi_broker.monitoring import shift_plan
 from vdi_broker import states
@@ -54,13 +53,7 @@ class DayViewerTest(day_test.DayTestCase):
         engine = self.broker.database.engine
         sessions = models.ClientSession.__table__
         mismatches, seen = [], collections.Counter()
-        client = loadgen_client.BrokerClient(self.server.url,
-                                             concurrency=8,
-                                             timeout=(3, 30))
-        self.addCleanup(client.close)
-        replay = day_mode.DayReplay(
-            client, schedule, speed=600.0, heartbeat_interval=0.5,
-            concurrency=8, viewer=True, viewer_drops=drops)
+        replay = self.replay(schedule, viewer=True, viewer_drops=drops)
 
         def check(at, requests_started):
             with engine.connect() as conn:
@@ -110,13 +103,8 @@ class DayViewerTimeoutTest(day_test.DayTestCase):
         # 30 plan minutes: 3 s at 600 times real speed, 6 ticks.
         drops = day_mode.plan_viewer_drops(schedule, 0.5, 30, seed=1)
         self.assertTrue(drops)
-        client = loadgen_client.BrokerClient(self.server.url,
-                                             concurrency=8,
-                                             timeout=(3, 30))
-        self.addCleanup(client.close)
-        report = day_mode.DayReplay(
-            client, schedule, speed=600.0, heartbeat_interval=0.5,
-            concurrency=8, viewer=True, viewer_drops=drops,
+        report = self.replay(
+            schedule, viewer=True, viewer_drops=drops,
             on_tick=lambda _at, _utc: self.broker.manager.watch_agents(
                 self.broker.ctxt)).run()
         self.assertEqual({}, dict(report.errors), report.format(schedule))
