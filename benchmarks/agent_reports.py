@@ -38,11 +38,12 @@ import concurrent.futures
 import datetime
 import io
 import json
-import os
 import sys
 import tempfile
 import time
 
+# benchmarks/heartbeats.py: the database server's CPU is read as there.
+import heartbeats
 from oslo_db.sqlalchemy import engines
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
@@ -60,44 +61,13 @@ from vdi_broker.db.sqlalchemy import models
 from vdi_broker.guest_agent import protocol
 
 
-def _stat(pid):
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _serves(pid, database):
-    """Whether a PostgreSQL backend serves ``database`` (its title says)."""
-    try:
-        with open("/proc/%s/cmdline" % pid, "rb") as f:
-            title = f.read().decode("utf-8", "replace")
-    except OSError:
-        return False
-    return (" %s " % database) in title
-
-
 def cpu_seconds(pid, database=None):
     """CPU seconds of ``pid``, and of its children serving ``database``.
 
     PostgreSQL's backends are the postmaster's children; those of other
     databases (other tests on a shared server) are not counted.
     """
-    pids = {pid}
-    if database is not None:
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                fields = _stat(name)
-                if fields is not None and int(fields[1]) == pid and \
-                        _serves(name, database):
-                    pids.add(int(name))
-    total = 0
-    for one in pids:
-        fields = _stat(one)
-        if fields is not None:
-            total += int(fields[11]) + int(fields[12])
-    return total / float(os.sysconf("SC_CLK_TCK"))
+    return heartbeats.server_cpu({pid}, database is not None, database)
 
 
 def build(args, tmp):
