@@ -52,6 +52,10 @@ import time
 
 import ldap3
 from ldap3.core import exceptions as ldap_exc
+from ldap3.operation import bind as ldap3_bind
+from ldap3.operation import search as ldap3_search
+from ldap3.protocol.sasl.sasl import validate_simple_password
+from ldap3.utils import dn as ldap3_dn
 from ldap3.utils.conv import escape_filter_chars
 from oslo_log import log as logging
 
@@ -95,6 +99,10 @@ _TLS_REQ_CERT = {"demand": ssl.CERT_REQUIRED, "allow": ssl.CERT_OPTIONAL,
                  "never": ssl.CERT_NONE}
 
 _MISSING = object()
+# The value requests are built with before their real one is set.
+_PLACEHOLDER = "vdi-broker-placeholder"
+# This thread's bind request (see LdapIdentityDriver._simple_bind).
+_BIND_REQUESTS = threading.local()
 # _find_user: more than one entry has the login name.
 _AMBIGUOUS = object()
 
@@ -107,6 +115,18 @@ def _refusal_reason(result):
     if result.get("result") == _INVALID_CREDENTIALS:
         return "wrong_password"
     return "account_refused"
+
+
+def _prepared_password(password):
+    """The password of a simple bind as ldap3 sends it (SASLprep, UTF-8).
+
+    SASLprep (RFC 4013) leaves printable ASCII as it is: only such a
+    password skips ldap3's slow character-by-character pass.
+    """
+    if isinstance(password, str) and password.isascii() and (
+            password.isprintable()):
+        return password.encode("ascii")
+    return validate_simple_password(password)
 
 
 class _ServerError(Exception):
@@ -354,6 +374,8 @@ class LdapIdentityDriver(base.IdentityDriver):
         if opts.group_mode == "memberof":
             attrs.append(opts.user_memberof_attribute)
         self._user_attributes = sorted({a for a in attrs if a})
+        # Requests built once per thread (see _user_search).
+        self._requests = threading.local()
 
     # -- servers and connections -------------------------------------------
 
@@ -576,20 +598,33 @@ class LdapIdentityDriver(base.IdentityDriver):
             # ldap3 would reopen it silently, without StartTLS: never send
             # a password that way.
             raise _ServerError(_("connection closed"))
-        conn.authentication = ldap3.SIMPLE
-        conn.user = dn
-        conn.password = password
+        # conn.bind() builds the request anew each time; this thread's
+        # request, built once by ldap3, gets the DN and the password.
+        request = getattr(_BIND_REQUESTS, "request", None)
+        if request is None:
+            request = _BIND_REQUESTS.request = ldap3_bind.bind_operation(
+                conn.version, ldap3.SIMPLE, _PLACEHOLDER, _PLACEHOLDER)
+        request["name"] = dn
+        credentials = request["authentication"]
         try:
-            return conn.bind(read_server_info=False)
+            credentials["simple"] = _prepared_password(password)
+            conn.post_send_single_response(conn.send("bindRequest", request))
         finally:
-            # Keep no credentials on the connection object.
-            conn.password = None
+            # Keep no password in the request nor on the connection (ldap3
+            # keeps a copy of the last request, password included).
+            credentials["simple"] = _PLACEHOLDER
+            conn.request = None
+        return (conn.result or {}).get("result") == _SUCCESS
 
     def _search(self, conn, search_base, search_filter, scope, attributes,
                 size_limit=0):
         conn.search(search_base, search_filter, search_scope=scope,
                     attributes=attributes or ["1.1"], size_limit=size_limit,
                     time_limit=self._time_limit)
+        return self._search_result(conn, search_base)
+
+    def _search_result(self, conn, search_base):
+        """The entries of the search just made on conn, or why not."""
         result = conn.result or {}
         code = result.get("result")
         if code in (_SUCCESS, _SIZE_LIMIT_EXCEEDED):
@@ -611,13 +646,40 @@ class LdapIdentityDriver(base.IdentityDriver):
             reason=_("directory search failed: %s") %
             result.get("description"))
 
+    def _user_search(self, conn):
+        """This thread's user search request and its login-name term.
+
+        conn.search() parses the filter and builds the pyasn1 request anew
+        at every login, most of the login's CPU, while only the name
+        changes: ldap3 builds it once per thread (a pooled connection
+        serves one thread at a time) from what conn.search() would pass.
+        """
+        built = getattr(self._requests, "user_search", None)
+        if built is None:
+            base = self._user_base
+            if conn.check_names:
+                base = ldap3_dn.safe_dn(base)
+            flt = "(&%s(%s=%s))" % (self._user_filter,
+                                    self.opts.user_name_attribute,
+                                    _PLACEHOLDER)
+            request = ldap3_search.search_operation(
+                base, flt, self._user_scope, ldap3.DEREF_ALWAYS,
+                self._user_attributes, 2, self._time_limit, False,
+                conn.auto_escape, conn.auto_encode, None,
+                validator=conn.server.custom_validator,
+                check_names=conn.check_names)
+            # The last term of the top "&" is the name's equality match.
+            built = (request, request["filter"]["and"][-1]["equalityMatch"])
+            self._requests.user_search = built
+        return built
+
     def _find_user(self, conn, username):
-        flt = "(&%s(%s=%s))" % (self._user_filter,
-                                self.opts.user_name_attribute,
-                                escape_filter_chars(username))
-        entries = self._search(conn, self._user_base, flt,
-                               self._user_scope, self._user_attributes,
-                               size_limit=2)
+        request, match = self._user_search(conn)
+        # What ldap3 sends for (uid=<escaped name>): the value stripped,
+        # escapes undone, UTF-8 (test_ldap_requests compares the bytes).
+        match["assertionValue"] = username.strip().encode("utf-8")
+        conn.post_send_search(conn.send("searchRequest", request))
+        entries = self._search_result(conn, self._user_base)
         if len(entries) > 1:
             LOG.warning("LDAP: %(n)s entries match login name %(name)s "
                         "under %(base)s; refusing an ambiguous login.",

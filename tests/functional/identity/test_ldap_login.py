@@ -120,13 +120,15 @@ class LdapLoginTest(ldap_base.SlapdTestCase):
             now = [time.monotonic()]
             driver.group_cache._clock = lambda: now[0]
             searches = []
-            original = driver._search
+            original = driver._search_result
 
-            def spy(*args, **kwargs):
-                searches.append(args[2])
-                return original(*args, **kwargs)
+            def spy(conn, base):
+                # Every search answered, the user search included.
+                searches.append(base)
+                return original(conn, base)
 
-            self.useFixture(fixtures.MockPatchObject(driver, "_search", spy))
+            self.useFixture(fixtures.MockPatchObject(
+                driver, "_search_result", spy))
             first = driver.authenticate("erin", "erin-Pa55")
             cold = len(searches)
             del searches[:]

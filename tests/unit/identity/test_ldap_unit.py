@@ -140,13 +140,16 @@ class MockDirectoryTest(testtools.TestCase):
     def test_filters_are_escaped(self):
         driver = self.driver(group_mode="member")
         sent = []
-        original = driver._search
+        original = driver._find_user
 
-        def spy(conn, base, flt, *args, **kwargs):
-            sent.append(flt)
-            return original(conn, base, flt, *args, **kwargs)
+        def spy(conn, username):
+            try:
+                return original(conn, username)
+            finally:
+                # ldap3's own record of the request it sent.
+                sent.append(conn.request["filter"])
 
-        self.useFixture(fixtures.MockPatchObject(driver, "_search", spy))
+        self.useFixture(fixtures.MockPatchObject(driver, "_find_user", spy))
         self.assertRaises(exception.LoginFailed, driver.authenticate,
                           "x*)(uid=\\00(", "pw")
         self.assertEqual("(&(objectClass=inetOrgPerson)"
