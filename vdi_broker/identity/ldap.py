@@ -22,6 +22,9 @@ A login is three short requests on pooled connections:
    configured ``group_mode`` (``memberof``, ``member`` or ``ad_in_chain``),
    with a short-lived cache of group -> parent groups.
 
+The search of 1. and the bind of 2. are built by ldap3 once per thread and
+only their values change per login: building them cost most of the CPU.
+
 Robustness: the servers of ``[ldap] urls`` are tried in order; one that
 refuses, times out on connect (``connect_timeout``) or accepts and never
 answers (``receive_timeout``) is skipped for ``server_dead_retry`` seconds
@@ -36,8 +39,8 @@ Security: an unknown user and a wrong password give the same LoginFailed
 (an unknown user also costs a bind, so timings match); empty passwords
 are refused before anything is sent (an empty simple bind is an
 "unauthenticated bind" that many servers accept); every user-supplied
-value in a filter is escaped; passwords are never logged nor kept on
-connection objects.
+value in a filter is escaped (or, for the login name, sent as a value);
+passwords are never logged nor kept on connection objects or requests.
 """
 
 import collections
@@ -118,10 +121,9 @@ def _refusal_reason(result):
 
 
 def _prepared_password(password):
-    """The password of a simple bind as ldap3 sends it (SASLprep, UTF-8).
+    """The password as ldap3's bind sends it (SASLprep, UTF-8).
 
-    SASLprep (RFC 4013) leaves printable ASCII as it is: only such a
-    password skips ldap3's slow character-by-character pass.
+    SASLprep (RFC 4013) leaves printable ASCII as it is: skip its slow pass.
     """
     if isinstance(password, str) and password.isascii() and (
             password.isprintable()):
@@ -374,8 +376,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         if opts.group_mode == "memberof":
             attrs.append(opts.user_memberof_attribute)
         self._user_attributes = sorted({a for a in attrs if a})
-        # Requests built once per thread (see _user_search).
-        self._requests = threading.local()
+        self._requests = threading.local()  # see _user_search
 
     # -- servers and connections -------------------------------------------
 
@@ -598,8 +599,7 @@ class LdapIdentityDriver(base.IdentityDriver):
             # ldap3 would reopen it silently, without StartTLS: never send
             # a password that way.
             raise _ServerError(_("connection closed"))
-        # conn.bind() builds the request anew each time; this thread's
-        # request, built once by ldap3, gets the DN and the password.
+        # This thread's request (built once by ldap3) gets DN and password.
         request = getattr(_BIND_REQUESTS, "request", None)
         if request is None:
             request = _BIND_REQUESTS.request = ldap3_bind.bind_operation(
@@ -649,10 +649,8 @@ class LdapIdentityDriver(base.IdentityDriver):
     def _user_search(self, conn):
         """This thread's user search request and its login-name term.
 
-        conn.search() parses the filter and builds the pyasn1 request anew
-        at every login, most of the login's CPU, while only the name
-        changes: ldap3 builds it once per thread (a pooled connection
-        serves one thread at a time) from what conn.search() would pass.
+        Built by ldap3 from what conn.search() would pass it, once per
+        thread (a pooled connection serves one thread at a time).
         """
         built = getattr(self._requests, "user_search", None)
         if built is None:
