@@ -66,6 +66,7 @@ from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker.identity import base
 from vdi_broker.identity import dn as dn_mod
+from vdi_broker.identity import ttl_cache
 from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
@@ -101,7 +102,6 @@ _SCOPES = {"one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 _TLS_REQ_CERT = {"demand": ssl.CERT_REQUIRED, "allow": ssl.CERT_OPTIONAL,
                  "never": ssl.CERT_NONE}
 
-_MISSING = object()
 # The value requests are built with before their real one is set.
 _PLACEHOLDER = "vdi-broker-placeholder"
 # This thread's bind request (see LdapIdentityDriver._simple_bind).
@@ -198,50 +198,6 @@ def _entries(conn):
                  for k, vals in raw.items()}
         out.append((item.get("dn") or "", attrs))
     return out
-
-
-class _TTLCache:
-    """A small thread-safe cache with a time to live and a size bound."""
-
-    def __init__(self, ttl, size, clock=time.monotonic):
-        self.ttl = ttl
-        self.size = size
-        self._clock = clock
-        self._data = collections.OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key):
-        if self.ttl <= 0:
-            return _MISSING
-        now = self._clock()
-        with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] <= now:
-                if item is not None:
-                    del self._data[key]
-                self.misses += 1
-                return _MISSING
-            self.hits += 1
-            return item[1]
-
-    def put(self, key, value):
-        if self.ttl <= 0:
-            return
-        now = self._clock()
-        with self._lock:
-            self._data[key] = (now + self.ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self):
-        return len(self._data)
 
 
 class _Server:
@@ -357,8 +313,8 @@ class LdapIdentityDriver(base.IdentityDriver):
         self._auth_pool = _Pool(self, "authentication", opts.pool_size,
                                 opts.pool_wait_timeout,
                                 opts.pool_idle_timeout)
-        self.group_cache = _TTLCache(opts.group_cache_ttl,
-                                     opts.group_cache_size)
+        self.group_cache = ttl_cache.TTLCache(opts.group_cache_ttl,
+                                              opts.group_cache_size)
         try:
             # ldap3 refuses a base with spaces around "=": send it clean.
             self._user_base = dn_mod.canonical(opts.user_base)
@@ -699,7 +655,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         """(name, parent DNs) of the group dn, or None if it is no group."""
         key = dn_mod.normalize(dn)
         cached = self.group_cache.get(key)
-        if cached is not _MISSING:
+        if cached is not ttl_cache.MISSING:
             return cached
         entries = self._search(
             conn, dn, self._group_filter or "(objectClass=*)", ldap3.BASE,
@@ -761,7 +717,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                 if level >= self.opts.group_nesting_depth:
                     continue
                 parents = self.group_cache.get(key)
-                if parents is _MISSING:
+                if parents is ttl_cache.MISSING:
                     parents = tuple(self._member_search(conn, dn))
                     self.group_cache.put(key, parents)
                 following.extend(p for p in parents

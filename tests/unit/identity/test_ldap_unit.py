@@ -23,6 +23,7 @@ import testtools
 from vdi_broker.conf import ldap as ldap_conf
 from vdi_broker import exception
 from vdi_broker.identity import ldap as ldap_driver
+from vdi_broker.identity import ttl_cache
 
 BASE = "dc=example,dc=com"
 GROUPS = "ou=groups," + BASE
@@ -354,20 +355,20 @@ class TTLCacheTest(testtools.TestCase):
 
     def test_expiry_and_size(self):
         now = [0.0]
-        cache = ldap_driver._TTLCache(10, 2, clock=lambda: now[0])
+        cache = ttl_cache.TTLCache(10, 2, clock=lambda: now[0])
         cache.put("a", 1)
         cache.put("b", None)
         self.assertEqual(1, cache.get("a"))
         self.assertIsNone(cache.get("b"))
         cache.put("c", 3)
-        self.assertIs(ldap_driver._MISSING, cache.get("a"))
+        self.assertIs(ttl_cache.MISSING, cache.get("a"))
         now[0] = 11
-        self.assertIs(ldap_driver._MISSING, cache.get("c"))
+        self.assertIs(ttl_cache.MISSING, cache.get("c"))
 
     def test_disabled(self):
-        cache = ldap_driver._TTLCache(0, 2)
+        cache = ttl_cache.TTLCache(0, 2)
         cache.put("a", 1)
-        self.assertIs(ldap_driver._MISSING, cache.get("a"))
+        self.assertIs(ttl_cache.MISSING, cache.get("a"))
 
 
 class LdapOptsTest(testtools.TestCase):
