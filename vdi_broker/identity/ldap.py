@@ -121,7 +121,7 @@ def _refusal_reason(result):
 
 
 def _prepared_password(password):
-    """The password as ldap3's bind sends it (SASLprep, UTF-8).
+    """The password as ldap3's bind sends it (SASLprep, UTF-8); bytes as is.
 
     SASLprep (RFC 4013) leaves printable ASCII as it is: skip its slow pass.
     """
@@ -769,6 +769,14 @@ class LdapIdentityDriver(base.IdentityDriver):
                 len(password) > MAX_PASSWORD_LENGTH):
             # An empty password would be an "unauthenticated bind", which
             # many directories accept as a success.
+            raise exception.LoginFailed(reason="invalid_password")
+        try:
+            # Before the directory is asked, for known and unknown users
+            # alike: SASLprep's cost grows with the password (milliseconds
+            # for 4,000 characters) and must not tell them apart; a
+            # password it refuses is a failed login, not an outage.
+            password = _prepared_password(password)
+        except ldap_exc.LDAPSASLPrepError:
             raise exception.LoginFailed(reason="invalid_password")
 
         found = self._run(self._service_pool,

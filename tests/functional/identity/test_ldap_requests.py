@@ -103,6 +103,18 @@ class PrebuiltRequestsTest(ldap_base.SlapdTestCase):
         p = driver.authenticate("nbsp", "pass\xa0word-Pa55")
         self.assertEqual("nbsp", p.username)
 
+    def test_password_saslprep_refuses_is_a_failed_login(self):
+        # It was a 503 (and an error in the log) for a known user and a
+        # 401 for an unknown one.
+        driver = self.make_driver()
+        for username in ("amy", "zoë", "nobody"):
+            err = self.assertRaises(exception.LoginFailed,
+                                    driver.authenticate, username,
+                                    "amy-Pa55\ue000")
+            self.assertEqual("invalid_password", err.kwargs["reason"])
+        self.assertEqual("amy",
+                         driver.authenticate("amy", "amy-Pa55").username)
+
     def test_each_thread_gets_its_own_user(self):
         driver = self.make_driver(pool_size=4)
         users = ["amy", "bob", "carol", "dave", "zoë", "张伟"]

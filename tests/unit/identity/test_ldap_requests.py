@@ -30,6 +30,7 @@ from ldap3.utils.conv import escape_filter_chars
 import testtools
 
 from tests.unit.identity import test_ldap_unit
+from vdi_broker import exception
 from vdi_broker.identity import ldap as ldap_driver
 
 BASE = test_ldap_unit.BASE
@@ -179,3 +180,50 @@ class PrebuiltRequestTest(testtools.TestCase):
         thread.start()
         thread.join()
         self.assertIsNot(mine[0], other[0][0])
+
+
+class PasswordPreparationTest(testtools.TestCase):
+    """SASLprep of the password comes before the directory is asked."""
+
+    # The mock directory of test_ldap_unit, without its tests.
+    driver = test_ldap_unit.MockDirectoryTest.driver
+    fake_open = test_ldap_unit.MockDirectoryTest.fake_open
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger())
+        self.opened = []
+
+    def test_prepared_for_known_and_unknown_users_alike(self):
+        driver = self.driver()
+        prepared = []
+        original = ldap_driver._prepared_password
+
+        def spy(password):
+            prepared.append(password)
+            return original(password)
+
+        self.useFixture(fixtures.MockPatchObject(
+            ldap_driver, "_prepared_password", spy))
+        for username in ("amy", "zed"):
+            del prepared[:]
+            self.assertRaises(exception.LoginFailed, driver.authenticate,
+                              username, "pässwörd-\xa0" * 100)
+            # The supplied password first (for an unknown user too), then
+            # what the bind sends: the prepared bytes or the dummy's.
+            self.assertEqual("pässwörd-\xa0" * 100, prepared[0], username)
+            self.assertEqual(2, len(prepared), username)
+        self.assertEqual(test_ldap_unit.user("amy"),
+                         driver.authenticate("amy", "amy-pw").dn)
+
+    def test_password_saslprep_refuses_is_a_failed_login(self):
+        driver = self.driver()
+        self.useFixture(fixtures.MockPatchObject(
+            driver, "_open", side_effect=AssertionError("contacted")))
+        for username in ("amy", "zed"):
+            # Private use, a non-character, a bidi mix: refused by SASLprep.
+            for password in ("pw\ue000", "pw\ufffe", "\u05d0abc"):
+                err = self.assertRaises(exception.LoginFailed,
+                                        driver.authenticate, username,
+                                        password)
+                self.assertEqual("invalid_password", err.kwargs["reason"])
