@@ -22,8 +22,9 @@ A login is three short requests on pooled connections:
    configured ``group_mode`` (``memberof``, ``member`` or ``ad_in_chain``),
    with a short-lived cache of group -> parent groups.
 
-The search of 1. and the bind of 2. are built by ldap3 once per thread and
-only their values change per login: building them cost most of the CPU.
+The search of 1., the bind of 2. and the memberOf walk's group read are
+built by ldap3 once per thread and only their values change per request:
+building them cost most of the CPU.
 
 Robustness: the servers of ``[ldap] urls`` are tried in order; one that
 refuses, times out on connect (``connect_timeout``) or accepts and never
@@ -332,7 +333,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         if opts.group_mode == "memberof":
             attrs.append(opts.user_memberof_attribute)
         self._user_attributes = sorted({a for a in attrs if a})
-        self._requests = threading.local()  # see _user_search
+        self._requests = threading.local()  # see _prebuilt
 
     # -- servers and connections -------------------------------------------
 
@@ -602,38 +603,42 @@ class LdapIdentityDriver(base.IdentityDriver):
             reason=_("directory search failed: %s") %
             result.get("description"))
 
-    def _user_search(self, conn):
-        """This thread's user search request and its login-name term.
+    def _prebuilt(self, conn, kind, base, search_filter, scope, attributes,
+                  size_limit=0):
+        """This thread's search request of this kind, built once by ldap3.
 
-        Built by ldap3 from what conn.search() would pass it, once per
-        thread (a pooled connection serves one thread at a time).
+        Built from what conn.search() would pass ldap3; the caller sets the
+        values that change. One per thread: a pooled connection serves one
+        thread at a time, and a request is changed, then sent, by it.
         """
-        built = getattr(self._requests, "user_search", None)
-        if built is None:
-            base = self._user_base
+        request = getattr(self._requests, kind, None)
+        if request is None:
             if conn.check_names:
                 base = ldap3_dn.safe_dn(base)
-            flt = "(&%s(%s=%s))" % (self._user_filter,
-                                    self.opts.user_name_attribute,
-                                    _PLACEHOLDER)
             request = ldap3_search.search_operation(
-                base, flt, self._user_scope, ldap3.DEREF_ALWAYS,
-                self._user_attributes, 2, self._time_limit, False,
-                conn.auto_escape, conn.auto_encode, None,
+                base, search_filter, scope, ldap3.DEREF_ALWAYS, attributes,
+                size_limit, self._time_limit, False, conn.auto_escape,
+                conn.auto_encode, None,
                 validator=conn.server.custom_validator,
                 check_names=conn.check_names)
-            # The last term of the top "&" is the name's equality match.
-            built = (request, request["filter"]["and"][-1]["equalityMatch"])
-            self._requests.user_search = built
-        return built
+            setattr(self._requests, kind, request)
+        return request
+
+    def _send_search(self, conn, request, search_base):
+        conn.post_send_search(conn.send("searchRequest", request))
+        return self._search_result(conn, search_base)
 
     def _find_user(self, conn, username):
-        request, match = self._user_search(conn)
-        # What ldap3 sends for (uid=<escaped name>): the value stripped,
-        # escapes undone, UTF-8 (test_ldap_requests compares the bytes).
+        request = self._prebuilt(
+            conn, "user", self._user_base, "(&%s(%s=%s))" % (
+                self._user_filter, self.opts.user_name_attribute,
+                _PLACEHOLDER), self._user_scope, self._user_attributes, 2)
+        # The top "&"'s last term is the name: what ldap3 sends for
+        # (uid=<escaped name>) is the value stripped, escapes undone, in
+        # UTF-8 (test_ldap_requests compares the bytes).
+        match = request["filter"]["and"][-1]["equalityMatch"]
         match["assertionValue"] = username.strip().encode("utf-8")
-        conn.post_send_search(conn.send("searchRequest", request))
-        entries = self._search_result(conn, self._user_base)
+        entries = self._send_search(conn, request, self._user_base)
         if len(entries) > 1:
             LOG.warning("LDAP: %(n)s entries match login name %(name)s "
                         "under %(base)s; refusing an ambiguous login.",
@@ -657,10 +662,14 @@ class LdapIdentityDriver(base.IdentityDriver):
         cached = self.group_cache.get(key)
         if cached is not ttl_cache.MISSING:
             return cached
-        entries = self._search(
-            conn, dn, self._group_filter or "(objectClass=*)", ldap3.BASE,
+        request = self._prebuilt(
+            conn, "group", "cn=" + _PLACEHOLDER,
+            self._group_filter or "(objectClass=*)", ldap3.BASE,
             [self.opts.group_name_attribute,
              self.opts.user_memberof_attribute])
+        request["baseObject"] = (ldap3_dn.safe_dn(dn) if conn.check_names
+                                 else dn)
+        entries = self._send_search(conn, request, dn)
         info = None
         if entries:
             gdn, attrs = entries[0]

@@ -46,14 +46,36 @@ ODD_NAMES = [
 ]
 
 
+# Group DNs as directories write them: case, spaces, escapes, non-ASCII,
+# multi-valued RDNs; some exist in test_ldap_unit.ENTRIES; ldap3 refuses
+# spaces around "=" before sending anything.
+GROUP_DNS = [
+    test_ldap_unit.group("sh-hotel"), test_ldap_unit.group("shanghai"),
+    "CN=SH-Hotel, OU=Groups, DC=example, DC=com",
+    "cn = everyone , ou=groups,dc=example,dc=com",
+    "cn=O'Neil\\, Sean,ou=groups,dc=example,dc=com",
+    "cn=a\\2Cb,ou=groups,dc=example,dc=com",
+    "cn=zoë,ou=groups,dc=example,dc=com",
+    "cn=g(1)*,ou=groups,dc=example,dc=com",
+    "cn=x+sn=y,ou=groups,dc=example,dc=com", "cn=nobody,ou=groups," + BASE]
+
+
+def outcome(function, *args):
+    """What function returns, or the class of the ldap3 error it raises."""
+    try:
+        return function(*args)
+    except ldap3.core.exceptions.LDAPException as e:
+        return type(e)
+
+
 def mock_connection():
     conn = ldap3.Connection(ldap3.Server("mock"),
                             client_strategy=ldap3.MOCK_SYNC,
                             raise_exceptions=False)
     conn.strategy.add_entry(BASE, {"objectClass": ["domain"],
                                    "dc": "example"})
-    amy = test_ldap_unit.user("amy")
-    conn.strategy.add_entry(amy, test_ldap_unit.ENTRIES[amy])
+    for dn, attrs in test_ldap_unit.ENTRIES.items():
+        conn.strategy.add_entry(dn, attrs)
     conn.open()
     return conn
 
@@ -169,17 +191,51 @@ class PrebuiltRequestTest(testtools.TestCase):
                              ldap_driver._prepared_password(password),
                              repr(password))
 
+    def assert_group_read_as_ldap3(self, **overrides):
+        driver = self.driver(**overrides)
+        conn = mock_connection()
+        sends = RecordedSends(self, conn)
+        names = [driver.opts.group_name_attribute,
+                 driver.opts.user_memberof_attribute]
+        for dn in GROUP_DNS:
+            driver.group_cache.clear()
+            info = outcome(driver._memberof_info, conn, dn)
+            prebuilt = sends.pop()
+            plain = outcome(
+                driver._search, conn, dn,
+                driver._group_filter or "(objectClass=*)", ldap3.BASE, names)
+            self.assertEqual(sends.pop(), prebuilt, dn)
+            if isinstance(plain, list):
+                plain = plain and (driver._group_name(*plain[0]), tuple(
+                    plain[0][1].get("memberof", ()))) or None
+            self.assertEqual(plain, info, dn)
+        # Not vacuous: the mock directory answers the prebuilt read.
+        self.assertEqual(("shanghai", (test_ldap_unit.group("everyone"),)),
+                         driver._memberof_info(
+                             conn, test_ldap_unit.group("shanghai")))
+
+    def test_group_read_sends_what_ldap3_sends(self):
+        self.assert_group_read_as_ldap3()
+
+    def test_group_read_without_group_filter(self):
+        self.assert_group_read_as_ldap3(group_filter="",
+                                        group_name_attribute="CN")
+
     def test_requests_are_per_thread(self):
         driver = self.driver()
         conn = mock_connection()
-        mine = driver._user_search(conn)
-        self.assertIs(mine, driver._user_search(conn))
+
+        def request():
+            driver._find_user(conn, "amy")
+            return driver._requests.user
+
+        mine = request()
+        self.assertIs(mine, request())
         other = []
-        thread = threading.Thread(
-            target=lambda: other.append(driver._user_search(conn)))
+        thread = threading.Thread(target=lambda: other.append(request()))
         thread.start()
         thread.join()
-        self.assertIsNot(mine[0], other[0][0])
+        self.assertIsNot(mine, other[0])
 
 
 class PasswordPreparationTest(testtools.TestCase):
