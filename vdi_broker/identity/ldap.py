@@ -22,8 +22,8 @@ A login is three short requests on pooled connections:
    configured ``group_mode`` (``memberof``, ``member`` or ``ad_in_chain``),
    with a short-lived cache of group -> parent groups.
 
-The search of 1., the bind of 2. and the memberOf walk's group read are
-built by ldap3 once per thread and only their values change per request:
+The search of 1., the bind of 2. and the group searches of 3. are built
+by ldap3 once per thread and only their values change per request:
 building them cost most of the CPU.
 
 Robustness: the servers of ``[ldap] urls`` are tried in order; one that
@@ -40,7 +40,7 @@ Security: an unknown user and a wrong password give the same LoginFailed
 (an unknown user also costs a bind, so timings match); empty passwords
 are refused before anything is sent (an empty simple bind is an
 "unauthenticated bind" that many servers accept); every user-supplied
-value in a filter is escaped (or, for the login name, sent as a value);
+value in a filter is escaped (or, for names and DNs, sent as a value);
 passwords are never logged nor kept on connection objects or requests.
 """
 
@@ -60,7 +60,6 @@ from ldap3.operation import bind as ldap3_bind
 from ldap3.operation import search as ldap3_search
 from ldap3.protocol.sasl.sasl import validate_simple_password
 from ldap3.utils import dn as ldap3_dn
-from ldap3.utils.conv import escape_filter_chars
 from oslo_log import log as logging
 
 from vdi_broker import exception
@@ -704,12 +703,19 @@ class LdapIdentityDriver(base.IdentityDriver):
 
     def _member_search(self, conn, member_dn, in_chain=False):
         rule = ":%s:" % MATCHING_RULE_IN_CHAIN if in_chain else ""
-        flt = "(&%s(%s%s=%s))" % (self._group_filter,
-                                  self.opts.group_member_attribute, rule,
-                                  escape_filter_chars(member_dn))
-        entries = self._search(conn, self._group_base, flt,
-                               self._group_scope,
-                               [self.opts.group_name_attribute])
+        request = self._prebuilt(
+            conn, "member" + rule, self._group_base, "(&%s(%s%s=%s))" % (
+                self._group_filter, self.opts.group_member_attribute, rule,
+                _PLACEHOLDER), self._group_scope,
+            [self.opts.group_name_attribute])
+        # The DN as ldap3 sends it, as for the login name in _find_user.
+        value = member_dn.strip().encode("utf-8")
+        term = request["filter"]["and"][-1]
+        if in_chain:
+            term["extensibleMatch"]["matchValue"] = value
+        else:
+            term["equalityMatch"]["assertionValue"] = value
+        entries = self._send_search(conn, request, self._group_base)
         return [(dn, self._group_name(dn, attrs)) for dn, attrs in entries]
 
     def _groups_member(self, conn, user_dn):

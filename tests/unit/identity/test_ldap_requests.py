@@ -221,6 +221,40 @@ class PrebuiltRequestTest(testtools.TestCase):
         self.assert_group_read_as_ldap3(group_filter="",
                                         group_name_attribute="CN")
 
+    def assert_member_search_as_ldap3(self, mode, **overrides):
+        driver = self.driver(group_mode=mode, **overrides)
+        conn = mock_connection()
+        sends = RecordedSends(self, conn)
+        rule = ":%s:" % ldap_driver.MATCHING_RULE_IN_CHAIN if (
+            mode == "ad_in_chain") else ""
+        dns = GROUP_DNS + [test_ldap_unit.user("amy"), " " + BASE + " "]
+        for dn in dns:
+            found = outcome(driver._member_search, conn, dn, bool(rule))
+            prebuilt = sends.pop()
+            flt = "(&%s(%s%s=%s))" % (
+                driver._group_filter, driver.opts.group_member_attribute,
+                rule, escape_filter_chars(dn))
+            plain = outcome(driver._search, conn, driver._group_base, flt,
+                            driver._group_scope,
+                            [driver.opts.group_name_attribute])
+            self.assertEqual(sends.pop(), prebuilt, dn)
+            if isinstance(plain, list):
+                plain = [(g, driver._group_name(g, a)) for g, a in plain]
+            self.assertEqual(plain, found, dn)
+        return driver, conn
+
+    def test_member_search_sends_what_ldap3_sends(self):
+        driver, conn = self.assert_member_search_as_ldap3("member")
+        # Not vacuous: the mock directory answers the prebuilt search.
+        self.assertEqual(
+            [(test_ldap_unit.group("sh-hotel"), "sh-hotel")],
+            driver._member_search(conn, test_ldap_unit.user("amy")))
+
+    def test_in_chain_search_sends_what_ldap3_sends(self):
+        self.assert_member_search_as_ldap3(
+            "ad_in_chain", group_filter="(objectClass=group)",
+            group_scope="one")
+
     def test_requests_are_per_thread(self):
         driver = self.driver()
         conn = mock_connection()

@@ -16,6 +16,8 @@ import os
 
 import fixtures
 import ldap3
+from ldap3.operation import search as ldap3_search
+from ldap3.utils.asn1 import encode
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
@@ -161,15 +163,23 @@ class MockDirectoryTest(testtools.TestCase):
                              group_filter="objectClass=group",
                              group_member_attribute="member")
         sent = []
-        self.useFixture(fixtures.MockPatchObject(
-            driver, "_search",
-            lambda conn, base, flt, *a, **k: sent.append((base, flt)) or [
-                (group("g(1)"), {"cn": ["g(1)"]})]))
-        groups = driver._groups(None, "CN=O'Neil\\, Sean,OU=x,DC=corp", {})
+
+        def send(conn, request, base):
+            sent.append((base, encode(request)))
+            return [(group("g(1)"), {"cn": ["g(1)"]})]
+
+        self.useFixture(fixtures.MockPatchObject(driver, "_send_search",
+                                                 send))
+        conn = self.fake_open(driver._servers[0], "service").conn
+        groups = driver._groups(conn, "CN=O'Neil\\, Sean,OU=x,DC=corp", {})
         self.assertEqual([(group("g(1)"), "g(1)")], groups)
-        self.assertEqual(
-            (GROUPS, "(&(objectClass=group)(member:1.2.840.113556.1.4.1941"
-                     ":=CN=O'Neil\\5c, Sean,OU=x,DC=corp))"), sent[0])
+        # What conn.search() sends for this filter text.
+        flt = ("(&(objectClass=group)(member:1.2.840.113556.1.4.1941"
+               ":=CN=O'Neil\\5c, Sean,OU=x,DC=corp))")
+        expected = ldap3_search.search_operation(
+            GROUPS, flt, ldap3.SUBTREE, ldap3.DEREF_ALWAYS, ["cn"], 0,
+            driver._time_limit, False, True, True, check_names=True)
+        self.assertEqual((GROUPS, encode(expected)), sent[0])
 
     def test_group_cache(self):
         driver = self.driver()
