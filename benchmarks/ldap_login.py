@@ -20,22 +20,30 @@ user, bind as the user, read nested groups) at 1 and at 8 threads:
 * ``raw ldap3``: the same requests written directly with ldap3 (SYNC
   strategy, ``get_info=NONE``, one service and one user connection per
   thread, memberOf walk) - the baseline;
-* ``driver``: ``LdapIdentityDriver.authenticate()``.
+* ``driver``: ``LdapIdentityDriver.authenticate()``;
+* ``before`` (with ``--driver-from FILE``): the driver of another
+  identity/ldap.py, e.g. a previous commit's, for a before/after.
 
-The two are run alternately in rounds (``--rounds``) so that a busy
-machine slows both alike.
+They are run alternately in rounds (``--rounds``) so that a busy
+machine slows them alike.
 
 Each is measured without and with a cache of group -> parent groups, and
-the script prints p50 / p99 latency, logins per second and the ratio of the
-driver's p50 to the baseline's. Run from the top of the tree::
+the script prints p50 / p99 latency, logins per second, the CPU of this
+process per login (the client's CPU, median of the rounds: slapd is
+another process) and the ratio of each p50 to the baseline's. Run from
+the top of the tree::
 
     python benchmarks/ldap_login.py            # 1,000 logins per case
     python benchmarks/ldap_login.py -n 5000 --threads 1 8 16
+    git show main:vdi_broker/identity/ldap.py > /tmp/ldap_before.py
+    python benchmarks/ldap_login.py --threads 1 --driver-from \
+        /tmp/ldap_before.py
 
 Needs slapd and ldap-utils (Debian: apt-get install slapd ldap-utils).
 """
 
 import argparse
+import importlib.util
 import os
 import statistics
 import sys
@@ -109,7 +117,7 @@ class RawLdap3Login:
         return groups
 
 
-def make_driver(url, cache):
+def make_driver(url, cache, module=ldap_driver):
     conf = cfg.ConfigOpts()
     ldap_conf.register_opts(conf)  # noqa: VB301 - a private ConfigOpts
     conf([], default_config_files=[], default_config_dirs=[])
@@ -119,11 +127,22 @@ def make_driver(url, cache):
             group_base=slapd.GROUP_BASE, pool_size=8,
             group_cache_ttl=300 if cache else 0).items():
         conf.set_override(name, value, "ldap")
-    return ldap_driver.LdapIdentityDriver(conf)
+    return module.LdapIdentityDriver(conf)
+
+
+def load_driver_module(path):
+    """identity/ldap.py of another checkout (the rest from this tree)."""
+    spec = importlib.util.spec_from_file_location("ldap_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(login, total, threads):
-    """Run total logins over threads: (latencies in ms, elapsed seconds)."""
+    """Run total logins over threads.
+
+    Returns (latencies in ms, elapsed seconds, CPU seconds of the process).
+    """
     per_thread = max(1, total // threads)
     latencies = [[] for _i in range(threads)]
     barrier = threading.Barrier(threads + 1)
@@ -143,29 +162,34 @@ def run(login, total, threads):
         t.start()
     barrier.wait()
     start = time.perf_counter()
+    cpu = time.process_time()
     for t in pool:
         t.join()
-    return [x for lat in latencies for x in lat], time.perf_counter() - start
+    return ([x for lat in latencies for x in lat],
+            time.perf_counter() - start, time.process_time() - cpu)
 
 
 def compare(clients, total, threads, rounds):
     """Alternate the clients in rounds, returning their figures.
 
     Both see the same load of the machine. Returns
-    ``{name: {p50, p99, rate, n}}``.
+    ``{name: {p50, p99, rate, cpu, n}}`` (cpu: the median over the
+    rounds of the CPU per login, in ms).
     """
-    samples = {name: ([], [0.0]) for name in clients}
+    samples = {name: ([], [0.0], []) for name in clients}
     for _r in range(rounds):
         for name, login in clients.items():
-            lat, elapsed = run(login, total // rounds, threads)
+            lat, elapsed, cpu = run(login, total // rounds, threads)
             samples[name][0].extend(lat)
             samples[name][1][0] += elapsed
+            samples[name][2].append(cpu * 1000.0 / len(lat))
     results = {}
-    for name, (lat, elapsed) in samples.items():
+    for name, (lat, elapsed, cpu) in samples.items():
         lat.sort()
         results[name] = {"p50": statistics.median(lat),
                          "p99": lat[min(len(lat) - 1, int(len(lat) * .99))],
-                         "rate": len(lat) / elapsed[0], "n": len(lat)}
+                         "rate": len(lat) / elapsed[0],
+                         "cpu": statistics.median(cpu), "n": len(lat)}
     return results
 
 
@@ -177,34 +201,46 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=10,
                         help="alternate baseline and driver this many "
                              "times per case")
+    parser.add_argument("--driver-from", metavar="FILE",
+                        help="also run the driver of this identity/ldap.py "
+                             "(e.g. a previous commit's), as 'before'")
     args = parser.parse_args(argv)
 
+    before = args.driver_from and load_driver_module(args.driver_from)
     server = slapd.SlapdFixture()
     server.setUp()
     try:
         print("slapd %s, %d logins per case, users %s" % (
             server.url, args.logins, ", ".join(u for u, _p in LOGINS)))
-        print("%-8s %-7s %-11s %9s %9s %10s %14s" % (
+        print("load average %s" % " ".join(
+            open("/proc/loadavg").read().split()[:3]))
+        print("%-8s %-7s %-11s %9s %9s %10s %11s %14s" % (
             "threads", "cache", "client", "p50 ms", "p99 ms", "logins/s",
-            "p50 vs ldap3"))
+            "CPU ms", "p50 vs ldap3"))
         for threads in args.threads:
             for cache in (False, True):
                 raw = RawLdap3Login(server.url, cache)
                 driver = make_driver(server.url, cache)
                 clients = {"raw ldap3": raw.login,
                            "driver": driver.authenticate}
+                if before:
+                    old = make_driver(server.url, cache, before)
+                    clients["before"] = old.authenticate
                 for login in clients.values():
                     run(login, args.warmup * threads, threads)
                 results = compare(clients, args.logins, threads,
                                   args.rounds)
                 driver.close()
+                if before:
+                    old.close()
                 base = results["raw ldap3"]["p50"]
                 for name, r in results.items():
                     ratio = "" if name == "raw ldap3" else "%.2fx" % (
                         r["p50"] / base)
-                    print("%-8d %-7s %-11s %9.2f %9.2f %10.0f %14s" % (
-                        threads, "on" if cache else "off", name, r["p50"],
-                        r["p99"], r["rate"], ratio))
+                    print("%-8d %-7s %-11s %9.2f %9.2f %10.0f %11.3f %14s"
+                          % (threads, "on" if cache else "off", name,
+                             r["p50"], r["p99"], r["rate"], r["cpu"],
+                             ratio))
     finally:
         server.cleanUp()
 

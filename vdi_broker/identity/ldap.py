@@ -22,6 +22,10 @@ A login is three short requests on pooled connections:
    configured ``group_mode`` (``memberof``, ``member`` or ``ad_in_chain``),
    with a short-lived cache of group -> parent groups.
 
+The search of 1., the bind of 2. and the group searches of 3. are built
+by ldap3 once per thread and only their values change per request:
+building them cost most of the CPU.
+
 Robustness: the servers of ``[ldap] urls`` are tried in order; one that
 refuses, times out on connect (``connect_timeout``) or accepts and never
 answers (``receive_timeout``) is skipped for ``server_dead_retry`` seconds
@@ -36,8 +40,8 @@ Security: an unknown user and a wrong password give the same LoginFailed
 (an unknown user also costs a bind, so timings match); empty passwords
 are refused before anything is sent (an empty simple bind is an
 "unauthenticated bind" that many servers accept); every user-supplied
-value in a filter is escaped; passwords are never logged nor kept on
-connection objects.
+value in a filter is escaped (or, for names and DNs, sent as a value);
+passwords are never logged nor kept on connection objects or requests.
 """
 
 import collections
@@ -52,13 +56,17 @@ import time
 
 import ldap3
 from ldap3.core import exceptions as ldap_exc
-from ldap3.utils.conv import escape_filter_chars
+from ldap3.operation import bind as ldap3_bind
+from ldap3.operation import search as ldap3_search
+from ldap3.protocol.sasl.sasl import validate_simple_password
+from ldap3.utils import dn as ldap3_dn
 from oslo_log import log as logging
 
 from vdi_broker import exception
 from vdi_broker.i18n import _
 from vdi_broker.identity import base
 from vdi_broker.identity import dn as dn_mod
+from vdi_broker.identity import ttl_cache
 from vdi_broker import metrics
 
 LOG = logging.getLogger(__name__)
@@ -94,7 +102,10 @@ _SCOPES = {"one": ldap3.LEVEL, "sub": ldap3.SUBTREE}
 _TLS_REQ_CERT = {"demand": ssl.CERT_REQUIRED, "allow": ssl.CERT_OPTIONAL,
                  "never": ssl.CERT_NONE}
 
-_MISSING = object()
+# The value requests are built with before their real one is set.
+_PLACEHOLDER = "vdi-broker-placeholder"
+# This thread's bind request (see LdapIdentityDriver._simple_bind).
+_BIND_REQUESTS = threading.local()
 # _find_user: more than one entry has the login name.
 _AMBIGUOUS = object()
 
@@ -107,6 +118,17 @@ def _refusal_reason(result):
     if result.get("result") == _INVALID_CREDENTIALS:
         return "wrong_password"
     return "account_refused"
+
+
+def _prepared_password(password):
+    """The password as ldap3's bind sends it (SASLprep, UTF-8); bytes as is.
+
+    SASLprep (RFC 4013) leaves printable ASCII as it is: skip its slow pass.
+    """
+    if isinstance(password, str) and password.isascii() and (
+            password.isprintable()):
+        return password.encode("ascii")
+    return validate_simple_password(password)
 
 
 class _ServerError(Exception):
@@ -176,50 +198,6 @@ def _entries(conn):
                  for k, vals in raw.items()}
         out.append((item.get("dn") or "", attrs))
     return out
-
-
-class _TTLCache:
-    """A small thread-safe cache with a time to live and a size bound."""
-
-    def __init__(self, ttl, size, clock=time.monotonic):
-        self.ttl = ttl
-        self.size = size
-        self._clock = clock
-        self._data = collections.OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key):
-        if self.ttl <= 0:
-            return _MISSING
-        now = self._clock()
-        with self._lock:
-            item = self._data.get(key)
-            if item is None or item[0] <= now:
-                if item is not None:
-                    del self._data[key]
-                self.misses += 1
-                return _MISSING
-            self.hits += 1
-            return item[1]
-
-    def put(self, key, value):
-        if self.ttl <= 0:
-            return
-        now = self._clock()
-        with self._lock:
-            self._data[key] = (now + self.ttl, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self):
-        return len(self._data)
 
 
 class _Server:
@@ -335,8 +313,8 @@ class LdapIdentityDriver(base.IdentityDriver):
         self._auth_pool = _Pool(self, "authentication", opts.pool_size,
                                 opts.pool_wait_timeout,
                                 opts.pool_idle_timeout)
-        self.group_cache = _TTLCache(opts.group_cache_ttl,
-                                     opts.group_cache_size)
+        self.group_cache = ttl_cache.TTLCache(opts.group_cache_ttl,
+                                              opts.group_cache_size)
         try:
             # ldap3 refuses a base with spaces around "=": send it clean.
             self._user_base = dn_mod.canonical(opts.user_base)
@@ -354,6 +332,7 @@ class LdapIdentityDriver(base.IdentityDriver):
         if opts.group_mode == "memberof":
             attrs.append(opts.user_memberof_attribute)
         self._user_attributes = sorted({a for a in attrs if a})
+        self._requests = threading.local()  # see _prebuilt
 
     # -- servers and connections -------------------------------------------
 
@@ -576,20 +555,32 @@ class LdapIdentityDriver(base.IdentityDriver):
             # ldap3 would reopen it silently, without StartTLS: never send
             # a password that way.
             raise _ServerError(_("connection closed"))
-        conn.authentication = ldap3.SIMPLE
-        conn.user = dn
-        conn.password = password
+        # This thread's request (built once by ldap3) gets DN and password.
+        request = getattr(_BIND_REQUESTS, "request", None)
+        if request is None:
+            request = _BIND_REQUESTS.request = ldap3_bind.bind_operation(
+                conn.version, ldap3.SIMPLE, _PLACEHOLDER, _PLACEHOLDER)
+        request["name"] = dn
+        credentials = request["authentication"]
         try:
-            return conn.bind(read_server_info=False)
+            credentials["simple"] = _prepared_password(password)
+            conn.post_send_single_response(conn.send("bindRequest", request))
         finally:
-            # Keep no credentials on the connection object.
-            conn.password = None
+            # Keep no password in the request nor on the connection (ldap3
+            # keeps a copy of the last request, password included).
+            credentials["simple"] = _PLACEHOLDER
+            conn.request = None
+        return (conn.result or {}).get("result") == _SUCCESS
 
     def _search(self, conn, search_base, search_filter, scope, attributes,
                 size_limit=0):
         conn.search(search_base, search_filter, search_scope=scope,
                     attributes=attributes or ["1.1"], size_limit=size_limit,
                     time_limit=self._time_limit)
+        return self._search_result(conn, search_base)
+
+    def _search_result(self, conn, search_base):
+        """The entries of the search just made on conn, or why not."""
         result = conn.result or {}
         code = result.get("result")
         if code in (_SUCCESS, _SIZE_LIMIT_EXCEEDED):
@@ -611,13 +602,42 @@ class LdapIdentityDriver(base.IdentityDriver):
             reason=_("directory search failed: %s") %
             result.get("description"))
 
+    def _prebuilt(self, conn, kind, base, search_filter, scope, attributes,
+                  size_limit=0):
+        """This thread's search request of this kind, built once by ldap3.
+
+        Built from what conn.search() would pass ldap3; the caller sets the
+        values that change. One per thread: a pooled connection serves one
+        thread at a time, and a request is changed, then sent, by it.
+        """
+        request = getattr(self._requests, kind, None)
+        if request is None:
+            if conn.check_names:
+                base = ldap3_dn.safe_dn(base)
+            request = ldap3_search.search_operation(
+                base, search_filter, scope, ldap3.DEREF_ALWAYS, attributes,
+                size_limit, self._time_limit, False, conn.auto_escape,
+                conn.auto_encode, None,
+                validator=conn.server.custom_validator,
+                check_names=conn.check_names)
+            setattr(self._requests, kind, request)
+        return request
+
+    def _send_search(self, conn, request, search_base):
+        conn.post_send_search(conn.send("searchRequest", request))
+        return self._search_result(conn, search_base)
+
     def _find_user(self, conn, username):
-        flt = "(&%s(%s=%s))" % (self._user_filter,
-                                self.opts.user_name_attribute,
-                                escape_filter_chars(username))
-        entries = self._search(conn, self._user_base, flt,
-                               self._user_scope, self._user_attributes,
-                               size_limit=2)
+        request = self._prebuilt(
+            conn, "user", self._user_base, "(&%s(%s=%s))" % (
+                self._user_filter, self.opts.user_name_attribute,
+                _PLACEHOLDER), self._user_scope, self._user_attributes, 2)
+        # The top "&"'s last term is the name: what ldap3 sends for
+        # (uid=<escaped name>) is the value stripped, escapes undone, in
+        # UTF-8 (test_ldap_requests compares the bytes).
+        match = request["filter"]["and"][-1]["equalityMatch"]
+        match["assertionValue"] = username.strip().encode("utf-8")
+        entries = self._send_search(conn, request, self._user_base)
         if len(entries) > 1:
             LOG.warning("LDAP: %(n)s entries match login name %(name)s "
                         "under %(base)s; refusing an ambiguous login.",
@@ -639,12 +659,16 @@ class LdapIdentityDriver(base.IdentityDriver):
         """(name, parent DNs) of the group dn, or None if it is no group."""
         key = dn_mod.normalize(dn)
         cached = self.group_cache.get(key)
-        if cached is not _MISSING:
+        if cached is not ttl_cache.MISSING:
             return cached
-        entries = self._search(
-            conn, dn, self._group_filter or "(objectClass=*)", ldap3.BASE,
+        request = self._prebuilt(
+            conn, "group", "cn=" + _PLACEHOLDER,
+            self._group_filter or "(objectClass=*)", ldap3.BASE,
             [self.opts.group_name_attribute,
              self.opts.user_memberof_attribute])
+        request["baseObject"] = (ldap3_dn.safe_dn(dn) if conn.check_names
+                                 else dn)
+        entries = self._send_search(conn, request, dn)
         info = None
         if entries:
             gdn, attrs = entries[0]
@@ -679,12 +703,19 @@ class LdapIdentityDriver(base.IdentityDriver):
 
     def _member_search(self, conn, member_dn, in_chain=False):
         rule = ":%s:" % MATCHING_RULE_IN_CHAIN if in_chain else ""
-        flt = "(&%s(%s%s=%s))" % (self._group_filter,
-                                  self.opts.group_member_attribute, rule,
-                                  escape_filter_chars(member_dn))
-        entries = self._search(conn, self._group_base, flt,
-                               self._group_scope,
-                               [self.opts.group_name_attribute])
+        request = self._prebuilt(
+            conn, "member" + rule, self._group_base, "(&%s(%s%s=%s))" % (
+                self._group_filter, self.opts.group_member_attribute, rule,
+                _PLACEHOLDER), self._group_scope,
+            [self.opts.group_name_attribute])
+        # The DN as ldap3 sends it, as for the login name in _find_user.
+        value = member_dn.strip().encode("utf-8")
+        term = request["filter"]["and"][-1]
+        if in_chain:
+            term["extensibleMatch"]["matchValue"] = value
+        else:
+            term["equalityMatch"]["assertionValue"] = value
+        entries = self._send_search(conn, request, self._group_base)
         return [(dn, self._group_name(dn, attrs)) for dn, attrs in entries]
 
     def _groups_member(self, conn, user_dn):
@@ -701,7 +732,7 @@ class LdapIdentityDriver(base.IdentityDriver):
                 if level >= self.opts.group_nesting_depth:
                     continue
                 parents = self.group_cache.get(key)
-                if parents is _MISSING:
+                if parents is ttl_cache.MISSING:
                     parents = tuple(self._member_search(conn, dn))
                     self.group_cache.put(key, parents)
                 following.extend(p for p in parents
@@ -753,6 +784,14 @@ class LdapIdentityDriver(base.IdentityDriver):
                 len(password) > MAX_PASSWORD_LENGTH):
             # An empty password would be an "unauthenticated bind", which
             # many directories accept as a success.
+            raise exception.LoginFailed(reason="invalid_password")
+        try:
+            # Before the directory is asked, for known and unknown users
+            # alike: SASLprep's cost grows with the password (milliseconds
+            # for 4,000 characters) and must not tell them apart; a
+            # password it refuses is a failed login, not an outage.
+            password = _prepared_password(password)
+        except ldap_exc.LDAPSASLPrepError:
             raise exception.LoginFailed(reason="invalid_password")
 
         found = self._run(self._service_pool,

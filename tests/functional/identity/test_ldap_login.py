@@ -17,6 +17,9 @@ import logging
 import time
 
 import fixtures
+import ldap3
+from ldap3.operation import search as ldap3_search
+from ldap3.utils.asn1 import encode
 from ldap3.utils import log as ldap3_log
 
 from tests.fixtures import slapd
@@ -81,20 +84,25 @@ class LdapLoginTest(ldap_base.SlapdTestCase):
         # entries (it is an Active Directory feature): the login works, and
         # the filter sent is the in-chain one.
         driver = self.make_driver(group_mode="ad_in_chain")
-        filters = []
-        original = driver._search
+        sent = []
+        original = driver._send_search
 
-        def spy(conn, search_base, search_filter, *args, **kwargs):
-            filters.append(search_filter)
-            return original(conn, search_base, search_filter, *args,
-                            **kwargs)
+        def spy(conn, request, search_base):
+            sent.append(encode(request))
+            return original(conn, request, search_base)
 
-        self.useFixture(fixtures.MockPatchObject(driver, "_search", spy))
+        self.useFixture(fixtures.MockPatchObject(driver, "_send_search",
+                                                 spy))
         p = driver.authenticate("amy", "amy-Pa55")
         self.assertEqual((), p.groups)
-        self.assertIn("(&(objectClass=groupOfNames)(member:"
-                      "1.2.840.113556.1.4.1941:=uid=amy,ou=hotel,"
-                      "ou=shanghai,dc=example,dc=com))", filters)
+        # What conn.search() sends for the in-chain filter text.
+        expected = ldap3_search.search_operation(
+            slapd.GROUP_BASE, "(&(objectClass=groupOfNames)(member:"
+            "1.2.840.113556.1.4.1941:=uid=amy,ou=hotel,"
+            "ou=shanghai,dc=example,dc=com))", ldap3.SUBTREE,
+            ldap3.DEREF_ALWAYS, ["cn"], 0, driver._time_limit, False, True,
+            True, check_names=True)
+        self.assertIn(encode(expected), sent)
 
     def test_nesting_depth_is_bounded(self):
         for mode in ("memberof", "member"):
@@ -120,13 +128,15 @@ class LdapLoginTest(ldap_base.SlapdTestCase):
             now = [time.monotonic()]
             driver.group_cache._clock = lambda: now[0]
             searches = []
-            original = driver._search
+            original = driver._search_result
 
-            def spy(*args, **kwargs):
-                searches.append(args[2])
-                return original(*args, **kwargs)
+            def spy(conn, base):
+                # Every search answered, the user search included.
+                searches.append(base)
+                return original(conn, base)
 
-            self.useFixture(fixtures.MockPatchObject(driver, "_search", spy))
+            self.useFixture(fixtures.MockPatchObject(
+                driver, "_search_result", spy))
             first = driver.authenticate("erin", "erin-Pa55")
             cold = len(searches)
             del searches[:]

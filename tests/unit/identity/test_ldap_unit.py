@@ -16,6 +16,8 @@ import os
 
 import fixtures
 import ldap3
+from ldap3.operation import search as ldap3_search
+from ldap3.utils.asn1 import encode
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 import testtools
@@ -23,6 +25,7 @@ import testtools
 from vdi_broker.conf import ldap as ldap_conf
 from vdi_broker import exception
 from vdi_broker.identity import ldap as ldap_driver
+from vdi_broker.identity import ttl_cache
 
 BASE = "dc=example,dc=com"
 GROUPS = "ou=groups," + BASE
@@ -140,13 +143,16 @@ class MockDirectoryTest(testtools.TestCase):
     def test_filters_are_escaped(self):
         driver = self.driver(group_mode="member")
         sent = []
-        original = driver._search
+        original = driver._find_user
 
-        def spy(conn, base, flt, *args, **kwargs):
-            sent.append(flt)
-            return original(conn, base, flt, *args, **kwargs)
+        def spy(conn, username):
+            try:
+                return original(conn, username)
+            finally:
+                # ldap3's own record of the request it sent.
+                sent.append(conn.request["filter"])
 
-        self.useFixture(fixtures.MockPatchObject(driver, "_search", spy))
+        self.useFixture(fixtures.MockPatchObject(driver, "_find_user", spy))
         self.assertRaises(exception.LoginFailed, driver.authenticate,
                           "x*)(uid=\\00(", "pw")
         self.assertEqual("(&(objectClass=inetOrgPerson)"
@@ -157,15 +163,23 @@ class MockDirectoryTest(testtools.TestCase):
                              group_filter="objectClass=group",
                              group_member_attribute="member")
         sent = []
-        self.useFixture(fixtures.MockPatchObject(
-            driver, "_search",
-            lambda conn, base, flt, *a, **k: sent.append((base, flt)) or [
-                (group("g(1)"), {"cn": ["g(1)"]})]))
-        groups = driver._groups(None, "CN=O'Neil\\, Sean,OU=x,DC=corp", {})
+
+        def send(conn, request, base):
+            sent.append((base, encode(request)))
+            return [(group("g(1)"), {"cn": ["g(1)"]})]
+
+        self.useFixture(fixtures.MockPatchObject(driver, "_send_search",
+                                                 send))
+        conn = self.fake_open(driver._servers[0], "service").conn
+        groups = driver._groups(conn, "CN=O'Neil\\, Sean,OU=x,DC=corp", {})
         self.assertEqual([(group("g(1)"), "g(1)")], groups)
-        self.assertEqual(
-            (GROUPS, "(&(objectClass=group)(member:1.2.840.113556.1.4.1941"
-                     ":=CN=O'Neil\\5c, Sean,OU=x,DC=corp))"), sent[0])
+        # What conn.search() sends for this filter text.
+        flt = ("(&(objectClass=group)(member:1.2.840.113556.1.4.1941"
+               ":=CN=O'Neil\\5c, Sean,OU=x,DC=corp))")
+        expected = ldap3_search.search_operation(
+            GROUPS, flt, ldap3.SUBTREE, ldap3.DEREF_ALWAYS, ["cn"], 0,
+            driver._time_limit, False, True, True, check_names=True)
+        self.assertEqual((GROUPS, encode(expected)), sent[0])
 
     def test_group_cache(self):
         driver = self.driver()
@@ -351,20 +365,20 @@ class TTLCacheTest(testtools.TestCase):
 
     def test_expiry_and_size(self):
         now = [0.0]
-        cache = ldap_driver._TTLCache(10, 2, clock=lambda: now[0])
+        cache = ttl_cache.TTLCache(10, 2, clock=lambda: now[0])
         cache.put("a", 1)
         cache.put("b", None)
         self.assertEqual(1, cache.get("a"))
         self.assertIsNone(cache.get("b"))
         cache.put("c", 3)
-        self.assertIs(ldap_driver._MISSING, cache.get("a"))
+        self.assertIs(ttl_cache.MISSING, cache.get("a"))
         now[0] = 11
-        self.assertIs(ldap_driver._MISSING, cache.get("c"))
+        self.assertIs(ttl_cache.MISSING, cache.get("c"))
 
     def test_disabled(self):
-        cache = ldap_driver._TTLCache(0, 2)
+        cache = ttl_cache.TTLCache(0, 2)
         cache.put("a", 1)
-        self.assertIs(ldap_driver._MISSING, cache.get("a"))
+        self.assertIs(ttl_cache.MISSING, cache.get("a"))
 
 
 class LdapOptsTest(testtools.TestCase):
