@@ -60,11 +60,28 @@ def read_json(req, schema):
             reason="expected Content-Type application/json, got %s" %
             content_type)
     try:
-        data = jsonutils.loads(req.body.decode("utf-8"))
+        text = req.body.decode("utf-8")
+        data = jsonutils.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise exception.Invalid(reason="malformed JSON: %s" % e)
+    if "\\u" in text:
+        _refuse_lone_surrogates(data)
     validate(data, schema)
     return data
+
+
+def _refuse_lone_surrogates(data):
+    """400 for a string holding half of a surrogate pair.
+
+    JSON's "\\udc80" escape is valid JSON but no character: such a string
+    cannot be encoded as UTF-8, so the directory, the database driver or
+    a log line would fail on it later, as a 500.
+    """
+    try:
+        jsonutils.dump_as_bytes(data, ensure_ascii=False)
+    except UnicodeEncodeError:
+        raise exception.Invalid(reason="the JSON body holds a lone "
+                                "surrogate escape (no Unicode character)")
 
 
 # Validators of the request schemas, built (and the schemas themselves

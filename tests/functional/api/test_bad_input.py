@@ -72,6 +72,24 @@ class TestMalformedRequests(BadInputTestCase):
         self.assertError(resp, 400)
         self.assertNothingWritten(before)
 
+    def test_lone_surrogates_are_400(self):
+        # Valid JSON, but "\udc80" alone is no character: it cannot reach
+        # the directory, the database or a log line as UTF-8.
+        before = self.broker.counts()
+        for field in ("username", "password", "client_id", "seat"):
+            body = json.dumps(self.login_body(**{field: "a\udc80b"}))
+            resp = self.app.post(LOGIN, body.encode("ascii"), status=400,
+                                 content_type="application/json")
+            error = self.assertError(resp, 400, "Bad Request")
+            self.assertIn("surrogate", error["message"])
+        # A surrogate pair is one character, and welcome.
+        body = json.dumps(self.login_body(password="\ud83d\ude00"))
+        self.assertIn("\\ud83d", body)
+        resp = self.app.post(LOGIN, body.encode("ascii"), status=401,
+                             content_type="application/json")
+        self.assertError(resp, 401)
+        self.assertNothingWritten(before, ["sessions", "desktops"])
+
     def test_json_that_is_not_an_object(self):
         for body in ([], "amy", 42, None):
             resp = self.app.post_json(LOGIN, body, status=400)
