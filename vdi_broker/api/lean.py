@@ -232,7 +232,9 @@ class LeanPaths:
         raw = environ["wsgi.input"].read(length)
         # The full path reads it again if it must.
         environ["wsgi.input"] = io.BytesIO(raw)
-        if len(raw) != length:
+        if len(raw) != length or b"\\u" in raw:
+            # (An escape may be a lone surrogate: the full path's
+            # read_json refuses those.)
             return None
         try:
             return json.loads(raw.decode("utf-8"))

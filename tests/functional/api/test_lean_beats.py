@@ -230,6 +230,11 @@ class TestHeartbeats(LeanTestCase):
         self.assertIn("input_events", resp.json["error"]["message"])
         # (The schema refused the last one before any write.)
         self.assertEqual(3, self.full.call_count)
+        # Half a surrogate pair: no character, the stack's 400, before
+        # any write.
+        resp = self.beat(login, client_id="tc-0001\udc80", status=400)
+        self.assertIn("surrogate", resp.json["error"]["message"])
+        self.assertEqual(3, self.full.call_count)
 
     def test_client_deleted_elsewhere_is_not_created_again(self):
         self.client()
