@@ -63,7 +63,8 @@ def fast(connection):
 class _Compiled:
     """A statement compiled for one dialect, ready for the cursor."""
 
-    __slots__ = ("sql", "binds", "positional", "types", "results")
+    __slots__ = ("sql", "binds", "positional", "types", "names",
+                 "processors")
 
     def __init__(self, stmt, dialect, keys):
         dml = isinstance(stmt, sa.sql.dml.UpdateBase)
@@ -107,7 +108,8 @@ class _Compiled:
         # The result's types by position; their processors are known once
         # the driver has described the columns (first execution).
         self.types = [c.type for c in getattr(stmt, "selected_columns", ())]
-        self.results = None
+        self.names = None
+        self.processors = None
 
     def parameters(self, params):
         if self.positional:
@@ -132,14 +134,16 @@ class _Compiled:
 
     def describe(self, dialect, description):
         """Column names and result processors from the driver's columns."""
-        results = []
+        processors = []
         for i, column in enumerate(description):
             processor = None
             if i < len(self.types):
                 processor = self.types[i].dialect_impl(
                     dialect).result_processor(dialect, column[1])
-            results.append((column[0], processor))
-        self.results = results
+            processors.append(processor)
+        # (None: no column needs one, the rows are taken as they are.)
+        self.processors = processors if any(processors) else None
+        self.names = [column[0] for column in description]
 
 
 class _Default:
@@ -203,9 +207,9 @@ def _execute(connection, stmt, params, fetch):
                                           parameters, None, False)
         if fetch:
             rows = cursor.fetchall()
-            if compiled.results is None:
+            if compiled.names is None:
                 compiled.describe(connection.dialect, cursor.description)
-            result = _rows(compiled.results, rows)
+            result = _rows(compiled.names, compiled.processors, rows)
         else:
             result = cursor.rowcount
         cursor.close()
@@ -220,16 +224,12 @@ def _execute(connection, stmt, params, fetch):
         raise
 
 
-def _rows(columns, rows):
-    if not any(processor for _name, processor in columns):
-        names = [name for name, _processor in columns]
+def _rows(names, processors, rows):
+    if processors is None:
         return [dict(zip(names, row)) for row in rows]
-    out = []
-    for row in rows:
-        out.append({name: (processor(value) if processor is not None
-                           else value)
-                    for (name, processor), value in zip(columns, row)})
-    return out
+    return [{name: (value if processor is None else processor(value))
+             for name, processor, value in zip(names, processors, row)}
+            for row in rows]
 
 
 def rows(connection, stmt, params=None):
