@@ -213,8 +213,18 @@ class SelectionTest(testtools.TestCase):
 
     def test_mariadb_and_postgresql_drivers_take_the_cursor(self):
         for dialect in (mysqldb.dialect(), psycopg2.dialect()):
-            conn = mock.Mock(dialect=dialect)
+            conn = mock.Mock(dialect=dialect, _echo=False)
             self.assertTrue(prepared.fast(conn), dialect)
+
+    def test_statement_logging_stays_on_sqlalchemy(self):
+        self.useFixture(_Fast())
+        engine = sa.create_engine("sqlite://", echo=True)
+        self.addCleanup(engine.dispose)
+        with engine.connect() as conn:
+            self.assertFalse(prepared.fast(conn))
+        engine.echo = False
+        with engine.connect() as conn:
+            self.assertTrue(prepared.fast(conn))
 
 
 class CompileTest(testtools.TestCase):

@@ -55,9 +55,14 @@ _CACHE = weakref.WeakKeyDictionary()
 
 
 def fast(connection):
-    """Whether ``connection``'s statements may run on the DB-API cursor."""
+    """Whether ``connection``'s statements may run on the DB-API cursor.
+
+    Not when SQLAlchemy logs statements (``[database] connection_debug``):
+    that log is written by its execution machinery.
+    """
     dialect = connection.dialect
-    return (dialect.name, dialect.driver) in _DRIVERS
+    return (dialect.name, dialect.driver) in _DRIVERS and \
+        not getattr(connection, "_echo", False)
 
 
 class _Compiled:
