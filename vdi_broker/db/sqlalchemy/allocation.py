@@ -43,6 +43,7 @@ from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import keepalive
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker.db.sqlalchemy import prepared
 from vdi_broker import exception
 
 LOG = logging.getLogger(__name__)
@@ -231,15 +232,17 @@ def _claim_ready(connection, pool_id, username, attempts, candidates,
     # without a lock, and locks it by id (skipped if a login of this node
     # holds it, then the usual way).
     spread = locking and connection.info.get("vdi_galera", False)
+    # The statements built for an exclude list go through SQLAlchemy
+    # (prepared caches only statements built once).
+    run = _rows if exclude else prepared.rows
     for _attempt in range(attempts):
         rows = []
         if spread:
-            ids = connection.execute(ready_ids, dict(
-                params, p_limit=_GALERA_WINDOW * candidates)
-            ).scalars().all()
+            ids = [r["id"] for r in run(connection, ready_ids, dict(
+                params, p_limit=_GALERA_WINDOW * candidates))]
             if ids:
-                rows = connection.execute(_READY_BY_ID, {
-                    "p_id": _RANDOM.choice(ids)}).mappings().all()
+                rows = prepared.rows(connection, _READY_BY_ID, {
+                    "p_id": _RANDOM.choice(ids)})
         if not rows and locking:
             # Rows another transaction is claiming are skipped, not waited
             # for: concurrent logins spread over different desktops. Only
@@ -248,14 +251,12 @@ def _claim_ready(connection, pool_id, username, attempts, candidates,
             # which would then report a pool with ready desktops as
             # exhausted. The whole row is read with its lock, so that the
             # claimed desktop needs no second read.
-            rows = connection.execute(ready_skip_locked,
-                                      params).mappings().all()
+            rows = run(connection, ready_skip_locked, params)
             if not rows:
                 # Every ready desktop left is locked by a concurrent login
                 # (which may still roll back): wait for one, do not report
                 # the pool exhausted while it is not.
-                rows = connection.execute(ready_wait,
-                                          params).mappings().all()
+                rows = run(connection, ready_wait, params)
         elif not locking:
             rows = connection.execute(ready.limit(candidates),
                                       params).mappings().all()
@@ -265,9 +266,9 @@ def _claim_ready(connection, pool_id, username, attempts, candidates,
             # The compare-and-swap: only one transaction can move this row
             # out of 'ready', whatever the isolation level or cluster.
             now = utcnow()
-            result = connection.execute(_CLAIM, {
+            claimed = prepared.write(connection, _CLAIM, {
                 "p_id": row["id"], "p_username": username, "p_now": now})
-            if result.rowcount == 1:
+            if claimed == 1:
                 # The row was 'ready' and is now ours: locked on MariaDB
                 # and PostgreSQL, and SQLite writers take turns, so its
                 # new values are known without reading it again.
@@ -365,25 +366,25 @@ def _lock_user(connection, username):
     dialect = connection.dialect.name
     if dialect == "postgresql":
         digest = _user_lock_digest(username)
-        connection.execute(_PG_XACT_LOCK, {
+        prepared.rows(connection, _PG_XACT_LOCK, {
             "p_key": int.from_bytes(digest[:8], "big", signed=True)})
     elif dialect == "mysql":
         # prepare_engine() made the pool release the lock at checkin.
         connection.info["vdi_user_locks"] = True
         name = _user_lock_name(username, connection.engine.url.database)
         wait = keepalive.lock_wait(_USER_LOCK_TIMEOUT)
-        got = connection.execute(_GET_LOCK, {"p_name": name,
-                                             "p_timeout": wait}).scalar()
+        got = prepared.scalar(connection, _GET_LOCK, {"p_name": name,
+                                                      "p_timeout": wait})
         if got != 1 and _end_lost_lock_holder(connection, name, wait):
-            got = connection.execute(_GET_LOCK, {"p_name": name,
-                                                 "p_timeout": wait}).scalar()
+            got = prepared.scalar(connection, _GET_LOCK, {
+                "p_name": name, "p_timeout": wait})
         if got != 1:
             # Another login of this user holds the lock and is busy:
             # answer now rather than wait again at every retry of the
             # transaction.
             raise exception.LoginInProgress()
         if connection.info.get("vdi_galera"):
-            connection.execute(_LOGIN_SERIAL, {
+            prepared.write(connection, _LOGIN_SERIAL, {
                 "p_id": _user_lock_digest(username).hex(),
                 "p_now": utcnow()})
 
@@ -503,15 +504,15 @@ def login_inputs(ctx, seat_name, client_id, username=None):
     connection = ctx.connection
     seat = None
     if seat_name:
-        seat = next(iter(_rows(connection, _SEAT_BY_NAME,
-                               {"p_name": seat_name})), None)
-    client = next(iter(_rows(connection, _CLIENT_BY_ID,
-                             {"p_client_id": client_id})), None)
+        seat = prepared.first(connection, _SEAT_BY_NAME,
+                              {"p_name": seat_name})
+    client = prepared.first(connection, _CLIENT_BY_ID,
+                            {"p_client_id": client_id})
     allocators = _rows(connection, _ALL_ALLOCATORS)
     bindings = {}
     if any(set(a.get("rules") or ()) & {"pools", "site_fallback"}
            for a in allocators):
-        bindings = {(b["kind"], b["key"]): b for b in _rows(
+        bindings = {(b["kind"], b["key"]): b for b in prepared.rows(
             connection, _LOGIN_BINDINGS, {"p_user": username,
                                           "p_seat": seat_name,
                                           "p_client": client_id})}
@@ -581,8 +582,8 @@ def login_claim(ctx, request, decision, session_values, pool=None,
     now = utcnow()
     superseded = 0
     if reused:
-        superseded = connection.execute(_SUPERSEDE, {
-            "p_desktop_id": desktop.id, "p_now": now}).rowcount
+        superseded = prepared.write(connection, _SUPERSEDE, {
+            "p_desktop_id": desktop.id, "p_now": now})
     # Plain INSERTs: the session and the event are written, never read
     # back.
     client_session = {
@@ -600,7 +601,7 @@ def login_claim(ctx, request, decision, session_values, pool=None,
         "department": session_values.get("department"),
         # The agent's site (the seat's, else the thin client's).
         "site": (decision.get("site") or {}).get("site")}
-    connection.execute(_INSERT_SESSION, client_session)
+    prepared.write(connection, _INSERT_SESSION, client_session)
     _insert_event(connection, ctx, "allocation", "login",
                   actor=username, username=username,
                   target_type="session", target_id=client_session["id"],
@@ -630,8 +631,7 @@ def login_claim(ctx, request, decision, session_values, pool=None,
 
 def _pool(connection, pool_id):
     """A pool's row as a dict (None: no such pool)."""
-    return next(iter(_rows(connection, _POOL_BY_ID, {"p_id": pool_id})),
-                None)
+    return prepared.first(connection, _POOL_BY_ID, {"p_id": pool_id})
 
 
 def _take_over(connection, desktop, username):
@@ -641,8 +641,8 @@ def _take_over(connection, desktop, username):
     The row is locked (_BOUND_DESKTOP); its new values are known.
     """
     now = utcnow()
-    connection.execute(_TAKE_OVER, {"p_id": desktop.id,
-                                    "p_username": username, "p_now": now})
+    prepared.write(connection, _TAKE_OVER, {
+        "p_id": desktop.id, "p_username": username, "p_now": now})
     desktop.state = models.ASSIGNED
     desktop.assigned_user = username
     desktop.assigned_at = desktop.updated_at = now
@@ -659,8 +659,8 @@ def _claim_bound(connection, ctx, username, kind, key, pool, decision,
     # and its desktop stay locked until commit, so that a session
     # takeover or a binding move happens once, not once per concurrent
     # login.
-    binding = next(iter(_rows(connection, _BINDING_FOR_UPDATE,
-                              {"p_kind": kind, "p_key": key})), None)
+    binding = prepared.first(connection, _BINDING_FOR_UPDATE,
+                             {"p_kind": kind, "p_key": key})
     if binding is None:
         desktop = _claim_ready(connection, pool.id, username, attempts,
                                candidates, exclude)
@@ -674,9 +674,10 @@ def _claim_bound(connection, ctx, username, kind, key, pool, decision,
                    "updated_at": None}
         # A concurrent first login of the same key fails here with a
         # duplicate entry; the retry finds its binding instead.
-        connection.execute(_INSERT_BINDING, binding)
+        prepared.write(connection, _INSERT_BINDING, binding)
         return desktop, binding, False
-    rows = _rows(connection, _BOUND_DESKTOP, {"p_id": binding["desktop_id"]})
+    rows = prepared.rows(connection, _BOUND_DESKTOP,
+                         {"p_id": binding["desktop_id"]})
     desktop = _RowView(rows[0]) if rows else None
     if desktop is not None and desktop.state in _USABLE_BOUND_STATES:
         if desktop.state == models.READY or \
@@ -692,9 +693,9 @@ def _claim_bound(connection, ctx, username, kind, key, pool, decision,
         raise _pool_exhausted(connection, _RowView(
             _pool(connection, binding["pool_id"])))
     now = utcnow()
-    connection.execute(_MOVE_BINDING, {"p_id": binding["id"],
-                                       "p_desktop_id": desktop.id,
-                                       "p_now": now})
+    prepared.write(connection, _MOVE_BINDING, {"p_id": binding["id"],
+                                               "p_desktop_id": desktop.id,
+                                               "p_now": now})
     binding.update(desktop_id=desktop.id, updated_at=now,
                    revision=binding["revision"] + 1)
     _insert_event(connection, ctx, "allocation", "binding.move",
@@ -716,16 +717,14 @@ def _claim_floating(connection, username, pool, keep_pools, attempts,
             "p_username": username,
             "p_pool_ids": sorted(keep_pools)}).mappings().first()
     else:
-        current = connection.execute(_CURRENT_DESKTOP, {
-            "p_username": username,
-            "p_pool_id": pool.id}).mappings().first()
+        current = prepared.first(connection, _CURRENT_DESKTOP, {
+            "p_username": username, "p_pool_id": pool.id})
     if current is not None:
         # Compare-and-swap: a logout in flight may be releasing it (this
         # waits for it and sees its outcome); then start over.
         now = utcnow()
-        kept = connection.execute(_KEEP_DESKTOP, {
-            "p_id": current["id"], "p_username": username,
-            "p_now": now}).rowcount
+        kept = prepared.write(connection, _KEEP_DESKTOP, {
+            "p_id": current["id"], "p_username": username, "p_now": now})
         if kept != 1:
             raise db_exc.RetryRequest(exception.Conflict(
                 reason="desktop %s was released meanwhile" %

@@ -26,6 +26,7 @@ from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from vdi_broker.db.sqlalchemy import models
+from vdi_broker.db.sqlalchemy import prepared
 from vdi_broker import exception
 
 INSERT_EVENT = sa.insert(models.Event.__table__)
@@ -252,8 +253,8 @@ def event_values(ctx, kind, action, result="success", **fields):
 
 def insert_event(connection, ctx, kind, action, **fields):
     """Write an audit event with a plain INSERT (the login's hot path)."""
-    connection.execute(INSERT_EVENT,
-                       event_values(ctx, kind, action, **fields))
+    prepared.write(connection, INSERT_EVENT,
+                   event_values(ctx, kind, action, **fields))
 
 
 def add_events(session, ctx, events):
