@@ -120,6 +120,8 @@ def pools_drain(ctx, pool_ids, until):
                 sa.or_(_POOLS.c.drain_until.is_(None),
                        _POOLS.c.drain_until != until))
             .values(drain_until=until)).rowcount
+    if changed:
+        common.config_changed(ctx.session)
     return changed
 
 

@@ -40,6 +40,7 @@ def pool_create(ctx, values):
     values = dict(values)
     values.setdefault("id", uuidutils.generate_uuid())
     pool = models.Pool(**values)
+    common.config_changed(ctx.session)
     ctx.session.add(pool)
     ctx.session.flush()
     common.record(ctx.session, ctx, "admin", "pool.create", target_type="pool",
@@ -66,6 +67,7 @@ def pool_update(ctx, ident, values, expected_revision=None, event=True):
     try:
         row = common.get_by_id_or_name(ctx.session, models.Pool, ident,
                                        exception.PoolNotFound, pool=ident)
+        common.config_changed(ctx.session)
         common.update_revisioned(ctx.session, models.Pool, row, values,
                                  expected_revision, "Pool")
     except db_exc.DBDuplicateEntry:
@@ -80,10 +82,19 @@ def pool_update(ctx, ident, values, expected_revision=None, event=True):
 
 @engine.main_context_manager.writer
 def pool_set_status(ctx, pool_id, status, reason):
-    """Set a pool's health status without bumping its revision."""
-    ctx.session.execute(
-        sa.update(models.Pool).where(models.Pool.id == pool_id)
-        .values(status=status, status_reason=reason))
+    """Set a pool's health status without bumping its revision.
+
+    Only a change is written (and moves the logins' generation): the
+    pool manager sets the status at every pass.
+    """
+    changed = ctx.session.execute(
+        sa.update(models.Pool).where(
+            models.Pool.id == pool_id,
+            sa.or_(models.Pool.status != status,
+                   models.Pool.status_reason.is_distinct_from(reason)))
+        .values(status=status, status_reason=reason)).rowcount
+    if changed:
+        common.config_changed(ctx.session)
 
 
 @engine.main_context_manager.writer
@@ -110,6 +121,7 @@ def pool_build_result(ctx, pool_id, error=None, allowance=None):
         values = {"build_failures": 0, "failing_since": None}
     else:
         return common.as_dict(row)
+    common.config_changed(ctx.session)
     ctx.session.execute(sa.update(models.Pool)
                         .where(models.Pool.id == pool_id).values(**values))
     return common.as_dict(ctx.session.get(models.Pool, pool_id,
@@ -138,6 +150,7 @@ def pool_delete(ctx, ident):
     # A pool's schedules have no meaning without it: they go with it.
     ctx.session.execute(sa.delete(models.Schedule)
                         .where(models.Schedule.pool_id == row.id))
+    common.config_changed(ctx.session)
     ctx.session.delete(row)
     common.record(ctx.session, ctx, "admin", "pool.delete", target_type="pool",
                   target_id=row.id, message=row.name)
