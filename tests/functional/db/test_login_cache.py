@@ -25,6 +25,7 @@ import contextlib
 import copy
 import datetime
 import re
+import threading
 from unittest import mock
 
 from oslo_db.sqlalchemy import engines
@@ -236,6 +237,39 @@ class LoginCacheTest(testscenarios.WithScenarios, base.TestCase):
             db.allocator_update(self.ctxt, a["id"], {"enabled": False})
         explain = logins.explain(self.ctxt, _login())["outcome"]
         self.assertEqual("second", explain["allocator"])
+
+    def test_threads_share_the_cache_and_see_the_last_change(self):
+        a = self._allocator("first", 10, self.p1)
+        self._allocator("second", 20, self.p2)
+        errors = []
+
+        def logins(n):
+            try:
+                for i in range(10):
+                    self._decide("user-%d-%d" % (n, i))
+            except Exception as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=logins, args=(n,))
+                   for n in range(6)]
+        for thread in threads:
+            thread.start()
+        # (SQLite: through this engine. Its writers take turns behind a
+        # lock of their engine; a second engine's writer would starve
+        # behind six threads of logins.)
+        elsewhere = (contextlib.nullcontext() if self.backend == "sqlite"
+                     else self._elsewhere())
+        with elsewhere:
+            for priority in (30, 5, 30, 5, 30):
+                db.allocator_update(self.ctxt, a["id"],
+                                    {"priority": priority})
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], errors)
+        # The last change (first at 30, after second) for every login now.
+        for n in range(3):
+            self.assertEqual("second",
+                             self._decide("after-%d" % n)[1].record["name"])
 
     # -- every writer moves the generation ----------------------------------
 
