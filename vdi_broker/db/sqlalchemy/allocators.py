@@ -33,6 +33,7 @@ __all__ = (
 
 
 @common.translate_duplicates("allocator")
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_create(ctx, values):
     values = dict(values)
@@ -75,6 +76,7 @@ def allocator_list(ctx, filters=None, limit=None, marker=None,
                                filters, limit, marker, sort_key, sort_dir)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_update(ctx, ident, values, expected_revision=None):
     row = common.get_by_id_or_name(
@@ -100,6 +102,7 @@ def allocator_update(ctx, ident, values, expected_revision=None):
     return common.as_dict(row)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_delete(ctx, ident):
     row = common.get_by_id_or_name(

@@ -48,6 +48,19 @@ def retry_on_conflict(f):
     )(f)
 
 
+def retry_on_deadlock(f):
+    """Run the whole transaction again on a deadlock (only).
+
+    For the writers of the pools and allocators that do not race
+    otherwise: on a multi-writer Galera cluster two of them on two nodes
+    both write the generation's row (config_changed), and certification
+    fails one with a deadlock.
+    """
+    return oslo_db_api.wrap_db_retry(
+        max_retries=5, retry_interval=0.02, inc_retry_interval=True,
+        max_retry_interval=0.5, jitter=True, retry_on_deadlock=True)(f)
+
+
 def as_dict(row):
     """A model instance (or RowView) as a plain dict; None stays None."""
     if row is None:

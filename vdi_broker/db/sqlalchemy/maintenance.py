@@ -107,6 +107,7 @@ def window_announce(ctx, window_id, start, events=()):
     return True
 
 
+@common.retry_on_deadlock
 @main_context_manager.writer
 def pools_drain(ctx, pool_ids, until):
     """Set the pools' ``drain_until`` (no logins before then)."""

@@ -35,6 +35,7 @@ __all__ = (
 
 
 @common.translate_duplicates("pool")
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_create(ctx, values):
     values = dict(values)
@@ -62,6 +63,7 @@ def pool_list(ctx, filters=None, limit=None, marker=None, sort_key="name",
                                limit, marker, sort_key, sort_dir)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_update(ctx, ident, values, expected_revision=None, event=True):
     try:
@@ -80,6 +82,7 @@ def pool_update(ctx, ident, values, expected_revision=None, event=True):
     return common.as_dict(row)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_set_status(ctx, pool_id, status, reason):
     """Set a pool's health status without bumping its revision.
@@ -97,6 +100,7 @@ def pool_set_status(ctx, pool_id, status, reason):
         common.config_changed(ctx.session)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_build_result(ctx, pool_id, error=None, allowance=None):
     """Record a boot's outcome in the pool's build throttle state.
@@ -128,6 +132,7 @@ def pool_build_result(ctx, pool_id, error=None, allowance=None):
                                           populate_existing=True))
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_delete(ctx, ident):
     row = common.get_by_id_or_name(ctx.session, models.Pool, ident,
