@@ -537,6 +537,7 @@ def _site_rules(seats, fallback_spare=None):
                 "UPDATE pools SET max_size = max_size + :n - min_ready, "
                 "min_ready = :n WHERE name = :name"),
                 {"n": fallback_spare, "name": "floating-" + FALLBACK_SITE})
+        conn.execute(stack_mod.BUMP_GENERATION)
         conn.execute(sa.text(
             "DELETE FROM allocators WHERE name LIKE 'agents-%'"))
         fallback_pool = pools["floating-" + FALLBACK_SITE]

@@ -67,6 +67,12 @@ DATABASES = {"mariadb": (MYSQL_ADMIN, "mysql", 3306),
 BIN = os.path.dirname(sys.executable)
 VIP_EVERY = 10
 
+#: What a change of the pools or allocators by hand must run in its
+#: transaction (vdi_broker/db/sqlalchemy/common.py config_changed).
+BUMP_GENERATION = sa.text(
+    "UPDATE cache_generations SET generation = generation + 1 "
+    "WHERE name = 'allocation'")
+
 
 def default_db_driver():
     try:
@@ -554,6 +560,9 @@ class Stack:
                 "INSERT INTO desktops (id, pool_id, name, state, address, "
                 "generation, created_at) VALUES (:id, :pool, :name, "
                 "'ready', :address, 1, NOW())"), rows)
+            # Pools and allocators written by hand: the logins' cached
+            # copies are read again (db/sqlalchemy/login_cache.py).
+            conn.execute(BUMP_GENERATION)
         del now
         engine.dispose()
         self.pools = pools
@@ -624,6 +633,9 @@ class Stack:
                 "INSERT INTO desktops (id, pool_id, name, state, address, "
                 "generation, created_at) VALUES (:id, :pool, :name, "
                 "'ready', :address, 1, NOW())"), rows)
+            # Pools and allocators written by hand: the logins' cached
+            # copies are read again (db/sqlalchemy/login_cache.py).
+            conn.execute(BUMP_GENERATION)
         engine.dispose()
         self.pools = pools
         self.desktop_count = sum(sizes.values())

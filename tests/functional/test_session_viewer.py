@@ -37,6 +37,7 @@ from tests.functional import test_guest_agent
 from vdi_broker.api import client_auth
 from vdi_broker.conf import client_session as client_session_conf
 from vdi_broker.db import api as db
+from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker import session_state
 from vdi_broker import states
@@ -215,6 +216,7 @@ class TestSelectionAgreesWithTheRule(ViewerTestCase):
         engine = self.broker.database.engine
         expected = set()
         with engine.begin() as conn:
+            common.config_changed(conn)
             for console in ("rdp", "spice-direct"):
                 pool_id = uuidutils.generate_uuid()
                 conn.execute(sa.insert(models.Pool.__table__).values(

@@ -22,7 +22,8 @@ Where things live (see doc/source/contributor/storage.rst):
 
 - ``engine.py``: engine set-up and the transaction context;
 - ``common.py``: helpers every module shares;
-- ``allocation.py``: the login's allocation transaction;
+- ``allocation.py``: the login's allocation transaction (its allocators
+  and pools from ``login_cache.py``);
 - ``sessions.py``: what follows a login (undo, logout, release, reads);
 - one module per resource: pools, desktops, allocators, bindings, seats,
   thin clients, schedules, events, the boot queue, login failures, metrics,

@@ -56,6 +56,7 @@ from tests.fixtures import logins
 from vdi_broker import context as vdi_context
 from vdi_broker.db import api as db
 from vdi_broker.db.sqlalchemy import allocation
+from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine as db_engine
 from vdi_broker.db.sqlalchemy import models
 
@@ -128,6 +129,47 @@ class GaleraEngineTest(base.TestCase):
         _allocate(self.pool, "alice")
         self.assertEqual(1, self.serial("alice"))
         self.assertRaises(db_exc.DBDeadlock, conn.commit)
+
+    def test_pool_changes_on_two_nodes_conflict_and_are_retried(self):
+        # Two changes of different pools on two nodes both write the
+        # allocators' and pools' generation (common.config_changed). A
+        # change of this node has bumped it and not yet committed when one
+        # of node 2 commits: this node's transaction is aborted with a
+        # deadlock and run again (retry_on_deadlock).
+        other = self.engine(1)
+        spare = db.pool_create(self.ctxt, {
+            "name": "spare", "flavor": "m1.desktop", "image": "win11"})
+        before = self.generation()
+        commits = []
+
+        def meanwhile(session):
+            if commits:
+                return
+            commits.append(True)
+            with other.begin() as conn:
+                conn.execute(sa.update(models.Pool.__table__)
+                             .where(models.Pool.id == spare["id"])
+                             .values(description="node 2"))
+                common.config_changed(conn)
+
+        # (After the bump: common's listener was registered first.)
+        sa.event.listen(sa.orm.Session, "before_commit", meanwhile)
+        self.addCleanup(sa.event.remove, sa.orm.Session, "before_commit",
+                        meanwhile)
+        db.pool_update(self.ctxt, self.pool["id"], {"description": "node 1"})
+        self.assertEqual([True], commits)
+        self.assertEqual("node 1",
+                         db.pool_get(self.ctxt, "pool")["description"])
+        self.assertEqual("node 2",
+                         db.pool_get(self.ctxt, "spare")["description"])
+        # Both changes moved it: node 2's, then this node's second try.
+        self.assertEqual(before + 2, self.generation())
+
+    def generation(self):
+        with self.database.engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT generation FROM cache_generations "
+                "WHERE name = 'allocation'")).scalar()
 
 
 class GaleraLoginTest(base.TestCase):

@@ -42,6 +42,7 @@ from sqlalchemy.dialects import mysql
 from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import engine
 from vdi_broker.db.sqlalchemy import keepalive
+from vdi_broker.db.sqlalchemy import login_cache
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.db.sqlalchemy import prepared
 from vdi_broker import exception
@@ -166,8 +167,6 @@ _SEAT_BY_NAME = sa.select(models.Seat.__table__).where(
     models.Seat.name == sa.bindparam("p_name"))
 _CLIENT_BY_ID = sa.select(models.ThinClient.__table__).where(
     models.ThinClient.client_id == sa.bindparam("p_client_id"))
-_ALL_ALLOCATORS = sa.select(models.Allocator.__table__)
-_ALL_POOLS = sa.select(models.Pool.__table__)
 _BINDINGS = models.Binding.__table__
 # The login's own bindings (user, seat, thin client), read up front when
 # an allocator is site-aware (login/sites.py: a bound desktop stays).
@@ -493,13 +492,16 @@ def _login_connection(ctx, username):
 def login_inputs(ctx, seat_name, client_id, username=None):
     """What the allocator chain decides on, read up front.
 
-    The seat and thin client records (or None), every allocator and every
-    pool (both small tables), as plain dicts; when an allocator is
-    site-aware (rules with ``pools`` or ``site_fallback``), the login's
-    own bindings too (``bindings``: {(kind, key): row} of the user
-    ``username``, the seat and the thin client). Inside
-    :func:`login_transaction`, read in the login's transaction (after the
-    user's lock); alone (explain), in a read transaction of its own.
+    The seat and thin client records (or None) as plain dicts; every
+    allocator and every pool (both small tables) as tuples of read-only
+    dicts, from the process's cache while their generation has not moved
+    (login_cache.py); when an allocator is site-aware (rules with
+    ``pools`` or ``site_fallback``), the login's own bindings too
+    (``bindings``: {(kind, key): row} of the user ``username``, the seat
+    and the thin client). Inside :func:`login_transaction`, read in the
+    login's transaction (after the user's lock); alone (explain), in a
+    read transaction of its own. Not for a transaction that changed the
+    pools or allocators itself (its generation moves at commit).
     """
     connection = ctx.connection
     seat = None
@@ -508,16 +510,16 @@ def login_inputs(ctx, seat_name, client_id, username=None):
                               {"p_name": seat_name})
     client = prepared.first(connection, _CLIENT_BY_ID,
                             {"p_client_id": client_id})
-    allocators = _rows(connection, _ALL_ALLOCATORS)
+    config = login_cache.allocation_config(connection)
     bindings = {}
-    if any(set(a.get("rules") or ()) & {"pools", "site_fallback"}
-           for a in allocators):
+    if config.site_aware:
         bindings = {(b["kind"], b["key"]): b for b in prepared.rows(
             connection, _LOGIN_BINDINGS, {"p_user": username,
                                           "p_seat": seat_name,
                                           "p_client": client_id})}
-    return {"seat": seat, "client": client, "allocators": allocators,
-            "pools": _rows(connection, _ALL_POOLS), "bindings": bindings}
+    return {"seat": seat, "client": client,
+            "allocators": config.allocators, "pools": config.pools,
+            "bindings": bindings}
 
 
 def login_register_seat(ctx, request, register):
@@ -800,13 +802,6 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
     session.flush()
     return _dict(session.get(models.Binding, binding.id,
                              populate_existing=True))
-
-
-def _rows(connection, stmt, params=None):
-    """Plain dicts of a Core SELECT: no ORM objects to build and track."""
-    result = connection.execute(stmt, params)
-    keys = result.keys()
-    return [dict(zip(keys, row)) for row in result]
 
 
 # -- end of the allocation transaction --------------------------------------

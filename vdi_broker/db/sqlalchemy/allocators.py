@@ -33,6 +33,7 @@ __all__ = (
 
 
 @common.translate_duplicates("allocator")
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_create(ctx, values):
     values = dict(values)
@@ -44,6 +45,7 @@ def allocator_create(ctx, values):
     if values.get("is_default"):
         _clear_default(ctx.session)
     row = models.Allocator(**values)
+    common.config_changed(ctx.session)
     ctx.session.add(row)
     ctx.session.flush()
     common.record(ctx.session, ctx, "admin", "allocator.create",
@@ -52,6 +54,7 @@ def allocator_create(ctx, values):
 
 
 def _clear_default(session, keep=None):
+    common.config_changed(session)
     stmt = sa.update(models.Allocator).where(
         models.Allocator.is_default.is_(True))
     if keep:
@@ -73,6 +76,7 @@ def allocator_list(ctx, filters=None, limit=None, marker=None,
                                filters, limit, marker, sort_key, sort_dir)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_update(ctx, ident, values, expected_revision=None):
     row = common.get_by_id_or_name(
@@ -85,6 +89,7 @@ def allocator_update(ctx, ident, values, expected_revision=None):
             exception.PoolNotFound, pool=values["pool_id"]).id
     if values.get("is_default"):
         _clear_default(ctx.session, keep=row.id)
+    common.config_changed(ctx.session)
     try:
         common.update_revisioned(ctx.session, models.Allocator, row, values,
                                  expected_revision, "Allocator")
@@ -97,11 +102,13 @@ def allocator_update(ctx, ident, values, expected_revision=None):
     return common.as_dict(row)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def allocator_delete(ctx, ident):
     row = common.get_by_id_or_name(
         ctx.session, models.Allocator, ident, exception.AllocatorNotFound,
         allocator=ident)
+    common.config_changed(ctx.session)
     ctx.session.delete(row)
     common.record(ctx.session, ctx, "admin", "allocator.delete",
                   target_type="allocator", target_id=row.id, message=row.name)
@@ -137,6 +144,7 @@ def allocator_reorder(ctx, ids, expected_ids, step=10):
         row = by_id[allocator_id]
         if row.priority == position * step:
             continue
+        common.config_changed(session)
         session.execute(
             sa.update(models.Allocator)
             .where(models.Allocator.id == row.id)

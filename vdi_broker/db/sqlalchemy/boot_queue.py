@@ -336,6 +336,7 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
                               hosts)
             if reason is not None and \
                     rows[pool_id]["boot_wait_reason"] != reason:
+                common.config_changed(session)
                 session.execute(sa.update(_POOLS)
                                 .where(_POOLS.c.id == pool_id)
                                 .values(boot_wait_reason=reason))
@@ -353,6 +354,7 @@ def boot_admit(ctx, global_limit, pool_allowance, host_allowance,
         if rows[pool_id]["boot_wait_reason"] != reason:
             values["boot_wait_reason"] = reason
         if values:
+            common.config_changed(session)
             session.execute(sa.update(_POOLS)
                             .where(_POOLS.c.id == pool_id).values(**values))
     result["in_flight"] = total + len(result["restarts"]) + len(inserts)
@@ -413,6 +415,7 @@ def boot_feedback(ctx, pools=None, hosts=None):
             continue
         values = pools[pool_id](dict(row))
         if values:
+            common.config_changed(session)
             session.execute(sa.update(_POOLS).where(_POOLS.c.id == pool_id)
                             .values(**values))
     for host in sorted(hosts or {}):

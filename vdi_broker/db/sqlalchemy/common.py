@@ -24,6 +24,7 @@ from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_utils import timeutils
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from vdi_broker.db.sqlalchemy import models
 from vdi_broker.db.sqlalchemy import prepared
@@ -46,6 +47,19 @@ def retry_on_conflict(f):
         max_retry_interval=0.5, jitter=True, retry_on_deadlock=True,
         exception_checker=lambda e: isinstance(e, db_exc.DBDuplicateEntry),
     )(f)
+
+
+def retry_on_deadlock(f):
+    """Run the whole transaction again on a deadlock (only).
+
+    For the writers of the pools and allocators that do not race
+    otherwise: on a multi-writer Galera cluster two of them on two nodes
+    both write the generation's row (config_changed), and certification
+    fails one with a deadlock.
+    """
+    return oslo_db_api.wrap_db_retry(
+        max_retries=5, retry_interval=0.02, inc_retry_interval=True,
+        max_retry_interval=0.5, jitter=True, retry_on_deadlock=True)(f)
 
 
 def as_dict(row):
@@ -223,6 +237,54 @@ def close_sessions(session, desktop_ids, reason):
             .values(state="closed", closed_at=now, close_reason=reason,
                     updated_at=now)).rowcount
     return closed
+
+
+# -- the allocators' and pools' generation ----------------------------------
+#
+# Logins keep the decoded allocators and pools in their process while the
+# ``allocation`` row of cache_generations has not moved (allocation.py
+# login_inputs). Every write to either table must therefore bump it in its
+# own transaction: call config_changed() wherever they are written.
+
+#: The cache_generations row of the allocators and pools.
+ALLOCATION_GENERATION = "allocation"
+_GENERATIONS = models.CacheGeneration.__table__
+BUMP_GENERATION = (
+    sa.update(_GENERATIONS)
+    .where(_GENERATIONS.c.name == ALLOCATION_GENERATION)
+    .values(generation=_GENERATIONS.c.generation + 1,
+            updated_at=sa.bindparam("p_now")))
+_CHANGED = "vdi_allocation_changed"
+
+
+def config_changed(session):
+    """This transaction writes the pools or allocators: bump the generation.
+
+    With an ORM session the bump is the transaction's last statement,
+    run just before its commit (_bump_at_commit): taken after every pool
+    and allocator row lock, the counter's row lock can be waited for but
+    never be part of a deadlock, and it is held only while committing. A
+    Core connection (no commit hook) bumps it now.
+    """
+    if isinstance(session, orm.Session):
+        session.info[_CHANGED] = True
+    else:
+        session.execute(BUMP_GENERATION, {"p_now": timeutils.utcnow()})
+
+
+@sa.event.listens_for(orm.Session, "before_commit")
+def _bump_at_commit(session):
+    if session.info.pop(_CHANGED, False):
+        # The ORM's pending changes first: the bump comes last.
+        session.flush()
+        session.execute(BUMP_GENERATION, {"p_now": timeutils.utcnow()})
+
+
+@sa.event.listens_for(orm.Session, "after_transaction_end")
+def _forget_change(session, transaction):
+    # A rolled back transaction's mark must not bump the next one's.
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
 
 
 # -- audit events ------------------------------------------------------------

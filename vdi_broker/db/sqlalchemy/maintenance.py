@@ -107,6 +107,7 @@ def window_announce(ctx, window_id, start, events=()):
     return True
 
 
+@common.retry_on_deadlock
 @main_context_manager.writer
 def pools_drain(ctx, pool_ids, until):
     """Set the pools' ``drain_until`` (no logins before then)."""
@@ -120,6 +121,8 @@ def pools_drain(ctx, pool_ids, until):
                 sa.or_(_POOLS.c.drain_until.is_(None),
                        _POOLS.c.drain_until != until))
             .values(drain_until=until)).rowcount
+    if changed:
+        common.config_changed(ctx.session)
     return changed
 
 

@@ -452,6 +452,23 @@ class LoginSerial(Base):
     updated_at = sa.Column(sa.DateTime, nullable=False, default=_utcnow)
 
 
+class CacheGeneration(Base):
+    """A counter that says when cached rows were last changed.
+
+    Row ``allocation``: bumped in the same transaction as every write to
+    the pools or allocators tables (db/sqlalchemy/common.py
+    config_changed), so that a login reuses its process's decoded copy
+    of both tables while the counter has not moved (allocation.py
+    login_inputs).
+    """
+
+    __tablename__ = "cache_generations"
+
+    name = sa.Column(sa.String(64), primary_key=True)
+    generation = sa.Column(sa.BigInteger, nullable=False, default=0)
+    updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
 # Guest jobs (vdi_broker/states.py).
 JOB_SCHEDULED = states.JOB_SCHEDULED
 JOB_RUNNING = states.JOB_RUNNING

@@ -35,11 +35,13 @@ __all__ = (
 
 
 @common.translate_duplicates("pool")
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_create(ctx, values):
     values = dict(values)
     values.setdefault("id", uuidutils.generate_uuid())
     pool = models.Pool(**values)
+    common.config_changed(ctx.session)
     ctx.session.add(pool)
     ctx.session.flush()
     common.record(ctx.session, ctx, "admin", "pool.create", target_type="pool",
@@ -61,11 +63,13 @@ def pool_list(ctx, filters=None, limit=None, marker=None, sort_key="name",
                                limit, marker, sort_key, sort_dir)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_update(ctx, ident, values, expected_revision=None, event=True):
     try:
         row = common.get_by_id_or_name(ctx.session, models.Pool, ident,
                                        exception.PoolNotFound, pool=ident)
+        common.config_changed(ctx.session)
         common.update_revisioned(ctx.session, models.Pool, row, values,
                                  expected_revision, "Pool")
     except db_exc.DBDuplicateEntry:
@@ -78,14 +82,25 @@ def pool_update(ctx, ident, values, expected_revision=None, event=True):
     return common.as_dict(row)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_set_status(ctx, pool_id, status, reason):
-    """Set a pool's health status without bumping its revision."""
-    ctx.session.execute(
-        sa.update(models.Pool).where(models.Pool.id == pool_id)
-        .values(status=status, status_reason=reason))
+    """Set a pool's health status without bumping its revision.
+
+    Only a change is written (and moves the logins' generation): the
+    pool manager sets the status at every pass.
+    """
+    changed = ctx.session.execute(
+        sa.update(models.Pool).where(
+            models.Pool.id == pool_id,
+            sa.or_(models.Pool.status != status,
+                   models.Pool.status_reason.is_distinct_from(reason)))
+        .values(status=status, status_reason=reason)).rowcount
+    if changed:
+        common.config_changed(ctx.session)
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_build_result(ctx, pool_id, error=None, allowance=None):
     """Record a boot's outcome in the pool's build throttle state.
@@ -110,12 +125,14 @@ def pool_build_result(ctx, pool_id, error=None, allowance=None):
         values = {"build_failures": 0, "failing_since": None}
     else:
         return common.as_dict(row)
+    common.config_changed(ctx.session)
     ctx.session.execute(sa.update(models.Pool)
                         .where(models.Pool.id == pool_id).values(**values))
     return common.as_dict(ctx.session.get(models.Pool, pool_id,
                                           populate_existing=True))
 
 
+@common.retry_on_deadlock
 @engine.main_context_manager.writer
 def pool_delete(ctx, ident):
     row = common.get_by_id_or_name(ctx.session, models.Pool, ident,
@@ -138,6 +155,7 @@ def pool_delete(ctx, ident):
     # A pool's schedules have no meaning without it: they go with it.
     ctx.session.execute(sa.delete(models.Schedule)
                         .where(models.Schedule.pool_id == row.id))
+    common.config_changed(ctx.session)
     ctx.session.delete(row)
     common.record(ctx.session, ctx, "admin", "pool.delete", target_type="pool",
                   target_id=row.id, message=row.name)

@@ -126,6 +126,7 @@ def _open_rollout(session, pool_id):
 
 
 def _set_pool_image(session, pool_id, image, now):
+    common.config_changed(session)
     session.execute(
         sa.update(_POOLS).where(_POOLS.c.id == pool_id)
         .values(image=image, revision=_POOLS.c.revision + 1,
