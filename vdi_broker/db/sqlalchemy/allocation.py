@@ -804,4 +804,11 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
                              populate_existing=True))
 
 
+def _rows(connection, stmt, params=None):
+    """Plain dicts of a Core SELECT built per call (through SQLAlchemy)."""
+    result = connection.execute(stmt, params)
+    keys = result.keys()
+    return [dict(zip(keys, row)) for row in result]
+
+
 # -- end of the allocation transaction --------------------------------------
