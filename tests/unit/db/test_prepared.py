@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import psycopg2
 import testtools
 
 from vdi_broker.db.sqlalchemy import allocation
+from vdi_broker.db.sqlalchemy import common
 from vdi_broker.db.sqlalchemy import prepared
 
 _META = sa.MetaData()
@@ -258,7 +259,7 @@ class CompileTest(testtools.TestCase):
     def test_insert_returns_nothing(self):
         # PostgreSQL would add RETURNING for the new key of a single-row
         # INSERT; the login never reads it.
-        compiled = prepared._Compiled(allocation._INSERT_EVENT,
+        compiled = prepared._Compiled(common.INSERT_EVENT,
                                       psycopg2.dialect(),
                                       ("kind", "action"))
         self.assertNotIn("RETURNING", compiled.sql)

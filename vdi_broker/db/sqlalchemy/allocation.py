@@ -162,7 +162,6 @@ _TAKE_OVER = (sa.update(_DESKTOPS)
                       assigned_at=sa.bindparam("p_now"),
                       updated_at=sa.bindparam("p_now"),
                       generation=_DESKTOPS.c.generation + 1))
-_INSERT_EVENT = sa.insert(models.Event.__table__)
 _SEAT_BY_NAME = sa.select(models.Seat.__table__).where(
     models.Seat.name == sa.bindparam("p_name"))
 _CLIENT_BY_ID = sa.select(models.ThinClient.__table__).where(
