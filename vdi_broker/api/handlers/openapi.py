@@ -14,6 +14,11 @@
 
 from vdi_broker.api import util
 
+# Here rather than in vdi_broker.api.openapi, which imports the handlers
+# (the root document links to this one without building it).
+OPENAPI_VERSION = "3.1.0"
+PATH = "/v1/openapi.json"
+
 
 def show(req):
     # Imported here: the document is built from the route table, which

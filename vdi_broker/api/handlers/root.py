@@ -13,7 +13,7 @@
 """The version document."""
 
 from vdi_broker.api import microversion
-from vdi_broker.api import openapi
+from vdi_broker.api.handlers import openapi
 from vdi_broker.api import util
 
 # The documentation (setup.cfg's home_page): the install, admin and

@@ -86,8 +86,8 @@ from vdi_broker.api.schemas import schedules as schedule_schema
 from vdi_broker.api.schemas import seats as seat_schema
 from vdi_broker.api.schemas import thin_clients as thin_client_schema
 
-OPENAPI_VERSION = "3.1.0"
-PATH = "/v1/openapi.json"
+OPENAPI_VERSION = openapi_handler.OPENAPI_VERSION
+PATH = openapi_handler.PATH
 
 # The components, in the document's order: the response schemas of the
 # resource modules and the handlers' request schemas.
