@@ -201,6 +201,19 @@ class TestKeystoneSignIn(base.TestCase):
             "client_id": "tc-nt-1", "site": "nantong"})
         self.broker.login("bob", client_id="tc-nt-1")
         self.sign_in(PASSWORD)
+        # The overview (where a sign-in lands) shows what the site's
+        # persona may read; the events and alerts, which have no site,
+        # are left out rather than failing the page with a 403.
+        page = self.http.get(self.portal.url + "/")
+        self.assertEqual(200, page.status_code)
+        self.assertIn("ready desktops", page.text)
+        self.assertNotIn("logins in the last hour", page.text)
+        self.assertNotIn("firing alerts", page.text)
+        figures = self.http.get(self.portal.url + "/overview.json")
+        self.assertEqual(200, figures.status_code)
+        self.assertEqual((None, None, 1), (
+            figures.json()["logins"], figures.json()["alerts"],
+            figures.json()["sessions"]))
         page = self.http.get(self.portal.url + "/sessions")
         self.assertEqual(200, page.status_code)
         self.assertIn("tc-nt-1", page.text)

@@ -125,12 +125,31 @@ def pool_row(req, pool):
     }
 
 
+def _unless_refused(read):
+    """``read()``, or None when the API refuses it to this persona.
+
+    The events, alerts and agents have no site: a site-scoped persona
+    (its lists limited to its sites) gets a 403 for them, and its overview
+    shows what it may read instead of the API's 403 page.
+    """
+    try:
+        return read()
+    except api.ApiError as e:
+        if e.status in (403, 404):
+            return None
+        raise
+
+
 def login_figures(client, now):
+    """The last hour's logins; None when the API refuses the events."""
     since = (now - datetime.timedelta(hours=1)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-    events, truncated = client.all("/events", "events",
-                                   {"action": "login", "since": since},
-                                   cap=EVENT_CAP)
+    read = _unless_refused(lambda: client.all(
+        "/events", "events", {"action": "login", "since": since},
+        cap=EVENT_CAP))
+    if read is None:
+        return None
+    events, truncated = read
     succeeded = failed = 0
     reasons = {}
     for event in events:
@@ -150,11 +169,13 @@ def login_figures(client, now):
 
 
 def firing_alerts(client):
-    """The firing alerts: their count and the newest few."""
-    alerts, truncated = client.all("/alerts", "alerts",
-                                   {"state": "firing",
-                                    "sort_key": "started_at",
-                                    "sort_dir": "desc"}, cap=LIST_CAP)
+    """The firing alerts: their count and the newest few (None: refused)."""
+    read = _unless_refused(lambda: client.all(
+        "/alerts", "alerts", {"state": "firing", "sort_key": "started_at",
+                              "sort_dir": "desc"}, cap=LIST_CAP))
+    if read is None:
+        return None
+    alerts, truncated = read
     return {"firing": len(alerts), "more": truncated,
             "items": [{"id": a["id"], "kind": a["kind"],
                        "subject": a["subject"],
@@ -243,16 +264,15 @@ def agent_figures(client, now):
     None when the API refuses them (a role without the agents
     policies): the section is left out.
     """
-    try:
-        body = client.request("GET", "/agents")
-        history = client.request("GET", "/agents/history", params={
+    read = _unless_refused(lambda: (
+        client.request("GET", "/agents"),
+        client.request("GET", "/agents/history", params={
             "since": _iso(now - datetime.timedelta(
                 minutes=CHART_MINUTES + 1)),
-            "limit": HISTORY_LIMIT})
-    except api.ApiError as e:
-        if e.status in (403, 404):
-            return None
-        raise
+            "limit": HISTORY_LIMIT})))
+    if read is None:
+        return None
+    body, history = read
     rows = team_rows(body.get("agents") or [])
     return {"at": body.get("at"), "teams": rows,
             "active": sum(r["active"] for r in rows),
