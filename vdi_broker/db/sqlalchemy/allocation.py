@@ -232,7 +232,7 @@ def _claim_ready(connection, pool_id, username, attempts, candidates,
     spread = locking and connection.info.get("vdi_galera", False)
     # The statements built for an exclude list go through SQLAlchemy
     # (prepared caches only statements built once).
-    run = _rows if exclude else prepared.rows
+    run = prepared.executed_rows if exclude else prepared.rows
     for _attempt in range(attempts):
         rows = []
         if spread:
@@ -801,13 +801,6 @@ def binding_rehome(ctx, desktop_id, attempts=8, candidates=16):
     session.flush()
     return _dict(session.get(models.Binding, binding.id,
                              populate_existing=True))
-
-
-def _rows(connection, stmt, params=None):
-    """Plain dicts of a Core SELECT built per call (through SQLAlchemy)."""
-    result = connection.execute(stmt, params)
-    keys = result.keys()
-    return [dict(zip(keys, row)) for row in result]
 
 
 # -- end of the allocation transaction --------------------------------------

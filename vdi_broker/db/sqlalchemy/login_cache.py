@@ -91,9 +91,8 @@ def _frozen(value):
 
 
 def _read(connection, stmt):
-    result = connection.execute(stmt)
-    keys = result.keys()
-    return tuple(_frozen(dict(zip(keys, row))) for row in result)
+    return tuple(_frozen(row)
+                 for row in prepared.executed_rows(connection, stmt))
 
 
 def allocation_config(connection):

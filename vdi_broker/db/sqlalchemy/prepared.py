@@ -237,12 +237,21 @@ def _rows(names, processors, rows):
             for row in rows]
 
 
+def executed_rows(connection, stmt, params=None):
+    """A SELECT's rows as plain dicts, through ``Connection.execute``.
+
+    For statements built per call (which must not be cached here) and
+    connections not :func:`fast`.
+    """
+    result = connection.execute(stmt, params)
+    keys = result.keys()
+    return [dict(zip(keys, row)) for row in result]
+
+
 def rows(connection, stmt, params=None):
     """A SELECT's rows as plain dicts (column name: value)."""
     if not fast(connection):
-        result = connection.execute(stmt, params)
-        keys = result.keys()
-        return [dict(zip(keys, row)) for row in result]
+        return executed_rows(connection, stmt, params)
     return _execute(connection, stmt, params, True)
 
 
