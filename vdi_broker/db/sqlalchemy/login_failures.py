@@ -104,11 +104,11 @@ def login_failures_get(ctx, ids):
     with reader.connect() as connection:
         stmt = _GET_BY_COUNT.get(len(ids))
         if stmt is None:
-            rows = connection.execute(_GET, {"p_ids": ids}).mappings()
+            rows = prepared.executed_rows(connection, _GET, {"p_ids": ids})
         else:
             rows = prepared.rows(connection, stmt, {
                 "p_id%d" % i: id_ for i, id_ in enumerate(ids)})
-        return {row["id"]: dict(row) for row in rows}
+        return {row["id"]: row for row in rows}
 
 
 def _advance(row, counter, now):
